@@ -1,0 +1,207 @@
+//! The contract between compiled code and the runtime that calls it.
+//!
+//! A compiled EVM program is one native function of type [`RawEvmFn`]. It receives an
+//! [`EvmContext`], the EVM stack as an array of [`Word`]s and a pointer to the stack
+//! length; it returns a [`InstructionResult`] discriminant (never `0`). Everything the
+//! function needs from the outside world goes through the context: gas, memory, call
+//! data, code, and a table of [`Builtin`] function pointers. Because of that table a
+//! compiled function references no host symbols, so JIT code and AOT libraries are
+//! interchangeable.
+//!
+//! The backend takes field offsets from [`EvmContext`]'s `offset_of!` constants below;
+//! the layout is asserted at compile time so a change here is a change there.
+
+use crate::InstructionResult;
+use core::ffi::c_void;
+use core::mem::{offset_of, size_of};
+
+/// One EVM stack word: 256 bits as four little-endian `u64` limbs. On little-endian
+/// targets this is bit-for-bit LLVM's `i256` in memory (alignment 8).
+pub type Word = revm_interpreter::primitives::U256;
+
+/// Version of this ABI. Part of every cache key; bump it on any change to this file.
+pub const ABI_VERSION: u32 = 1;
+
+/// The EVM stack limit.
+pub const STACK_LIMIT: usize = 1024;
+
+/// Signature of a compiled EVM program.
+///
+/// # Safety
+/// `ctx` must point to a valid, exclusively borrowed [`EvmContext`] whose pointers are
+/// valid for the lengths it states; `stack` must point to [`STACK_LIMIT`] writable words;
+/// `stack_len` must be valid for reads and writes.
+pub type RawEvmFn =
+    unsafe extern "C" fn(ctx: *mut EvmContext, stack: *mut Word, stack_len: *mut usize) -> u8;
+
+/// Signature of a builtin: reads its operands from `args`, writes its result (if any) to
+/// `args[0]`, and returns `0` to continue or an [`InstructionResult`] discriminant to halt.
+///
+/// # Safety
+/// As for [`RawEvmFn`]; `args` points to as many words as the builtin's arity.
+pub type BuiltinFn = unsafe extern "C" fn(ctx: *mut EvmContext, args: *mut Word) -> u8;
+
+/// Return value of a builtin that lets execution continue.
+pub const CONTINUE: u8 = 0;
+
+/// Per-call state shared between compiled code and the runtime.
+#[repr(C)]
+#[derive(Debug)]
+pub struct EvmContext {
+    /// Gas left. Compiled code keeps it in a register and writes it back before every
+    /// builtin call and at every exit; builtins read and update it here.
+    pub gas_remaining: u64,
+    /// Start of EVM memory. Builtins that grow memory update this and `memory_len`.
+    pub memory: *mut u8,
+    /// EVM memory size in bytes (always a multiple of 32).
+    pub memory_len: usize,
+    /// Call data.
+    pub calldata: *const u8,
+    /// Call data length.
+    pub calldata_len: usize,
+    /// The contract's original bytecode (for CODECOPY).
+    pub code: *const u8,
+    /// Its length.
+    pub code_len: usize,
+    /// Output range set by RETURN / REVERT, in EVM memory.
+    pub return_offset: usize,
+    /// Output length.
+    pub return_len: usize,
+    /// Builtin table, indexed by [`Builtin`]; [`Builtin::COUNT`] entries.
+    pub builtins: *const BuiltinFn,
+    /// Opaque runtime data for the builtins; compiled code never reads it.
+    pub runtime: *mut c_void,
+}
+
+/// Field offsets of [`EvmContext`], for the backend.
+#[allow(missing_docs)]
+impl EvmContext {
+    pub const OFFSET_GAS_REMAINING: usize = offset_of!(EvmContext, gas_remaining);
+    pub const OFFSET_MEMORY: usize = offset_of!(EvmContext, memory);
+    pub const OFFSET_MEMORY_LEN: usize = offset_of!(EvmContext, memory_len);
+    pub const OFFSET_CALLDATA: usize = offset_of!(EvmContext, calldata);
+    pub const OFFSET_CALLDATA_LEN: usize = offset_of!(EvmContext, calldata_len);
+    pub const OFFSET_BUILTINS: usize = offset_of!(EvmContext, builtins);
+}
+
+// Layout assertions: the backend hard-codes 8-byte fields at these offsets.
+const _: () = {
+    assert!(size_of::<usize>() == 8, "revmc supports 64-bit targets only");
+    assert!(size_of::<Word>() == 32);
+    assert!(EvmContext::OFFSET_GAS_REMAINING == 0);
+    assert!(EvmContext::OFFSET_MEMORY == 8);
+    assert!(EvmContext::OFFSET_MEMORY_LEN == 16);
+    assert!(EvmContext::OFFSET_CALLDATA == 24);
+    assert!(EvmContext::OFFSET_CALLDATA_LEN == 32);
+    assert!(EvmContext::OFFSET_BUILTINS == 72);
+    assert!(size_of::<EvmContext>() == 88);
+};
+
+macro_rules! builtins {
+    ($($(#[$doc:meta])* $name:ident = $arity:literal, $ret:literal;)*) => {
+        /// Out-of-line operations compiled code calls through [`EvmContext::builtins`].
+        #[repr(u8)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Builtin {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Builtin {
+            /// Every builtin, in table order.
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$name,)*];
+            /// Number of builtins: the length of the table.
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Number of word operands read from `args`.
+            pub const fn arity(self) -> usize {
+                match self { $(Builtin::$name => $arity,)* }
+            }
+
+            /// Whether the builtin writes a result word to `args[0]`.
+            pub const fn has_result(self) -> bool {
+                match self { $(Builtin::$name => $ret,)* }
+            }
+
+            /// Name for dumps.
+            pub const fn name(self) -> &'static str {
+                match self { $(Builtin::$name => stringify!($name),)* }
+            }
+        }
+    };
+}
+
+builtins! {
+    /// `args[0] / args[1]`, 0 on division by zero.
+    Div = 2, true;
+    /// Signed division (two's complement), 0 on division by zero.
+    SDiv = 2, true;
+    /// `args[0] % args[1]`, 0 on modulo by zero.
+    Mod = 2, true;
+    /// Signed modulo, sign of the dividend.
+    SMod = 2, true;
+    /// `(args[0] + args[1]) % args[2]` without intermediate overflow.
+    AddMod = 3, true;
+    /// `(args[0] * args[1]) % args[2]` without intermediate overflow.
+    MulMod = 3, true;
+    /// `args[0] ** args[1]`. Its gas is charged by compiled code.
+    Exp = 2, true;
+    /// Grows memory to cover `[args[0], args[0] + args[1])`, charging expansion gas.
+    MemoryExpand = 2, false;
+    /// KECCAK256 of memory `[args[0], +args[1])`, with word and expansion gas.
+    Keccak256 = 2, true;
+    /// CALLDATALOAD at `args[0]`.
+    CallDataLoad = 1, true;
+    /// CALLDATACOPY(mem_offset, data_offset, len), with copy and expansion gas.
+    CallDataCopy = 3, false;
+    /// CODECOPY(mem_offset, code_offset, len), with copy and expansion gas.
+    CodeCopy = 3, false;
+    /// MCOPY(dst, src, len), with copy and expansion gas.
+    MCopy = 3, false;
+    /// Sets the output range of RETURN / REVERT to memory `[args[0], +args[1])`.
+    SetOutput = 2, false;
+}
+
+/// Converts a compiled function's return value back into revm's result type.
+/// Returns `None` for values no compiled function returns (a bug in the caller or callee).
+pub fn exit_code_to_result(code: u8) -> Option<InstructionResult> {
+    use InstructionResult as R;
+    // Only the results compiled code and builtins produce are listed.
+    const KNOWN: &[InstructionResult] = &[
+        R::Stop,
+        R::Return,
+        R::Revert,
+        R::OutOfGas,
+        R::MemoryOOG,
+        R::MemoryLimitOOG,
+        R::InvalidOperandOOG,
+        R::OpcodeNotFound,
+        R::InvalidFEOpcode,
+        R::InvalidJump,
+        R::NotActivated,
+        R::StackUnderflow,
+        R::StackOverflow,
+        R::OutOfOffset,
+    ];
+    KNOWN.iter().copied().find(|r| *r as u8 == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_round_trip_and_are_never_continue() {
+        for r in [InstructionResult::Stop, InstructionResult::StackOverflow] {
+            assert_ne!(r as u8, CONTINUE);
+            assert_eq!(exit_code_to_result(r as u8), Some(r));
+        }
+        assert_eq!(exit_code_to_result(CONTINUE), None);
+    }
+
+    #[test]
+    fn builtin_table_is_dense() {
+        for (i, b) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(*b as usize, i);
+        }
+    }
+}

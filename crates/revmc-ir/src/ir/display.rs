@@ -1,0 +1,94 @@
+//! Text form of the IR, for dumps and snapshot tests.
+//!
+//! ```text
+//! block0:                 ; pc 0
+//!     charge_gas 6
+//!     v0 = const 0x1
+//!     slot_set 0, v0
+//!     jump block1
+//! ```
+
+use super::{Function, InstData, Terminator};
+use core::fmt;
+
+impl fmt::Display for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for block in self.block_ids() {
+            let data = self.block(block);
+            match data.pc {
+                Some(pc) => writeln!(f, "{block}:  ; pc {pc}")?,
+                None => writeln!(f, "{block}:")?,
+            }
+            for &inst in &data.insts {
+                f.write_str("    ")?;
+                if let Some(v) = self.inst_result(inst) {
+                    write!(f, "{v} = ")?;
+                }
+                write_inst(f, self.inst(inst))?;
+                f.write_str("\n")?;
+            }
+            f.write_str("    ")?;
+            write_term(f, &data.term)?;
+            f.write_str("\n")?;
+        }
+        Ok(())
+    }
+}
+
+fn write_list(f: &mut fmt::Formatter<'_>, vs: &[super::Value]) -> fmt::Result {
+    for (i, v) in vs.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{v}")?;
+    }
+    Ok(())
+}
+
+fn write_inst(f: &mut fmt::Formatter<'_>, inst: &InstData) -> fmt::Result {
+    match inst {
+        InstData::Const(c) => write!(f, "const {c:#x}"),
+        InstData::SlotGet(n) => write!(f, "slot_get {n}"),
+        InstData::SlotSet(n, v) => write!(f, "slot_set {n}, {v}"),
+        InstData::Unary(op, v) => write!(f, "{} {v}", format!("{op:?}").to_lowercase()),
+        InstData::Binary(op, a, b) => write!(f, "{} {a}, {b}", format!("{op:?}").to_lowercase()),
+        InstData::Arith(b, args) => {
+            write!(f, "arith {} ", b.name())?;
+            write_list(f, args)
+        }
+        InstData::ChargeGas(g) => write!(f, "charge_gas {g}"),
+        InstData::ChargeExpGas { exponent, per_byte } => {
+            write!(f, "charge_exp_gas {exponent}, {per_byte}")
+        }
+        InstData::Gas => f.write_str("gas"),
+        InstData::MSize => f.write_str("msize"),
+        InstData::CallDataSize => f.write_str("calldatasize"),
+        InstData::Call(b, args) => {
+            write!(f, "call {} ", b.name())?;
+            write_list(f, args)
+        }
+        InstData::MLoad(v) => write!(f, "mload {v}"),
+        InstData::MStore { offset, value, width } => {
+            write!(f, "mstore{width} {offset}, {value}")
+        }
+    }
+}
+
+fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
+    match term {
+        Terminator::Unset => f.write_str("<unset>"),
+        Terminator::Jump(b) => write!(f, "jump {b}"),
+        Terminator::Branch { cond, then, else_ } => write!(f, "branch {cond}, {then}, {else_}"),
+        Terminator::Switch { value, cases, default } => {
+            write!(f, "switch {value}, [")?;
+            for (i, (pc, b)) in cases.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{pc}: {b}")?;
+            }
+            write!(f, "], {default}")
+        }
+        Terminator::Exit { result, stack_len } => write!(f, "exit {result:?}, stack {stack_len}"),
+    }
+}

@@ -1,0 +1,200 @@
+//! Instructions and terminators.
+
+use super::{Block, Value};
+use crate::{InstructionResult, U256, abi::Builtin};
+
+/// One-operand operations, computed inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// Bitwise NOT.
+    Not,
+    /// 1 if zero, else 0.
+    IsZero,
+    /// Count of leading zero bits (Osaka's CLZ); 256 for zero.
+    Clz,
+}
+
+/// Two-operand operations, computed inline. Operand `a` is the EVM stack top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// Wrapping `a + b`.
+    Add,
+    /// Wrapping `a - b`.
+    Sub,
+    /// Wrapping `a * b`.
+    Mul,
+    /// `a < b`, unsigned.
+    Lt,
+    /// `a > b`, unsigned.
+    Gt,
+    /// `a < b`, signed.
+    Slt,
+    /// `a > b`, signed.
+    Sgt,
+    /// `a == b`.
+    Eq,
+    /// Bitwise AND.
+    And,
+    /// Bitwise OR.
+    Or,
+    /// Bitwise XOR.
+    Xor,
+    /// Byte `a` of `b`, counting from the most significant; 0 when `a >= 32`.
+    Byte,
+    /// `b << a`; 0 when `a >= 256`.
+    Shl,
+    /// `b >> a`, logical; 0 when `a >= 256`.
+    Shr,
+    /// `b >> a`, arithmetic; sign fill when `a >= 256`.
+    Sar,
+    /// Sign-extends `b` from byte `a` (counting from the least significant).
+    SignExtend,
+}
+
+/// Operations that call a [`Builtin`] on their operands and produce its result.
+/// They never fail; fallible builtins are their own instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TernaryOp {
+    /// `(a + b) % n`.
+    AddMod,
+    /// `(a * b) % n`.
+    MulMod,
+}
+
+/// An instruction. Those with a result define exactly one [`Value`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstData {
+    /// A constant.
+    Const(U256),
+    /// Reads stack slot `n` (absolute stack position `n`).
+    SlotGet(u32),
+    /// Writes stack slot `n`.
+    SlotSet(u32, Value),
+    /// Inline unary operation.
+    Unary(UnaryOp, Value),
+    /// Inline binary operation.
+    Binary(BinaryOp, Value, Value),
+    /// Pure arithmetic through a builtin: DIV, SDIV, MOD, SMOD, EXP, ADDMOD, MULMOD.
+    /// Backends may inline fast paths; the builtin is the reference.
+    Arith(Builtin, Vec<Value>),
+    /// Charges a static gas amount; halts with `OutOfGas` if not enough is left.
+    ChargeGas(u64),
+    /// Charges EXP's dynamic gas: `per_byte * byte_len(exponent)`.
+    ChargeExpGas {
+        /// The exponent operand.
+        exponent: Value,
+        /// Gas per byte of exponent (spec-dependent).
+        per_byte: u64,
+    },
+    /// Gas left, after every charge before it.
+    Gas,
+    /// Memory size in bytes.
+    MSize,
+    /// Call data size in bytes.
+    CallDataSize,
+    /// Calls a fallible builtin (memory, copies, hashing, call data). Halts with the
+    /// builtin's result if it fails; produces `args[0]` if the builtin has a result.
+    Call(Builtin, Vec<Value>),
+    /// Loads a big-endian word from memory at an offset already covered by a
+    /// `MemoryExpand` of 32 bytes.
+    MLoad(Value),
+    /// Stores a word big-endian (`width` 32) or its low byte (`width` 1) at an offset
+    /// already covered by a `MemoryExpand` of `width` bytes.
+    MStore {
+        /// Memory offset.
+        offset: Value,
+        /// Stored word.
+        value: Value,
+        /// 32 or 1.
+        width: u8,
+    },
+}
+
+impl InstData {
+    /// Whether the instruction defines a value.
+    pub fn has_result(&self) -> bool {
+        match self {
+            InstData::SlotSet(..)
+            | InstData::ChargeGas(_)
+            | InstData::ChargeExpGas { .. }
+            | InstData::MStore { .. } => false,
+            InstData::Call(b, _) => b.has_result(),
+            _ => true,
+        }
+    }
+
+    /// The values this instruction reads.
+    pub fn operands(&self) -> Vec<Value> {
+        match self {
+            InstData::SlotSet(_, v) | InstData::Unary(_, v) | InstData::MLoad(v) => vec![*v],
+            InstData::Binary(_, a, b) => vec![*a, *b],
+            InstData::ChargeExpGas { exponent, .. } => vec![*exponent],
+            InstData::Arith(_, args) | InstData::Call(_, args) => args.clone(),
+            InstData::MStore { offset, value, .. } => vec![*offset, *value],
+            InstData::Const(_)
+            | InstData::SlotGet(_)
+            | InstData::ChargeGas(_)
+            | InstData::Gas
+            | InstData::MSize
+            | InstData::CallDataSize => vec![],
+        }
+    }
+}
+
+/// How a block ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Terminator {
+    /// Not yet set (only during construction; the verifier rejects it).
+    Unset,
+    /// Unconditional branch.
+    Jump(Block),
+    /// Branch to `then` if `cond` is non-zero, else to `else_`.
+    Branch {
+        /// Condition word.
+        cond: Value,
+        /// Target when non-zero.
+        then: Block,
+        /// Target when zero.
+        else_: Block,
+    },
+    /// Multi-way branch on a jump target: `cases` maps pcs to blocks; any other value goes
+    /// to `default`.
+    Switch {
+        /// The target word.
+        value: Value,
+        /// (pc, block) pairs, sorted by pc, pcs unique.
+        cases: Vec<(u32, Block)>,
+        /// Taken for any other value.
+        default: Block,
+    },
+    /// Ends execution with `result`. For STOP, RETURN and REVERT the first `stack_len`
+    /// stack slots are written back to the caller's stack.
+    Exit {
+        /// The result.
+        result: InstructionResult,
+        /// Live stack height to write back (0 for halts).
+        stack_len: u32,
+    },
+}
+
+impl Terminator {
+    /// Successor blocks, in order, possibly with repeats.
+    pub fn successors(&self) -> Vec<Block> {
+        match self {
+            Terminator::Jump(b) => vec![*b],
+            Terminator::Branch { then, else_, .. } => vec![*then, *else_],
+            Terminator::Switch { cases, default, .. } => {
+                cases.iter().map(|(_, b)| *b).chain([*default]).collect()
+            }
+            Terminator::Unset | Terminator::Exit { .. } => vec![],
+        }
+    }
+
+    /// The value the terminator reads, if any.
+    pub fn operand(&self) -> Option<Value> {
+        match self {
+            Terminator::Branch { cond: v, .. } | Terminator::Switch { value: v, .. } => Some(*v),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Translation of EVM bytecode into the IR.
+//!
+//! The driver ([`translate`]) decodes, analyses, and then translates every reachable
+//! basic block once, in code order. Inside a block, [`builder::BlockBuilder`] keeps the
+//! EVM stack as SSA values and groups static gas into sections; [`ops`] gives each
+//! opcode its meaning; [`jumps`] turns the analysis' jump facts into terminators.
+//!
+//! Gas sections: static gas is charged once at the start of a section rather than per
+//! instruction. A section ends after every instruction with dynamic gas or that reads
+//! the gas counter, so the status of an out-of-gas halt is exactly the interpreter's:
+//! if a section's total does not fit, some instruction in it would have run out of
+//! static gas before anything else could fail, because stack errors are static and end
+//! the block where they occur.
+
+mod builder;
+mod jumps;
+mod ops;
+
+use crate::analysis::cfg::Cfg;
+use crate::analysis::jumps::JumpAnalysis;
+use crate::bytecode::Decoded;
+use crate::error::Unsupported;
+use crate::ir::{Block, Function, Terminator};
+use crate::{InstructionResult, Limits, SpecId, TranslateError, U256};
+use revm_interpreter::context_interface::cfg::GasParams;
+use revm_interpreter::instructions::{GasTable, gas_table_spec};
+use std::collections::HashMap;
+
+/// Translates `code` for `spec` into a verified IR function.
+pub fn translate(code: &[u8], spec: SpecId, limits: &Limits) -> Result<Function, TranslateError> {
+    if spec.is_enabled_in(SpecId::AMSTERDAM) {
+        return Err(Unsupported::Spec(spec).into());
+    }
+    if code.len() > limits.max_code_len {
+        return Err(TranslateError::LimitExceeded { what: "code length", limit: limits.max_code_len });
+    }
+    let decoded = Decoded::new(code);
+    let cfg = Cfg::compute(&decoded, spec);
+    let analysis = JumpAnalysis::compute(&decoded, &cfg, spec, limits)?;
+    let func = Translator::new(&decoded, &cfg, &analysis, spec, limits).run()?;
+    if cfg!(debug_assertions) {
+        crate::verifier::verify(&func)?;
+    }
+    Ok(func)
+}
+
+/// Spec-dependent gas constants the translator bakes in.
+struct GasFacts {
+    table: GasTable,
+    exp_per_byte: u64,
+}
+
+struct Translator<'a> {
+    code: &'a Decoded,
+    cfg: &'a Cfg,
+    analysis: &'a JumpAnalysis,
+    limits: &'a Limits,
+    gas: GasFacts,
+    func: Function,
+    /// IR block of each reachable EVM block.
+    ir_blocks: Vec<Option<Block>>,
+    /// Shared halting exits.
+    exits: HashMap<InstructionResult, Block>,
+}
+
+impl<'a> Translator<'a> {
+    fn new(
+        code: &'a Decoded,
+        cfg: &'a Cfg,
+        analysis: &'a JumpAnalysis,
+        spec: SpecId,
+        limits: &'a Limits,
+    ) -> Self {
+        let gas = GasFacts {
+            table: gas_table_spec(spec),
+            exp_per_byte: GasParams::new_spec(spec).exp_cost(U256::from(1)),
+        };
+        Self {
+            code,
+            cfg,
+            analysis,
+            limits,
+            gas,
+            func: Function::new(spec),
+            ir_blocks: vec![None; cfg.blocks.len()],
+            exits: HashMap::new(),
+        }
+    }
+
+    fn run(mut self) -> Result<Function, TranslateError> {
+        for (b, facts) in self.analysis.blocks.iter().enumerate() {
+            if facts.entry_height.is_some() {
+                let pc = self.code.instrs[self.cfg.blocks[b].start].pc;
+                self.ir_blocks[b] = Some(self.func.create_block(Some(pc)));
+            }
+        }
+        debug_assert_eq!(self.ir_blocks[0], Some(self.func.entry()));
+        for b in 0..self.cfg.blocks.len() {
+            if self.ir_blocks[b].is_some() {
+                self.translate_block(b)?;
+                if self.func.insts.len() > self.limits.max_insts {
+                    return Err(TranslateError::LimitExceeded {
+                        what: "IR instructions",
+                        limit: self.limits.max_insts,
+                    });
+                }
+            }
+        }
+        Ok(self.func)
+    }
+
+    /// A shared block that halts with `result`.
+    fn exit_block(&mut self, result: InstructionResult) -> Block {
+        if let Some(&b) = self.exits.get(&result) {
+            return b;
+        }
+        let b = self.func.create_block(None);
+        self.func.terminate(b, Terminator::Exit { result, stack_len: 0 });
+        self.exits.insert(result, b);
+        b
+    }
+
+    /// The IR block entered by a jump to `pc`, if `pc` is a valid destination.
+    fn jump_dest(&self, pc: usize) -> Option<Block> {
+        if !self.code.is_valid_jump(pc) {
+            return None;
+        }
+        let i = self.code.instr_at(pc)?;
+        self.ir_blocks[self.cfg.block_of_instr[i] as usize]
+    }
+}

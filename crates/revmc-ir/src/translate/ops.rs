@@ -1,0 +1,228 @@
+//! The meaning of each opcode, one arm per family.
+
+use super::Translator;
+use super::builder::BlockBuilder;
+use crate::abi::Builtin;
+use crate::analysis::opcodes::{OpKind, kind, stack_error};
+use crate::bytecode::Instr;
+use crate::error::Unsupported;
+use crate::ir::{BinaryOp, InstData, Terminator, UnaryOp};
+use crate::{InstructionResult, TranslateError, U256};
+use revm_interpreter::bytecode::opcode::{self as op, OpCode};
+
+impl Translator<'_> {
+    /// Translates reachable EVM block `b`.
+    pub(super) fn translate_block(&mut self, b: usize) -> Result<(), TranslateError> {
+        let block = self.ir_blocks[b].expect("reachable");
+        let height = self.analysis.blocks[b].entry_height.expect("reachable");
+        let range = self.cfg.blocks[b];
+        let spec = self.func.spec;
+        let code = self.code;
+        let mut bb = BlockBuilder::new(&mut self.func, block, height);
+        for instr in &code.instrs[range.start..range.end] {
+            bb.charge(self.gas.table[instr.op as usize] as u64);
+            match kind(instr.op, spec) {
+                OpKind::Unknown => return Ok(bb.halt(InstructionResult::OpcodeNotFound)),
+                OpKind::NotActivated => return Ok(bb.halt(InstructionResult::NotActivated)),
+                OpKind::Host => {
+                    let name = OpCode::new(instr.op).map_or("?", |o| o.as_str());
+                    return Err(Unsupported::Opcode { op: instr.op, name, pc: instr.pc as usize }
+                        .into());
+                }
+                OpKind::Compute => {}
+            }
+            if let Some(err) = stack_error(instr.op, bb.height()) {
+                return Ok(bb.halt(err));
+            }
+            match instr.op {
+                op::JUMP | op::JUMPI => {
+                    let target = bb.pop();
+                    let cond = (instr.op == op::JUMPI).then(|| bb.pop());
+                    bb.close_section();
+                    bb.flush();
+                    let block = bb.block;
+                    let jump = self.analysis.blocks[b].jump.clone();
+                    let term = self.jump_terminator(block, target, cond, &jump, b + 1);
+                    self.func.terminate(block, term);
+                    return Ok(());
+                }
+                _ => {
+                    if let Some(end) = step(&mut bb, instr, self.gas.exp_per_byte, code.code_len())
+                    {
+                        match end {
+                            End::Halt(r) => bb.halt(r),
+                            End::WithStack(r) => bb.exit_with_stack(r),
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        // Fell off the end of the block into the next one.
+        let next = self.ir_blocks[b + 1].expect("fall-through successor is reachable");
+        bb.finish(Terminator::Jump(next));
+        Ok(())
+    }
+}
+
+/// How an instruction ends its block.
+enum End {
+    Halt(InstructionResult),
+    WithStack(InstructionResult),
+}
+
+/// Translates one non-jump instruction. Returns how it ends the block, if it does.
+fn step(bb: &mut BlockBuilder<'_>, instr: &Instr, exp_per_byte: u64, code_len: usize) -> Option<End> {
+    use InstructionResult as R;
+    let opc = instr.op;
+    match opc {
+        op::STOP => return Some(End::WithStack(R::Stop)),
+        op::INVALID => return Some(End::Halt(R::InvalidFEOpcode)),
+        op::RETURN | op::REVERT => {
+            bb.close_section();
+            let offset = bb.pop();
+            let len = bb.pop();
+            bb.ins(InstData::Call(Builtin::SetOutput, vec![offset, len]));
+            return Some(End::WithStack(if opc == op::RETURN { R::Return } else { R::Revert }));
+        }
+        op::JUMPDEST => {}
+
+        // Stack.
+        op::PUSH0..=op::PUSH32 => {
+            let v = bb.konst(instr.imm);
+            bb.push(v);
+        }
+        op::POP => {
+            bb.pop();
+        }
+        op::DUP1..=op::DUP16 => {
+            let v = bb.peek((opc - op::DUP1) as usize);
+            bb.push(v);
+        }
+        op::SWAP1..=op::SWAP16 => bb.swap((opc - op::SWAP1 + 1) as usize),
+
+        // Arithmetic, comparison and bitwise.
+        op::ISZERO | op::NOT | op::CLZ => {
+            let unop = match opc {
+                op::ISZERO => UnaryOp::IsZero,
+                op::NOT => UnaryOp::Not,
+                _ => UnaryOp::Clz,
+            };
+            let a = bb.pop();
+            let v = bb.val(InstData::Unary(unop, a));
+            bb.push(v);
+        }
+        op::DIV | op::SDIV | op::MOD | op::SMOD | op::ADDMOD | op::MULMOD => {
+            let builtin = match opc {
+                op::DIV => Builtin::Div,
+                op::SDIV => Builtin::SDiv,
+                op::MOD => Builtin::Mod,
+                op::SMOD => Builtin::SMod,
+                op::ADDMOD => Builtin::AddMod,
+                _ => Builtin::MulMod,
+            };
+            let args = (0..builtin.arity()).map(|_| bb.pop()).collect();
+            let v = bb.val(InstData::Arith(builtin, args));
+            bb.push(v);
+        }
+        op::EXP => {
+            bb.close_section();
+            let base = bb.pop();
+            let exponent = bb.pop();
+            bb.ins(InstData::ChargeExpGas { exponent, per_byte: exp_per_byte });
+            let v = bb.val(InstData::Arith(Builtin::Exp, vec![base, exponent]));
+            bb.push(v);
+        }
+        op::ADD..=op::SIGNEXTEND | op::LT..=op::SAR => {
+            let binop = match opc {
+                op::ADD => BinaryOp::Add,
+                op::MUL => BinaryOp::Mul,
+                op::SUB => BinaryOp::Sub,
+                op::SIGNEXTEND => BinaryOp::SignExtend,
+                op::LT => BinaryOp::Lt,
+                op::GT => BinaryOp::Gt,
+                op::SLT => BinaryOp::Slt,
+                op::SGT => BinaryOp::Sgt,
+                op::EQ => BinaryOp::Eq,
+                op::AND => BinaryOp::And,
+                op::OR => BinaryOp::Or,
+                op::XOR => BinaryOp::Xor,
+                op::BYTE => BinaryOp::Byte,
+                op::SHL => BinaryOp::Shl,
+                op::SHR => BinaryOp::Shr,
+                op::SAR => BinaryOp::Sar,
+                _ => unreachable!("opcode {opc:#x} handled above"),
+            };
+            let a = bb.pop();
+            let b = bb.pop();
+            let v = bb.val(InstData::Binary(binop, a, b));
+            bb.push(v);
+        }
+
+        // Hashing and memory.
+        op::KECCAK256 => {
+            bb.close_section();
+            let offset = bb.pop();
+            let len = bb.pop();
+            let v = bb.ins(InstData::Call(Builtin::Keccak256, vec![offset, len])).expect("result");
+            bb.push(v);
+        }
+        op::MLOAD => {
+            bb.close_section();
+            let offset = bb.pop();
+            let width = bb.konst(U256::from(32));
+            bb.ins(InstData::Call(Builtin::MemoryExpand, vec![offset, width]));
+            let v = bb.val(InstData::MLoad(offset));
+            bb.push(v);
+        }
+        op::MSTORE | op::MSTORE8 => {
+            bb.close_section();
+            let offset = bb.pop();
+            let value = bb.pop();
+            let width: u8 = if opc == op::MSTORE { 32 } else { 1 };
+            let w = bb.konst(U256::from(width));
+            bb.ins(InstData::Call(Builtin::MemoryExpand, vec![offset, w]));
+            bb.ins(InstData::MStore { offset, value, width });
+        }
+        op::MSIZE => {
+            let v = bb.val(InstData::MSize);
+            bb.push(v);
+        }
+        op::MCOPY | op::CALLDATACOPY | op::CODECOPY => {
+            bb.close_section();
+            let builtin = match opc {
+                op::MCOPY => Builtin::MCopy,
+                op::CALLDATACOPY => Builtin::CallDataCopy,
+                _ => Builtin::CodeCopy,
+            };
+            let args = (0..3).map(|_| bb.pop()).collect();
+            bb.ins(InstData::Call(builtin, args));
+        }
+
+        // Call data, code and machine state.
+        op::CALLDATALOAD => {
+            let offset = bb.pop();
+            let v = bb.ins(InstData::Call(Builtin::CallDataLoad, vec![offset])).expect("result");
+            bb.push(v);
+        }
+        op::CALLDATASIZE => {
+            let v = bb.val(InstData::CallDataSize);
+            bb.push(v);
+        }
+        op::CODESIZE => {
+            let v = bb.konst(U256::from(code_len));
+            bb.push(v);
+        }
+        op::PC => {
+            let v = bb.konst(U256::from(instr.pc));
+            bb.push(v);
+        }
+        op::GAS => {
+            bb.close_section();
+            let v = bb.val(InstData::Gas);
+            bb.push(v);
+        }
+        _ => unreachable!("opcode {opc:#x} is classified as compute but not translated"),
+    }
+    None
+}

@@ -1,0 +1,151 @@
+//! IR verifier. A failure is a bug in the translator or a pass, never in the input.
+//!
+//! Invariants checked:
+//! - every block has a terminator, and every successor is a block of the function;
+//! - every instruction belongs to exactly one block;
+//! - every operand is a value of the function, defined before its use in the same
+//!   block or, when defined in another block, in a predecessor of the using block
+//!   (the translator only passes values to the dispatch block it creates);
+//! - builtin calls have the builtin's arity; stack slots are below the stack limit;
+//! - switch cases are sorted by pc and unique; exits with a stack write-back use
+//!   STOP, RETURN or REVERT.
+
+use crate::abi::STACK_LIMIT;
+use crate::ir::{Block, Function, InstData, Terminator, Value};
+use crate::{InstructionResult, TranslateError};
+
+/// Checks `func`'s invariants.
+pub fn verify(func: &Function) -> Result<(), TranslateError> {
+    Verifier::new(func).run().map_err(TranslateError::Verifier)
+}
+
+struct Verifier<'a> {
+    func: &'a Function,
+    /// Block of each instruction.
+    inst_block: Vec<Option<Block>>,
+    /// Predecessors of each block.
+    preds: Vec<Vec<Block>>,
+}
+
+impl<'a> Verifier<'a> {
+    fn new(func: &'a Function) -> Self {
+        let mut preds = vec![Vec::new(); func.blocks.len()];
+        for b in func.block_ids() {
+            for s in func.block(b).term.successors() {
+                if let Some(p) = preds.get_mut(s.index()) {
+                    p.push(b);
+                }
+            }
+        }
+        Self { func, inst_block: vec![None; func.insts.len()], preds }
+    }
+
+    fn run(mut self) -> Result<(), String> {
+        let f = self.func;
+        if f.blocks.is_empty() {
+            return Err("function has no blocks".into());
+        }
+        if f.num_slots as usize > STACK_LIMIT {
+            return Err(format!("{} stack slots exceed the stack limit", f.num_slots));
+        }
+        for b in f.block_ids() {
+            for &inst in &f.block(b).insts {
+                let slot = self.inst_block.get_mut(inst.index()).ok_or(format!("{b}: {inst} out of range"))?;
+                if let Some(other) = slot.replace(b) {
+                    return Err(format!("{inst} is in both {other} and {b}"));
+                }
+            }
+        }
+        for b in f.block_ids() {
+            let data = f.block(b);
+            for (pos, &inst) in data.insts.iter().enumerate() {
+                let idata = f.inst(inst);
+                for v in idata.operands() {
+                    self.check_use(b, pos, v).map_err(|e| format!("{b}: {inst}: {e}"))?;
+                }
+                self.check_inst(idata).map_err(|e| format!("{b}: {inst}: {e}"))?;
+            }
+            if let Some(v) = data.term.operand() {
+                self.check_use(b, data.insts.len(), v).map_err(|e| format!("{b}: terminator: {e}"))?;
+            }
+            self.check_term(&data.term).map_err(|e| format!("{b}: terminator: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn check_use(&self, block: Block, pos: usize, v: Value) -> Result<(), String> {
+        let def = *self.func.values.get(v.index()).ok_or(format!("{v} is not a value"))?;
+        let def_block = self.inst_block[def.index()].ok_or(format!("{v} is defined outside any block"))?;
+        if def_block == block {
+            let def_pos = self.func.block(block).insts.iter().position(|&i| i == def).expect("in block");
+            if def_pos >= pos {
+                return Err(format!("{v} used before its definition"));
+            }
+        } else if !self.preds[block.index()].contains(&def_block) {
+            return Err(format!("{v} defined in {def_block}, which does not precede {block}"));
+        }
+        Ok(())
+    }
+
+    fn check_inst(&self, data: &InstData) -> Result<(), String> {
+        match data {
+            InstData::Arith(b, args) | InstData::Call(b, args) if args.len() != b.arity() => {
+                Err(format!("{} takes {} operands, got {}", b.name(), b.arity(), args.len()))
+            }
+            InstData::SlotGet(n) | InstData::SlotSet(n, _) if *n >= self.func.num_slots => {
+                Err(format!("slot {n} is not below num_slots {}", self.func.num_slots))
+            }
+            InstData::MStore { width, .. } if !matches!(width, 1 | 32) => {
+                Err(format!("mstore width {width}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_term(&self, term: &Terminator) -> Result<(), String> {
+        for s in term.successors() {
+            if s.index() >= self.func.blocks.len() {
+                return Err(format!("successor {s} is not a block"));
+            }
+        }
+        match term {
+            Terminator::Unset => Err("missing terminator".into()),
+            Terminator::Switch { cases, .. } if cases.windows(2).any(|w| w[0].0 >= w[1].0) => {
+                Err("switch cases are not sorted and unique".into())
+            }
+            Terminator::Exit { result, stack_len }
+                if *stack_len > 0
+                    && !matches!(
+                        result,
+                        InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert
+                    ) =>
+            {
+                Err(format!("{result:?} exit writes back the stack"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SpecId;
+
+    #[test]
+    fn rejects_use_before_definition_and_missing_terminator() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        assert!(verify(&f).unwrap_err().to_string().contains("missing terminator"));
+        let v = f.append(b, InstData::Const(crate::U256::ZERO)).unwrap();
+        f.terminate(b, Terminator::Branch { cond: v, then: b, else_: b });
+        verify(&f).unwrap();
+        // A block using a value from a block that does not precede it.
+        let c = f.create_block(None);
+        f.terminate(c, Terminator::Switch { value: v, cases: vec![], default: c });
+        let e = f.create_block(None);
+        f.append(e, InstData::Unary(crate::ir::UnaryOp::Not, v));
+        f.terminate(e, Terminator::Exit { result: InstructionResult::Stop, stack_len: 0 });
+        assert!(verify(&f).unwrap_err().to_string().contains("does not precede"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Snapshot tests of the translator's IR text, and bounds on hostile input.
+
+use expect_test::{Expect, expect};
+use revmc_ir::{Limits, SpecId, TranslateError, translate};
+use std::time::Instant;
+
+fn check(code: &[u8], expected: Expect) {
+    let func = translate(code, SpecId::CANCUN, &Limits::default()).unwrap();
+    revmc_ir::verifier::verify(&func).unwrap();
+    expected.assert_eq(&func.to_string());
+}
+
+#[test]
+fn straight_line_arithmetic_charges_one_section() {
+    // PUSH1 2; PUSH1 3; ADD; STOP
+    check(
+        &[0x60, 2, 0x60, 3, 0x01, 0x00],
+        expect![[r#"
+            block0:  ; pc 0
+                charge_gas 9
+                v0 = const 0x2
+                v1 = const 0x3
+                v2 = add v1, v0
+                slot_set 0, v2
+                exit Stop, stack 1
+        "#]],
+    );
+}
+
+#[test]
+fn loop_carries_values_in_slots_and_resolves_jumps() {
+    // PUSH1 10; JUMPDEST(2); PUSH1 1; SWAP1; SUB; DUP1; PUSH1 2; JUMPI; STOP
+    check(
+        &[0x60, 10, 0x5b, 0x60, 1, 0x90, 0x03, 0x80, 0x60, 2, 0x57, 0x00],
+        expect![[r#"
+            block0:  ; pc 0
+                charge_gas 3
+                v0 = const 0xa
+                slot_set 0, v0
+                jump block1
+            block1:  ; pc 2
+                charge_gas 26
+                v1 = const 0x1
+                v2 = slot_get 0
+                v3 = sub v2, v1
+                v4 = const 0x2
+                slot_set 0, v3
+                branch v3, block1, block2
+            block2:  ; pc 11
+                exit Stop, stack 1
+            block3:
+                exit InvalidJump, stack 0
+        "#]],
+    );
+}
+
+#[test]
+fn static_stack_errors_and_memory_sections() {
+    // PUSH1 0; MLOAD; POP; POP -> underflow on the second POP after the MLOAD section.
+    check(
+        &[0x60, 0, 0x51, 0x50, 0x50],
+        expect![[r#"
+            block0:  ; pc 0
+                charge_gas 6
+                v0 = const 0x0
+                v1 = const 0x20
+                call MemoryExpand v0, v1
+                v2 = mload v0
+                charge_gas 4
+                exit StackUnderflow, stack 0
+        "#]],
+    );
+}
+
+#[test]
+fn host_opcodes_are_rejected_with_a_typed_error() {
+    // CALLER; STOP
+    let err = translate(&[0x33, 0x00], SpecId::CANCUN, &Limits::default()).unwrap_err();
+    assert!(matches!(err, TranslateError::Unsupported(_)), "{err}");
+}
+
+#[test]
+fn hostile_inputs_translate_in_bounded_time() {
+    let limits = Limits::default();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("24 KiB of JUMPDESTs", vec![0x5b; 24 * 1024]),
+        ("24 KiB of PUSH32 runs", [0x7f].repeat(24 * 1024)),
+        // CALLDATASIZE; JUMP followed by many JUMPDESTs: every dynamic jump reaches all.
+        ("dynamic jumps into many JUMPDESTs", {
+            let mut c = Vec::new();
+            for _ in 0..4000 {
+                c.extend_from_slice(&[0x5b, 0x36, 0x57]);
+            }
+            c
+        }),
+        ("deep PUSH stack", [0x60, 0x01].repeat(12 * 1024)),
+    ];
+    for (name, code) in cases {
+        let start = Instant::now();
+        let r = translate(&code, SpecId::CANCUN, &limits);
+        let elapsed = start.elapsed();
+        // Either outcome is fine; what matters is a bounded time and no panic.
+        assert!(elapsed.as_secs() < 20, "{name}: took {elapsed:?} ({:?})", r.as_ref().err());
+        if let Err(e) = r {
+            assert!(!matches!(e, TranslateError::Verifier(_)), "{name}: {e}");
+        }
+    }
+    let too_big = vec![0u8; limits.max_code_len + 1];
+    assert!(matches!(
+        translate(&too_big, SpecId::CANCUN, &limits),
+        Err(TranslateError::LimitExceeded { .. })
+    ));
+}

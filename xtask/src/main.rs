@@ -1,0 +1,91 @@
+//! `cargo xtask`: developer tasks for the revmc workspace.
+//!
+//! Commands are parsed by hand (no clap) and dispatched to [`llvm`] for toolchain setup and to
+//! [`cmd`] for running cargo. This crate must build without LLVM: it never links to it, it only
+//! checks for `llvm-config-22` and installs it when it can.
+
+mod cmd;
+mod llvm;
+
+use std::{process::ExitCode, time::Instant};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args...]
+
+commands:
+  test  [args...]  ensure LLVM 22, then fmt --check, clippy -D warnings, test --workspace [args...]
+  bench [args...]  ensure LLVM 22, then cargo run --release -p revmc-bench -- [args...]
+  setup            ensure LLVM 22 and the packages needed to link it are installed
+  help             print this message";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "test" => test(rest),
+        "bench" => bench(rest),
+        "setup" => llvm::ensure_llvm().map(drop),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask test`: formatting, lints, then the whole test suite; stops at the first failure.
+fn test(extra: &[String]) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let llvm = llvm::ensure_llvm()?;
+    let result = (|| {
+        if cmd::has_subcommand("fmt") {
+            cmd::step("cargo fmt --all --check", cmd::cargo(&llvm, &["fmt", "--all", "--check"]))?;
+        } else {
+            eprintln!("xtask: warning: rustfmt is not installed; skipping `cargo fmt --check`");
+        }
+        if cmd::has_subcommand("clippy") {
+            let args = ["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"];
+            cmd::step(
+                "cargo clippy --workspace --all-targets -- -D warnings",
+                cmd::cargo(&llvm, &args),
+            )?;
+        } else {
+            eprintln!("xtask: warning: clippy is not installed; skipping `cargo clippy`");
+        }
+        let root = cmd::workspace_root();
+        let fixtures = root.parent().unwrap_or(&root).join("shared/fixtures");
+        if !fixtures.exists() {
+            eprintln!(
+                "xtask: {} not found; fixture-based suites will be skipped",
+                fixtures.display()
+            );
+        }
+        let mut test = cmd::cargo(&llvm, &["test", "--workspace"]);
+        test.args(extra);
+        cmd::step("cargo test --workspace", test)
+    })();
+    let outcome = if result.is_ok() { "passed" } else { "failed" };
+    eprintln!("xtask: {outcome} in {:.1?}", start.elapsed());
+    result
+}
+
+/// `cargo xtask bench`: runs the `revmc-bench` binary in release mode, forwarding all arguments.
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    let llvm = llvm::ensure_llvm()?;
+    let mut bench = cmd::cargo(&llvm, &["run", "--release", "-p", "revmc-bench", "--"]);
+    bench.args(args);
+    cmd::step("cargo run --release -p revmc-bench", bench)
+}
