@@ -1,1 +1,20 @@
-//! placeholder
+//! `revmc-llvm`: the LLVM backend.
+//!
+//! [`lower`] turns an [`revmc_ir::ir::Function`] into an LLVM module, [`opt`] runs the
+//! pass pipeline, and [`JitCompiler`] adds the module to an ORCv2 LLJIT: one `JITDylib`
+//! per compiler, behind an `Arc` guard, and one `ResourceTracker` per compiled module,
+//! owned by the [`JitCodeBacking`] of the returned [`JitFunction`]. Dropping the backing
+//! frees exactly that module's code; the `JITDylib` is cleared when the last backing
+//! and the compiler are gone.
+//!
+//! Architecture invariant: this crate knows nothing about threads, caches or revm.
+
+mod error;
+mod jit;
+pub mod lower;
+pub mod opt;
+mod orc;
+
+pub use error::LlvmError;
+pub use jit::{JitCodeBacking, JitCompiler, JitFunction};
+pub use opt::OptLevel;

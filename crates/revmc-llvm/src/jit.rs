@@ -1,0 +1,114 @@
+//! The JIT compiler: IR → LLVM module → optimized object → code in an ORC `JITDylib`.
+
+use crate::orc::dylib::DylibGuard;
+use crate::orc::tracker::Tracker;
+use crate::orc::{check, lljit};
+use crate::{LlvmError, OptLevel, lower, opt};
+use inkwell::context::Context;
+use inkwell::targets::{FileType, TargetMachine};
+use llvm_sys::orc2::lljit::LLVMOrcLLJITAddObjectFileWithRT;
+use revmc_ir::abi::RawEvmFn;
+use revmc_ir::ir::Function;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Compiles IR functions into one `JITDylib`. Not `Sync`: use one per thread.
+#[derive(Debug)]
+pub struct JitCompiler {
+    dylib: Arc<DylibGuard>,
+    machine: TargetMachine,
+    opt_level: OptLevel,
+    next_symbol: u64,
+}
+
+/// Owns the native code of one compiled function. Dropping it removes the code from
+/// the JIT (its `ResourceTracker`), then releases its share of the `JITDylib`.
+#[derive(Debug)]
+pub struct JitCodeBacking {
+    // Field order is drop order: the tracker's code must go before the dylib may.
+    #[allow(dead_code, reason = "held for its Drop, which frees the code")]
+    tracker: Tracker,
+    dylib: Arc<DylibGuard>,
+    symbol: String,
+}
+
+impl JitCodeBacking {
+    /// The symbol name of the compiled function.
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+
+    /// Whether this backing lives in `compiler`'s dylib.
+    pub fn belongs_to(&self, compiler: &JitCompiler) -> bool {
+        Arc::ptr_eq(&self.dylib, &compiler.dylib)
+    }
+}
+
+/// A compiled EVM function and the code backing it.
+#[derive(Debug)]
+pub struct JitFunction {
+    /// Entry point; valid while `backing` lives.
+    pub entry: RawEvmFn,
+    /// Keeps the code alive.
+    pub backing: JitCodeBacking,
+    /// Size of the object file handed to the JIT, in bytes.
+    pub object_size: usize,
+    /// Time spent lowering, optimizing and generating code.
+    pub compile_time: Duration,
+}
+
+impl JitCompiler {
+    /// A compiler with its own `JITDylib` in the process-wide LLJIT.
+    pub fn new(opt_level: OptLevel) -> Result<Self, LlvmError> {
+        lljit()?;
+        Ok(Self {
+            dylib: Arc::new(DylibGuard::new()?),
+            machine: opt::host_target_machine(opt_level)?,
+            opt_level,
+            next_symbol: 0,
+        })
+    }
+
+    /// The optimization level.
+    pub fn opt_level(&self) -> OptLevel {
+        self.opt_level
+    }
+
+    /// Compiles `func` and links it into this compiler's dylib.
+    pub fn compile(&mut self, func: &Function) -> Result<JitFunction, LlvmError> {
+        let start = Instant::now();
+        let symbol = format!("revmc_evm_{}", self.next_symbol);
+        self.next_symbol += 1;
+        let object = {
+            let cx = Context::create();
+            let module = lower::lower(&cx, func, &symbol)?;
+            opt::optimize(&module, &self.machine, self.opt_level)?;
+            self.machine
+                .write_to_memory_buffer(&module, FileType::Object)
+                .map_err(|e| LlvmError::Target(e.to_string()))?
+        };
+        let object_size = object.get_size();
+        let tracker = Tracker::new(&self.dylib);
+        // SAFETY: ORC takes ownership of the buffer, so it must not be disposed by inkwell.
+        let err = unsafe {
+            let raw = object.as_mut_ptr();
+            std::mem::forget(object);
+            LLVMOrcLLJITAddObjectFileWithRT(self.dylib.jit.0, tracker.0, raw)
+        };
+        check(err)?;
+        let address = self.dylib.lookup(&symbol)?;
+        if address == 0 {
+            return Err(LlvmError::Orc(format!("{symbol} resolved to null")));
+        }
+        // SAFETY: the symbol is a function lowered with the `RawEvmFn` signature, and its
+        // code stays mapped while the backing (tracker) lives.
+        let entry = unsafe { std::mem::transmute::<usize, RawEvmFn>(address as usize) };
+        let backing = JitCodeBacking { tracker, dylib: self.dylib.clone(), symbol };
+        Ok(JitFunction { entry, backing, object_size, compile_time: start.elapsed() })
+    }
+
+    /// Whether `symbol` currently resolves in this compiler's dylib.
+    pub fn is_live(&self, symbol: &str) -> bool {
+        self.dylib.lookup(symbol).is_ok()
+    }
+}

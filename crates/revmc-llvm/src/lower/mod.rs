@@ -1,0 +1,223 @@
+//! Lowering of revmc IR to LLVM IR.
+//!
+//! The function has the [`RawEvmFn`](revmc_ir::abi::RawEvmFn) signature. Stack slots and
+//! the gas counter are `alloca`s in the entry block, so LLVM's SSA construction (SROA /
+//! mem2reg in the pipeline) turns them into registers and phis; the context is only
+//! touched where the ABI requires it (builtin calls, exits, memory).
+
+mod ops;
+
+use crate::LlvmError;
+use inkwell::AddressSpace;
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::types::{FunctionType, IntType, PointerType};
+use inkwell::values::{FunctionValue, IntValue, PointerValue};
+use revmc_ir::abi::EvmContext;
+use revmc_ir::ir::{Block, Function, Terminator, Value};
+
+/// Lowers `func` into a new module of `cx` holding one external function named `name`.
+pub fn lower<'ctx>(cx: &'ctx Context, func: &Function, name: &str) -> Result<Module<'ctx>, LlvmError> {
+    let module = cx.create_module(name);
+    Lowerer::new(cx, &module, func, name)?.run()?;
+    module.verify().map_err(|e| LlvmError::Verify(e.to_string()))?;
+    Ok(module)
+}
+
+struct Lowerer<'ctx, 'a> {
+    cx: &'ctx Context,
+    module: &'a Module<'ctx>,
+    b: Builder<'ctx>,
+    func: &'a Function,
+    f: FunctionValue<'ctx>,
+    i8: IntType<'ctx>,
+    i64: IntType<'ctx>,
+    i256: IntType<'ctx>,
+    ptr: PointerType<'ctx>,
+    builtin_ty: FunctionType<'ctx>,
+    ctx: PointerValue<'ctx>,
+    stack: PointerValue<'ctx>,
+    stack_len: PointerValue<'ctx>,
+    gas: PointerValue<'ctx>,
+    args: PointerValue<'ctx>,
+    slots: Vec<PointerValue<'ctx>>,
+    blocks: Vec<BasicBlock<'ctx>>,
+    values: Vec<Option<IntValue<'ctx>>>,
+    oog: BasicBlock<'ctx>,
+}
+
+impl<'ctx, 'a> Lowerer<'ctx, 'a> {
+    fn new(
+        cx: &'ctx Context,
+        module: &'a Module<'ctx>,
+        func: &'a Function,
+        name: &str,
+    ) -> Result<Self, LlvmError> {
+        let i8 = cx.i8_type();
+        let i64 = cx.i64_type();
+        let i256 = cx
+            .custom_width_int_type(std::num::NonZeroU32::new(256).expect("non-zero"))
+            .map_err(|e| LlvmError::Target(e.to_string()))?;
+        let ptr = cx.ptr_type(AddressSpace::default());
+        let fn_ty = i8.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
+        let f = module.add_function(name, fn_ty, None);
+        for i in 0..3 {
+            let noalias = cx.create_enum_attribute(inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"), 0);
+            f.add_attribute(inkwell::attributes::AttributeLoc::Param(i), noalias);
+        }
+        let nounwind = cx.create_enum_attribute(inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind"), 0);
+        f.add_attribute(inkwell::attributes::AttributeLoc::Function, nounwind);
+        let builtin_ty = i8.fn_type(&[ptr.into(), ptr.into()], false);
+        let b = cx.create_builder();
+        let entry = cx.append_basic_block(f, "entry");
+        b.position_at_end(entry);
+        let ctx = f.get_nth_param(0).expect("param").into_pointer_value();
+        let stack = f.get_nth_param(1).expect("param").into_pointer_value();
+        let stack_len = f.get_nth_param(2).expect("param").into_pointer_value();
+        let gas = b.build_alloca(i64, "gas")?;
+        let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;
+        let slots = (0..func.num_slots)
+            .map(|i| b.build_alloca(i256, &format!("slot{i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let blocks = func
+            .block_ids()
+            .map(|blk| cx.append_basic_block(f, &blk.to_string()))
+            .collect::<Vec<_>>();
+        let oog = cx.append_basic_block(f, "out_of_gas");
+        Ok(Self {
+            cx,
+            module,
+            b,
+            func,
+            f,
+            i8,
+            i64,
+            i256,
+            ptr,
+            builtin_ty,
+            ctx,
+            stack,
+            stack_len,
+            gas,
+            args,
+            slots,
+            blocks,
+            values: vec![None; func.values.len()],
+            oog,
+        })
+    }
+
+    fn run(mut self) -> Result<(), LlvmError> {
+        // Entry: gas into its local, then the first block.
+        let g = self.load_ctx_field(EvmContext::OFFSET_GAS_REMAINING, self.i64)?;
+        self.b.build_store(self.gas, g)?;
+        self.b.build_unconditional_branch(self.blocks[0])?;
+
+        // Shared out-of-gas exit.
+        self.b.position_at_end(self.oog);
+        self.sync_gas_out()?;
+        let code = self.i8.const_int(revmc_ir::InstructionResult::OutOfGas as u64, false);
+        self.b.build_return(Some(&code))?;
+
+        for blk in self.func.block_ids() {
+            self.b.position_at_end(self.blocks[blk.index()]);
+            for &inst in &self.func.block(blk).insts {
+                let v = self.inst(self.func.inst(inst))?;
+                if let Some(result) = self.func.inst_result(inst) {
+                    self.values[result.index()] = Some(v.expect("instruction with a result produced a value"));
+                }
+            }
+            self.terminator(&self.func.block(blk).term)?;
+        }
+        Ok(())
+    }
+
+    fn value(&self, v: Value) -> IntValue<'ctx> {
+        self.values[v.index()].expect("value used before lowering its definition")
+    }
+
+    fn block(&self, b: Block) -> BasicBlock<'ctx> {
+        self.blocks[b.index()]
+    }
+
+    /// Pointer to the context field at `offset`.
+    fn ctx_field(&self, offset: usize) -> Result<PointerValue<'ctx>, LlvmError> {
+        // SAFETY: the offset comes from `EvmContext`'s layout and is within the struct.
+        Ok(unsafe {
+            self.b.build_in_bounds_gep(self.cx.i8_type(), self.ctx, &[self.i64.const_int(offset as u64, false)], "")?
+        })
+    }
+
+    fn load_ctx_field<T: inkwell::types::BasicType<'ctx>>(
+        &self,
+        offset: usize,
+        ty: T,
+    ) -> Result<inkwell::values::BasicValueEnum<'ctx>, LlvmError> {
+        let p = self.ctx_field(offset)?;
+        Ok(self.b.build_load(ty, p, "")?)
+    }
+
+    /// Writes the gas local back to the context.
+    fn sync_gas_out(&self) -> Result<(), LlvmError> {
+        let g = self.b.build_load(self.i64, self.gas, "gas")?;
+        let p = self.ctx_field(EvmContext::OFFSET_GAS_REMAINING)?;
+        self.b.build_store(p, g)?;
+        Ok(())
+    }
+
+    /// Reads the context's gas back into the local.
+    fn sync_gas_in(&self) -> Result<(), LlvmError> {
+        let g = self.load_ctx_field(EvmContext::OFFSET_GAS_REMAINING, self.i64)?;
+        self.b.build_store(self.gas, g)?;
+        Ok(())
+    }
+
+    fn terminator(&mut self, term: &Terminator) -> Result<(), LlvmError> {
+        match term {
+            Terminator::Unset => unreachable!("verified IR has no unset terminators"),
+            Terminator::Jump(t) => {
+                self.b.build_unconditional_branch(self.block(*t))?;
+            }
+            Terminator::Branch { cond, then, else_ } => {
+                let zero = self.i256.const_zero();
+                let c = self.b.build_int_compare(inkwell::IntPredicate::NE, self.value(*cond), zero, "")?;
+                self.b.build_conditional_branch(c, self.block(*then), self.block(*else_))?;
+            }
+            Terminator::Switch { value, cases, default } => {
+                // Jump targets are pcs below 2^32; anything wider goes to the default.
+                let v = self.value(*value);
+                let hi = self.b.build_right_shift(v, self.i256.const_int(32, false), false, "")?;
+                let small = self.b.build_int_compare(inkwell::IntPredicate::EQ, hi, self.i256.const_zero(), "")?;
+                let sw = self.cx.append_basic_block(self.f, "switch");
+                self.b.build_conditional_branch(small, sw, self.block(*default))?;
+                self.b.position_at_end(sw);
+                let i32t = self.cx.i32_type();
+                let v32 = self.b.build_int_truncate(v, i32t, "")?;
+                let cases: Vec<_> =
+                    cases.iter().map(|(pc, b)| (i32t.const_int(*pc as u64, false), self.block(*b))).collect();
+                self.b.build_switch(v32, self.block(*default), &cases)?;
+            }
+            Terminator::Exit { result, stack_len } => {
+                self.sync_gas_out()?;
+                for i in 0..*stack_len {
+                    let v = self.b.build_load(self.i256, self.slots[i as usize], "")?;
+                    // SAFETY: `i` < 1024 and the caller's stack holds 1024 words.
+                    let p = unsafe {
+                        self.b.build_in_bounds_gep(self.i256, self.stack, &[self.i64.const_int(i as u64, false)], "")?
+                    };
+                    let st = self.b.build_store(p, v)?;
+                    st.set_alignment(8).map_err(|e| LlvmError::Verify(e.to_string()))?;
+                }
+                use revmc_ir::InstructionResult as R;
+                if matches!(result, R::Stop | R::Return | R::Revert) {
+                    self.b.build_store(self.stack_len, self.i64.const_int(*stack_len as u64, false))?;
+                }
+                let code = self.i8.const_int(*result as u64, false);
+                self.b.build_return(Some(&code))?;
+            }
+        }
+        Ok(())
+    }
+}

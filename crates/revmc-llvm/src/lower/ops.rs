@@ -1,0 +1,260 @@
+//! Lowering of individual IR instructions.
+
+use super::Lowerer;
+use crate::LlvmError;
+use inkwell::IntPredicate as P;
+use inkwell::intrinsics::Intrinsic;
+use inkwell::values::{BasicValue, IntValue};
+use revmc_ir::abi::{Builtin, CONTINUE, EvmContext};
+use revmc_ir::ir::{BinaryOp, InstData, UnaryOp, Value};
+
+impl<'ctx> Lowerer<'ctx, '_> {
+    /// Lowers one instruction; returns its result, if it has one.
+    pub(super) fn inst(&mut self, data: &InstData) -> Result<Option<IntValue<'ctx>>, LlvmError> {
+        let i256 = self.i256;
+        let v = match data {
+            InstData::Const(c) => i256.const_int_arbitrary_precision(c.as_limbs()),
+            InstData::SlotGet(n) => self.b.build_load(i256, self.slots[*n as usize], "")?.into_int_value(),
+            InstData::SlotSet(n, v) => {
+                self.b.build_store(self.slots[*n as usize], self.value(*v))?;
+                return Ok(None);
+            }
+            InstData::Unary(op, a) => self.unary(*op, self.value(*a))?,
+            InstData::Binary(op, a, b) => self.binary(*op, self.value(*a), self.value(*b))?,
+            InstData::Arith(builtin, args) => {
+                return self.call_builtin(*builtin, args, false);
+            }
+            InstData::ChargeGas(amount) => {
+                let cost = self.i64.const_int(*amount, false);
+                self.charge(cost)?;
+                return Ok(None);
+            }
+            InstData::ChargeExpGas { exponent, per_byte } => {
+                let cost = self.exp_cost(self.value(*exponent), *per_byte)?;
+                self.charge(cost)?;
+                return Ok(None);
+            }
+            InstData::Gas => {
+                let g = self.b.build_load(self.i64, self.gas, "")?.into_int_value();
+                self.b.build_int_z_extend(g, i256, "")?
+            }
+            InstData::MSize => self.ctx_usize(EvmContext::OFFSET_MEMORY_LEN)?,
+            InstData::CallDataSize => self.ctx_usize(EvmContext::OFFSET_CALLDATA_LEN)?,
+            InstData::Call(Builtin::MemoryExpand, args) => {
+                self.memory_expand(args)?;
+                return Ok(None);
+            }
+            InstData::Call(builtin, args) => return self.call_builtin(*builtin, args, true),
+            InstData::MLoad(offset) => {
+                let p = self.memory_ptr(self.value(*offset))?;
+                let l = self.b.build_load(i256, p, "")?;
+                l.as_instruction_value().expect("load").set_alignment(1).map_err(|e| LlvmError::Verify(e.to_string()))?;
+                self.bswap(l.into_int_value())?
+            }
+            InstData::MStore { offset, value, width } => {
+                let p = self.memory_ptr(self.value(*offset))?;
+                let v = self.value(*value);
+                let st = if *width == 32 {
+                    let be = self.bswap(v)?;
+                    self.b.build_store(p, be)?
+                } else {
+                    let byte = self.b.build_int_truncate(v, self.i8, "")?;
+                    self.b.build_store(p, byte)?
+                };
+                st.set_alignment(1).map_err(|e| LlvmError::Verify(e.to_string()))?;
+                return Ok(None);
+            }
+        };
+        Ok(Some(v))
+    }
+
+    /// `gas -= cost`, or exit with `OutOfGas` if `cost` exceeds it.
+    fn charge(&mut self, cost: IntValue<'ctx>) -> Result<(), LlvmError> {
+        let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
+        let short = self.b.build_int_compare(P::ULT, g, cost, "oog")?;
+        let ok = self.cx.append_basic_block(self.f, "gas_ok");
+        self.b.build_conditional_branch(short, self.oog, ok)?;
+        self.b.position_at_end(ok);
+        let left = self.b.build_int_sub(g, cost, "")?;
+        self.b.build_store(self.gas, left)?;
+        Ok(())
+    }
+
+    /// EXP's dynamic gas: `per_byte * (bytes in exponent)`.
+    fn exp_cost(&self, exponent: IntValue<'ctx>, per_byte: u64) -> Result<IntValue<'ctx>, LlvmError> {
+        let lz = self.intrinsic("llvm.ctlz", &[exponent, self.cx.bool_type().const_zero()])?;
+        let bits = self.b.build_int_sub(self.i256.const_int(256, false), lz, "")?;
+        let bits = self.b.build_int_truncate(bits, self.i64, "")?;
+        // ceil(bits / 8), which is 0 for a zero exponent.
+        let bytes = self.b.build_int_add(bits, self.i64.const_int(7, false), "")?;
+        let bytes = self.b.build_right_shift(bytes, self.i64.const_int(3, false), false, "")?;
+        Ok(self.b.build_int_mul(bytes, self.i64.const_int(per_byte, false), "")?)
+    }
+
+    fn ctx_usize(&self, offset: usize) -> Result<IntValue<'ctx>, LlvmError> {
+        let v = self.load_ctx_field(offset, self.i64)?.into_int_value();
+        Ok(self.b.build_int_z_extend(v, self.i256, "")?)
+    }
+
+    /// Address of EVM memory at `offset`, which a `MemoryExpand` has proven in bounds.
+    fn memory_ptr(&self, offset: IntValue<'ctx>) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
+        let base = self.load_ctx_field(EvmContext::OFFSET_MEMORY, self.ptr)?.into_pointer_value();
+        let off = self.b.build_int_truncate(offset, self.i64, "")?;
+        // SAFETY: the preceding MemoryExpand established offset + width <= memory_len.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.i8, base, &[off], "")? })
+    }
+
+    /// Inline check that `[offset, offset + width)` is already in memory; calls the
+    /// `MemoryExpand` builtin only when it is not.
+    fn memory_expand(&mut self, args: &[Value]) -> Result<(), LlvmError> {
+        let offset = self.value(args[0]);
+        let width = self.value(args[1]);
+        let i128 = self.cx.i128_type();
+        let len = self.load_ctx_field(EvmContext::OFFSET_MEMORY_LEN, self.i64)?.into_int_value();
+        let len = self.b.build_int_z_extend(len, self.i256, "")?;
+        // offset + width cannot wrap in 256 bits for any offset that passes, since len < 2^64.
+        let hi = self.b.build_right_shift(offset, self.i256.const_int(128, false), false, "")?;
+        let hi_zero = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
+        let lo = self.b.build_int_truncate(offset, i128, "")?;
+        let lo = self.b.build_int_z_extend(lo, self.i256, "")?;
+        let end = self.b.build_int_add(lo, width, "")?;
+        let fits = self.b.build_int_compare(P::ULE, end, len, "")?;
+        let fast = self.b.build_and(hi_zero, fits, "")?;
+        let slow = self.cx.append_basic_block(self.f, "mem_grow");
+        let done = self.cx.append_basic_block(self.f, "mem_ok");
+        self.b.build_conditional_branch(fast, done, slow)?;
+        self.b.position_at_end(slow);
+        self.call_builtin(Builtin::MemoryExpand, args, true)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+
+    /// Calls `builtin` through the context's table. `fallible` builtins may charge gas
+    /// and halt: gas is synced around them and a non-zero result exits.
+    fn call_builtin(
+        &mut self,
+        builtin: Builtin,
+        args: &[Value],
+        fallible: bool,
+    ) -> Result<Option<IntValue<'ctx>>, LlvmError> {
+        for (i, &a) in args.iter().enumerate() {
+            // SAFETY: the args buffer holds four words and builtins take at most three.
+            let p = unsafe { self.b.build_in_bounds_gep(self.i256, self.args, &[self.i64.const_int(i as u64, false)], "")? };
+            self.b.build_store(p, self.value(a))?;
+        }
+        if fallible {
+            self.sync_gas_out()?;
+        }
+        let table = self.load_ctx_field(EvmContext::OFFSET_BUILTINS, self.ptr)?.into_pointer_value();
+        // SAFETY: the table has `Builtin::COUNT` entries and `builtin` indexes one.
+        let slot = unsafe {
+            self.b.build_in_bounds_gep(self.ptr, table, &[self.i64.const_int(builtin as u64, false)], "")?
+        };
+        let fptr = self.b.build_load(self.ptr, slot, builtin.name())?.into_pointer_value();
+        let call = self.b.build_indirect_call(self.builtin_ty, fptr, &[self.ctx.into(), self.args.into()], "")?;
+        if fallible {
+            let rc = call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
+            self.sync_gas_in()?;
+            let ok = self.b.build_int_compare(P::EQ, rc, self.i8.const_int(CONTINUE as u64, false), "")?;
+            let cont = self.cx.append_basic_block(self.f, "cont");
+            let fail = self.cx.append_basic_block(self.f, "halt");
+            self.b.build_conditional_branch(ok, cont, fail)?;
+            self.b.position_at_end(fail);
+            self.b.build_return(Some(&rc))?;
+            self.b.position_at_end(cont);
+        }
+        if !builtin.has_result() {
+            return Ok(None);
+        }
+        Ok(Some(self.b.build_load(self.i256, self.args, "")?.into_int_value()))
+    }
+
+    fn intrinsic(&self, name: &str, args: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LlvmError> {
+        let intr = Intrinsic::find(name).ok_or_else(|| LlvmError::Target(format!("no intrinsic {name}")))?;
+        let decl = intr
+            .get_declaration(self.module, &[args[0].get_type().into()])
+            .ok_or_else(|| LlvmError::Target(format!("no declaration of {name}")))?;
+        let args: Vec<_> = args.iter().map(|a| (*a).into()).collect();
+        let call = self.b.build_call(decl, &args, "")?;
+        Ok(call.try_as_basic_value().basic().expect("intrinsic returns a value").into_int_value())
+    }
+
+    fn bswap(&self, v: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
+        self.intrinsic("llvm.bswap", &[v])
+    }
+
+    fn bool_to_word(&self, c: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
+        Ok(self.b.build_int_z_extend(c, self.i256, "")?)
+    }
+
+    fn unary(&self, op: UnaryOp, a: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
+        Ok(match op {
+            UnaryOp::Not => self.b.build_not(a, "")?,
+            UnaryOp::IsZero => {
+                let c = self.b.build_int_compare(P::EQ, a, self.i256.const_zero(), "")?;
+                self.bool_to_word(c)?
+            }
+            UnaryOp::Clz => self.intrinsic("llvm.ctlz", &[a, self.cx.bool_type().const_zero()])?,
+        })
+    }
+
+    /// A shift amount from an EVM operand: `a` if `a < limit`, else `fallback`.
+    fn clamp(&self, a: IntValue<'ctx>, limit: u64, fallback: IntValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LlvmError> {
+        let inb = self.b.build_int_compare(P::ULT, a, self.i256.const_int(limit, false), "")?;
+        let v = self.b.build_select(inb, a, fallback, "")?.into_int_value();
+        Ok((inb, v))
+    }
+
+    fn binary(&self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
+        let bld = &self.b;
+        let zero = self.i256.const_zero();
+        let cmp = |p: P, x: IntValue<'ctx>, y: IntValue<'ctx>| -> Result<IntValue<'ctx>, LlvmError> {
+            let c = bld.build_int_compare(p, x, y, "")?;
+            self.bool_to_word(c)
+        };
+        Ok(match op {
+            BinaryOp::Add => bld.build_int_add(a, b, "")?,
+            BinaryOp::Sub => bld.build_int_sub(a, b, "")?,
+            BinaryOp::Mul => bld.build_int_mul(a, b, "")?,
+            BinaryOp::Lt => cmp(P::ULT, a, b)?,
+            BinaryOp::Gt => cmp(P::UGT, a, b)?,
+            BinaryOp::Slt => cmp(P::SLT, a, b)?,
+            BinaryOp::Sgt => cmp(P::SGT, a, b)?,
+            BinaryOp::Eq => cmp(P::EQ, a, b)?,
+            BinaryOp::And => bld.build_and(a, b, "")?,
+            BinaryOp::Or => bld.build_or(a, b, "")?,
+            BinaryOp::Xor => bld.build_xor(a, b, "")?,
+            BinaryOp::Shl | BinaryOp::Shr => {
+                let (inb, sh) = self.clamp(a, 256, zero)?;
+                let r = if op == BinaryOp::Shl {
+                    bld.build_left_shift(b, sh, "")?
+                } else {
+                    bld.build_right_shift(b, sh, false, "")?
+                };
+                bld.build_select(inb, r, zero, "")?.into_int_value()
+            }
+            BinaryOp::Sar => {
+                let (_, sh) = self.clamp(a, 256, self.i256.const_int(255, false))?;
+                bld.build_right_shift(b, sh, true, "")?
+            }
+            BinaryOp::Byte => {
+                // Byte a (from the most significant) = (b >> (8 * (31 - a))) & 0xff.
+                let (inb, idx) = self.clamp(a, 32, self.i256.const_int(31, false))?;
+                let from_low = bld.build_int_sub(self.i256.const_int(31, false), idx, "")?;
+                let sh = bld.build_left_shift(from_low, self.i256.const_int(3, false), "")?;
+                let r = bld.build_right_shift(b, sh, false, "")?;
+                let r = bld.build_and(r, self.i256.const_int(0xff, false), "")?;
+                bld.build_select(inb, r, zero, "")?.into_int_value()
+            }
+            BinaryOp::SignExtend => {
+                // Shift byte a's sign bit to bit 255, then back arithmetically; a >= 31: b.
+                let (_, ext) = self.clamp(a, 32, self.i256.const_int(31, false))?;
+                let from_top = bld.build_int_sub(self.i256.const_int(31, false), ext, "")?;
+                let sh = bld.build_left_shift(from_top, self.i256.const_int(3, false), "")?;
+                let up = bld.build_left_shift(b, sh, "")?;
+                bld.build_right_shift(up, sh, true, "")?
+            }
+        })
+    }
+}

@@ -1,0 +1,91 @@
+//! The LLVM pass pipeline and the native target machine.
+
+use crate::LlvmError;
+use inkwell::OptimizationLevel;
+use inkwell::module::Module;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target, TargetMachine};
+use std::sync::Once;
+
+/// Optimization level, 0–3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum OptLevel {
+    /// No IR passes; fastest compile, for debugging and differential testing.
+    O0,
+    /// SSA construction and cheap local cleanups: near-linear in function size.
+    O1,
+    /// LLVM's default pipeline.
+    #[default]
+    O2,
+    /// LLVM's aggressive pipeline.
+    O3,
+}
+
+impl OptLevel {
+    /// From a number; values above 3 mean 3.
+    pub fn from_u8(n: u8) -> Self {
+        match n {
+            0 => Self::O0,
+            1 => Self::O1,
+            2 => Self::O2,
+            _ => Self::O3,
+        }
+    }
+
+    fn pipeline(self) -> Option<&'static str> {
+        match self {
+            OptLevel::O0 => None,
+            OptLevel::O1 => Some("function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg)"),
+            OptLevel::O2 => Some("default<O2>"),
+            OptLevel::O3 => Some("default<O3>"),
+        }
+    }
+
+    fn codegen(self) -> OptimizationLevel {
+        match self {
+            OptLevel::O0 => OptimizationLevel::None,
+            OptLevel::O1 => OptimizationLevel::Less,
+            OptLevel::O2 => OptimizationLevel::Default,
+            OptLevel::O3 => OptimizationLevel::Aggressive,
+        }
+    }
+}
+
+/// Initializes LLVM's native target once per process.
+pub fn init_native_target() -> Result<(), LlvmError> {
+    static INIT: Once = Once::new();
+    let mut result = Ok(());
+    INIT.call_once(|| {
+        result = Target::initialize_native(&InitializationConfig::default()).map_err(LlvmError::Target);
+    });
+    result
+}
+
+/// A target machine for the host, tuned for its CPU.
+pub fn host_target_machine(level: OptLevel) -> Result<TargetMachine, LlvmError> {
+    init_native_target()?;
+    let triple = TargetMachine::get_default_triple();
+    let target = Target::from_triple(&triple).map_err(|e| LlvmError::Target(e.to_string()))?;
+    let cpu = TargetMachine::get_host_cpu_name();
+    let features = TargetMachine::get_host_cpu_features();
+    target
+        .create_target_machine(
+            &triple,
+            cpu.to_str().unwrap_or("generic"),
+            features.to_str().unwrap_or(""),
+            level.codegen(),
+            RelocMode::PIC,
+            CodeModel::Default,
+        )
+        .ok_or_else(|| LlvmError::Target(format!("no target machine for {triple}")))
+}
+
+/// Runs the pipeline of `level` over `module`, after setting its triple and data layout.
+pub fn optimize(module: &Module<'_>, machine: &TargetMachine, level: OptLevel) -> Result<(), LlvmError> {
+    module.set_triple(&machine.get_triple());
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+    let Some(pipeline) = level.pipeline() else { return Ok(()) };
+    module
+        .run_passes(pipeline, machine, PassBuilderOptions::create())
+        .map_err(|e| LlvmError::Passes(e.to_string()))
+}
