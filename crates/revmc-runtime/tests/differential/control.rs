@@ -1,0 +1,81 @@
+//! JUMP / JUMPI / JUMPDEST, PC, STOP / RETURN / REVERT / INVALID and unknown opcodes.
+
+use crate::harness::{Asm, Case, FORKS, check, words};
+use revmc_runtime::{InstructionResult, SpecId, U256};
+
+#[test]
+fn static_jumps_valid_and_invalid() {
+    // PUSH1 4; JUMP; INVALID; JUMPDEST; PC; STOP
+    let ok = [0x60, 4, 0x56, 0xfe, 0x5b, 0x58, 0x00];
+    assert_eq!(check(&ok, SpecId::CANCUN, &[], 100).result, InstructionResult::Stop);
+    // Target inside PUSH data that looks like a JUMPDEST.
+    let into_data = [0x60, 3, 0x56, 0x60, 0x5b, 0x00];
+    assert_eq!(check(&into_data, SpecId::CANCUN, &[], 100).result, InstructionResult::InvalidJump);
+    // Out of range, and a huge target.
+    let far = Asm::default().push_u(1 << 40).op(0x56).code();
+    assert_eq!(check(&far, SpecId::CANCUN, &[], 100).result, InstructionResult::InvalidJump);
+    // JUMPI not taken to an invalid target is fine; taken is not.
+    let jumpi = |cond: u64| Asm::default().push_u(cond).push_u(1000).op(0x57).op(0x58).op(0x00).code();
+    assert_eq!(check(&jumpi(0), SpecId::CANCUN, &[], 100).result, InstructionResult::Stop);
+    assert_eq!(check(&jumpi(1), SpecId::CANCUN, &[], 100).result, InstructionResult::InvalidJump);
+}
+
+#[test]
+fn dynamic_jump_targets_from_calldata() {
+    // JUMP to calldata[0]: JUMPDESTs at 4 and 8; everything else is invalid.
+    // 0: PUSH1 0; CALLDATALOAD; JUMP | 4: JUMPDEST PUSH1 1 STOP | 8: JUMPDEST PUSH1 2 STOP
+    let code = [0x60, 0, 0x35, 0x56, 0x5b, 0x60, 1, 0x00, 0x5b, 0x60, 2, 0x00];
+    let case = Case::new(&code, SpecId::CANCUN);
+    for target in [0u64, 1, 3, 4, 5, 6, 8, 11, 12, 1 << 32, u64::MAX] {
+        case.check(&words(&[U256::from(target)]), 100);
+    }
+    case.check(&words(&[U256::MAX]), 100);
+    case.check(&words(&[(U256::from(1) << 128) + U256::from(4)]), 100);
+    // JUMPI with dynamic target and condition.
+    let code = [0x60, 32, 0x35, 0x60, 0, 0x35, 0x57, 0x00, 0x5b, 0x58, 0x00];
+    let case = Case::new(&code, SpecId::CANCUN);
+    for (t, c) in [(8u64, 1u64), (8, 0), (7, 1), (7, 0), (9, 5)] {
+        case.check(&words(&[U256::from(t), U256::from(c)]), 100);
+    }
+}
+
+#[test]
+fn loops_and_shared_return_blocks() {
+    // A counted loop: sum 1..=n from calldata, RETURN the sum.
+    // 0: PUSH1 0 (acc); PUSH1 0; CALLDATALOAD (n)
+    // 5: JUMPDEST; DUP1; ISZERO; PUSH1 22; JUMPI; DUP1; SWAP2; ADD; SWAP1; PUSH1 1; SWAP1; SUB; PUSH1 5; JUMP
+    // 22: JUMPDEST; POP; PUSH1 0; MSTORE; PUSH1 32; PUSH1 0; RETURN
+    let code = [
+        0x60, 0, 0x60, 0, 0x35, 0x5b, 0x80, 0x15, 0x60, 22, 0x57, 0x80, 0x91, 0x01, 0x90, 0x60, 1, 0x90,
+        0x03, 0x60, 5, 0x56, 0x5b, 0x50, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3,
+    ];
+    let case = Case::new(&code, SpecId::CANCUN);
+    for n in [0u64, 1, 2, 10, 1000] {
+        let out = case.check(&words(&[U256::from(n)]), 10_000_000);
+        assert_eq!(out.result, InstructionResult::Return);
+        assert_eq!(U256::from_be_slice(&out.output), U256::from(n * (n + 1) / 2));
+    }
+    case.check_gas_edges(&words(&[U256::from(3)]), 40);
+}
+
+#[test]
+fn halting_opcodes_in_every_fork() {
+    for &spec in FORKS {
+        // STOP with a stack, RETURN and REVERT with data, INVALID, unknown opcodes.
+        check(&[0x58, 0x58, 0x00], spec, &[], 100);
+        let ret = |op| Asm::default().push_u(0xabcd).push_u(0).op(0x52).push_u(4).push_u(28).op(op).code();
+        check(&ret(0xf3), spec, &[], 100);
+        check(&ret(0xfd), spec, &[], 100);
+        check(&[0xfe], spec, &[], 100);
+        for unknown in [0x0c, 0x21, 0x4c, 0xa5, 0xef, 0xfb] {
+            check(&[0x58, unknown, 0x00], spec, &[], 100);
+        }
+        // Opcodes added in later forks.
+        for late in [0x1b, 0x1c, 0x1d, 0x1e, 0x5e, 0x5f, 0xfd] {
+            let code = Asm::default().push_u(1).push_u(2).push_u(3).op(late).op(0x00).code();
+            Case::new(&code, spec).check_gas_edges(&[], 2);
+        }
+        // Running off the end of the code is STOP.
+        assert_eq!(check(&[0x58], spec, &[], 100).result, InstructionResult::Stop);
+    }
+}

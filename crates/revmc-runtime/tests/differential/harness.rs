@@ -1,0 +1,168 @@
+//! Running one case both ways and comparing, plus a tiny bytecode builder.
+
+use revmc_llvm::{JitCompiler, OptLevel};
+use revmc_runtime::oracle::Oracle;
+use revmc_runtime::{ExecutionOutcome, InstructionResult, JitProgram, SpecId, U256};
+use std::cell::RefCell;
+
+/// Every fork from Frontier to Osaka.
+pub const FORKS: &[SpecId] = &[
+    SpecId::FRONTIER,
+    SpecId::HOMESTEAD,
+    SpecId::TANGERINE,
+    SpecId::SPURIOUS_DRAGON,
+    SpecId::BYZANTIUM,
+    SpecId::PETERSBURG,
+    SpecId::ISTANBUL,
+    SpecId::BERLIN,
+    SpecId::LONDON,
+    SpecId::MERGE,
+    SpecId::SHANGHAI,
+    SpecId::CANCUN,
+    SpecId::PRAGUE,
+    SpecId::OSAKA,
+];
+
+/// Opt levels every case is compiled at.
+pub const LEVELS: [OptLevel; 2] = [OptLevel::O0, OptLevel::O2];
+
+thread_local! {
+    static COMPILERS: RefCell<Vec<JitCompiler>> =
+        RefCell::new(LEVELS.iter().map(|&l| JitCompiler::new(l).expect("JIT compiler")).collect());
+}
+
+/// A program compiled at every level, with its interpreter oracle.
+pub struct Case {
+    code: Vec<u8>,
+    spec: SpecId,
+    oracle: Oracle,
+    jits: Vec<JitProgram>,
+}
+
+impl Case {
+    pub fn new(code: &[u8], spec: SpecId) -> Self {
+        let jits = COMPILERS.with(|c| {
+            c.borrow_mut()
+                .iter_mut()
+                .map(|jit| {
+                    JitProgram::compile(jit, code, spec)
+                        .unwrap_or_else(|e| panic!("compile {} for {spec:?}: {e}", hex(code)))
+                })
+                .collect()
+        });
+        Self { code: code.to_vec(), spec, oracle: Oracle::new(code, spec), jits }
+    }
+
+    /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
+    pub fn check(&self, calldata: &[u8], gas: u64) -> ExecutionOutcome {
+        let want = self.oracle.run(calldata, gas);
+        for (jit, level) in self.jits.iter().zip(LEVELS) {
+            let got = jit.run(calldata, gas);
+            let ctx = || {
+                format!(
+                    "code {} spec {:?} level {level:?} calldata {} gas {gas}",
+                    hex(&self.code),
+                    self.spec,
+                    hex(calldata)
+                )
+            };
+            assert_eq!(got.result, want.result, "status differs: {}", ctx());
+            if completed(want.result) {
+                assert_eq!(got.gas_remaining, want.gas_remaining, "gas differs: {}", ctx());
+                assert_eq!(got.stack, want.stack, "stack differs: {}", ctx());
+                assert_eq!(got.memory, want.memory, "memory differs: {}", ctx());
+                assert_eq!(got.output, want.output, "output differs: {}", ctx());
+            }
+        }
+        want
+    }
+
+    /// Checks with every gas limit from `gas_used - below` to `gas_used + 1`, where
+    /// `gas_used` is what a run with ample gas uses: exactly enough, one short, and more.
+    pub fn check_gas_edges(&self, calldata: &[u8], below: u64) -> ExecutionOutcome {
+        const AMPLE: u64 = 10_000_000;
+        let full = self.check(calldata, AMPLE);
+        let used = AMPLE - full.gas_remaining;
+        for gas in used.saturating_sub(below)..=used + 1 {
+            self.check(calldata, gas);
+        }
+        full
+    }
+}
+
+/// Compiles and checks once.
+pub fn check(code: &[u8], spec: SpecId, calldata: &[u8], gas: u64) -> ExecutionOutcome {
+    Case::new(code, spec).check(calldata, gas)
+}
+
+pub fn completed(r: InstructionResult) -> bool {
+    matches!(r, InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert)
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Operands at the edges of 256-bit arithmetic.
+pub fn edge_words() -> Vec<U256> {
+    let one = U256::from(1);
+    vec![
+        U256::ZERO,
+        one,
+        U256::from(2),
+        U256::from(7),
+        U256::from(31),
+        U256::from(32),
+        U256::from(255),
+        U256::from(256),
+        U256::from(u64::MAX),
+        one << 64,
+        one << 128,
+        (one << 255) - one,
+        one << 255,
+        U256::MAX - one,
+        U256::MAX,
+        U256::from_be_bytes([0x5a; 32]),
+    ]
+}
+
+/// Bytecode builder.
+#[derive(Default)]
+pub struct Asm(pub Vec<u8>);
+
+impl Asm {
+    pub fn op(mut self, op: u8) -> Self {
+        self.0.push(op);
+        self
+    }
+
+    pub fn ops(mut self, ops: &[u8]) -> Self {
+        self.0.extend_from_slice(ops);
+        self
+    }
+
+    /// PUSH32 of `v`.
+    pub fn push(mut self, v: U256) -> Self {
+        self.0.push(0x7f);
+        self.0.extend_from_slice(&v.to_be_bytes::<32>());
+        self
+    }
+
+    pub fn push_u(self, v: u64) -> Self {
+        self.push(U256::from(v))
+    }
+
+    /// CALLDATALOAD of word `i` of the call data: an operand the optimizer cannot fold.
+    pub fn arg(self, i: u64) -> Self {
+        self.push_u(i * 32).op(0x35)
+    }
+
+    pub fn code(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Call data of the given words.
+pub fn words(ws: &[U256]) -> Vec<u8> {
+    ws.iter().flat_map(|w| w.to_be_bytes::<32>()).collect()
+}

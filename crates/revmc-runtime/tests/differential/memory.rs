@@ -1,0 +1,126 @@
+//! Memory, hashing, copies and call data at edge offsets and lengths.
+
+use crate::harness::{Asm, Case, FORKS, words};
+use revmc_runtime::{SpecId, U256};
+
+fn offsets() -> Vec<U256> {
+    let one = U256::from(1);
+    vec![
+        U256::ZERO,
+        U256::from(1),
+        U256::from(31),
+        U256::from(32),
+        U256::from(1000),
+        U256::from(0xffff_ffffu64),
+        U256::from(u64::MAX),
+        one << 64,
+        U256::MAX,
+    ]
+}
+
+#[test]
+fn mload_mstore_mstore8_msize() {
+    // MSTORE calldata[1] at calldata[0]; MSTORE8 at calldata[0]+33; MLOAD back; MSIZE.
+    let code = Asm::default()
+        .arg(1)
+        .arg(0)
+        .op(0x52)
+        .arg(1)
+        .arg(0)
+        .push_u(33)
+        .op(0x01)
+        .op(0x53)
+        .arg(0)
+        .op(0x51)
+        .op(0x59)
+        .op(0x00)
+        .code();
+    let case = Case::new(&code, SpecId::CANCUN);
+    for off in offsets() {
+        case.check(&words(&[off, U256::from_be_bytes([0xa5; 32])]), 30_000_000);
+    }
+    case.check_gas_edges(&words(&[U256::from(100), U256::from(7)]), 12);
+}
+
+#[test]
+fn copies_hashing_and_output() {
+    let lens = [U256::ZERO, U256::from(1), U256::from(32), U256::from(33), U256::from(200), U256::MAX];
+    // (dst, src, len) from calldata for each copy opcode, then hash the region and RETURN it.
+    for op in [0x37u8, 0x39, 0x5e] {
+        let code = Asm::default()
+            .arg(2)
+            .arg(1)
+            .arg(0)
+            .op(op)
+            .push_u(64)
+            .push_u(0)
+            .op(0x20)
+            .push_u(0)
+            .op(0x52)
+            .op(0x59)
+            .push_u(0)
+            .op(0xf3)
+            .code();
+        let case = Case::new(&code, SpecId::CANCUN);
+        for dst in &offsets()[..6] {
+            for src in [U256::ZERO, U256::from(5), U256::from(90), U256::MAX] {
+                for len in &lens {
+                    case.check(&words(&[*dst, src, *len]), 30_000_000);
+                }
+            }
+        }
+    }
+    // KECCAK256, RETURN and REVERT with dynamic offset and length.
+    for op in [0x20u8, 0xf3, 0xfd] {
+        let code = Asm::default().arg(1).arg(0).op(op).op(0x00).code();
+        let case = Case::new(&code, SpecId::CANCUN);
+        for off in offsets() {
+            for len in &lens {
+                case.check(&words(&[off, *len]), 30_000_000);
+            }
+        }
+    }
+}
+
+#[test]
+fn calldata_and_code_reads() {
+    let code = Asm::default()
+        .arg(0)
+        .op(0x35)
+        .op(0x36)
+        .op(0x38)
+        .push_u(0)
+        .push_u(0)
+        .op(0x35)
+        .op(0x00)
+        .code();
+    let case = Case::new(&code, SpecId::CANCUN);
+    for off in [U256::ZERO, U256::from(1), U256::from(31), U256::from(40), U256::from(64), U256::MAX] {
+        case.check(&words(&[off, U256::from_be_bytes([0x33; 32])]), 1_000_000);
+        let mut short = words(&[off]);
+        short.truncate(35);
+        case.check(&short, 1_000_000);
+    }
+}
+
+#[test]
+fn memory_gas_is_exact_in_every_fork() {
+    for &spec in FORKS {
+        let code = Asm::default()
+            .push_u(7)
+            .push_u(1000)
+            .op(0x52)
+            .push_u(64)
+            .push_u(900)
+            .op(0x20)
+            .push_u(40)
+            .push_u(3)
+            .push_u(2000)
+            .op(0x37)
+            .push_u(32)
+            .push_u(10)
+            .op(0xf3)
+            .code();
+        Case::new(&code, spec).check_gas_edges(&words(&[U256::from(3)]), 40);
+    }
+}
