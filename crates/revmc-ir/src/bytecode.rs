@@ -36,7 +36,8 @@ impl Decoded {
     /// Decodes `code`.
     pub fn new(code: &[u8]) -> Self {
         let bytecode = Bytecode::new_legacy(Bytes::copy_from_slice(code));
-        let jump_table = bytecode.legacy_jump_table().expect("legacy bytecode has a jump table").clone();
+        let jump_table =
+            bytecode.legacy_jump_table().expect("legacy bytecode has a jump table").clone();
         let mut instrs = Vec::with_capacity(code.len() + 1);
         let mut pc_to_instr = vec![u32::MAX; code.len()];
         let mut pc = 0usize;

@@ -21,7 +21,7 @@ pub use error::TranslateError;
 pub use limits::Limits;
 pub use translate::translate;
 
-/// Re-export of the revm crates whose types appear in this crate's API.
-pub use revm_interpreter::{InstructionResult, primitives::hardfork::SpecId};
 /// The EVM word type used by the IR's constants.
 pub use revm_interpreter::primitives::U256;
+/// Re-export of the revm crates whose types appear in this crate's API.
+pub use revm_interpreter::{InstructionResult, primitives::hardfork::SpecId};

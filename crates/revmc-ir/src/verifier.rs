@@ -50,7 +50,10 @@ impl<'a> Verifier<'a> {
         }
         for b in f.block_ids() {
             for &inst in &f.block(b).insts {
-                let slot = self.inst_block.get_mut(inst.index()).ok_or(format!("{b}: {inst} out of range"))?;
+                let slot = self
+                    .inst_block
+                    .get_mut(inst.index())
+                    .ok_or(format!("{b}: {inst} out of range"))?;
                 if let Some(other) = slot.replace(b) {
                     return Err(format!("{inst} is in both {other} and {b}"));
                 }
@@ -66,7 +69,8 @@ impl<'a> Verifier<'a> {
                 self.check_inst(idata).map_err(|e| format!("{b}: {inst}: {e}"))?;
             }
             if let Some(v) = data.term.operand() {
-                self.check_use(b, data.insts.len(), v).map_err(|e| format!("{b}: terminator: {e}"))?;
+                self.check_use(b, data.insts.len(), v)
+                    .map_err(|e| format!("{b}: terminator: {e}"))?;
             }
             self.check_term(&data.term).map_err(|e| format!("{b}: terminator: {e}"))?;
         }
@@ -75,9 +79,11 @@ impl<'a> Verifier<'a> {
 
     fn check_use(&self, block: Block, pos: usize, v: Value) -> Result<(), String> {
         let def = *self.func.values.get(v.index()).ok_or(format!("{v} is not a value"))?;
-        let def_block = self.inst_block[def.index()].ok_or(format!("{v} is defined outside any block"))?;
+        let def_block =
+            self.inst_block[def.index()].ok_or(format!("{v} is defined outside any block"))?;
         if def_block == block {
-            let def_pos = self.func.block(block).insts.iter().position(|&i| i == def).expect("in block");
+            let def_pos =
+                self.func.block(block).insts.iter().position(|&i| i == def).expect("in block");
             if def_pos >= pos {
                 return Err(format!("{v} used before its definition"));
             }
@@ -117,7 +123,9 @@ impl<'a> Verifier<'a> {
                 if *stack_len > 0
                     && !matches!(
                         result,
-                        InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert
+                        InstructionResult::Stop
+                            | InstructionResult::Return
+                            | InstructionResult::Revert
                     ) =>
             {
                 Err(format!("{result:?} exit writes back the stack"))

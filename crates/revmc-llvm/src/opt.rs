@@ -35,7 +35,9 @@ impl OptLevel {
     fn pipeline(self) -> Option<&'static str> {
         match self {
             OptLevel::O0 => None,
-            OptLevel::O1 => Some("function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg)"),
+            OptLevel::O1 => {
+                Some("function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg)")
+            }
             OptLevel::O2 => Some("default<O2>"),
             OptLevel::O3 => Some("default<O3>"),
         }
@@ -56,7 +58,8 @@ pub fn init_native_target() -> Result<(), LlvmError> {
     static INIT: Once = Once::new();
     let mut result = Ok(());
     INIT.call_once(|| {
-        result = Target::initialize_native(&InitializationConfig::default()).map_err(LlvmError::Target);
+        result =
+            Target::initialize_native(&InitializationConfig::default()).map_err(LlvmError::Target);
     });
     result
 }
@@ -81,7 +84,11 @@ pub fn host_target_machine(level: OptLevel) -> Result<TargetMachine, LlvmError> 
 }
 
 /// Runs the pipeline of `level` over `module`, after setting its triple and data layout.
-pub fn optimize(module: &Module<'_>, machine: &TargetMachine, level: OptLevel) -> Result<(), LlvmError> {
+pub fn optimize(
+    module: &Module<'_>,
+    machine: &TargetMachine,
+    level: OptLevel,
+) -> Result<(), LlvmError> {
     module.set_triple(&machine.get_triple());
     module.set_data_layout(&machine.get_target_data().get_data_layout());
     let Some(pipeline) = level.pipeline() else { return Ok(()) };

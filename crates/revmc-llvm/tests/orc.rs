@@ -33,7 +33,12 @@ fn run(f: &revmc_llvm::JitFunction, gas: u64) -> (InstructionResult, u64, Vec<Wo
 #[test]
 fn compiled_code_runs_at_every_opt_level() {
     // PUSH1 2; PUSH1 3; ADD; PUSH1 7; MUL; STOP
-    let func = translate(&[0x60, 2, 0x60, 3, 0x01, 0x60, 7, 0x02, 0x00], SpecId::CANCUN, &Limits::default()).unwrap();
+    let func = translate(
+        &[0x60, 2, 0x60, 3, 0x01, 0x60, 7, 0x02, 0x00],
+        SpecId::CANCUN,
+        &Limits::default(),
+    )
+    .unwrap();
     for level in 0..=3 {
         let mut jit = JitCompiler::new(OptLevel::from_u8(level)).unwrap();
         let f = jit.compile(&func).unwrap();

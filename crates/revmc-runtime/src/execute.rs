@@ -25,7 +25,13 @@ pub struct ExecutionOutcome {
 ///
 /// # Safety
 /// `f` must be a function compiled from `code` for `spec`, whose code is live.
-pub unsafe fn execute(f: RawEvmFn, code: &[u8], spec: SpecId, calldata: &[u8], gas_limit: u64) -> ExecutionOutcome {
+pub unsafe fn execute(
+    f: RawEvmFn,
+    code: &[u8],
+    spec: SpecId,
+    calldata: &[u8],
+    gas_limit: u64,
+) -> ExecutionOutcome {
     let mut state = FrameState::new(spec);
     let mut stack = vec![Word::ZERO; STACK_LIMIT];
     let mut stack_len = 0usize;
@@ -53,7 +59,10 @@ pub unsafe fn execute(f: RawEvmFn, code: &[u8], spec: SpecId, calldata: &[u8], g
         }
         _ => Vec::new(),
     };
-    let completed = matches!(result, InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert);
+    let completed = matches!(
+        result,
+        InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert
+    );
     stack.truncate(if completed { stack_len } else { 0 });
     let gas_remaining = if result == InstructionResult::OutOfGas { 0 } else { ctx.gas_remaining };
     ExecutionOutcome { result, gas_remaining, stack, memory, output }

@@ -26,7 +26,10 @@ impl Oracle {
 
     /// Runs one frame in the interpreter.
     pub fn run(&self, calldata: &[u8], gas_limit: u64) -> ExecutionOutcome {
-        let input = InputsImpl { input: CallInput::Bytes(Bytes::copy_from_slice(calldata)), ..Default::default() };
+        let input = InputsImpl {
+            input: CallInput::Bytes(Bytes::copy_from_slice(calldata)),
+            ..Default::default()
+        };
         let mut interp = Interpreter::<EthInterpreter>::new(
             SharedMemory::new(),
             ExtBytecode::new(self.bytecode.clone()),
@@ -41,8 +44,10 @@ impl Oracle {
         let InterpreterAction::Return(res) = action else {
             unreachable!("frames without host operations never call out")
         };
-        let completed =
-            matches!(res.result, InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert);
+        let completed = matches!(
+            res.result,
+            InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert
+        );
         let stack = if completed { interp.stack.data().clone() } else { Vec::new() };
         let memory = interp.memory.context_memory().to_vec();
         ExecutionOutcome {

@@ -15,7 +15,11 @@ pub struct JitProgram {
 
 impl JitProgram {
     /// Translates and JIT-compiles `code` for `spec` with `compiler`.
-    pub fn compile(compiler: &mut JitCompiler, code: &[u8], spec: SpecId) -> Result<Self, RuntimeError> {
+    pub fn compile(
+        compiler: &mut JitCompiler,
+        code: &[u8],
+        spec: SpecId,
+    ) -> Result<Self, RuntimeError> {
         let ir = translate(code, spec, &Limits::default())?;
         let function = compiler.compile(&ir)?;
         Ok(Self { function, code: code.to_vec(), spec })

@@ -76,8 +76,12 @@ impl State {
     /// Joins `other` into `self`; returns whether `self` changed.
     fn join(&mut self, other: &State, pc: usize) -> Result<bool, TranslateError> {
         if self.height != other.height {
-            return Err(Unsupported::InconsistentStackHeight { pc, a: self.height, b: other.height }
-                .into());
+            return Err(Unsupported::InconsistentStackHeight {
+                pc,
+                a: self.height,
+                b: other.height,
+            }
+            .into());
         }
         // Windows are aligned at the stack top; entries one side does not track are unknown.
         let n = self.top.len().min(other.top.len());
@@ -157,9 +161,8 @@ struct Exit {
 impl<'a> Analyzer<'a> {
     fn new(code: &'a Decoded, cfg: &'a Cfg, spec: SpecId) -> Self {
         let n = cfg.blocks.len();
-        let jumpdest_blocks = (0..n)
-            .filter(|&b| code.instrs[cfg.blocks[b].start].op == opcode::JUMPDEST)
-            .collect();
+        let jumpdest_blocks =
+            (0..n).filter(|&b| code.instrs[cfg.blocks[b].start].op == opcode::JUMPDEST).collect();
         Self {
             code,
             cfg,

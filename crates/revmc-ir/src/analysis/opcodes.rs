@@ -22,10 +22,9 @@ pub fn activation(op: u8) -> SpecId {
     use SpecId::*;
     match op {
         opcode::DELEGATECALL => HOMESTEAD,
-        opcode::REVERT
-        | opcode::RETURNDATASIZE
-        | opcode::RETURNDATACOPY
-        | opcode::STATICCALL => BYZANTIUM,
+        opcode::REVERT | opcode::RETURNDATASIZE | opcode::RETURNDATACOPY | opcode::STATICCALL => {
+            BYZANTIUM
+        }
         opcode::SHL | opcode::SHR | opcode::SAR | opcode::CREATE2 | opcode::EXTCODEHASH => {
             PETERSBURG
         }
@@ -83,22 +82,6 @@ pub fn is_terminal(op: u8, spec: SpecId) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn calldata_and_code_ops_are_compute() {
-        for op in [opcode::CALLDATALOAD, opcode::CALLDATASIZE, opcode::CALLDATACOPY, opcode::CODESIZE, opcode::CODECOPY] {
-            assert_eq!(kind(op, SpecId::CANCUN), OpKind::Compute, "{op:#x}");
-        }
-        assert_eq!(kind(opcode::CALLER, SpecId::CANCUN), OpKind::Host);
-        assert_eq!(kind(opcode::PUSH0, SpecId::LONDON), OpKind::NotActivated);
-        assert_eq!(kind(opcode::CLZ, SpecId::OSAKA), OpKind::Compute);
-        assert_eq!(kind(0x0c, SpecId::OSAKA), OpKind::Unknown);
-    }
-}
-
 /// The stack error executing `op` at stack height `height` raises, if any — exactly the
 /// interpreter's: DUPn on a short stack reports `StackOverflow`, as revm does.
 pub fn stack_error(op: u8, height: usize) -> Option<crate::InstructionResult> {
@@ -124,5 +107,27 @@ pub fn stack_error(op: u8, height: usize) -> Option<crate::InstructionResult> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calldata_and_code_ops_are_compute() {
+        for op in [
+            opcode::CALLDATALOAD,
+            opcode::CALLDATASIZE,
+            opcode::CALLDATACOPY,
+            opcode::CODESIZE,
+            opcode::CODECOPY,
+        ] {
+            assert_eq!(kind(op, SpecId::CANCUN), OpKind::Compute, "{op:#x}");
+        }
+        assert_eq!(kind(opcode::CALLER, SpecId::CANCUN), OpKind::Host);
+        assert_eq!(kind(opcode::PUSH0, SpecId::LONDON), OpKind::NotActivated);
+        assert_eq!(kind(opcode::CLZ, SpecId::OSAKA), OpKind::Compute);
+        assert_eq!(kind(0x0c, SpecId::OSAKA), OpKind::Unknown);
     }
 }

@@ -1,9 +1,9 @@
 //! Terminators for JUMP and JUMPI from the analysis' jump facts.
 
 use super::Translator;
+use crate::InstructionResult;
 use crate::analysis::jumps::JumpTarget;
 use crate::ir::{Block, Terminator, Value};
-use crate::InstructionResult;
 
 impl Translator<'_> {
     /// The terminator of `block`, which ends in a jump to `target` (taken if `cond` is
@@ -36,7 +36,13 @@ impl Translator<'_> {
 
     /// Control transfer for a taken jump. For JUMPI (`as_edge`) an invalid target becomes
     /// a jump to the shared invalid-jump exit, so the result is always usable as an edge.
-    fn taken_edge(&mut self, _block: Block, target: Value, facts: &JumpTarget, as_edge: bool) -> Terminator {
+    fn taken_edge(
+        &mut self,
+        _block: Block,
+        target: Value,
+        facts: &JumpTarget,
+        as_edge: bool,
+    ) -> Terminator {
         let invalid = self.exit_block(InstructionResult::InvalidJump);
         let cases: Vec<(u32, Block)> = match facts {
             JumpTarget::Static(pcs) => {
@@ -44,7 +50,10 @@ impl Translator<'_> {
                     return match self.jump_dest(pc as usize) {
                         Some(b) => Terminator::Jump(b),
                         None if as_edge => Terminator::Jump(invalid),
-                        None => Terminator::Exit { result: InstructionResult::InvalidJump, stack_len: 0 },
+                        None => Terminator::Exit {
+                            result: InstructionResult::InvalidJump,
+                            stack_len: 0,
+                        },
                     };
                 }
                 pcs.iter().filter_map(|&pc| Some((pc, self.jump_dest(pc as usize)?))).collect()

@@ -32,7 +32,10 @@ pub fn translate(code: &[u8], spec: SpecId, limits: &Limits) -> Result<Function,
         return Err(Unsupported::Spec(spec).into());
     }
     if code.len() > limits.max_code_len {
-        return Err(TranslateError::LimitExceeded { what: "code length", limit: limits.max_code_len });
+        return Err(TranslateError::LimitExceeded {
+            what: "code length",
+            limit: limits.max_code_len,
+        });
     }
     let decoded = Decoded::new(code);
     let cfg = Cfg::compute(&decoded, spec);

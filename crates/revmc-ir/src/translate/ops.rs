@@ -22,17 +22,25 @@ impl Translator<'_> {
         for instr in &code.instrs[range.start..range.end] {
             bb.charge(self.gas.table[instr.op as usize] as u64);
             match kind(instr.op, spec) {
-                OpKind::Unknown => return Ok(bb.halt(InstructionResult::OpcodeNotFound)),
-                OpKind::NotActivated => return Ok(bb.halt(InstructionResult::NotActivated)),
+                OpKind::Unknown => {
+                    bb.halt(InstructionResult::OpcodeNotFound);
+                    return Ok(());
+                }
+                OpKind::NotActivated => {
+                    bb.halt(InstructionResult::NotActivated);
+                    return Ok(());
+                }
                 OpKind::Host => {
                     let name = OpCode::new(instr.op).map_or("?", |o| o.as_str());
-                    return Err(Unsupported::Opcode { op: instr.op, name, pc: instr.pc as usize }
-                        .into());
+                    return Err(
+                        Unsupported::Opcode { op: instr.op, name, pc: instr.pc as usize }.into()
+                    );
                 }
                 OpKind::Compute => {}
             }
             if let Some(err) = stack_error(instr.op, bb.height()) {
-                return Ok(bb.halt(err));
+                bb.halt(err);
+                return Ok(());
             }
             match instr.op {
                 op::JUMP | op::JUMPI => {
@@ -72,7 +80,12 @@ enum End {
 }
 
 /// Translates one non-jump instruction. Returns how it ends the block, if it does.
-fn step(bb: &mut BlockBuilder<'_>, instr: &Instr, exp_per_byte: u64, code_len: usize) -> Option<End> {
+fn step(
+    bb: &mut BlockBuilder<'_>,
+    instr: &Instr,
+    exp_per_byte: u64,
+    code_len: usize,
+) -> Option<End> {
     use InstructionResult as R;
     let opc = instr.op;
     match opc {

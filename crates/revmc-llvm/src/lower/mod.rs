@@ -19,7 +19,11 @@ use revmc_ir::abi::EvmContext;
 use revmc_ir::ir::{Block, Function, Terminator, Value};
 
 /// Lowers `func` into a new module of `cx` holding one external function named `name`.
-pub fn lower<'ctx>(cx: &'ctx Context, func: &Function, name: &str) -> Result<Module<'ctx>, LlvmError> {
+pub fn lower<'ctx>(
+    cx: &'ctx Context,
+    func: &Function,
+    name: &str,
+) -> Result<Module<'ctx>, LlvmError> {
     let module = cx.create_module(name);
     Lowerer::new(cx, &module, func, name)?.run()?;
     module.verify().map_err(|e| LlvmError::Verify(e.to_string()))?;
@@ -64,10 +68,16 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let fn_ty = i8.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
         let f = module.add_function(name, fn_ty, None);
         for i in 0..3 {
-            let noalias = cx.create_enum_attribute(inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"), 0);
+            let noalias = cx.create_enum_attribute(
+                inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"),
+                0,
+            );
             f.add_attribute(inkwell::attributes::AttributeLoc::Param(i), noalias);
         }
-        let nounwind = cx.create_enum_attribute(inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind"), 0);
+        let nounwind = cx.create_enum_attribute(
+            inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind"),
+            0,
+        );
         f.add_attribute(inkwell::attributes::AttributeLoc::Function, nounwind);
         let builtin_ty = i8.fn_type(&[ptr.into(), ptr.into()], false);
         let b = cx.create_builder();
@@ -126,7 +136,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             for &inst in &self.func.block(blk).insts {
                 let v = self.inst(self.func.inst(inst))?;
                 if let Some(result) = self.func.inst_result(inst) {
-                    self.values[result.index()] = Some(v.expect("instruction with a result produced a value"));
+                    self.values[result.index()] =
+                        Some(v.expect("instruction with a result produced a value"));
                 }
             }
             self.terminator(&self.func.block(blk).term)?;
@@ -146,7 +157,12 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     fn ctx_field(&self, offset: usize) -> Result<PointerValue<'ctx>, LlvmError> {
         // SAFETY: the offset comes from `EvmContext`'s layout and is within the struct.
         Ok(unsafe {
-            self.b.build_in_bounds_gep(self.cx.i8_type(), self.ctx, &[self.i64.const_int(offset as u64, false)], "")?
+            self.b.build_in_bounds_gep(
+                self.cx.i8_type(),
+                self.ctx,
+                &[self.i64.const_int(offset as u64, false)],
+                "",
+            )?
         })
     }
 
@@ -182,21 +198,33 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             Terminator::Branch { cond, then, else_ } => {
                 let zero = self.i256.const_zero();
-                let c = self.b.build_int_compare(inkwell::IntPredicate::NE, self.value(*cond), zero, "")?;
+                let c = self.b.build_int_compare(
+                    inkwell::IntPredicate::NE,
+                    self.value(*cond),
+                    zero,
+                    "",
+                )?;
                 self.b.build_conditional_branch(c, self.block(*then), self.block(*else_))?;
             }
             Terminator::Switch { value, cases, default } => {
                 // Jump targets are pcs below 2^32; anything wider goes to the default.
                 let v = self.value(*value);
                 let hi = self.b.build_right_shift(v, self.i256.const_int(32, false), false, "")?;
-                let small = self.b.build_int_compare(inkwell::IntPredicate::EQ, hi, self.i256.const_zero(), "")?;
+                let small = self.b.build_int_compare(
+                    inkwell::IntPredicate::EQ,
+                    hi,
+                    self.i256.const_zero(),
+                    "",
+                )?;
                 let sw = self.cx.append_basic_block(self.f, "switch");
                 self.b.build_conditional_branch(small, sw, self.block(*default))?;
                 self.b.position_at_end(sw);
                 let i32t = self.cx.i32_type();
                 let v32 = self.b.build_int_truncate(v, i32t, "")?;
-                let cases: Vec<_> =
-                    cases.iter().map(|(pc, b)| (i32t.const_int(*pc as u64, false), self.block(*b))).collect();
+                let cases: Vec<_> = cases
+                    .iter()
+                    .map(|(pc, b)| (i32t.const_int(*pc as u64, false), self.block(*b)))
+                    .collect();
                 self.b.build_switch(v32, self.block(*default), &cases)?;
             }
             Terminator::Exit { result, stack_len } => {
@@ -205,14 +233,22 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                     let v = self.b.build_load(self.i256, self.slots[i as usize], "")?;
                     // SAFETY: `i` < 1024 and the caller's stack holds 1024 words.
                     let p = unsafe {
-                        self.b.build_in_bounds_gep(self.i256, self.stack, &[self.i64.const_int(i as u64, false)], "")?
+                        self.b.build_in_bounds_gep(
+                            self.i256,
+                            self.stack,
+                            &[self.i64.const_int(i as u64, false)],
+                            "",
+                        )?
                     };
                     let st = self.b.build_store(p, v)?;
                     st.set_alignment(8).map_err(|e| LlvmError::Verify(e.to_string()))?;
                 }
                 use revmc_ir::InstructionResult as R;
                 if matches!(result, R::Stop | R::Return | R::Revert) {
-                    self.b.build_store(self.stack_len, self.i64.const_int(*stack_len as u64, false))?;
+                    self.b.build_store(
+                        self.stack_len,
+                        self.i64.const_int(*stack_len as u64, false),
+                    )?;
                 }
                 let code = self.i8.const_int(*result as u64, false);
                 self.b.build_return(Some(&code))?;

@@ -14,7 +14,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let i256 = self.i256;
         let v = match data {
             InstData::Const(c) => i256.const_int_arbitrary_precision(c.as_limbs()),
-            InstData::SlotGet(n) => self.b.build_load(i256, self.slots[*n as usize], "")?.into_int_value(),
+            InstData::SlotGet(n) => {
+                self.b.build_load(i256, self.slots[*n as usize], "")?.into_int_value()
+            }
             InstData::SlotSet(n, v) => {
                 self.b.build_store(self.slots[*n as usize], self.value(*v))?;
                 return Ok(None);
@@ -48,7 +50,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
             InstData::MLoad(offset) => {
                 let p = self.memory_ptr(self.value(*offset))?;
                 let l = self.b.build_load(i256, p, "")?;
-                l.as_instruction_value().expect("load").set_alignment(1).map_err(|e| LlvmError::Verify(e.to_string()))?;
+                l.as_instruction_value()
+                    .expect("load")
+                    .set_alignment(1)
+                    .map_err(|e| LlvmError::Verify(e.to_string()))?;
                 self.bswap(l.into_int_value())?
             }
             InstData::MStore { offset, value, width } => {
@@ -81,7 +86,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// EXP's dynamic gas: `per_byte * (bytes in exponent)`.
-    fn exp_cost(&self, exponent: IntValue<'ctx>, per_byte: u64) -> Result<IntValue<'ctx>, LlvmError> {
+    fn exp_cost(
+        &self,
+        exponent: IntValue<'ctx>,
+        per_byte: u64,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         let lz = self.intrinsic("llvm.ctlz", &[exponent, self.cx.bool_type().const_zero()])?;
         let bits = self.b.build_int_sub(self.i256.const_int(256, false), lz, "")?;
         let bits = self.b.build_int_truncate(bits, self.i64, "")?;
@@ -97,7 +106,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Address of EVM memory at `offset`, which a `MemoryExpand` has proven in bounds.
-    fn memory_ptr(&self, offset: IntValue<'ctx>) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
+    fn memory_ptr(
+        &self,
+        offset: IntValue<'ctx>,
+    ) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
         let base = self.load_ctx_field(EvmContext::OFFSET_MEMORY, self.ptr)?.into_pointer_value();
         let off = self.b.build_int_truncate(offset, self.i64, "")?;
         // SAFETY: the preceding MemoryExpand established offset + width <= memory_len.
@@ -140,23 +152,47 @@ impl<'ctx> Lowerer<'ctx, '_> {
     ) -> Result<Option<IntValue<'ctx>>, LlvmError> {
         for (i, &a) in args.iter().enumerate() {
             // SAFETY: the args buffer holds four words and builtins take at most three.
-            let p = unsafe { self.b.build_in_bounds_gep(self.i256, self.args, &[self.i64.const_int(i as u64, false)], "")? };
+            let p = unsafe {
+                self.b.build_in_bounds_gep(
+                    self.i256,
+                    self.args,
+                    &[self.i64.const_int(i as u64, false)],
+                    "",
+                )?
+            };
             self.b.build_store(p, self.value(a))?;
         }
         if fallible {
             self.sync_gas_out()?;
         }
-        let table = self.load_ctx_field(EvmContext::OFFSET_BUILTINS, self.ptr)?.into_pointer_value();
+        let table =
+            self.load_ctx_field(EvmContext::OFFSET_BUILTINS, self.ptr)?.into_pointer_value();
         // SAFETY: the table has `Builtin::COUNT` entries and `builtin` indexes one.
         let slot = unsafe {
-            self.b.build_in_bounds_gep(self.ptr, table, &[self.i64.const_int(builtin as u64, false)], "")?
+            self.b.build_in_bounds_gep(
+                self.ptr,
+                table,
+                &[self.i64.const_int(builtin as u64, false)],
+                "",
+            )?
         };
         let fptr = self.b.build_load(self.ptr, slot, builtin.name())?.into_pointer_value();
-        let call = self.b.build_indirect_call(self.builtin_ty, fptr, &[self.ctx.into(), self.args.into()], "")?;
+        let call = self.b.build_indirect_call(
+            self.builtin_ty,
+            fptr,
+            &[self.ctx.into(), self.args.into()],
+            "",
+        )?;
         if fallible {
-            let rc = call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
+            let rc =
+                call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
             self.sync_gas_in()?;
-            let ok = self.b.build_int_compare(P::EQ, rc, self.i8.const_int(CONTINUE as u64, false), "")?;
+            let ok = self.b.build_int_compare(
+                P::EQ,
+                rc,
+                self.i8.const_int(CONTINUE as u64, false),
+                "",
+            )?;
             let cont = self.cx.append_basic_block(self.f, "cont");
             let fail = self.cx.append_basic_block(self.f, "halt");
             self.b.build_conditional_branch(ok, cont, fail)?;
@@ -171,7 +207,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     fn intrinsic(&self, name: &str, args: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LlvmError> {
-        let intr = Intrinsic::find(name).ok_or_else(|| LlvmError::Target(format!("no intrinsic {name}")))?;
+        let intr = Intrinsic::find(name)
+            .ok_or_else(|| LlvmError::Target(format!("no intrinsic {name}")))?;
         let decl = intr
             .get_declaration(self.module, &[args[0].get_type().into()])
             .ok_or_else(|| LlvmError::Target(format!("no declaration of {name}")))?;
@@ -200,19 +237,30 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// A shift amount from an EVM operand: `a` if `a < limit`, else `fallback`.
-    fn clamp(&self, a: IntValue<'ctx>, limit: u64, fallback: IntValue<'ctx>) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LlvmError> {
+    fn clamp(
+        &self,
+        a: IntValue<'ctx>,
+        limit: u64,
+        fallback: IntValue<'ctx>,
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LlvmError> {
         let inb = self.b.build_int_compare(P::ULT, a, self.i256.const_int(limit, false), "")?;
         let v = self.b.build_select(inb, a, fallback, "")?.into_int_value();
         Ok((inb, v))
     }
 
-    fn binary(&self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
+    fn binary(
+        &self,
+        op: BinaryOp,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         let bld = &self.b;
         let zero = self.i256.const_zero();
-        let cmp = |p: P, x: IntValue<'ctx>, y: IntValue<'ctx>| -> Result<IntValue<'ctx>, LlvmError> {
-            let c = bld.build_int_compare(p, x, y, "")?;
-            self.bool_to_word(c)
-        };
+        let cmp =
+            |p: P, x: IntValue<'ctx>, y: IntValue<'ctx>| -> Result<IntValue<'ctx>, LlvmError> {
+                let c = bld.build_int_compare(p, x, y, "")?;
+                self.bool_to_word(c)
+            };
         Ok(match op {
             BinaryOp::Add => bld.build_int_add(a, b, "")?,
             BinaryOp::Sub => bld.build_int_sub(a, b, "")?,

@@ -2,12 +2,15 @@
 
 use super::{Lljit, check, lljit};
 use crate::LlvmError;
-use llvm_sys::orc2::lljit::{LLVMOrcLLJITGetExecutionSession, LLVMOrcLLJITGetGlobalPrefix, LLVMOrcLLJITMangleAndIntern};
+use llvm_sys::orc2::lljit::{
+    LLVMOrcLLJITGetExecutionSession, LLVMOrcLLJITGetGlobalPrefix, LLVMOrcLLJITMangleAndIntern,
+};
 use llvm_sys::orc2::{
     LLVMOrcCJITDylibSearchOrderElement, LLVMOrcCLookupSetElement, LLVMOrcCSymbolMapPairs,
-    LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess, LLVMOrcExecutionSessionCreateBareJITDylib,
-    LLVMOrcExecutionSessionLookup, LLVMOrcJITDylibAddGenerator, LLVMOrcJITDylibClear,
-    LLVMOrcJITDylibLookupFlags, LLVMOrcJITDylibRef, LLVMOrcLookupKind, LLVMOrcReleaseSymbolStringPoolEntry,
+    LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess,
+    LLVMOrcExecutionSessionCreateBareJITDylib, LLVMOrcExecutionSessionLookup,
+    LLVMOrcJITDylibAddGenerator, LLVMOrcJITDylibClear, LLVMOrcJITDylibLookupFlags,
+    LLVMOrcJITDylibRef, LLVMOrcLookupKind, LLVMOrcReleaseSymbolStringPoolEntry,
     LLVMOrcSymbolLookupFlags,
 };
 use std::ffi::{CString, c_void};
@@ -39,7 +42,8 @@ impl DylibGuard {
     pub(crate) fn new() -> Result<Self, LlvmError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let jit = lljit()?;
-        let name = CString::new(format!("revmc.{}", NEXT.fetch_add(1, Ordering::Relaxed))).expect("no NUL");
+        let name = CString::new(format!("revmc.{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+            .expect("no NUL");
         // SAFETY: `jit` is live for the process; the name is copied by the session.
         let dylib = unsafe {
             let es = LLVMOrcLLJITGetExecutionSession(jit.0);
@@ -63,7 +67,12 @@ impl DylibGuard {
     pub(crate) fn lookup(&self, name: &str) -> Result<u64, LlvmError> {
         let cname = CString::new(name).map_err(|e| LlvmError::Orc(e.to_string()))?;
         let (tx, rx) = mpsc::sync_channel::<Result<u64, LlvmError>>(1);
-        extern "C" fn on_result(err: llvm_sys::error::LLVMErrorRef, pairs: LLVMOrcCSymbolMapPairs, n: usize, ctx: *mut c_void) {
+        extern "C" fn on_result(
+            err: llvm_sys::error::LLVMErrorRef,
+            pairs: LLVMOrcCSymbolMapPairs,
+            n: usize,
+            ctx: *mut c_void,
+        ) {
             // SAFETY: `ctx` is the boxed sender leaked below; it is reclaimed exactly once, here.
             let tx = unsafe { Box::from_raw(ctx as *mut mpsc::SyncSender<Result<u64, LlvmError>>) };
             let result = check(err).and_then(|()| {
@@ -82,7 +91,8 @@ impl DylibGuard {
             let sym = LLVMOrcLLJITMangleAndIntern(self.jit.0, cname.as_ptr());
             let mut order = [LLVMOrcCJITDylibSearchOrderElement {
                 JD: self.dylib,
-                JDLookupFlags: LLVMOrcJITDylibLookupFlags::LLVMOrcJITDylibLookupFlagsMatchAllSymbols,
+                JDLookupFlags:
+                    LLVMOrcJITDylibLookupFlags::LLVMOrcJITDylibLookupFlagsMatchAllSymbols,
             }];
             let mut set = [LLVMOrcCLookupSetElement {
                 Name: sym,
@@ -99,7 +109,8 @@ impl DylibGuard {
                 on_result,
                 ctx,
             );
-            let r = rx.recv().unwrap_or_else(|_| Err(LlvmError::Orc("lookup callback dropped".into())));
+            let r =
+                rx.recv().unwrap_or_else(|_| Err(LlvmError::Orc("lookup callback dropped".into())));
             LLVMOrcReleaseSymbolStringPoolEntry(sym);
             r
         }

@@ -1,6 +1,6 @@
 //! Memory, hashing, copy and call-data builtins.
 
-use super::{Res, args, as_usize_or_fail, as_usize_saturated, charge, code, frame, FrameState};
+use super::{FrameState, Res, args, as_usize_or_fail, as_usize_saturated, charge, code, frame};
 use revm_interpreter::interpreter::num_words;
 use revm_interpreter::primitives::{KECCAK_EMPTY, keccak256 as keccak};
 use revmc_ir::InstructionResult;

@@ -10,8 +10,8 @@ mod memory;
 use revm_interpreter::context_interface::cfg::GasParams;
 use revm_interpreter::gas::MemoryGas;
 use revmc_ir::InstructionResult;
-use revmc_ir::abi::{Builtin, BuiltinFn, CONTINUE, EvmContext, Word};
 use revmc_ir::SpecId;
+use revmc_ir::abi::{Builtin, BuiltinFn, CONTINUE, EvmContext, Word};
 
 /// The builtin table, indexed by [`Builtin`].
 pub static TABLE: [BuiltinFn; Builtin::COUNT] = {
@@ -47,7 +47,11 @@ pub struct FrameState {
 impl FrameState {
     /// Fresh state for a frame under `spec`.
     pub fn new(spec: SpecId) -> Self {
-        Self { memory: Vec::new(), memory_gas: MemoryGas::default(), gas_params: GasParams::new_spec(spec) }
+        Self {
+            memory: Vec::new(),
+            memory_gas: MemoryGas::default(),
+            gas_params: GasParams::new_spec(spec),
+        }
     }
 }
 

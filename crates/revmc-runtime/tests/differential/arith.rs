@@ -56,7 +56,8 @@ fn unary_and_ternary_ops() {
         Case::new(&asm.op(0x00).code(), SpecId::OSAKA).check(&[], 1_000_000);
     }
     for &op in TERNARY {
-        let case = Case::new(&Asm::default().arg(2).arg(1).arg(0).op(op).op(0x00).code(), SpecId::OSAKA);
+        let case =
+            Case::new(&Asm::default().arg(2).arg(1).arg(0).op(op).op(0x00).code(), SpecId::OSAKA);
         for a in &edges {
             for b in &edges[..8] {
                 for n in [edges[0], edges[1], edges[3], edges[9], edges[13], edges[14]] {

@@ -15,7 +15,8 @@ fn static_jumps_valid_and_invalid() {
     let far = Asm::default().push_u(1 << 40).op(0x56).code();
     assert_eq!(check(&far, SpecId::CANCUN, &[], 100).result, InstructionResult::InvalidJump);
     // JUMPI not taken to an invalid target is fine; taken is not.
-    let jumpi = |cond: u64| Asm::default().push_u(cond).push_u(1000).op(0x57).op(0x58).op(0x00).code();
+    let jumpi =
+        |cond: u64| Asm::default().push_u(cond).push_u(1000).op(0x57).op(0x58).op(0x00).code();
     assert_eq!(check(&jumpi(0), SpecId::CANCUN, &[], 100).result, InstructionResult::Stop);
     assert_eq!(check(&jumpi(1), SpecId::CANCUN, &[], 100).result, InstructionResult::InvalidJump);
 }
@@ -46,8 +47,8 @@ fn loops_and_shared_return_blocks() {
     // 5: JUMPDEST; DUP1; ISZERO; PUSH1 22; JUMPI; DUP1; SWAP2; ADD; SWAP1; PUSH1 1; SWAP1; SUB; PUSH1 5; JUMP
     // 22: JUMPDEST; POP; PUSH1 0; MSTORE; PUSH1 32; PUSH1 0; RETURN
     let code = [
-        0x60, 0, 0x60, 0, 0x35, 0x5b, 0x80, 0x15, 0x60, 22, 0x57, 0x80, 0x91, 0x01, 0x90, 0x60, 1, 0x90,
-        0x03, 0x60, 5, 0x56, 0x5b, 0x50, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3,
+        0x60, 0, 0x60, 0, 0x35, 0x5b, 0x80, 0x15, 0x60, 22, 0x57, 0x80, 0x91, 0x01, 0x90, 0x60, 1,
+        0x90, 0x03, 0x60, 5, 0x56, 0x5b, 0x50, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3,
     ];
     let case = Case::new(&code, SpecId::CANCUN);
     for n in [0u64, 1, 2, 10, 1000] {
@@ -63,7 +64,9 @@ fn halting_opcodes_in_every_fork() {
     for &spec in FORKS {
         // STOP with a stack, RETURN and REVERT with data, INVALID, unknown opcodes.
         check(&[0x58, 0x58, 0x00], spec, &[], 100);
-        let ret = |op| Asm::default().push_u(0xabcd).push_u(0).op(0x52).push_u(4).push_u(28).op(op).code();
+        let ret = |op| {
+            Asm::default().push_u(0xabcd).push_u(0).op(0x52).push_u(4).push_u(28).op(op).code()
+        };
         check(&ret(0xf3), spec, &[], 100);
         check(&ret(0xfd), spec, &[], 100);
         check(&[0xfe], spec, &[], 100);

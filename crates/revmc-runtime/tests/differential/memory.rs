@@ -44,7 +44,8 @@ fn mload_mstore_mstore8_msize() {
 
 #[test]
 fn copies_hashing_and_output() {
-    let lens = [U256::ZERO, U256::from(1), U256::from(32), U256::from(33), U256::from(200), U256::MAX];
+    let lens =
+        [U256::ZERO, U256::from(1), U256::from(32), U256::from(33), U256::from(200), U256::MAX];
     // (dst, src, len) from calldata for each copy opcode, then hash the region and RETURN it.
     for op in [0x37u8, 0x39, 0x5e] {
         let code = Asm::default()
@@ -95,7 +96,9 @@ fn calldata_and_code_reads() {
         .op(0x00)
         .code();
     let case = Case::new(&code, SpecId::CANCUN);
-    for off in [U256::ZERO, U256::from(1), U256::from(31), U256::from(40), U256::from(64), U256::MAX] {
+    for off in
+        [U256::ZERO, U256::from(1), U256::from(31), U256::from(40), U256::from(64), U256::MAX]
+    {
         case.check(&words(&[off, U256::from_be_bytes([0x33; 32])]), 1_000_000);
         let mut short = words(&[off]);
         short.truncate(35);

@@ -8,7 +8,9 @@ fn push_dup_swap_pop_all_widths() {
     let mut asm = Asm::default();
     // PUSH1..PUSH32 with distinct bytes.
     for n in 1..=32u8 {
-        asm = asm.op(0x5f + n).ops(&(0..n).map(|i| i.wrapping_mul(37).wrapping_add(n)).collect::<Vec<_>>());
+        asm = asm
+            .op(0x5f + n)
+            .ops(&(0..n).map(|i| i.wrapping_mul(37).wrapping_add(n)).collect::<Vec<_>>());
     }
     for n in 0..16u8 {
         asm = asm.op(0x80 + n); // DUP1..DUP16
@@ -46,7 +48,11 @@ fn overflow_at_1024_and_dup_quirk() {
         let mut code = full.clone();
         code.extend_from_slice(tail);
         for &spec in &[SpecId::FRONTIER, SpecId::OSAKA] {
-            assert_eq!(Case::new(&code, spec).check_gas_edges(&[], 2).result, want, "tail {tail:02x?}");
+            assert_eq!(
+                Case::new(&code, spec).check_gas_edges(&[], 2).result,
+                want,
+                "tail {tail:02x?}"
+            );
         }
     }
 }
@@ -62,7 +68,8 @@ fn underflow_of_every_compute_opcode() {
         .collect();
     for &spec in FORKS {
         for &op in &ops {
-            let need = revm_interpreter::bytecode::opcode::OpCode::new(op).unwrap().inputs() as usize;
+            let need =
+                revm_interpreter::bytecode::opcode::OpCode::new(op).unwrap().inputs() as usize;
             let have = match op {
                 0x80..=0x8f => (op - 0x80) as usize,
                 0x90..=0x9f => (op - 0x90 + 1) as usize,
