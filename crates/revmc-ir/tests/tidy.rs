@@ -37,7 +37,11 @@ fn every_file_has_a_module_doc_and_every_unsafe_a_safety_note() {
             if is_unsafe && !t.starts_with("//") && !t.contains("\"unsafe") {
                 let above = &lines[i.saturating_sub(4)..i];
                 if !above.iter().any(|l| l.contains("SAFETY:")) && !line.contains("SAFETY:") {
-                    problems.push(format!("{}:{}: unsafe without `// SAFETY:`", f.display(), i + 1));
+                    problems.push(format!(
+                        "{}:{}: unsafe without `// SAFETY:`",
+                        f.display(),
+                        i + 1
+                    ));
                 }
             }
         }

@@ -1,8 +1,9 @@
 //! Running a compiled function as one EVM frame.
 
 use crate::builtins::{self, FrameState};
+use revm_interpreter::context_interface::cfg::GasParams;
+use revmc_ir::InstructionResult;
 use revmc_ir::abi::{EvmContext, RawEvmFn, STACK_LIMIT, Word, exit_code_to_result};
-use revmc_ir::{InstructionResult, SpecId};
 
 /// What a frame produced. Stack, memory and output are meaningful for STOP, RETURN and
 /// REVERT; after an exceptional halt the frame's gas is all spent and nothing else of it
@@ -24,15 +25,16 @@ pub struct ExecutionOutcome {
 /// Runs `f` over `calldata` with `gas_limit`.
 ///
 /// # Safety
-/// `f` must be a function compiled from `code` for `spec`, whose code is live.
+/// `f` must be a function compiled from `code` for the spec of `gas_params`, whose code
+/// is live.
 pub unsafe fn execute(
     f: RawEvmFn,
     code: &[u8],
-    spec: SpecId,
+    gas_params: &GasParams,
     calldata: &[u8],
     gas_limit: u64,
 ) -> ExecutionOutcome {
-    let mut state = FrameState::new(spec);
+    let mut state = FrameState::new(gas_params.clone());
     let mut stack = vec![Word::ZERO; STACK_LIMIT];
     let mut stack_len = 0usize;
     let mut ctx = EvmContext {

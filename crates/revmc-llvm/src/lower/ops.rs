@@ -23,6 +23,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstData::Unary(op, a) => self.unary(*op, self.value(*a))?,
             InstData::Binary(op, a, b) => self.binary(*op, self.value(*a), self.value(*b))?,
+            InstData::Arith(builtin @ (Builtin::Div | Builtin::Mod), args) => {
+                self.div_rem(*builtin, args)?
+            }
             InstData::Arith(builtin, args) => {
                 return self.call_builtin(*builtin, args, false);
             }
@@ -71,6 +74,45 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
         };
         Ok(Some(v))
+    }
+
+    /// Unsigned DIV / MOD: native 64-bit division when both operands fit, else the
+    /// builtin. Division by zero yields zero either way.
+    fn div_rem(&mut self, builtin: Builtin, args: &[Value]) -> Result<IntValue<'ctx>, LlvmError> {
+        let (a, b) = (self.value(args[0]), self.value(args[1]));
+        let either = self.b.build_or(a, b, "")?;
+        let hi = self.b.build_right_shift(either, self.i256.const_int(64, false), false, "")?;
+        let small = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
+        let fast = self.cx.append_basic_block(self.f, "div64");
+        let slow = self.cx.append_basic_block(self.f, "div256");
+        let join = self.cx.append_basic_block(self.f, "div_done");
+        self.b.build_conditional_branch(small, fast, slow)?;
+
+        self.b.position_at_end(fast);
+        let a64 = self.b.build_int_truncate(a, self.i64, "")?;
+        let b64 = self.b.build_int_truncate(b, self.i64, "")?;
+        let zero = self.b.build_int_compare(P::EQ, b64, self.i64.const_zero(), "")?;
+        let divisor =
+            self.b.build_select(zero, self.i64.const_int(1, false), b64, "")?.into_int_value();
+        let q = if builtin == Builtin::Div {
+            self.b.build_int_unsigned_div(a64, divisor, "")?
+        } else {
+            self.b.build_int_unsigned_rem(a64, divisor, "")?
+        };
+        let q = self.b.build_select(zero, self.i64.const_zero(), q, "")?.into_int_value();
+        let fast_result = self.b.build_int_z_extend(q, self.i256, "")?;
+        let fast_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(slow);
+        let slow_result = self.call_builtin(builtin, args, false)?.expect("division has a result");
+        let slow_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(join);
+        let phi = self.b.build_phi(self.i256, "")?;
+        phi.add_incoming(&[(&fast_result, fast_end), (&slow_result, slow_end)]);
+        Ok(phi.as_basic_value().into_int_value())
     }
 
     /// `gas -= cost`, or exit with `OutOfGas` if `cost` exceeds it.

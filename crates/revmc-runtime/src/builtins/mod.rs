@@ -10,7 +10,6 @@ mod memory;
 use revm_interpreter::context_interface::cfg::GasParams;
 use revm_interpreter::gas::MemoryGas;
 use revmc_ir::InstructionResult;
-use revmc_ir::SpecId;
 use revmc_ir::abi::{Builtin, BuiltinFn, CONTINUE, EvmContext, Word};
 
 /// The builtin table, indexed by [`Builtin`].
@@ -45,13 +44,9 @@ pub struct FrameState {
 }
 
 impl FrameState {
-    /// Fresh state for a frame under `spec`.
-    pub fn new(spec: SpecId) -> Self {
-        Self {
-            memory: Vec::new(),
-            memory_gas: MemoryGas::default(),
-            gas_params: GasParams::new_spec(spec),
-        }
+    /// Fresh state for a frame with the gas schedule `gas_params` (cheap to clone).
+    pub fn new(gas_params: GasParams) -> Self {
+        Self { memory: Vec::new(), memory_gas: MemoryGas::default(), gas_params }
     }
 }
 
