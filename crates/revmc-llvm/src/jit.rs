@@ -82,7 +82,14 @@ impl JitCompiler {
         let object = {
             let cx = Context::create();
             let module = lower::lower(&cx, func, &symbol)?;
+            let dump = std::env::var_os("REVMC_DUMP_DIR").map(std::path::PathBuf::from);
+            if let Some(dir) = &dump {
+                dump_module(&module, None, &dir.join(format!("{symbol}.unopt.ll")));
+            }
             opt::optimize(&module, &self.machine, self.opt_level)?;
+            if let Some(dir) = &dump {
+                dump_module(&module, Some(&self.machine), &dir.join(format!("{symbol}.opt.ll")));
+            }
             self.machine
                 .write_to_memory_buffer(&module, FileType::Object)
                 .map_err(|e| LlvmError::Target(e.to_string()))?
@@ -110,5 +117,18 @@ impl JitCompiler {
     /// Whether `symbol` currently resolves in this compiler's dylib.
     pub fn is_live(&self, symbol: &str) -> bool {
         self.dylib.lookup(symbol).is_ok()
+    }
+}
+
+/// Writes `module` as LLVM IR to `path`, and as assembly beside it if `machine` is given.
+/// For debugging (`REVMC_DUMP_DIR`); failures are logged, not fatal.
+fn dump_module(module: &inkwell::module::Module<'_>, machine: Option<&TargetMachine>, path: &std::path::Path) {
+    if let Err(e) = module.print_to_file(path) {
+        tracing::warn!("dumping {}: {e}", path.display());
+    }
+    if let Some(machine) = machine
+        && let Err(e) = machine.write_to_file(module, FileType::Assembly, &path.with_extension("s"))
+    {
+        tracing::warn!("dumping assembly of {}: {e}", path.display());
     }
 }
