@@ -11,15 +11,25 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct Asm {
     code: Vec<u8>,
-    labels: HashMap<&'static str, usize>,
+    labels: HashMap<String, usize>,
     /// `(offset of the PUSH2 immediate, label)` pairs patched by [`Asm::finish`].
-    fixups: Vec<(usize, &'static str)>,
+    fixups: Vec<(usize, String)>,
 }
 
 impl Asm {
     /// An empty program.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Bytes emitted so far.
+    pub fn len(&self) -> usize {
+        self.code.len()
+    }
+
+    /// Whether nothing was emitted yet.
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty()
     }
 
     /// Appends one opcode byte.
@@ -56,27 +66,27 @@ impl Asm {
     ///
     /// # Panics
     /// If `name` is already defined.
-    pub fn label(&mut self, name: &'static str) -> &mut Self {
-        let prev = self.labels.insert(name, self.code.len());
+    pub fn label(&mut self, name: &str) -> &mut Self {
+        let prev = self.labels.insert(name.to_owned(), self.code.len());
         assert!(prev.is_none(), "label `{name}` defined twice");
         self.op(op::JUMPDEST)
     }
 
     /// Pushes the address of `name` as `PUSH2`, patched when the program is finished.
-    pub fn push_label(&mut self, name: &'static str) -> &mut Self {
+    pub fn push_label(&mut self, name: &str) -> &mut Self {
         self.op(op::PUSH2);
-        self.fixups.push((self.code.len(), name));
+        self.fixups.push((self.code.len(), name.to_owned()));
         self.code.extend_from_slice(&[0, 0]);
         self
     }
 
     /// `PUSH2 <name> JUMP`.
-    pub fn jump(&mut self, name: &'static str) -> &mut Self {
+    pub fn jump(&mut self, name: &str) -> &mut Self {
         self.push_label(name).op(op::JUMP)
     }
 
     /// `PUSH2 <name> JUMPI`: jumps when the top of the stack is non-zero.
-    pub fn jumpi(&mut self, name: &'static str) -> &mut Self {
+    pub fn jumpi(&mut self, name: &str) -> &mut Self {
         self.push_label(name).op(op::JUMPI)
     }
 
@@ -91,7 +101,8 @@ impl Asm {
     /// On a reference to an undefined label, or a label beyond `PUSH2` range: both are
     /// bugs in the program being assembled.
     pub fn finish(mut self) -> Vec<u8> {
-        for &(at, name) in &self.fixups {
+        for (at, name) in &self.fixups {
+            let at = *at;
             let target =
                 *self.labels.get(name).unwrap_or_else(|| panic!("undefined label `{name}`"));
             let target = u16::try_from(target).expect("label beyond PUSH2 range");

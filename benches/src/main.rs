@@ -8,6 +8,7 @@
 mod asm;
 mod measure;
 mod programs;
+mod scaling;
 
 use measure::{Measurement, Settings};
 use revmc_llvm::{JitCompiler, OptLevel};
@@ -20,7 +21,8 @@ const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick
 
   --json FILE      also write the results as JSON to FILE
   --filter SUBSTR  only run benchmarks whose name contains SUBSTR
-  --quick          short warm-up and few samples (CI smoke run; noisy numbers)";
+  --quick          short warm-up and few samples (CI smoke run; noisy numbers)
+  --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
 
 const OPT_LEVEL: OptLevel = OptLevel::O2;
 const SPEC: SpecId = SpecId::CANCUN;
@@ -31,6 +33,7 @@ struct Args {
     json: Option<PathBuf>,
     filter: Option<String>,
     quick: bool,
+    compile_scaling: bool,
 }
 
 impl Args {
@@ -49,6 +52,7 @@ impl Args {
                 "--json" => args.json = Some(value("--json")?.into()),
                 "--filter" => args.filter = Some(value("--filter")?),
                 "--quick" if inline.is_none() => args.quick = true,
+                "--compile-scaling" if inline.is_none() => args.compile_scaling = true,
                 "-h" | "--help" => return Ok(None),
                 "--fixtures" | "--fork" => return Err(format!("{flag} is not supported yet")),
                 _ => return Err(format!("unknown argument `{flag}`")),
@@ -81,6 +85,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.compile_scaling {
+        return match scaling::run() {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("revmc-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let programs: Vec<_> = programs::all(None)
         .into_iter()
         .filter(|p| args.filter.as_deref().is_none_or(|f| p.name.contains(f)))

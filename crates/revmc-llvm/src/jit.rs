@@ -55,6 +55,21 @@ pub struct JitFunction {
     pub object_size: usize,
     /// Time spent lowering, optimizing and generating code.
     pub compile_time: Duration,
+    /// The same, by phase.
+    pub phases: PhaseTimes,
+}
+
+/// Backend time by phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseTimes {
+    /// IR → LLVM IR, including module verification.
+    pub lower: Duration,
+    /// The LLVM pass pipeline.
+    pub optimize: Duration,
+    /// Machine code generation into an object.
+    pub codegen: Duration,
+    /// Adding the object to the JIT, linking, and symbol lookup.
+    pub link: Duration,
 }
 
 impl JitCompiler {
@@ -77,23 +92,33 @@ impl JitCompiler {
     /// Compiles `func` and links it into this compiler's dylib.
     pub fn compile(&mut self, func: &Function) -> Result<JitFunction, LlvmError> {
         let start = Instant::now();
+        let mut phases = PhaseTimes::default();
         let symbol = format!("revmc_evm_{}", self.next_symbol);
         self.next_symbol += 1;
         let object = {
             let cx = Context::create();
+            let t = Instant::now();
             let module = lower::lower(&cx, func, &symbol)?;
+            phases.lower = t.elapsed();
             let dump = std::env::var_os("REVMC_DUMP_DIR").map(std::path::PathBuf::from);
             if let Some(dir) = &dump {
                 dump_module(&module, None, &dir.join(format!("{symbol}.unopt.ll")));
             }
+            let t = Instant::now();
             opt::optimize(&module, &self.machine, self.opt_level)?;
+            phases.optimize = t.elapsed();
             if let Some(dir) = &dump {
                 dump_module(&module, Some(&self.machine), &dir.join(format!("{symbol}.opt.ll")));
             }
-            self.machine
+            let t = Instant::now();
+            let object = self
+                .machine
                 .write_to_memory_buffer(&module, FileType::Object)
-                .map_err(|e| LlvmError::Target(e.to_string()))?
+                .map_err(|e| LlvmError::Target(e.to_string()))?;
+            phases.codegen = t.elapsed();
+            object
         };
+        let t = Instant::now();
         let object_size = object.get_size();
         let tracker = Tracker::new(&self.dylib);
         // SAFETY: ORC takes ownership of the buffer, so it must not be disposed by inkwell.
@@ -111,7 +136,8 @@ impl JitCompiler {
         // code stays mapped while the backing (tracker) lives.
         let entry = unsafe { std::mem::transmute::<usize, RawEvmFn>(address as usize) };
         let backing = JitCodeBacking { tracker, dylib: self.dylib.clone(), symbol };
-        Ok(JitFunction { entry, backing, object_size, compile_time: start.elapsed() })
+        phases.link = t.elapsed();
+        Ok(JitFunction { entry, backing, object_size, compile_time: start.elapsed(), phases })
     }
 
     /// Whether `symbol` currently resolves in this compiler's dylib.
@@ -122,7 +148,11 @@ impl JitCompiler {
 
 /// Writes `module` as LLVM IR to `path`, and as assembly beside it if `machine` is given.
 /// For debugging (`REVMC_DUMP_DIR`); failures are logged, not fatal.
-fn dump_module(module: &inkwell::module::Module<'_>, machine: Option<&TargetMachine>, path: &std::path::Path) {
+fn dump_module(
+    module: &inkwell::module::Module<'_>,
+    machine: Option<&TargetMachine>,
+    path: &std::path::Path,
+) {
     if let Err(e) = module.print_to_file(path) {
         tracing::warn!("dumping {}: {e}", path.display());
     }
