@@ -23,13 +23,9 @@ impl Asm {
     }
 
     /// Bytes emitted so far.
+    #[allow(clippy::len_without_is_empty, reason = "an assembler is never asked if it is empty")]
     pub fn len(&self) -> usize {
         self.code.len()
-    }
-
-    /// Whether nothing was emitted yet.
-    pub fn is_empty(&self) -> bool {
-        self.code.is_empty()
     }
 
     /// Appends one opcode byte.
