@@ -15,6 +15,8 @@ usage: cargo xtask <command> [args...]
 commands:
   test  [args...]  ensure LLVM 22, then fmt --check, clippy -D warnings, test --workspace [args...]
   bench [args...]  ensure LLVM 22, then cargo run --release -p revmc-bench -- [args...]
+  fuzz TARGET [--time S]  run a cargo-fuzz target (translate, jit_vs_interpreter) for S seconds
+                   (default 60); installs cargo-fuzz if missing
   setup            ensure LLVM 22 and the packages needed to link it are installed
   help             print this message";
 
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result = match command {
         "test" => test(rest),
         "bench" => bench(rest),
+        "fuzz" => fuzz(rest),
         "setup" => llvm::ensure_llvm().map(drop),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -88,4 +91,29 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
     let mut bench = cmd::cargo(&llvm, &["run", "--release", "-p", "revmc-bench", "--"]);
     bench.args(args);
     cmd::step("cargo run --release -p revmc-bench", bench)
+}
+
+/// `cargo xtask fuzz TARGET [--time S]`: runs a cargo-fuzz target on the stable toolchain
+/// (`-s none`: no sanitizer), installing cargo-fuzz first if it is missing.
+fn fuzz(args: &[String]) -> anyhow::Result<()> {
+    let (target, rest) = args
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("usage: cargo xtask fuzz TARGET [--time S]"))?;
+    let seconds = match rest {
+        [] => 60,
+        [flag, s] if flag == "--time" => {
+            s.parse().map_err(|e| anyhow::anyhow!("--time {s}: {e}"))?
+        }
+        other => anyhow::bail!(
+            "unexpected arguments {other:?}; usage: cargo xtask fuzz TARGET [--time S]"
+        ),
+    };
+    let llvm = llvm::ensure_llvm()?;
+    if !cmd::has_subcommand("fuzz") {
+        cmd::step("cargo install cargo-fuzz", cmd::cargo(&llvm, &["install", "cargo-fuzz"]))?;
+    }
+    let max_time = format!("-max_total_time={seconds}");
+    let run =
+        cmd::cargo(&llvm, &["fuzz", "run", "-s", "none", target, "--", &max_time, "-timeout=30"]);
+    cmd::step(&format!("cargo fuzz run -s none {target} ({seconds} s)"), run)
 }
