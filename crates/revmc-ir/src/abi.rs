@@ -20,7 +20,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -71,6 +71,9 @@ pub struct EvmContext {
     pub builtins: *const BuiltinFn,
     /// Opaque runtime data for the builtins; compiled code never reads it.
     pub runtime: *mut c_void,
+    /// Where to continue: 0 to start the program, `k` to resume after the `k`-th
+    /// suspension point (CALL / CREATE). Compiled code sets it when it suspends.
+    pub resume_at: u64,
 }
 
 /// Field offsets of [`EvmContext`], for the backend.
@@ -82,6 +85,7 @@ impl EvmContext {
     pub const OFFSET_CALLDATA: usize = offset_of!(EvmContext, calldata);
     pub const OFFSET_CALLDATA_LEN: usize = offset_of!(EvmContext, calldata_len);
     pub const OFFSET_BUILTINS: usize = offset_of!(EvmContext, builtins);
+    pub const OFFSET_RESUME_AT: usize = offset_of!(EvmContext, resume_at);
 }
 
 // Layout assertions: the backend hard-codes 8-byte fields at these offsets.
@@ -94,7 +98,8 @@ const _: () = {
     assert!(EvmContext::OFFSET_CALLDATA == 24);
     assert!(EvmContext::OFFSET_CALLDATA_LEN == 32);
     assert!(EvmContext::OFFSET_BUILTINS == 72);
-    assert!(size_of::<EvmContext>() == 88);
+    assert!(EvmContext::OFFSET_RESUME_AT == 88);
+    assert!(size_of::<EvmContext>() == 96);
 };
 
 macro_rules! builtins {
@@ -159,6 +164,10 @@ builtins! {
     MCopy = 3, false;
     /// Sets the output range of RETURN / REVERT to memory `[args[0], +args[1])`.
     SetOutput = 2, false;
+    /// Runs host opcode `args[0]` with the stack `args[1]` entries high, its operands
+    /// already stored at the top of the caller's stack array; results are left there.
+    /// CALL / CREATE return `Suspend` after setting the frame's next action.
+    Host = 2, false;
 }
 
 /// Converts a compiled function's return value back into revm's result type.
@@ -169,18 +178,37 @@ pub fn exit_code_to_result(code: u8) -> Option<InstructionResult> {
     const KNOWN: &[InstructionResult] = &[
         R::Stop,
         R::Return,
+        R::SelfDestruct,
+        R::Suspend,
         R::Revert,
+        R::CallTooDeep,
+        R::OutOfFunds,
+        R::CreateInitCodeStartingEF00,
+        R::InvalidEOFInitCode,
+        R::InvalidExtDelegateCallTarget,
         R::OutOfGas,
         R::MemoryOOG,
         R::MemoryLimitOOG,
         R::InvalidOperandOOG,
+        R::PrecompileOOG,
+        R::ReentrancySentryOOG,
         R::OpcodeNotFound,
+        R::CallNotAllowedInsideStatic,
+        R::StateChangeDuringStaticCall,
         R::InvalidFEOpcode,
         R::InvalidJump,
         R::NotActivated,
         R::StackUnderflow,
         R::StackOverflow,
         R::OutOfOffset,
+        R::CreateCollision,
+        R::OverflowPayment,
+        R::PrecompileError,
+        R::NonceOverflow,
+        R::CreateContractSizeLimit,
+        R::CreateContractStartingWithEF,
+        R::CreateInitCodeSizeLimit,
+        R::FatalExternalError,
     ];
     KNOWN.iter().copied().find(|r| *r as u8 == code)
 }

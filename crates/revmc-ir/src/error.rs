@@ -36,16 +36,6 @@ pub enum Unsupported {
     /// The spec is newer than this compiler knows.
     #[error("spec {0:?} is not supported")]
     Spec(crate::SpecId),
-    /// An opcode this compiler does not translate yet (host operations).
-    #[error("opcode {name} (0x{op:02x}) at pc {pc} is not supported yet")]
-    Opcode {
-        /// Opcode byte.
-        op: u8,
-        /// Its mnemonic.
-        name: &'static str,
-        /// Where it appears.
-        pc: usize,
-    },
 }
 
 impl From<Unsupported> for TranslateError {

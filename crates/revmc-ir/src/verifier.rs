@@ -7,6 +7,7 @@
 //!   block or, when defined in another block, in a predecessor of the using block
 //!   (the translator only passes values to the dispatch block it creates);
 //! - builtin calls have the builtin's arity; stack slots are below the stack limit;
+//! - host operations and suspensions have operands within their stack height;
 //! - switch cases are sorted by pc and unique; exits with a stack write-back use
 //!   STOP, RETURN or REVERT.
 
@@ -68,7 +69,7 @@ impl<'a> Verifier<'a> {
                 }
                 self.check_inst(idata).map_err(|e| format!("{b}: {inst}: {e}"))?;
             }
-            if let Some(v) = data.term.operand() {
+            for v in data.term.operands() {
                 self.check_use(b, data.insts.len(), v)
                     .map_err(|e| format!("{b}: terminator: {e}"))?;
             }
@@ -101,6 +102,9 @@ impl<'a> Verifier<'a> {
             InstData::SlotGet(n) | InstData::SlotSet(n, _) if *n >= self.func.num_slots => {
                 Err(format!("slot {n} is not below num_slots {}", self.func.num_slots))
             }
+            InstData::Host { args, height, .. } if args.len() > *height as usize => {
+                Err(format!("host operation takes {} operands at height {height}", args.len()))
+            }
             InstData::MStore { width, .. } if !matches!(width, 1 | 32) => {
                 Err(format!("mstore width {width}"))
             }
@@ -116,6 +120,11 @@ impl<'a> Verifier<'a> {
         }
         match term {
             Terminator::Unset => Err("missing terminator".into()),
+            Terminator::Suspend { args, height, index, .. }
+                if args.len() > *height as usize || *index == 0 =>
+            {
+                Err(format!("suspend #{index} takes {} operands at height {height}", args.len()))
+            }
             Terminator::Switch { cases, .. } if cases.windows(2).any(|w| w[0].0 >= w[1].0) => {
                 Err("switch cases are not sorted and unique".into())
             }

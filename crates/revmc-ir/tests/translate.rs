@@ -73,10 +73,37 @@ fn static_stack_errors_and_memory_sections() {
 }
 
 #[test]
-fn host_opcodes_are_rejected_with_a_typed_error() {
-    // CALLER; STOP
-    let err = translate(&[0x33, 0x00], SpecId::CANCUN, &Limits::default()).unwrap_err();
-    assert!(matches!(err, TranslateError::Unsupported(_)), "{err}");
+fn host_operations_and_call_suspension() {
+    // PUSH1 1; SLOAD; CALLER; 7 x PUSH1 0; CALL; POP; STOP
+    let mut code = vec![0x60, 1, 0x54, 0x33];
+    code.extend([0x60, 0].repeat(7));
+    code.extend([0xf1, 0x50, 0x00]);
+    check(
+        &code,
+        expect![[r#"
+            block0:  ; pc 0
+                charge_gas 103
+                v0 = const 0x1
+                v1 = host SLOAD @1 v0
+                charge_gas 2
+                v2 = host CALLER @1 
+                charge_gas 121
+                v3 = const 0x0
+                v4 = const 0x0
+                v5 = const 0x0
+                v6 = const 0x0
+                v7 = const 0x0
+                v8 = const 0x0
+                v9 = const 0x0
+                slot_set 0, v1
+                slot_set 1, v2
+                suspend CALL @9 #1 v9, v8, v7, v6, v5, v4, v3, resume block1
+            block1:  ; pc 19
+                charge_gas 2
+                v10 = slot_get 2
+                exit Stop, stack 2
+        "#]],
+    );
 }
 
 #[test]

@@ -1,12 +1,17 @@
-//! Running a compiled function as one EVM frame.
+//! Running one frame standalone (no child frames), compiled or interpreted, and what it
+//! produced: the basis of the differential tests and the benchmarks.
 
-use crate::builtins::{self, FrameState};
-use revm_interpreter::context_interface::cfg::GasParams;
-use revmc_ir::InstructionResult;
-use revmc_ir::abi::{EvmContext, RawEvmFn, STACK_LIMIT, Word, exit_code_to_result};
+use crate::frame::run_compiled;
+use revm_interpreter::bytecode::Bytecode;
+use revm_interpreter::context_interface::host::DummyHost;
+use revm_interpreter::interpreter::{EthInterpreter, ExtBytecode, InputsImpl, SharedMemory};
+use revm_interpreter::primitives::Bytes;
+use revm_interpreter::{CallInput, InstructionResult, Interpreter, InterpreterAction};
+use revmc_ir::SpecId;
+use revmc_ir::abi::{RawEvmFn, Word};
 
 /// What a frame produced. Stack, memory and output are meaningful for STOP, RETURN and
-/// REVERT; after an exceptional halt the frame's gas is all spent and nothing else of it
+/// REVERT; after an exceptional halt a frame's gas is all spent and nothing else of it
 /// is observable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionOutcome {
@@ -14,6 +19,8 @@ pub struct ExecutionOutcome {
     pub result: InstructionResult,
     /// Gas left (0 after `OutOfGas`, as in revm).
     pub gas_remaining: u64,
+    /// Gas refunded (SSTORE clears).
+    pub gas_refunded: i64,
     /// Final stack, bottom first.
     pub stack: Vec<Word>,
     /// Final memory.
@@ -22,50 +29,70 @@ pub struct ExecutionOutcome {
     pub output: Vec<u8>,
 }
 
-/// Runs `f` over `calldata` with `gas_limit`.
+/// A fresh interpreter for one frame of `bytecode`.
+pub(crate) fn new_interpreter(
+    bytecode: Bytecode,
+    spec: SpecId,
+    calldata: &[u8],
+    gas_limit: u64,
+) -> Interpreter<EthInterpreter> {
+    let input = InputsImpl {
+        input: CallInput::Bytes(Bytes::copy_from_slice(calldata)),
+        ..Default::default()
+    };
+    Interpreter::new(SharedMemory::new(), ExtBytecode::new(bytecode), input, false, spec, gas_limit)
+}
+
+/// The outcome of a frame that ended with `action`.
+pub(crate) fn outcome(
+    interp: &Interpreter<EthInterpreter>,
+    action: InterpreterAction,
+) -> ExecutionOutcome {
+    let InterpreterAction::Return(res) = action else {
+        return ExecutionOutcome {
+            result: InstructionResult::FatalExternalError,
+            gas_remaining: 0,
+            gas_refunded: 0,
+            stack: Vec::new(),
+            memory: Vec::new(),
+            output: Vec::new(),
+        };
+    };
+    let completed = matches!(
+        res.result,
+        InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert
+    );
+    ExecutionOutcome {
+        result: res.result,
+        gas_remaining: res.gas.remaining(),
+        gas_refunded: res.gas.refunded(),
+        stack: if completed { interp.stack.data().clone() } else { Vec::new() },
+        memory: interp.memory.context_memory().to_vec(),
+        output: res.output.to_vec(),
+    }
+}
+
+/// Runs compiled `f` as one standalone frame over `calldata` with `gas_limit`, with a
+/// host that has no state. A frame that calls out ends with `FatalExternalError`.
 ///
 /// # Safety
-/// `f` must be a function compiled from `code` for the spec of `gas_params`, whose code
-/// is live.
+/// `f` must be a function compiled from `code` for `spec`, whose code is live.
 pub unsafe fn execute(
     f: RawEvmFn,
     code: &[u8],
-    gas_params: &GasParams,
+    spec: SpecId,
     calldata: &[u8],
     gas_limit: u64,
 ) -> ExecutionOutcome {
-    let mut state = FrameState::new(gas_params.clone());
-    let mut stack = vec![Word::ZERO; STACK_LIMIT];
-    let mut stack_len = 0usize;
-    let mut ctx = EvmContext {
-        gas_remaining: gas_limit,
-        memory: state.memory.as_mut_ptr(),
-        memory_len: 0,
-        calldata: calldata.as_ptr(),
-        calldata_len: calldata.len(),
-        code: code.as_ptr(),
-        code_len: code.len(),
-        return_offset: 0,
-        return_len: 0,
-        builtins: builtins::TABLE.as_ptr(),
-        runtime: (&raw mut state).cast(),
-    };
-    // SAFETY: the context's pointers are valid for the call: `state` (memory, runtime),
-    // `calldata` and `code` outlive it; the stack has `STACK_LIMIT` words.
-    let rc = unsafe { f(&mut ctx, stack.as_mut_ptr(), &mut stack_len) };
-    let result = exit_code_to_result(rc).unwrap_or(InstructionResult::FatalExternalError);
-    let memory = state.memory[..ctx.memory_len].to_vec();
-    let output = match result {
-        InstructionResult::Return | InstructionResult::Revert => {
-            memory[ctx.return_offset..ctx.return_offset + ctx.return_len].to_vec()
-        }
-        _ => Vec::new(),
-    };
-    let completed = matches!(
-        result,
-        InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert
+    let mut interp = new_interpreter(
+        Bytecode::new_legacy(Bytes::copy_from_slice(code)),
+        spec,
+        calldata,
+        gas_limit,
     );
-    stack.truncate(if completed { stack_len } else { 0 });
-    let gas_remaining = if result == InstructionResult::OutOfGas { 0 } else { ctx.gas_remaining };
-    ExecutionOutcome { result, gas_remaining, stack, memory, output }
+    let mut host = DummyHost::new(spec);
+    let mut resume_at = 0;
+    // SAFETY: guaranteed by the caller.
+    let action = unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host) };
+    outcome(&interp, action)
 }

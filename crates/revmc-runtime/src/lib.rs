@@ -12,6 +12,7 @@
 pub mod builtins;
 mod error;
 mod execute;
+pub mod frame;
 pub mod oracle;
 mod program;
 

@@ -1,7 +1,6 @@
 //! A JIT-compiled program: its native code and the bytecode it came from.
 
 use crate::{ExecutionOutcome, RuntimeError, execute};
-use revm_interpreter::context_interface::cfg::GasParams;
 use revmc_ir::{Limits, SpecId, translate};
 use revmc_llvm::{JitCompiler, JitFunction};
 use std::time::Duration;
@@ -11,7 +10,7 @@ use std::time::Duration;
 pub struct JitProgram {
     function: JitFunction,
     code: Vec<u8>,
-    gas_params: GasParams,
+    spec: SpecId,
 }
 
 impl JitProgram {
@@ -23,14 +22,14 @@ impl JitProgram {
     ) -> Result<Self, RuntimeError> {
         let ir = translate(code, spec, &Limits::default())?;
         let function = compiler.compile(&ir)?;
-        Ok(Self { function, code: code.to_vec(), gas_params: GasParams::new_spec(spec) })
+        Ok(Self { function, code: code.to_vec(), spec })
     }
 
     /// Runs the program as one frame.
     pub fn run(&self, calldata: &[u8], gas_limit: u64) -> ExecutionOutcome {
-        // SAFETY: `entry` was compiled from `self.code` for the spec of `self.gas_params`; `self` keeps
+        // SAFETY: `entry` was compiled from `self.code` for `self.spec`, and `self` keeps
         // its code alive for the call.
-        unsafe { execute(self.function.entry, &self.code, &self.gas_params, calldata, gas_limit) }
+        unsafe { execute(self.function.entry, &self.code, self.spec, calldata, gas_limit) }
     }
 
     /// Time spent in translation's backend (lowering, passes, codegen).

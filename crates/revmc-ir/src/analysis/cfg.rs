@@ -1,12 +1,13 @@
 //! Basic blocks of decoded bytecode.
 //!
 //! A block starts at the first instruction, at every JUMPDEST, and after every
-//! instruction that ends control flow (JUMP, JUMPI, STOP, RETURN, …). A block that does
+//! instruction that ends control flow (JUMP, JUMPI, STOP, RETURN, …) or suspends the frame
+//! (CALL, CREATE, …: execution resumes at the next block). A block that does
 //! not end in a terminal instruction falls through to the next one. This is a pure
 //! function of the code and the spec; which blocks are reachable and where dynamic
 //! jumps go is decided by [`jumps`](super::jumps).
 
-use super::opcodes::is_terminal;
+use super::opcodes::{OpKind, is_suspending, is_terminal, kind};
 use crate::SpecId;
 use crate::bytecode::Decoded;
 use revm_interpreter::bytecode::opcode;
@@ -42,7 +43,8 @@ impl Cfg {
                 start = i;
             }
             cfg.block_of_instr.push(cfg.blocks.len() as u32);
-            if instr.op == opcode::JUMPI || is_terminal(instr.op, spec) || i + 1 == n {
+            let suspends = is_suspending(instr.op) && kind(instr.op, spec) == OpKind::Host;
+            if instr.op == opcode::JUMPI || suspends || is_terminal(instr.op, spec) || i + 1 == n {
                 cfg.blocks.push(EvmBlock { start, end: i + 1 });
                 start = i + 1;
             }

@@ -11,7 +11,8 @@ pub enum OpKind {
     Unknown,
     /// Defined, but not active in this spec: halts with `NotActivated` after its static gas.
     NotActivated,
-    /// Needs the host (storage, environment, calls): not translated yet.
+    /// Needs the host (storage, environment, logs, calls): run by the runtime with revm's
+    /// implementation.
     Host,
     /// Translated.
     Compute,
@@ -68,6 +69,20 @@ pub fn kind(op: u8, spec: SpecId) -> OpKind {
         opcode::DUPN | opcode::SWAPN | opcode::EXCHANGE | opcode::SLOTNUM => OpKind::Host,
         _ => OpKind::Compute,
     }
+}
+
+/// Whether `op` suspends the frame for a child call or create, ending its block; execution
+/// resumes at the next instruction.
+pub fn is_suspending(op: u8) -> bool {
+    matches!(
+        op,
+        opcode::CALL
+            | opcode::CALLCODE
+            | opcode::DELEGATECALL
+            | opcode::STATICCALL
+            | opcode::CREATE
+            | opcode::CREATE2
+    )
 }
 
 /// Whether executing `op` ends the block with no fall-through successor.

@@ -67,6 +67,10 @@ fn write_inst(f: &mut fmt::Formatter<'_>, inst: &InstData) -> fmt::Result {
             write!(f, "call {} ", b.name())?;
             write_list(f, args)
         }
+        InstData::Host { op, args, height, .. } => {
+            write!(f, "host {} @{height} ", op_name(*op))?;
+            write_list(f, args)
+        }
         InstData::MLoad(v) => write!(f, "mload {v}"),
         InstData::MStore { offset, value, width } => {
             write!(f, "mstore{width} {offset}, {value}")
@@ -89,6 +93,15 @@ fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
             }
             write!(f, "], {default}")
         }
+        Terminator::Suspend { op, args, height, index, resume } => {
+            write!(f, "suspend {} @{height} #{index} ", op_name(*op))?;
+            write_list(f, args)?;
+            write!(f, ", resume {resume}")
+        }
         Terminator::Exit { result, stack_len } => write!(f, "exit {result:?}, stack {stack_len}"),
     }
+}
+
+fn op_name(op: u8) -> &'static str {
+    revm_interpreter::bytecode::opcode::OpCode::new(op).map_or("?", |o| o.as_str())
 }

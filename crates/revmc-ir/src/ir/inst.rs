@@ -95,6 +95,20 @@ pub enum InstData {
     /// Calls a fallible builtin (memory, copies, hashing, call data). Halts with the
     /// builtin's result if it fails; produces `args[0]` if the builtin has a result.
     Call(Builtin, Vec<Value>),
+    /// A host operation (storage, environment, logs, …) run by the runtime with revm's own
+    /// implementation. Its operands (stack top first) are stored at the top of the
+    /// caller's stack array, which is `height` entries high; it produces `outputs` (0 or
+    /// 1) words and may halt.
+    Host {
+        /// The opcode.
+        op: u8,
+        /// Operands, stack top first.
+        args: Vec<Value>,
+        /// Stack height before the operation.
+        height: u32,
+        /// Number of results (0 or 1).
+        outputs: u8,
+    },
     /// Loads a big-endian word from memory at an offset already covered by a
     /// `MemoryExpand` of 32 bytes.
     MLoad(Value),
@@ -119,6 +133,7 @@ impl InstData {
             | InstData::ChargeExpGas { .. }
             | InstData::MStore { .. } => false,
             InstData::Call(b, _) => b.has_result(),
+            InstData::Host { outputs, .. } => *outputs == 1,
             _ => true,
         }
     }
@@ -129,7 +144,9 @@ impl InstData {
             InstData::SlotSet(_, v) | InstData::Unary(_, v) | InstData::MLoad(v) => vec![*v],
             InstData::Binary(_, a, b) => vec![*a, *b],
             InstData::ChargeExpGas { exponent, .. } => vec![*exponent],
-            InstData::Arith(_, args) | InstData::Call(_, args) => args.clone(),
+            InstData::Arith(_, args) | InstData::Call(_, args) | InstData::Host { args, .. } => {
+                args.clone()
+            }
             InstData::MStore { offset, value, .. } => vec![*offset, *value],
             InstData::Const(_)
             | InstData::SlotGet(_)
@@ -167,6 +184,22 @@ pub enum Terminator {
         /// Taken for any other value.
         default: Block,
     },
+    /// CALL-family or CREATE-family opcode: every live stack entry is written to the
+    /// caller's stack array (`args` at the top), the runtime runs the operation, and the
+    /// function returns `Suspend` with resume point `index`. Execution resumes in
+    /// `resume` with the child's result pushed. A failing operation halts instead.
+    Suspend {
+        /// The opcode.
+        op: u8,
+        /// Operands, stack top first.
+        args: Vec<Value>,
+        /// Stack height before the operation.
+        height: u32,
+        /// Resume point (1-based; 0 is the program start).
+        index: u32,
+        /// Where execution continues after resuming.
+        resume: Block,
+    },
     /// Ends execution with `result`. For STOP, RETURN and REVERT the first `stack_len`
     /// stack slots are written back to the caller's stack.
     Exit {
@@ -186,15 +219,17 @@ impl Terminator {
             Terminator::Switch { cases, default, .. } => {
                 cases.iter().map(|(_, b)| *b).chain([*default]).collect()
             }
+            Terminator::Suspend { resume, .. } => vec![*resume],
             Terminator::Unset | Terminator::Exit { .. } => vec![],
         }
     }
 
-    /// The value the terminator reads, if any.
-    pub fn operand(&self) -> Option<Value> {
+    /// The values the terminator reads.
+    pub fn operands(&self) -> Vec<Value> {
         match self {
-            Terminator::Branch { cond: v, .. } | Terminator::Switch { value: v, .. } => Some(*v),
-            _ => None,
+            Terminator::Branch { cond: v, .. } | Terminator::Switch { value: v, .. } => vec![*v],
+            Terminator::Suspend { args, .. } => args.clone(),
+            _ => vec![],
         }
     }
 }

@@ -64,6 +64,8 @@ struct Translator<'a> {
     ir_blocks: Vec<Option<Block>>,
     /// Shared halting exits.
     exits: HashMap<InstructionResult, Block>,
+    /// Number of suspension points so far.
+    suspensions: u32,
 }
 
 impl<'a> Translator<'a> {
@@ -87,6 +89,7 @@ impl<'a> Translator<'a> {
             func: Function::new(spec),
             ir_blocks: vec![None; cfg.blocks.len()],
             exits: HashMap::new(),
+            suspensions: 0,
         }
     }
 

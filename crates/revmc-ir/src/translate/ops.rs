@@ -3,9 +3,8 @@
 use super::Translator;
 use super::builder::BlockBuilder;
 use crate::abi::Builtin;
-use crate::analysis::opcodes::{OpKind, kind, stack_error};
+use crate::analysis::opcodes::{OpKind, is_suspending, kind, stack_error};
 use crate::bytecode::Instr;
-use crate::error::Unsupported;
 use crate::ir::{BinaryOp, InstData, Terminator, UnaryOp};
 use crate::{InstructionResult, TranslateError, U256};
 use revm_interpreter::bytecode::opcode::{self as op, OpCode};
@@ -30,17 +29,40 @@ impl Translator<'_> {
                     bb.halt(InstructionResult::NotActivated);
                     return Ok(());
                 }
-                OpKind::Host => {
-                    let name = OpCode::new(instr.op).map_or("?", |o| o.as_str());
-                    return Err(
-                        Unsupported::Opcode { op: instr.op, name, pc: instr.pc as usize }.into()
-                    );
-                }
+                OpKind::Host => {}
                 OpKind::Compute => {}
             }
             if let Some(err) = stack_error(instr.op, bb.height()) {
                 bb.halt(err);
                 return Ok(());
+            }
+            if kind(instr.op, spec) == OpKind::Host {
+                let opc = instr.op;
+                let info = OpCode::new(opc).expect("host opcodes are known").info();
+                // Host operations may charge dynamic gas: their static gas is paid first.
+                bb.close_section();
+                let height = bb.height() as u32;
+                let args: Vec<_> = (0..info.inputs()).map(|_| bb.pop()).collect();
+                if is_suspending(opc) {
+                    self.suspensions += 1;
+                    let index = self.suspensions;
+                    let resume =
+                        self.ir_blocks[b + 1].expect("the block after a call is reachable");
+                    // The resumed stack, with the child's result on top, lives in slots.
+                    let live = height - info.inputs() as u32 + 1;
+                    bb.func.num_slots = bb.func.num_slots.max(live);
+                    bb.finish(Terminator::Suspend { op: opc, args, height, index, resume });
+                    return Ok(());
+                }
+                let outputs = info.outputs();
+                if let Some(v) = bb.ins(InstData::Host { op: opc, args, height, outputs }) {
+                    bb.push(v);
+                }
+                if opc == op::SELFDESTRUCT {
+                    bb.halt(InstructionResult::SelfDestruct);
+                    return Ok(());
+                }
+                continue;
             }
             match instr.op {
                 op::JUMP | op::JUMPI => {

@@ -15,7 +15,8 @@ use inkwell::context::Context;
 use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType, PointerType};
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
-use revmc_ir::abi::EvmContext;
+use revmc_ir::InstructionResult;
+use revmc_ir::abi::{Builtin, EvmContext};
 use revmc_ir::ir::{Block, Function, Terminator, Value};
 
 /// Lowers `func` into a new module of `cx` holding one external function named `name`.
@@ -50,6 +51,8 @@ struct Lowerer<'ctx, 'a> {
     blocks: Vec<BasicBlock<'ctx>>,
     values: Vec<Option<IntValue<'ctx>>>,
     oog: BasicBlock<'ctx>,
+    /// Resume block and live stack height, by the IR block a suspension resumes in.
+    resume_blocks: std::collections::HashMap<usize, (BasicBlock<'ctx>, u64)>,
 }
 
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
@@ -116,6 +119,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             blocks,
             values: vec![None; func.values.len()],
             oog,
+            resume_blocks: Default::default(),
         })
     }
 
@@ -123,7 +127,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         // Entry: gas into its local, then the first block.
         let g = self.load_ctx_field(EvmContext::OFFSET_GAS_REMAINING, self.i64)?;
         self.b.build_store(self.gas, g)?;
-        self.b.build_unconditional_branch(self.blocks[0])?;
+        self.resume_dispatch()?;
 
         // Shared out-of-gas exit.
         self.b.position_at_end(self.oog);
@@ -142,6 +146,43 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             self.terminator(&self.func.block(blk).term)?;
         }
+        Ok(())
+    }
+
+    /// The entry block's switch on `resume_at`: 0 starts the program; `k` reloads the
+    /// stack slots live after suspension `k` from the stack array (where revm pushed the
+    /// child's result) and continues after the call.
+    fn resume_dispatch(&mut self) -> Result<(), LlvmError> {
+        let mut cases = Vec::new();
+        for blk in self.func.block_ids() {
+            let Terminator::Suspend { args, height, index, resume, .. } =
+                &self.func.block(blk).term
+            else {
+                continue;
+            };
+            let live = (*height as usize - args.len() + 1) as u64;
+            let bb = self.cx.append_basic_block(self.f, &format!("resume{index}"));
+            cases.push((self.i64.const_int(*index as u64, false), bb));
+            self.resume_blocks.insert(resume.index(), (bb, live));
+        }
+        let entry = self.b.get_insert_block().expect("positioned");
+        if cases.is_empty() {
+            self.b.build_unconditional_branch(self.blocks[0])?;
+            return Ok(());
+        }
+        let at = self.load_ctx_field(EvmContext::OFFSET_RESUME_AT, self.i64)?.into_int_value();
+        self.b.build_switch(at, self.blocks[0], &cases)?;
+        let resumes: Vec<_> =
+            self.resume_blocks.iter().map(|(&r, &(bb, live))| (r, bb, live)).collect();
+        for (resume, bb, live) in resumes {
+            self.b.position_at_end(bb);
+            for i in 0..live {
+                let v = self.load_stack(i)?;
+                self.b.build_store(self.slots[i as usize], v)?;
+            }
+            self.b.build_unconditional_branch(self.blocks[resume])?;
+        }
+        self.b.position_at_end(entry);
         Ok(())
     }
 
@@ -226,6 +267,37 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                     .map(|(pc, b)| (i32t.const_int(*pc as u64, false), self.block(*b)))
                     .collect();
                 self.b.build_switch(v32, self.block(*default), &cases)?;
+            }
+            Terminator::Suspend { op, args, height, index, resume } => {
+                // Every live entry goes to the caller's stack: the frame returns to revm.
+                let h = *height as u64;
+                let below = h - args.len() as u64;
+                for i in 0..below {
+                    let v =
+                        self.b.build_load(self.i256, self.slots[i as usize], "")?.into_int_value();
+                    self.store_stack(i, v)?;
+                }
+                for (i, &a) in args.iter().enumerate() {
+                    self.store_stack(h - 1 - i as u64, self.value(a))?;
+                }
+                let ops = [self.i256.const_int(*op as u64, false), self.i256.const_int(h, false)];
+                let rc = self.emit_builtin_call(Builtin::Host, &ops, true)?;
+                let suspend = self.i8.const_int(InstructionResult::Suspend as u64, false);
+                let is_suspend =
+                    self.b.build_int_compare(inkwell::IntPredicate::EQ, rc, suspend, "")?;
+                let ret = self.cx.append_basic_block(self.f, "suspend");
+                let other = self.cx.append_basic_block(self.f, "no_suspend");
+                self.b.build_conditional_branch(is_suspend, ret, other)?;
+                self.b.position_at_end(ret);
+                let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
+                self.b.build_store(p, self.i64.const_int(*index as u64, false))?;
+                self.b.build_store(self.stack_len, self.i64.const_int(below, false))?;
+                self.b.build_return(Some(&rc))?;
+                // Without a suspension the operation either failed (halt) or completed in
+                // place, leaving its result on the stack array like a resumed call.
+                self.b.position_at_end(other);
+                self.exit_unless_continue(rc)?;
+                self.b.build_unconditional_branch(self.resume_blocks[&resume.index()].0)?;
             }
             Terminator::Exit { result, stack_len } => {
                 self.sync_gas_out()?;

@@ -50,6 +50,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 return Ok(None);
             }
             InstData::Call(builtin, args) => return self.call_builtin(*builtin, args, true),
+            InstData::Host { op, args, height, outputs } => {
+                return self.host(*op, args, *height, *outputs);
+            }
             InstData::MLoad(offset) => {
                 let p = self.memory_ptr(self.value(*offset))?;
                 let l = self.b.build_load(i256, p, "")?;
@@ -192,6 +195,25 @@ impl<'ctx> Lowerer<'ctx, '_> {
         args: &[Value],
         fallible: bool,
     ) -> Result<Option<IntValue<'ctx>>, LlvmError> {
+        let vals: Vec<_> = args.iter().map(|&a| self.value(a)).collect();
+        let rc = self.emit_builtin_call(builtin, &vals, fallible)?;
+        if fallible {
+            self.exit_unless_continue(rc)?;
+        }
+        if !builtin.has_result() {
+            return Ok(None);
+        }
+        Ok(Some(self.b.build_load(self.i256, self.args, "")?.into_int_value()))
+    }
+
+    /// Stores `args` in the operand buffer and calls `builtin`; with `sync_gas` the gas
+    /// local is written to the context before and read back after. Returns the result code.
+    pub(super) fn emit_builtin_call(
+        &mut self,
+        builtin: Builtin,
+        args: &[IntValue<'ctx>],
+        sync_gas: bool,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         for (i, &a) in args.iter().enumerate() {
             // SAFETY: the args buffer holds four words and builtins take at most three.
             let p = unsafe {
@@ -202,9 +224,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     "",
                 )?
             };
-            self.b.build_store(p, self.value(a))?;
+            self.b.build_store(p, a)?;
         }
-        if fallible {
+        if sync_gas {
             self.sync_gas_out()?;
         }
         let table =
@@ -225,27 +247,80 @@ impl<'ctx> Lowerer<'ctx, '_> {
             &[self.ctx.into(), self.args.into()],
             "",
         )?;
-        if fallible {
-            let rc =
-                call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
+        let rc =
+            call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
+        if sync_gas {
             self.sync_gas_in()?;
-            let ok = self.b.build_int_compare(
-                P::EQ,
-                rc,
-                self.i8.const_int(CONTINUE as u64, false),
-                "",
-            )?;
-            let cont = self.cx.append_basic_block(self.f, "cont");
-            let fail = self.cx.append_basic_block(self.f, "halt");
-            self.b.build_conditional_branch(ok, cont, fail)?;
-            self.b.position_at_end(fail);
-            self.b.build_return(Some(&rc))?;
-            self.b.position_at_end(cont);
         }
-        if !builtin.has_result() {
+        Ok(rc)
+    }
+
+    /// Returns `rc` from the function unless it is `CONTINUE`.
+    pub(super) fn exit_unless_continue(&mut self, rc: IntValue<'ctx>) -> Result<(), LlvmError> {
+        let ok =
+            self.b.build_int_compare(P::EQ, rc, self.i8.const_int(CONTINUE as u64, false), "")?;
+        let cont = self.cx.append_basic_block(self.f, "cont");
+        let fail = self.cx.append_basic_block(self.f, "halt");
+        self.b.build_conditional_branch(ok, cont, fail)?;
+        self.b.position_at_end(fail);
+        self.b.build_return(Some(&rc))?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Address of entry `i` of the caller's stack array.
+    pub(super) fn stack_slot_ptr(
+        &self,
+        i: u64,
+    ) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
+        // SAFETY: `i` < 1024 and the caller's stack holds 1024 words.
+        Ok(unsafe {
+            self.b.build_in_bounds_gep(
+                self.i256,
+                self.stack,
+                &[self.i64.const_int(i, false)],
+                "",
+            )?
+        })
+    }
+
+    /// Stores a word into the caller's stack array (alignment 8, as `Word`).
+    pub(super) fn store_stack(&self, i: u64, v: IntValue<'ctx>) -> Result<(), LlvmError> {
+        let st = self.b.build_store(self.stack_slot_ptr(i)?, v)?;
+        st.set_alignment(8).map_err(|e| LlvmError::Verify(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Loads a word from the caller's stack array.
+    pub(super) fn load_stack(&self, i: u64) -> Result<IntValue<'ctx>, LlvmError> {
+        let l = self.b.build_load(self.i256, self.stack_slot_ptr(i)?, "")?;
+        l.as_instruction_value()
+            .expect("load")
+            .set_alignment(8)
+            .map_err(|e| LlvmError::Verify(e.to_string()))?;
+        Ok(l.into_int_value())
+    }
+
+    /// A host operation: operands to the top of the stack array, the `Host` builtin, and
+    /// the result (if any) back from where revm left it.
+    fn host(
+        &mut self,
+        op: u8,
+        args: &[Value],
+        height: u32,
+        outputs: u8,
+    ) -> Result<Option<IntValue<'ctx>>, LlvmError> {
+        let h = height as u64;
+        for (i, &a) in args.iter().enumerate() {
+            self.store_stack(h - 1 - i as u64, self.value(a))?;
+        }
+        let ops = [self.i256.const_int(op as u64, false), self.i256.const_int(h, false)];
+        let rc = self.emit_builtin_call(Builtin::Host, &ops, true)?;
+        self.exit_unless_continue(rc)?;
+        if outputs == 0 {
             return Ok(None);
         }
-        Ok(Some(self.b.build_load(self.i256, self.args, "")?.into_int_value()))
+        Ok(Some(self.load_stack(h - args.len() as u64)?))
     }
 
     fn intrinsic(&self, name: &str, args: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LlvmError> {

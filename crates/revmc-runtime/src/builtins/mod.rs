@@ -1,19 +1,24 @@
 //! The builtins compiled code calls through [`EvmContext::builtins`].
 //!
-//! Each one reproduces the corresponding part of revm's instruction exactly (operand
-//! conversion, order of gas charges, error kinds), using revm's own gas functions. They
-//! never panic: a panic cannot cross the `extern "C"` boundary.
+//! They work on the frame's revm [`Interpreter`] (its gas, memory and stack), so every
+//! piece of state has one owner, and each reproduces revm's instruction exactly (operand
+//! conversion, order of gas charges, error kinds) with revm's own functions. Host
+//! operations run revm's instruction itself ([`host`]). Builtins never panic: a panic
+//! cannot cross the `extern "C"` boundary.
 
 mod arith;
+pub(crate) mod host;
 mod memory;
 
 use revm_interpreter::context_interface::cfg::GasParams;
-use revm_interpreter::gas::MemoryGas;
-use revmc_ir::InstructionResult;
+use revm_interpreter::interpreter::EthInterpreter;
+use revm_interpreter::{InstructionResult, Interpreter};
 use revmc_ir::abi::{Builtin, BuiltinFn, CONTINUE, EvmContext, Word};
+use std::ffi::c_void;
 
-/// The builtin table, indexed by [`Builtin`].
-pub static TABLE: [BuiltinFn; Builtin::COUNT] = {
+/// The builtins that do not depend on the host type, in table order; the
+/// [`Builtin::Host`] entry is a placeholder that [`table_for`] replaces.
+static BASE_TABLE: [BuiltinFn; Builtin::COUNT] = {
     let mut t: [BuiltinFn; Builtin::COUNT] = [arith::div; Builtin::COUNT];
     t[Builtin::Div as usize] = arith::div;
     t[Builtin::SDiv as usize] = arith::sdiv;
@@ -29,25 +34,27 @@ pub static TABLE: [BuiltinFn; Builtin::COUNT] = {
     t[Builtin::CodeCopy as usize] = memory::codecopy;
     t[Builtin::MCopy as usize] = memory::mcopy;
     t[Builtin::SetOutput as usize] = memory::set_output;
+    t[Builtin::Host as usize] = host::no_host;
     t
 };
 
-/// Runtime state of one frame, reached through [`EvmContext::runtime`].
-#[derive(Debug)]
-pub struct FrameState {
-    /// EVM memory; `EvmContext::memory` points into it.
-    pub memory: Vec<u8>,
-    /// Memory size in words and its expansion cost so far.
-    pub memory_gas: MemoryGas,
-    /// Gas schedule of the frame's spec.
-    pub gas_params: GasParams,
+/// The builtin table for frames whose host is `H`.
+pub(crate) fn table_for<H: revm_interpreter::Host>() -> [BuiltinFn; Builtin::COUNT] {
+    let mut t = BASE_TABLE;
+    t[Builtin::Host as usize] = host::host_op::<H>;
+    t
 }
 
-impl FrameState {
-    /// Fresh state for a frame with the gas schedule `gas_params` (cheap to clone).
-    pub fn new(gas_params: GasParams) -> Self {
-        Self { memory: Vec::new(), memory_gas: MemoryGas::default(), gas_params }
-    }
+/// Runtime state of one frame, reached through [`EvmContext::runtime`].
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct FrameRuntime {
+    /// The frame's interpreter: gas, memory, stack, return data, inputs.
+    pub(crate) interp: *mut Interpreter<EthInterpreter>,
+    /// Gas schedule of the frame's spec.
+    pub(crate) gas_params: GasParams,
+    /// The host (`*mut H` for the table's `H`).
+    pub(crate) host: *mut c_void,
 }
 
 type Res = Result<(), InstructionResult>;
@@ -60,17 +67,17 @@ fn code(r: Res) -> u8 {
     }
 }
 
-/// The context and frame state behind a builtin call.
+/// The context and frame runtime behind a builtin call.
 ///
 /// # Safety
-/// `ctx` must be the live context of a frame set up by [`execute`](crate::execute), whose
-/// `runtime` points to its [`FrameState`].
-unsafe fn frame<'a>(ctx: *mut EvmContext) -> (&'a mut EvmContext, &'a mut FrameState) {
+/// `ctx` must be the live context of a frame set up by [`crate::frame`], whose `runtime`
+/// points to its [`FrameRuntime`].
+unsafe fn frame<'a>(ctx: *mut EvmContext) -> (&'a mut EvmContext, &'a mut FrameRuntime) {
     // SAFETY: guaranteed by the caller; the two borrows are of distinct objects.
     unsafe {
         let ctx = &mut *ctx;
-        let state = &mut *(ctx.runtime as *mut FrameState);
-        (ctx, state)
+        let rt = &mut *(ctx.runtime as *mut FrameRuntime);
+        (ctx, rt)
     }
 }
 
@@ -97,8 +104,26 @@ fn as_usize_saturated(w: Word) -> usize {
     usize::try_from(w).unwrap_or(usize::MAX)
 }
 
-/// Charges `cost`, failing with `OutOfGas`.
-fn charge(ctx: &mut EvmContext, cost: u64) -> Res {
-    ctx.gas_remaining = ctx.gas_remaining.checked_sub(cost).ok_or(InstructionResult::OutOfGas)?;
-    Ok(())
+/// Runs `f` on the interpreter with the context's gas, then publishes the interpreter's
+/// gas and memory back to the context. Every builtin that touches gas or memory goes
+/// through here, so compiled code and revm never disagree on either.
+fn with_interp<R>(
+    ctx: &mut EvmContext,
+    rt: &mut FrameRuntime,
+    f: impl FnOnce(&mut Interpreter<EthInterpreter>, &GasParams, &mut EvmContext) -> R,
+) -> R {
+    // SAFETY: the interpreter outlives the frame's execution and is not otherwise
+    // borrowed while compiled code runs.
+    let interp = unsafe { &mut *rt.interp };
+    interp.gas.set_remaining(ctx.gas_remaining);
+    let r = f(interp, &rt.gas_params, ctx);
+    ctx.gas_remaining = interp.gas.remaining();
+    publish_memory(ctx, interp);
+    r
+}
+
+/// Points the context at the interpreter's current memory (it may have moved).
+pub(crate) fn publish_memory(ctx: &mut EvmContext, interp: &mut Interpreter<EthInterpreter>) {
+    ctx.memory_len = interp.memory.len();
+    ctx.memory = interp.memory.context_memory_mut().as_mut_ptr();
 }

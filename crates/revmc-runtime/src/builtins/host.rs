@@ -1,0 +1,40 @@
+//! Host operations: revm's own instruction, run on the frame's interpreter and host.
+//!
+//! Compiled code has already paid the opcode's static gas and stored its operands at
+//! the top of the interpreter's stack array; the builtin sets the stack length, runs
+//! the instruction (which pops, charges dynamic gas, talks to the host, pushes), and
+//! publishes gas and memory back. CALL and CREATE set the frame's next action and
+//! return `Suspend`.
+
+use super::{FrameRuntime, args, frame, with_interp};
+use revm_interpreter::interpreter::EthInterpreter;
+use revm_interpreter::{Host, InstructionContext, InstructionResult, instruction_table};
+use revmc_ir::abi::{CONTINUE, EvmContext, STACK_LIMIT, Word};
+
+/// Runs host opcode `args[0]` at stack height `args[1]`.
+pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut Word) -> u8 {
+    // SAFETY: compiled code passes its live context and two operand words.
+    let ((ctx, rt), a) = unsafe { (frame(ctx), args::<2>(a)) };
+    let rt: &mut FrameRuntime = rt;
+    let op = a[0].as_limbs()[0] as u8;
+    let height = (a[1].as_limbs()[0] as usize).min(STACK_LIMIT);
+    // SAFETY: `host` is the `*mut H` this table was built for, live for the frame.
+    let host = unsafe { &mut *(rt.host as *mut H) };
+    let table = &const { instruction_table::<EthInterpreter, H>() };
+    with_interp(ctx, rt, |interp, _, _| {
+        // SAFETY: the stack array has capacity STACK_LIMIT and compiled code has written
+        // every entry the instruction reads (its operands, at the top).
+        unsafe { interp.stack.data_mut().set_len(height) };
+        let r = table[op as usize].execute(InstructionContext { interpreter: interp, host });
+        match r {
+            Ok(()) => CONTINUE,
+            Err(e) => e as u8,
+        }
+    })
+}
+
+/// The `Host` entry of a table built without a host: compiled code that needs one
+/// cannot run there.
+pub(super) unsafe extern "C" fn no_host(_ctx: *mut EvmContext, _a: *mut Word) -> u8 {
+    InstructionResult::FatalExternalError as u8
+}

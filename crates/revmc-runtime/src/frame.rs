@@ -1,0 +1,97 @@
+//! Running a compiled function as (a slice of) one revm frame.
+//!
+//! The compiled function works directly on the frame's [`Interpreter`]: its stack array,
+//! gas, memory and return data. It runs until the frame ends or suspends for a child
+//! call; [`run_compiled`] then turns the exit code into the [`InterpreterAction`] revm's
+//! frame loop expects, exactly as `Interpreter::run_plain` would. After the child
+//! returns, revm has pushed its result and updated gas and memory; calling
+//! [`run_compiled`] again with the saved resume point continues after the call.
+
+use crate::builtins::{self, FrameRuntime};
+use revm_interpreter::interpreter::EthInterpreter;
+use revm_interpreter::interpreter_types::LoopControl;
+use revm_interpreter::primitives::Bytes;
+use revm_interpreter::{CallInput, Host, InstructionResult, Interpreter, InterpreterAction};
+use revmc_ir::abi::{EvmContext, RawEvmFn, STACK_LIMIT, exit_code_to_result};
+
+/// Runs `f` on `interp` from resume point `*resume_at` (0: a fresh frame), updating it
+/// when the frame suspends.
+///
+/// # Safety
+/// `f` must be compiled from the bytecode `interp` runs, for its spec, and be live.
+pub unsafe fn run_compiled<H: Host>(
+    f: RawEvmFn,
+    resume_at: &mut u64,
+    interp: &mut Interpreter<EthInterpreter>,
+    host: &mut H,
+) -> InterpreterAction {
+    if interp.stack.data().capacity() < STACK_LIMIT {
+        let len = interp.stack.len();
+        interp.stack.data_mut().reserve_exact(STACK_LIMIT - len);
+    }
+    if *resume_at == 0
+        && let CallInput::SharedBuffer(_) = interp.input.input
+    {
+        // Nested call data lives in the parent's memory, which this frame's growth can
+        // move; a private copy keeps the context's pointer valid.
+        let copy = Bytes::copy_from_slice(&interp.input.input.as_bytes_memory(&interp.memory));
+        interp.input.input = CallInput::Bytes(copy);
+    }
+    let table = builtins::table_for::<H>();
+    let mut rt = FrameRuntime {
+        interp: &raw mut *interp,
+        gas_params: host.gas_params().clone(),
+        host: (&raw mut *host).cast(),
+    };
+    let (calldata, calldata_len) = match &interp.input.input {
+        CallInput::Bytes(b) => (b.as_ptr(), b.len()),
+        CallInput::SharedBuffer(_) => unreachable!("replaced by a copy above"),
+    };
+    let code = interp.bytecode.original_byte_slice();
+    let mut ctx = EvmContext {
+        gas_remaining: interp.gas.remaining(),
+        memory: std::ptr::null_mut(),
+        memory_len: 0,
+        calldata,
+        calldata_len,
+        code: code.as_ptr(),
+        code_len: code.len(),
+        return_offset: 0,
+        return_len: 0,
+        builtins: table.as_ptr(),
+        runtime: (&raw mut rt).cast(),
+        resume_at: *resume_at,
+    };
+    builtins::publish_memory(&mut ctx, interp);
+    let stack = interp.stack.data_mut().as_mut_ptr();
+    let mut stack_len = interp.stack.len();
+    // SAFETY: the context's pointers are valid for the call (interpreter, host, call data
+    // and code outlive it); the stack array has STACK_LIMIT words of capacity.
+    let rc = unsafe { f(&mut ctx, stack, &mut stack_len) };
+    *resume_at = ctx.resume_at;
+    interp.gas.set_remaining(ctx.gas_remaining);
+    let result = exit_code_to_result(rc).unwrap_or(InstructionResult::FatalExternalError);
+    let keeps_stack = matches!(
+        result,
+        InstructionResult::Stop
+            | InstructionResult::Return
+            | InstructionResult::Revert
+            | InstructionResult::Suspend
+    );
+    // SAFETY: on these exits compiled code wrote every entry below `stack_len`; otherwise
+    // the stack is dropped with the frame.
+    unsafe {
+        interp.stack.data_mut().set_len(if keeps_stack { stack_len.min(STACK_LIMIT) } else { 0 })
+    };
+    match result {
+        InstructionResult::Return | InstructionResult::Revert => {
+            let output =
+                Bytes::copy_from_slice(&interp.memory.slice_len(ctx.return_offset, ctx.return_len));
+            interp.bytecode.set_action(InterpreterAction::new_return(result, output, interp.gas));
+        }
+        // CALL / CREATE set the action themselves.
+        InstructionResult::Suspend if interp.bytecode.action().is_some() => {}
+        _ => interp.halt(result),
+    }
+    interp.take_next_action()
+}
