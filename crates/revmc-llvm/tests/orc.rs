@@ -17,6 +17,7 @@ fn empty_ctx(gas: u64) -> EvmContext {
         return_len: 0,
         builtins: std::ptr::null(),
         runtime: std::ptr::null_mut(),
+        resume_at: 0,
     }
 }
 
