@@ -156,6 +156,7 @@ mod tests {
         let expected = ExecutionOutcome {
             result: InstructionResult::Return,
             gas_remaining: 7,
+            gas_refunded: 0,
             stack: vec![U256::from(1)],
             memory: vec![0, 1, 2],
             output: vec![1],
