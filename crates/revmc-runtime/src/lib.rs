@@ -5,12 +5,17 @@
 //! compiled code calls ([`builtins`]). [`oracle`] runs the same frame in revm's
 //! interpreter; the two must agree exactly, which the differential tests check.
 //!
+//! [`evm::JitEvm`] runs whole transactions with revm, executing every frame whose code
+//! compiles natively (nested calls and creates included) and the rest in the interpreter.
+//!
 //! Architecture invariant: nothing here depends on LLVM details beyond
-//! [`revmc_llvm::JitCompiler`]'s API; host operations are not supported yet, so frames
-//! run without a host (the translator rejects bytecode that needs one).
+//! [`revmc_llvm::JitCompiler`]'s API. Compiled frames work on revm's own `Interpreter`
+//! state, and host operations run revm's own instructions, so there is one owner of gas,
+//! memory, stack and journal.
 
 pub mod builtins;
 mod error;
+pub mod evm;
 mod execute;
 pub mod frame;
 pub mod oracle;

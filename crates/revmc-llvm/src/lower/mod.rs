@@ -70,13 +70,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let ptr = cx.ptr_type(AddressSpace::default());
         let fn_ty = i8.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
         let f = module.add_function(name, fn_ty, None);
-        for i in 0..3 {
-            let noalias = cx.create_enum_attribute(
-                inkwell::attributes::Attribute::get_named_enum_kind_id("noalias"),
-                0,
-            );
-            f.add_attribute(inkwell::attributes::AttributeLoc::Param(i), noalias);
-        }
+        // No `noalias` on any parameter: builtins reach the context and the stack array
+        // through the runtime's own pointers (revm's interpreter), not through ours.
         let nounwind = cx.create_enum_attribute(
             inkwell::attributes::Attribute::get_named_enum_kind_id("nounwind"),
             0,

@@ -1,0 +1,187 @@
+//! [`JitEvm`]: wraps a revm EVM and overrides only `frame_run`.
+//!
+//! revm's frame loop (`Handler::run_exec_loop`) calls `frame_run` for the top frame until
+//! it ends or asks for a child frame, and resumes it after the child returns. The first
+//! time a frame runs, `JitEvm` decides once whether it runs compiled (its code compiles)
+//! or interpreted; a frame never switches mid-way, because an interpreted frame's resume
+//! point is an interpreter pc, not a compiled resume point.
+
+use super::JitCache;
+use crate::JitProgram;
+use crate::frame::run_compiled;
+use revm::context::{ContextSetters, ContextTr, JournalTr};
+use revm::context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
+use revm::database_interface::{Database, DatabaseCommit};
+use revm::handler::evm::{ContextDbError, FrameInitResult};
+use revm::handler::instructions::InstructionProvider;
+use revm::handler::{
+    EthFrame, EvmTr, FrameInitOrResult, FrameTr, Handler, MainnetHandler, PrecompileProvider,
+};
+use revm::interpreter::InterpreterResult;
+use revm::interpreter::interpreter::EthInterpreter;
+use revm::state::EvmState;
+use std::sync::Arc;
+
+/// How a frame on the stack runs.
+#[derive(Debug, Clone)]
+enum FrameMode {
+    /// Pushed but not run yet.
+    Undecided,
+    /// In revm's interpreter.
+    Interpreted,
+    /// Natively, from resume point `resume_at`.
+    Compiled { program: Arc<JitProgram>, resume_at: u64 },
+}
+
+/// A revm EVM whose frames run compiled code where the cache has it.
+#[derive(Debug)]
+pub struct JitEvm<'c, E> {
+    /// The wrapped EVM (e.g. `Context::mainnet()…build_mainnet()`).
+    pub inner: E,
+    cache: &'c mut JitCache,
+    /// Mode of the frame at each depth of the frame stack.
+    modes: Vec<FrameMode>,
+    /// Frames run compiled / interpreted, for reports.
+    pub stats: FrameStats,
+}
+
+/// Counts of frames by how they ran.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    /// Frames that ran natively.
+    pub compiled: u64,
+    /// Frames that ran in the interpreter.
+    pub interpreted: u64,
+}
+
+impl<'c, E> JitEvm<'c, E> {
+    /// Wraps `inner`, compiling through `cache`.
+    pub fn new(inner: E, cache: &'c mut JitCache) -> Self {
+        Self { inner, cache, modes: Vec::new(), stats: FrameStats::default() }
+    }
+}
+
+impl<E> EvmTr for JitEvm<'_, E>
+where
+    E: EvmTr<Frame = EthFrame<EthInterpreter>>,
+{
+    type Context = E::Context;
+    type Instructions = E::Instructions;
+    type Precompiles = E::Precompiles;
+    type Frame = EthFrame<EthInterpreter>;
+
+    fn all(
+        &self,
+    ) -> (
+        &Self::Context,
+        &Self::Instructions,
+        &Self::Precompiles,
+        &revm::context_interface::FrameStack<Self::Frame>,
+    ) {
+        self.inner.all()
+    }
+
+    fn all_mut(
+        &mut self,
+    ) -> (
+        &mut Self::Context,
+        &mut Self::Instructions,
+        &mut Self::Precompiles,
+        &mut revm::context_interface::FrameStack<Self::Frame>,
+    ) {
+        self.inner.all_mut()
+    }
+
+    fn frame_init(
+        &mut self,
+        frame_input: <Self::Frame as FrameTr>::FrameInit,
+    ) -> Result<FrameInitResult<'_, Self::Frame>, ContextDbError<Self::Context>> {
+        let depth = frame_input.depth;
+        if self.modes.len() <= depth {
+            self.modes.resize(depth + 1, FrameMode::Undecided);
+        }
+        // A frame pushed at this depth replaces whatever ran there before.
+        self.modes[depth] = FrameMode::Undecided;
+        self.inner.frame_init(frame_input)
+    }
+
+    fn frame_run(
+        &mut self,
+    ) -> Result<FrameInitOrResult<Self::Frame>, ContextDbError<Self::Context>> {
+        let (ctx, _, _, stack) = self.inner.all_mut();
+        let frame = stack.get();
+        let depth = frame.depth;
+        if self.modes.len() <= depth {
+            self.modes.resize(depth + 1, FrameMode::Undecided);
+        }
+        if let FrameMode::Undecided = self.modes[depth] {
+            let spec = frame.interpreter.runtime_flag.spec_id;
+            let hash = frame.interpreter.bytecode.get_or_calculate_hash();
+            let code = frame.interpreter.bytecode.original_byte_slice();
+            self.modes[depth] = match self.cache.get_or_compile(hash, spec, code) {
+                Some(program) => {
+                    self.stats.compiled += 1;
+                    FrameMode::Compiled { program, resume_at: 0 }
+                }
+                None => {
+                    self.stats.interpreted += 1;
+                    FrameMode::Interpreted
+                }
+            };
+        }
+        let FrameMode::Compiled { program, resume_at } = &mut self.modes[depth] else {
+            return self.inner.frame_run();
+        };
+        // SAFETY: the program was compiled from this frame's bytecode for its spec, and the
+        // `Arc` keeps its code alive for the call.
+        let action = unsafe {
+            run_compiled(program.function().entry, resume_at, &mut frame.interpreter, ctx)
+        };
+        frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action).inspect(|i| {
+            if i.is_result() {
+                frame.set_finished(true);
+            }
+        })
+    }
+
+    fn frame_return_result(
+        &mut self,
+        result: <Self::Frame as FrameTr>::FrameResult,
+    ) -> Result<Option<<Self::Frame as FrameTr>::FrameResult>, ContextDbError<Self::Context>> {
+        self.inner.frame_return_result(result)
+    }
+}
+
+impl<E> JitEvm<'_, E>
+where
+    E: EvmTr<
+            Frame = EthFrame<EthInterpreter>,
+            Context: ContextTr<Journal: JournalTr<State = EvmState>, Db: DatabaseCommit>
+                         + ContextSetters,
+            Instructions: InstructionProvider<
+                Context = E::Context,
+                InterpreterTypes = EthInterpreter,
+            >,
+            Precompiles: PrecompileProvider<E::Context, Output = InterpreterResult>,
+        >,
+{
+    /// Runs `tx` and commits its state to the database, as revm's `transact_commit`:
+    /// on error the journal is discarded.
+    #[allow(clippy::type_complexity)]
+    pub fn transact_commit(
+        &mut self,
+        tx: <E::Context as ContextTr>::Tx,
+    ) -> Result<
+        ExecutionResult<HaltReason>,
+        EVMError<<<E::Context as ContextTr>::Db as Database>::Error, InvalidTransaction>,
+    > {
+        self.modes.clear();
+        self.inner.ctx().set_tx(tx);
+        let result = MainnetHandler::<_, EVMError<_, InvalidTransaction>, EthFrame<EthInterpreter>>::default().run(self);
+        let state = self.inner.ctx().journal_mut().finalize();
+        if result.is_ok() {
+            self.inner.ctx().db_mut().commit(state);
+        }
+        result
+    }
+}

@@ -1,0 +1,148 @@
+//! `revmc-statetest`: runs Ethereum GeneralStateTests through revm, with frames in revm's
+//! interpreter (`--mode interp`) or compiled by revmc (`--mode jit`), checking the
+//! post-state root and logs hash of every (test, fork, data/gas/value index).
+//!
+//! Usage: `revmc-statetest [--mode interp|jit] [--opt N] [--threads N] [PATHS...]`; paths
+//! are files or folders (searched recursively for `.json`), by default
+//! `../shared/fixtures/state` beside the workspace. Ends with one line
+//! `N passed, N failed, N skipped`; exits 1 if anything failed.
+
+mod merkle;
+mod runner;
+mod skip;
+
+use revmc_llvm::OptLevel;
+use revmc_runtime::evm::JitCache;
+use runner::Mode;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+struct Args {
+    mode: Mode,
+    opt: OptLevel,
+    threads: usize,
+    paths: Vec<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        mode: Mode::Jit,
+        opt: OptLevel::default(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        paths: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--mode" => {
+                args.mode = match it.next().as_deref() {
+                    Some("interp") => Mode::Interp,
+                    Some("jit") => Mode::Jit,
+                    other => return Err(format!("--mode takes interp or jit, not {other:?}")),
+                }
+            }
+            "--opt" => {
+                let n: u8 = it.next().and_then(|s| s.parse().ok()).ok_or("--opt takes 0-3")?;
+                args.opt = OptLevel::from_u8(n);
+            }
+            "--threads" => {
+                args.threads =
+                    it.next().and_then(|s| s.parse().ok()).ok_or("--threads takes a number")?
+            }
+            "-h" | "--help" => return Err(String::new()),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            _ => args.paths.push(PathBuf::from(a)),
+        }
+    }
+    if args.paths.is_empty() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/state");
+        args.paths.push(root);
+    }
+    Ok(args)
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.path());
+        for e in entries {
+            collect(&e.path(), out)?;
+        }
+    } else if path.extension().is_some_and(|e| e == "json") {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "{e}\nusage: revmc-statetest [--mode interp|jit] [--opt N] [--threads N] [PATHS...]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let mut files = Vec::new();
+    for p in &args.paths {
+        if !p.exists() {
+            eprintln!("revmc-statetest: {} does not exist", p.display());
+            return ExitCode::from(2);
+        }
+        if let Err(e) = collect(p, &mut files) {
+            eprintln!("revmc-statetest: reading {}: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    let start = Instant::now();
+    let next = AtomicUsize::new(0);
+    let totals = Mutex::new((0usize, 0usize, Vec::<String>::new(), Vec::<String>::new()));
+    std::thread::scope(|s| {
+        for _ in 0..args.threads.max(1) {
+            s.spawn(|| {
+                let mut cache = JitCache::new(args.opt).expect("JIT compiler");
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    if let Some(reason) = skip::reason(file) {
+                        totals.lock().unwrap().3.push(format!("{}: {reason}", file.display()));
+                        continue;
+                    }
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        runner::run_file(file, args.mode, &mut cache)
+                    }));
+                    let mut t = totals.lock().unwrap();
+                    match r {
+                        Ok(Ok(report)) => {
+                            t.0 += report.passed;
+                            t.1 += report.failed;
+                            for f in report.failures {
+                                eprintln!("{f}");
+                                t.2.push(f);
+                            }
+                        }
+                        Ok(Err(e)) => {
+                            t.1 += 1;
+                            eprintln!("FAILED {}: {e:#}", file.display());
+                        }
+                        Err(_) => {
+                            t.1 += 1;
+                            eprintln!("FAILED {}: panicked", file.display());
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let (passed, failed, _, skipped) = totals.into_inner().unwrap();
+    for s in &skipped {
+        eprintln!("skipped {s}");
+    }
+    eprintln!("{} files in {:.1?} ({:?} mode)", files.len(), start.elapsed(), args.mode);
+    println!("{passed} passed, {failed} failed, {} skipped", skipped.len());
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

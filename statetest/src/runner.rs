@@ -1,0 +1,198 @@
+//! Running one state-test file: every (test, fork, data/gas/value index) in it.
+
+use crate::merkle::{log_rlp_hash, state_root};
+use anyhow::{Context as _, bail};
+use revm::context::{Context, cfg::CfgEnv};
+use revm::context_interface::result::{ExecutionResult, HaltReason};
+use revm::database::State;
+use revm::primitives::{B256, hardfork::SpecId};
+use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
+use revm_statetest_types::{SpecName, Test, TestSuite, TestUnit};
+use revmc_runtime::evm::{JitCache, JitEvm};
+use std::path::Path;
+
+/// How transactions execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// revm's interpreter only.
+    Interp,
+    /// Compiled frames wherever the code compiles.
+    Jit,
+}
+
+/// Counts for one file.
+#[derive(Debug, Default)]
+pub struct FileReport {
+    pub passed: usize,
+    pub failed: usize,
+    pub failures: Vec<String>,
+}
+
+/// What one execution produced, for checking and for diffs between modes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Observed {
+    outcome: String,
+    gas_used: u64,
+    logs_hash: B256,
+    state_root: B256,
+}
+
+/// Runs every case of `path`.
+pub fn run_file(path: &Path, mode: Mode, cache: &mut JitCache) -> anyhow::Result<FileReport> {
+    let text = std::fs::read_to_string(path)?;
+    let suite: TestSuite = serde_json::from_str(&text).context("parsing the test file")?;
+    let mut report = FileReport::default();
+    for (name, unit) in &suite.0 {
+        for (spec_name, tests) in &unit.post {
+            // revm has no spec for these transition forks (revme skips them as well).
+            if matches!(
+                spec_name,
+                SpecName::Constantinople
+                    | SpecName::ByzantiumToConstantinopleAt5
+                    | SpecName::Unknown
+            ) {
+                continue;
+            }
+            for test in tests {
+                let case = format!(
+                    "{}: {name} {spec_name:?} d{} g{} v{}",
+                    path.display(),
+                    test.indexes.data,
+                    test.indexes.gas,
+                    test.indexes.value
+                );
+                match check_case(unit, spec_name.to_spec_id(), test, mode, cache) {
+                    Ok(()) => report.passed += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        let mut msg = format!("FAILED {case}\n  {e:#}");
+                        if mode == Mode::Jit {
+                            msg.push_str(&diff_against_interpreter(
+                                unit,
+                                spec_name.to_spec_id(),
+                                test,
+                                cache,
+                            ));
+                        }
+                        report.failures.push(msg);
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Runs one case and checks it against the expectations.
+fn check_case(
+    unit: &TestUnit,
+    spec: SpecId,
+    test: &Test,
+    mode: Mode,
+    cache: &mut JitCache,
+) -> anyhow::Result<()> {
+    let observed = execute(unit, spec, test, mode, cache)?;
+    let Some(observed) = observed else {
+        // The transaction was rejected as expected.
+        return Ok(());
+    };
+    if test.expect_exception.is_some() {
+        bail!("expected exception {:?}, got {}", test.expect_exception, observed.outcome);
+    }
+    if observed.logs_hash != test.logs {
+        bail!("logs hash {} != expected {} ({})", observed.logs_hash, test.logs, observed.outcome);
+    }
+    if observed.state_root != test.hash {
+        bail!(
+            "state root {} != expected {} ({})",
+            observed.state_root,
+            test.hash,
+            observed.outcome
+        );
+    }
+    Ok(())
+}
+
+/// Executes one case; `Ok(None)` when the transaction is invalid and an exception was expected.
+fn execute(
+    unit: &TestUnit,
+    spec: SpecId,
+    test: &Test,
+    mode: Mode,
+    cache: &mut JitCache,
+) -> anyhow::Result<Option<Observed>> {
+    let mut cfg = CfgEnv::default();
+    cfg.chain_id = unit.env.current_chain_id.map_or(1, |c| c.try_into().unwrap_or(1));
+    cfg.set_spec_and_mainnet_gas_params(spec);
+    cfg.set_max_blobs_per_tx(
+        if spec.is_enabled_in(SpecId::PRAGUE) && !spec.is_enabled_in(SpecId::OSAKA) {
+            9
+        } else {
+            6
+        },
+    );
+    let block = unit.block_env(&mut cfg);
+    let tx = match test.tx_env(unit) {
+        Ok(tx) => tx,
+        Err(_) if test.expect_exception.is_some() => return Ok(None),
+        Err(e) => bail!("building the transaction: {e}"),
+    };
+    let mut state =
+        State::builder().with_cached_prestate(unit.state()).with_bundle_update().build();
+    let ctx = Context::mainnet().with_block(&block).with_tx(&tx).with_cfg(cfg).with_db(&mut state);
+    let result = match mode {
+        Mode::Interp => ctx.build_mainnet().transact_commit(&tx),
+        Mode::Jit => JitEvm::new(ctx.build_mainnet(), cache).transact_commit(&tx),
+    };
+    let result = match result {
+        Ok(r) => r,
+        Err(_) if test.expect_exception.is_some() => return Ok(None),
+        Err(e) => bail!("unexpected error: {e:?}"),
+    };
+    Ok(Some(Observed {
+        outcome: describe(&result),
+        gas_used: result.tx_gas_used(),
+        logs_hash: log_rlp_hash(result.logs()),
+        state_root: state_root(state.cache.trie_account()),
+    }))
+}
+
+fn describe(result: &ExecutionResult<HaltReason>) -> String {
+    match result {
+        ExecutionResult::Success { reason, gas, logs, .. } => {
+            format!("success {reason:?}, gas used {}, {} logs", gas.tx_gas_used(), logs.len())
+        }
+        ExecutionResult::Revert { gas, output, .. } => {
+            format!("revert, gas used {}, output {} bytes", gas.tx_gas_used(), output.len())
+        }
+        ExecutionResult::Halt { reason, gas, .. } => {
+            format!("halt {reason:?}, gas used {}", gas.tx_gas_used())
+        }
+    }
+}
+
+/// For a failing compiled run: what the interpreter did on the same case.
+fn diff_against_interpreter(
+    unit: &TestUnit,
+    spec: SpecId,
+    test: &Test,
+    cache: &mut JitCache,
+) -> String {
+    let jit = execute(unit, spec, test, Mode::Jit, cache);
+    let interp = execute(unit, spec, test, Mode::Interp, cache);
+    match (jit, interp) {
+        (Ok(Some(j)), Ok(Some(i))) if j != i => format!(
+            "\n  jit:         {} (gas {}, logs {}, root {})\n  interpreter: {} (gas {}, logs {}, root {})",
+            j.outcome,
+            j.gas_used,
+            j.logs_hash,
+            j.state_root,
+            i.outcome,
+            i.gas_used,
+            i.logs_hash,
+            i.state_root
+        ),
+        (Ok(_), Ok(_)) => "\n  the interpreter gives the same result".into(),
+        (j, i) => format!("\n  jit: {j:?}\n  interpreter: {i:?}"),
+    }
+}
