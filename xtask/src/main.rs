@@ -15,6 +15,7 @@ usage: cargo xtask <command> [args...]
 commands:
   test  [args...]  ensure LLVM 22, then fmt --check, clippy -D warnings, test --workspace [args...]
   bench [args...]  ensure LLVM 22, then cargo run --release -p revmc-bench -- [args...]
+  statetest [--mode interp|jit] [PATHS...]  run Ethereum state tests (default ../shared/fixtures/state)
   fuzz TARGET [--time S]  run a cargo-fuzz target (translate, jit_vs_interpreter) for S seconds
                    (default 60); installs cargo-fuzz if missing
   setup            ensure LLVM 22 and the packages needed to link it are installed
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "bench" => bench(rest),
         "fuzz" => fuzz(rest),
+        "statetest" => statetest(rest),
         "setup" => llvm::ensure_llvm().map(drop),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -78,7 +80,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         }
         let mut test = cmd::cargo(&llvm, &["test", "--workspace"]);
         test.args(extra);
-        cmd::step("cargo test --workspace", test)
+        cmd::step("cargo test --workspace", test)?;
+        statetest_subset(&llvm, &fixtures)
     })();
     let outcome = if result.is_ok() { "passed" } else { "failed" };
     eprintln!("xtask: {outcome} in {:.1?}", start.elapsed());
@@ -116,4 +119,46 @@ fn fuzz(args: &[String]) -> anyhow::Result<()> {
     let run =
         cmd::cargo(&llvm, &["fuzz", "run", "-s", "none", target, "--", &max_time, "-timeout=30"]);
     cmd::step(&format!("cargo fuzz run -s none {target} ({seconds} s)"), run)
+}
+
+/// `cargo xtask statetest`: the state-test runner in release mode, arguments forwarded.
+fn statetest(args: &[String]) -> anyhow::Result<()> {
+    let llvm = llvm::ensure_llvm()?;
+    let mut run = cmd::cargo(&llvm, &["run", "--release", "-p", "revmc-statetest", "--"]);
+    run.args(args);
+    cmd::step("cargo run --release -p revmc-statetest", run)
+}
+
+/// Folders of state tests `cargo xtask test` runs in JIT mode: the VM tests and a few
+/// that exercise calls, creates, storage, logs and memory, in a few minutes.
+const STATETEST_SUBSET: &[&str] = &[
+    "state/cancun/VMTests",
+    "state/cancun/stCallCodes",
+    "state/cancun/stCreate2",
+    "state/cancun/stLogTests",
+    "state/cancun/stMemoryTest",
+    "state/cancun/stReturnDataTest",
+    "state/cancun/stSStoreTest",
+    "state/cancun/stStaticCall",
+    "state/cancun/stShift",
+    "state/osaka",
+];
+
+/// Runs [`STATETEST_SUBSET`] in JIT mode, or says clearly that it is skipped.
+fn statetest_subset(llvm: &llvm::Llvm, fixtures: &std::path::Path) -> anyhow::Result<()> {
+    if !fixtures.exists() {
+        eprintln!("xtask: SKIPPED state tests: {} not found", fixtures.display());
+        return Ok(());
+    }
+    let mut run =
+        cmd::cargo(llvm, &["run", "--release", "-p", "revmc-statetest", "--", "--mode", "jit"]);
+    for dir in STATETEST_SUBSET {
+        let path = fixtures.join(dir);
+        if path.exists() {
+            run.arg(path);
+        } else {
+            eprintln!("xtask: state-test folder {} not found; skipped", path.display());
+        }
+    }
+    cmd::step("state tests (JIT mode, fast subset)", run)
 }
