@@ -1,11 +1,13 @@
 //! `revmc-bench`: times host-free EVM programs in revm's interpreter and in revmc's JIT,
 //! after checking that both produce identical outcomes.
 //!
-//! Usage: `revmc-bench [--json FILE] [--filter SUBSTR] [--quick]`. Exit codes: 0 on
+//! Usage: `revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR [--fork NAME]]
+//! [--compile-scaling]`. Exit codes: 0 on
 //! success, 1 when a program fails to compile or the JIT disagrees with the interpreter,
 //! 2 on a usage error.
 
 mod asm;
+mod fixtures;
 mod measure;
 mod programs;
 mod scaling;
@@ -17,11 +19,14 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick]
+const USAGE: &str =
+    "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR [--fork NAME]]
 
   --json FILE      also write the results as JSON to FILE
   --filter SUBSTR  only run benchmarks whose name contains SUBSTR
   --quick          short warm-up and few samples (CI smoke run; noisy numbers)
+  --fixtures DIR   state-test files in DIR as whole transactions (first test, index 0)
+  --fork NAME      fork for fixture files without `post` (e.g. London)
   --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
 
 const OPT_LEVEL: OptLevel = OptLevel::O2;
@@ -34,6 +39,8 @@ struct Args {
     filter: Option<String>,
     quick: bool,
     compile_scaling: bool,
+    fixtures: Option<PathBuf>,
+    fork: Option<String>,
 }
 
 impl Args {
@@ -54,7 +61,8 @@ impl Args {
                 "--quick" if inline.is_none() => args.quick = true,
                 "--compile-scaling" if inline.is_none() => args.compile_scaling = true,
                 "-h" | "--help" => return Ok(None),
-                "--fixtures" | "--fork" => return Err(format!("{flag} is not supported yet")),
+                "--fixtures" => args.fixtures = Some(value("--fixtures")?.into()),
+                "--fork" => args.fork = Some(value("--fork")?),
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
@@ -91,6 +99,16 @@ fn main() -> ExitCode {
             Ok(false) => ExitCode::FAILURE,
             Err(e) => {
                 eprintln!("revmc-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(dir) = args.fixtures.clone() {
+        return match run_fixtures(&args, &dir) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("revmc-bench: {e:#}");
                 ExitCode::FAILURE
             }
         };
@@ -144,6 +162,57 @@ fn run(args: &Args, programs: &[programs::Program]) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
+/// `--fixtures DIR`: every state-test file in `dir` as a whole-transaction benchmark.
+fn run_fixtures(args: &Args, dir: &std::path::Path) -> anyhow::Result<bool> {
+    let settings = if args.quick { Settings::QUICK } else { Settings::FULL };
+    let mut cache = revmc_runtime::evm::JitCache::new(OPT_LEVEL)?;
+    let files: Vec<_> = fixtures::files(dir)?
+        .into_iter()
+        .filter(|p| args.filter.as_deref().is_none_or(|f| p.to_string_lossy().contains(f)))
+        .collect();
+    let width = files
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.len()))
+        .max()
+        .unwrap_or(0)
+        .max("benchmark".len());
+    println!(
+        "revmc-bench: fixtures {} (whole transactions), LLVM opt level {OPT_LEVEL:?}{}",
+        dir.display(),
+        quick_note(args.quick)
+    );
+    println!(
+        "{:<width$} {:>11} {:>11} {:>9} {:>9} {:>15}",
+        "benchmark", "interp", "jit", "speedup", "compile", "gas used"
+    );
+    let mut results = Vec::new();
+    let mut ok = true;
+    for file in &files {
+        let refused = cache.failures.len();
+        let result = fixtures::measure(file, args.fork.as_deref(), &mut cache, settings);
+        for (hash, spec, why) in &cache.failures[refused..] {
+            eprintln!(
+                "revmc-bench: note: {} runs interpreted: {hash} ({spec:?}) not compiled: {why}",
+                file.display()
+            );
+        }
+        match result {
+            Ok(m) => {
+                println!("{}", row(&m, width));
+                results.push(m);
+            }
+            Err(e) => {
+                eprintln!("revmc-bench: FAILED {}: {e:#}", file.display());
+                ok = false;
+            }
+        }
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &results)?;
+    }
+    Ok(ok)
+}
+
 fn quick_note(quick: bool) -> &'static str {
     if quick { " (quick: noisy numbers)" } else { "" }
 }
@@ -165,7 +234,7 @@ fn write_json(path: &std::path::Path, results: &[Measurement]) -> anyhow::Result
     let rows: Vec<_> = results
         .iter()
         .map(|m| JsonRow {
-            name: m.name,
+            name: &m.name,
             interp_ns: m.interp_ns,
             jit_ns: m.jit_ns,
             aot_ns: None,
@@ -220,8 +289,9 @@ mod tests {
         assert!(a.quick);
         assert!(parse(&["--bogus"]).is_err());
         assert!(parse(&["--json"]).is_err());
-        assert!(parse(&["--fork", "cancun"]).unwrap_err().contains("not supported yet"));
-        assert!(parse(&["--fixtures=dir"]).unwrap_err().contains("not supported yet"));
+        let a = parse(&["--fixtures=dir", "--fork", "London"]).unwrap().unwrap();
+        assert_eq!(a.fixtures.as_deref(), Some(std::path::Path::new("dir")));
+        assert_eq!(a.fork.as_deref(), Some("London"));
     }
 
     #[test]

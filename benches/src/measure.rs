@@ -34,7 +34,7 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct Measurement {
     /// Program name.
-    pub name: &'static str,
+    pub name: String,
     /// Interpreter time per run.
     pub interp_ns: f64,
     /// JIT time per run.
@@ -79,7 +79,7 @@ pub fn measure(
         black_box(jit.run(black_box(calldata), black_box(gas_limit)));
     });
     Ok(Measurement {
-        name,
+        name: name.to_string(),
         interp_ns,
         jit_ns,
         compile_ms: jit.compile_time().as_secs_f64() * 1e3,
@@ -89,7 +89,7 @@ pub fn measure(
 
 /// Warms up, sizes a batch to last about `settings.sample`, and returns the median over
 /// `settings.samples` batches of the time per run.
-fn ns_per_run(settings: Settings, mut run: impl FnMut()) -> f64 {
+pub(crate) fn ns_per_run(settings: Settings, mut run: impl FnMut()) -> f64 {
     let start = Instant::now();
     let mut warm_runs = 0u64;
     while warm_runs == 0 || start.elapsed() < settings.warmup {

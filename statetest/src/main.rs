@@ -7,13 +7,10 @@
 //! `../shared/fixtures/state` beside the workspace. Ends with one line
 //! `N passed, N failed, N skipped`; exits 1 if anything failed.
 
-mod merkle;
-mod runner;
-mod skip;
-
 use revmc_llvm::OptLevel;
 use revmc_runtime::evm::JitCache;
-use runner::Mode;
+use revmc_statetest::runner::{self, Mode};
+use revmc_statetest::skip;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;

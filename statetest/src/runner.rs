@@ -23,18 +23,25 @@ pub enum Mode {
 /// Counts for one file.
 #[derive(Debug, Default)]
 pub struct FileReport {
+    /// Cases that matched the expected post-state.
     pub passed: usize,
+    /// Cases that did not.
     pub failed: usize,
+    /// A description of each failure.
     pub failures: Vec<String>,
 }
 
 /// What one execution produced, for checking and for diffs between modes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Observed {
-    outcome: String,
-    gas_used: u64,
-    logs_hash: B256,
-    state_root: B256,
+pub struct Observed {
+    /// Status, gas and logs in words.
+    pub outcome: String,
+    /// Gas used by the transaction.
+    pub gas_used: u64,
+    /// Hash of the logs.
+    pub logs_hash: B256,
+    /// Post-state root.
+    pub state_root: B256,
 }
 
 /// Runs every case of `path`.
@@ -84,7 +91,7 @@ pub fn run_file(path: &Path, mode: Mode, cache: &mut JitCache) -> anyhow::Result
 }
 
 /// Runs one case and checks it against the expectations.
-fn check_case(
+pub fn check_case(
     unit: &TestUnit,
     spec: SpecId,
     test: &Test,
@@ -114,7 +121,7 @@ fn check_case(
 }
 
 /// Executes one case; `Ok(None)` when the transaction is invalid and an exception was expected.
-fn execute(
+pub fn execute(
     unit: &TestUnit,
     spec: SpecId,
     test: &Test,
@@ -195,4 +202,34 @@ fn diff_against_interpreter(
         (Ok(_), Ok(_)) => "\n  the interpreter gives the same result".into(),
         (j, i) => format!("\n  jit: {j:?}\n  interpreter: {i:?}"),
     }
+}
+
+/// The first case of a state-test file, for benchmarks: its first test unit, under `fork`
+/// (or the first fork of its `post`), with data, gas and value index 0.
+pub fn first_case(
+    path: &Path,
+    fork: Option<SpecName>,
+) -> anyhow::Result<(String, TestUnit, SpecId, Test)> {
+    let text = std::fs::read_to_string(path)?;
+    let suite: TestSuite = serde_json::from_str(&text).context("parsing the test file")?;
+    let (name, unit) = suite.0.into_iter().next().context("no test in the file")?;
+    let mut unit = unit;
+    let (spec, tests) = match fork {
+        Some(f) => (f.to_spec_id(), unit.post.remove(&f)),
+        None => {
+            let (f, tests) = unit.post.pop_first().context("no `post` section: pass --fork")?;
+            (f.to_spec_id(), Some(tests))
+        }
+    };
+    let test = tests.and_then(|t| t.into_iter().next());
+    let test = match test {
+        Some(t) => t,
+        None => serde_json::from_value(serde_json::json!({
+            "indexes": {"data": 0, "gas": 0, "value": 0},
+            "hash": B256::ZERO,
+            "logs": B256::ZERO,
+        }))
+        .context("building a test without expectations")?,
+    };
+    Ok((name, unit, spec, test))
 }

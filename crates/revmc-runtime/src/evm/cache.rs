@@ -7,6 +7,7 @@ use revmc_ir::SpecId;
 use revmc_llvm::{JitCompiler, OptLevel};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Compiled programs by (code hash, spec); `None` remembers a refusal (negative cache).
 #[derive(Debug)]
@@ -15,6 +16,8 @@ pub struct JitCache {
     programs: HashMap<(B256, SpecId), Option<Arc<JitProgram>>>,
     /// Compilations that failed, with their errors, for diagnostics.
     pub failures: Vec<(B256, SpecId, String)>,
+    /// Total time spent compiling (translation and backend).
+    pub compile_time: Duration,
 }
 
 impl JitCache {
@@ -24,6 +27,7 @@ impl JitCache {
             compiler: JitCompiler::new(opt_level)?,
             programs: HashMap::new(),
             failures: Vec::new(),
+            compile_time: Duration::ZERO,
         })
     }
 
@@ -37,7 +41,10 @@ impl JitCache {
         if let Some(p) = self.programs.get(&(hash, spec)) {
             return p.clone();
         }
-        let program = match JitProgram::compile(&mut self.compiler, code, spec) {
+        let start = Instant::now();
+        let compiled = JitProgram::compile(&mut self.compiler, code, spec);
+        self.compile_time += start.elapsed();
+        let program = match compiled {
             Ok(p) => Some(Arc::new(p)),
             Err(e) => {
                 self.failures.push((hash, spec, e.to_string()));
