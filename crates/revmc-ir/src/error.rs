@@ -23,15 +23,14 @@ pub enum TranslateError {
 /// Shapes of bytecode the translator rejects (the interpreter runs them).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unsupported {
-    /// A block is reachable with two different stack heights.
-    #[error("block at pc {pc} is reachable with stack heights {a} and {b}")]
-    InconsistentStackHeight {
-        /// First pc of the block.
+    /// A block is reachable with more distinct stack heights than the translator
+    /// makes variants for.
+    #[error("block at pc {pc} is reachable with more than {limit} stack heights")]
+    TooManyStackHeights {
+        /// First pc of the block (`usize::MAX` for the targets of unresolved jumps).
         pc: usize,
-        /// One height.
-        a: usize,
-        /// Another height.
-        b: usize,
+        /// The variant limit.
+        limit: usize,
     },
     /// The spec is newer than this compiler knows.
     #[error("spec {0:?} is not supported")]

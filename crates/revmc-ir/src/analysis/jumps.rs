@@ -5,10 +5,13 @@
 //! resolve `PUSH tag; JUMP` and the return jumps of internal functions called from a
 //! few places) or unknown. States are joined at block entries until a fixpoint.
 //!
+//! A block reached with different stack heights gets one *variant* per height (solc
+//! shares, e.g., its revert blocks between paths of different depth); each variant is
+//! translated separately with its own static height. More than [`MAX_VARIANTS`] heights
+//! at one block make the program [`Unsupported`](crate::error::Unsupported).
+//!
 //! A jump whose target is unknown may go to any JUMPDEST; its state flows into every
-//! JUMPDEST block. Two different heights at one block entry make the program
-//! [`Unsupported`](crate::error::Unsupported): the translator gives every block one
-//! static height. The number of block visits is bounded by [`Limits`].
+//! JUMPDEST block. The number of block visits is bounded by [`Limits`].
 
 use super::cfg::Cfg;
 use super::opcodes::{OpKind, kind, stack_error};
@@ -22,6 +25,8 @@ use std::collections::VecDeque;
 pub const WINDOW: usize = 32;
 /// Largest set of constants an abstract value holds before it becomes unknown.
 pub const MAX_TARGETS: usize = 16;
+/// Most entry heights (variants) one block may have.
+pub const MAX_VARIANTS: usize = 8;
 
 /// An abstract stack value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,16 +78,9 @@ impl State {
         self.top.len().checked_sub(depth + 1).map_or(AbsVal::Unknown, |i| self.top[i].clone())
     }
 
-    /// Joins `other` into `self`; returns whether `self` changed.
-    fn join(&mut self, other: &State, pc: usize) -> Result<bool, TranslateError> {
-        if self.height != other.height {
-            return Err(Unsupported::InconsistentStackHeight {
-                pc,
-                a: self.height,
-                b: other.height,
-            }
-            .into());
-        }
+    /// Joins `other`, of the same height, into `self`; returns whether `self` changed.
+    fn join(&mut self, other: &State) -> bool {
+        debug_assert_eq!(self.height, other.height);
         // Windows are aligned at the stack top; entries one side does not track are unknown.
         let n = self.top.len().min(other.top.len());
         let mut changed = self.top.len() > n;
@@ -94,7 +92,21 @@ impl State {
                 changed = true;
             }
         }
-        Ok(changed)
+        changed
+    }
+}
+
+/// Joins `state` into the one of equal height in `states`, or adds it. Returns the index
+/// of that state and whether anything changed; `None` if a new height would exceed
+/// [`MAX_VARIANTS`].
+fn join_into(states: &mut Vec<State>, state: &State) -> Option<(usize, bool)> {
+    match states.iter().position(|s| s.height == state.height) {
+        Some(i) => Some((i, states[i].join(state))),
+        None if states.len() < MAX_VARIANTS => {
+            states.push(state.clone());
+            Some((states.len() - 1, true))
+        }
+        None => None,
     }
 }
 
@@ -109,13 +121,28 @@ pub enum JumpTarget {
     Dynamic,
 }
 
-/// Result of the analysis for one block.
+/// Result of the analysis for one block entered with one stack height.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockFacts {
-    /// Stack height at entry; `None` if the block is unreachable.
-    pub entry_height: Option<usize>,
+pub struct Variant {
+    /// Stack height at entry.
+    pub entry_height: usize,
     /// Target of the block's final jump.
     pub jump: JumpTarget,
+}
+
+/// Result of the analysis for one block.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BlockFacts {
+    /// One variant per entry height; empty if the block is unreachable. The first
+    /// variant of block 0 is the program entry (height 0).
+    pub variants: Vec<Variant>,
+}
+
+impl BlockFacts {
+    /// Index of the variant entered with `height`.
+    pub fn variant(&self, height: usize) -> Option<usize> {
+        self.variants.iter().position(|v| v.entry_height == height)
+    }
 }
 
 /// Jump targets and stack heights of every block.
@@ -143,12 +170,15 @@ struct Analyzer<'a> {
     code: &'a Decoded,
     cfg: &'a Cfg,
     spec: SpecId,
-    entry: Vec<Option<State>>,
-    jump: Vec<JumpTarget>,
+    /// Entry states of each block, one per height.
+    entry: Vec<Vec<State>>,
+    /// Jump target of each block variant.
+    jump: Vec<Vec<JumpTarget>>,
     jumpdest_blocks: Vec<usize>,
-    dynamic: Option<State>,
-    queue: VecDeque<usize>,
-    queued: Vec<bool>,
+    /// States flowing out of unresolved jumps, one per height.
+    dynamic: Vec<State>,
+    queue: VecDeque<(usize, usize)>,
+    queued: std::collections::HashSet<(usize, usize)>,
 }
 
 /// Where control goes after a block.
@@ -167,12 +197,12 @@ impl<'a> Analyzer<'a> {
             code,
             cfg,
             spec,
-            entry: vec![None; n],
-            jump: vec![JumpTarget::None; n],
+            entry: vec![Vec::new(); n],
+            jump: vec![Vec::new(); n],
             jumpdest_blocks,
-            dynamic: None,
+            dynamic: Vec::new(),
             queue: VecDeque::new(),
-            queued: vec![false; n],
+            queued: Default::default(),
         }
     }
 
@@ -180,8 +210,8 @@ impl<'a> Analyzer<'a> {
         let max_visits = self.cfg.blocks.len().saturating_mul(limits.max_analysis_visits_per_block);
         self.flow_into(0, &State { height: 0, top: Vec::new() })?;
         let mut visits = 0usize;
-        while let Some(b) = self.queue.pop_front() {
-            self.queued[b] = false;
+        while let Some((b, v)) = self.queue.pop_front() {
+            self.queued.remove(&(b, v));
             visits += 1;
             if visits > max_visits {
                 return Err(TranslateError::LimitExceeded {
@@ -189,9 +219,9 @@ impl<'a> Analyzer<'a> {
                     limit: max_visits,
                 });
             }
-            let state = self.entry[b].clone().expect("queued blocks have a state");
+            let state = self.entry[b][v].clone();
             let Some(exit) = self.simulate(b, state) else {
-                self.jump[b] = JumpTarget::None;
+                self.jump[b][v] = JumpTarget::None;
                 continue;
             };
             if exit.fallthrough {
@@ -208,13 +238,19 @@ impl<'a> Analyzer<'a> {
                 }
                 JumpTarget::Dynamic => self.flow_dynamic(&exit.state)?,
             }
-            self.jump[b] = exit.jump;
+            self.jump[b][v] = exit.jump;
         }
         let blocks = self
             .entry
             .iter()
             .zip(self.jump)
-            .map(|(e, jump)| BlockFacts { entry_height: e.as_ref().map(|s| s.height), jump })
+            .map(|(states, jumps)| BlockFacts {
+                variants: states
+                    .iter()
+                    .zip(jumps)
+                    .map(|(s, jump)| Variant { entry_height: s.height, jump })
+                    .collect(),
+            })
             .collect();
         Ok(JumpAnalysis { blocks, jumpdest_blocks: self.jumpdest_blocks })
     }
@@ -229,33 +265,29 @@ impl<'a> Analyzer<'a> {
     }
 
     fn flow_into(&mut self, b: usize, state: &State) -> Result<(), TranslateError> {
-        let pc = self.code.instrs[self.cfg.blocks[b].start].pc as usize;
-        let changed = match &mut self.entry[b] {
-            Some(s) => s.join(state, pc)?,
-            slot @ None => {
-                *slot = Some(state.clone());
-                true
-            }
+        let Some((v, changed)) = join_into(&mut self.entry[b], state) else {
+            let pc = self.code.instrs[self.cfg.blocks[b].start].pc as usize;
+            return Err(Unsupported::TooManyStackHeights { pc, limit: MAX_VARIANTS }.into());
         };
-        if changed && !self.queued[b] {
-            self.queued[b] = true;
-            self.queue.push_back(b);
+        if self.jump[b].len() <= v {
+            self.jump[b].push(JumpTarget::None);
+        }
+        if changed && self.queued.insert((b, v)) {
+            self.queue.push_back((b, v));
         }
         Ok(())
     }
 
     fn flow_dynamic(&mut self, state: &State) -> Result<(), TranslateError> {
-        let changed = match &mut self.dynamic {
-            Some(s) => s.join(state, usize::MAX)?,
-            slot @ None => {
-                *slot = Some(state.clone());
-                true
-            }
+        let Some((i, changed)) = join_into(&mut self.dynamic, state) else {
+            return Err(
+                Unsupported::TooManyStackHeights { pc: usize::MAX, limit: MAX_VARIANTS }.into()
+            );
         };
         if changed {
-            let dynamic = self.dynamic.clone().expect("just set");
-            for i in 0..self.jumpdest_blocks.len() {
-                self.flow_into(self.jumpdest_blocks[i], &dynamic)?;
+            let dynamic = self.dynamic[i].clone();
+            for j in 0..self.jumpdest_blocks.len() {
+                self.flow_into(self.jumpdest_blocks[j], &dynamic)?;
             }
         }
         Ok(())
@@ -349,19 +381,36 @@ mod tests {
         ];
         let (d, cfg, a) = analyze(&code).unwrap();
         let ret = d.instr_at(12).map(|i| cfg.block_of_instr[i] as usize).unwrap();
-        assert_eq!(a.blocks[ret].jump, JumpTarget::Static(vec![6, 15]));
-        assert_eq!(a.blocks[ret].entry_height, Some(1));
+        assert_eq!(
+            a.blocks[ret].variants,
+            [Variant { entry_height: 1, jump: JumpTarget::Static(vec![6, 15]) }]
+        );
     }
 
     #[test]
-    fn inconsistent_heights_are_unsupported() {
-        // PUSH1 0; PUSH1 7; JUMPI; PUSH1 1; JUMPDEST(7)... heights 0 and 1 at pc 7.
+    fn a_block_reached_with_two_heights_gets_two_variants() {
+        // PUSH1 0; PUSH1 7; JUMPI; PUSH1 1; JUMPDEST(7); STOP: heights 0 and 1 at pc 7.
         let code = [0x60, 0x00, 0x60, 0x07, 0x57, 0x60, 0x01, 0x5b, 0x00];
+        let (d, cfg, a) = analyze(&code).unwrap();
+        let b = cfg.block_of_instr[d.instr_at(7).unwrap()] as usize;
+        let mut heights: Vec<_> = a.blocks[b].variants.iter().map(|v| v.entry_height).collect();
+        heights.sort();
+        assert_eq!(heights, [0, 1]);
+    }
+
+    #[test]
+    fn too_many_heights_are_unsupported() {
+        // A loop pushing one more item per iteration back to its own JUMPDEST.
+        // 0: JUMPDEST; PC; PUSH1 0; JUMP
+        let code = [0x5b, 0x58, 0x60, 0x00, 0x56];
         let err = analyze(&code).unwrap_err();
-        assert!(matches!(
-            err,
-            TranslateError::Unsupported(Unsupported::InconsistentStackHeight { pc: 7, .. })
-        ));
+        assert!(
+            matches!(
+                err,
+                TranslateError::Unsupported(Unsupported::TooManyStackHeights { pc: 0, .. })
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -369,7 +418,7 @@ mod tests {
         // CALLDATASIZE; JUMP; JUMPDEST; STOP; JUMPDEST; STOP
         let code = [0x36, 0x56, 0x5b, 0x00, 0x5b, 0x00];
         let (_, _, a) = analyze(&code).unwrap();
-        assert_eq!(a.blocks[0].jump, JumpTarget::Dynamic);
-        assert!(a.jumpdest_blocks.iter().all(|&b| a.blocks[b].entry_height == Some(0)));
+        assert_eq!(a.blocks[0].variants[0].jump, JumpTarget::Dynamic);
+        assert!(a.jumpdest_blocks.iter().all(|&b| a.blocks[b].variant(0).is_some()));
     }
 }

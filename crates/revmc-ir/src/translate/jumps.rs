@@ -6,17 +6,18 @@ use crate::analysis::jumps::JumpTarget;
 use crate::ir::{Block, Terminator, Value};
 
 impl Translator<'_> {
-    /// The terminator of `block`, which ends in a jump to `target` (taken if `cond` is
-    /// non-zero, for JUMPI; `next` is the EVM block after it).
+    /// The terminator of a block that ends in a jump to `target` (taken if `cond` is
+    /// non-zero, for JUMPI) with the stack `height` high after the jump's operands are
+    /// popped; `next` is the EVM block after it.
     pub(super) fn jump_terminator(
         &mut self,
-        block: Block,
         target: Value,
         cond: Option<Value>,
         facts: &JumpTarget,
+        height: usize,
         next: usize,
     ) -> Terminator {
-        let taken = self.taken_edge(block, target, facts, cond.is_some());
+        let taken = self.taken_edge(target, facts, height, cond.is_some());
         match cond {
             None => taken,
             Some(cond) => {
@@ -28,7 +29,8 @@ impl Translator<'_> {
                         b
                     }
                 };
-                let else_ = self.ir_blocks[next].expect("JUMPI fall-through is reachable");
+                let else_ =
+                    self.variant_block(next, height).expect("JUMPI fall-through is reachable");
                 Terminator::Branch { cond, then, else_ }
             }
         }
@@ -38,16 +40,16 @@ impl Translator<'_> {
     /// a jump to the shared invalid-jump exit, so the result is always usable as an edge.
     fn taken_edge(
         &mut self,
-        _block: Block,
         target: Value,
         facts: &JumpTarget,
+        height: usize,
         as_edge: bool,
     ) -> Terminator {
         let invalid = self.exit_block(InstructionResult::InvalidJump);
         let cases: Vec<(u32, Block)> = match facts {
             JumpTarget::Static(pcs) => {
                 if let [pc] = pcs[..] {
-                    return match self.jump_dest(pc as usize) {
+                    return match self.jump_dest(pc as usize, height) {
                         Some(b) => Terminator::Jump(b),
                         None if as_edge => Terminator::Jump(invalid),
                         None => Terminator::Exit {
@@ -56,7 +58,9 @@ impl Translator<'_> {
                         },
                     };
                 }
-                pcs.iter().filter_map(|&pc| Some((pc, self.jump_dest(pc as usize)?))).collect()
+                pcs.iter()
+                    .filter_map(|&pc| Some((pc, self.jump_dest(pc as usize, height)?)))
+                    .collect()
             }
             JumpTarget::Dynamic => self
                 .analysis
@@ -64,7 +68,7 @@ impl Translator<'_> {
                 .iter()
                 .filter_map(|&b| {
                     let pc = self.code.instrs[self.cfg.blocks[b].start].pc;
-                    Some((pc, self.ir_blocks[b]?))
+                    Some((pc, self.variant_block(b, height)?))
                 })
                 .collect(),
             JumpTarget::None => unreachable!("a block ending in a jump has jump facts"),

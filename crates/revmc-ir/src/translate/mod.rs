@@ -60,8 +60,8 @@ struct Translator<'a> {
     limits: &'a Limits,
     gas: GasFacts,
     func: Function,
-    /// IR block of each reachable EVM block.
-    ir_blocks: Vec<Option<Block>>,
+    /// IR block of each variant (entry height) of each EVM block.
+    ir_blocks: Vec<Vec<Block>>,
     /// Shared halting exits.
     exits: HashMap<InstructionResult, Block>,
     /// Number of suspension points so far.
@@ -87,7 +87,7 @@ impl<'a> Translator<'a> {
             limits,
             gas,
             func: Function::new(spec),
-            ir_blocks: vec![None; cfg.blocks.len()],
+            ir_blocks: vec![Vec::new(); cfg.blocks.len()],
             exits: HashMap::new(),
             suspensions: 0,
         }
@@ -95,15 +95,16 @@ impl<'a> Translator<'a> {
 
     fn run(mut self) -> Result<Function, TranslateError> {
         for (b, facts) in self.analysis.blocks.iter().enumerate() {
-            if facts.entry_height.is_some() {
-                let pc = self.code.instrs[self.cfg.blocks[b].start].pc;
-                self.ir_blocks[b] = Some(self.func.create_block(Some(pc)));
+            let pc = self.code.instrs[self.cfg.blocks[b].start].pc;
+            for _ in &facts.variants {
+                let block = self.func.create_block(Some(pc));
+                self.ir_blocks[b].push(block);
             }
         }
-        debug_assert_eq!(self.ir_blocks[0], Some(self.func.entry()));
+        debug_assert_eq!(self.ir_blocks[0].first(), Some(&self.func.entry()));
         for b in 0..self.cfg.blocks.len() {
-            if self.ir_blocks[b].is_some() {
-                self.translate_block(b)?;
+            for v in 0..self.ir_blocks[b].len() {
+                self.translate_block(b, v)?;
                 if self.func.insts.len() > self.limits.max_insts {
                     return Err(TranslateError::LimitExceeded {
                         what: "IR instructions",
@@ -126,12 +127,30 @@ impl<'a> Translator<'a> {
         b
     }
 
-    /// The IR block entered by a jump to `pc`, if `pc` is a valid destination.
-    fn jump_dest(&self, pc: usize) -> Option<Block> {
+    /// The IR block entered by a jump to `pc` with the stack `height` high, if `pc` is a
+    /// valid destination.
+    fn jump_dest(&self, pc: usize, height: usize) -> Option<Block> {
         if !self.code.is_valid_jump(pc) {
             return None;
         }
         let i = self.code.instr_at(pc)?;
-        self.ir_blocks[self.cfg.block_of_instr[i] as usize]
+        self.variant_block(self.cfg.block_of_instr[i] as usize, height)
     }
+
+    /// The IR block of EVM block `b` entered with the stack `height` high.
+    fn variant_block(&self, b: usize, height: usize) -> Option<Block> {
+        variant_block(self.analysis, &self.ir_blocks, b, height)
+    }
+}
+
+/// The IR block of EVM block `b` entered with the stack `height` high (a free function so
+/// that it can be called while a block builder borrows the function).
+fn variant_block(
+    analysis: &JumpAnalysis,
+    ir_blocks: &[Vec<Block>],
+    b: usize,
+    height: usize,
+) -> Option<Block> {
+    let v = analysis.blocks.get(b)?.variant(height)?;
+    Some(ir_blocks[b][v])
 }

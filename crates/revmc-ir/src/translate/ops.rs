@@ -10,10 +10,10 @@ use crate::{InstructionResult, TranslateError, U256};
 use revm_interpreter::bytecode::opcode::{self as op, OpCode};
 
 impl Translator<'_> {
-    /// Translates reachable EVM block `b`.
-    pub(super) fn translate_block(&mut self, b: usize) -> Result<(), TranslateError> {
-        let block = self.ir_blocks[b].expect("reachable");
-        let height = self.analysis.blocks[b].entry_height.expect("reachable");
+    /// Translates variant `v` of reachable EVM block `b`.
+    pub(super) fn translate_block(&mut self, b: usize, v: usize) -> Result<(), TranslateError> {
+        let block = self.ir_blocks[b][v];
+        let height = self.analysis.blocks[b].variants[v].entry_height;
         let range = self.cfg.blocks[b];
         let spec = self.func.spec;
         let code = self.code;
@@ -46,10 +46,11 @@ impl Translator<'_> {
                 if is_suspending(opc) {
                     self.suspensions += 1;
                     let index = self.suspensions;
-                    let resume =
-                        self.ir_blocks[b + 1].expect("the block after a call is reachable");
                     // The resumed stack, with the child's result on top, lives in slots.
                     let live = height - info.inputs() as u32 + 1;
+                    let resume =
+                        super::variant_block(self.analysis, &self.ir_blocks, b + 1, live as usize)
+                            .expect("the block after a call is reachable");
                     bb.func.num_slots = bb.func.num_slots.max(live);
                     bb.finish(Terminator::Suspend { op: opc, args, height, index, resume });
                     return Ok(());
@@ -71,8 +72,9 @@ impl Translator<'_> {
                     bb.close_section();
                     bb.flush();
                     let block = bb.block;
-                    let jump = self.analysis.blocks[b].jump.clone();
-                    let term = self.jump_terminator(block, target, cond, &jump, b + 1);
+                    let jump = self.analysis.blocks[b].variants[v].jump.clone();
+                    let height = bb.height();
+                    let term = self.jump_terminator(target, cond, &jump, height, b + 1);
                     self.func.terminate(block, term);
                     return Ok(());
                 }
@@ -89,7 +91,8 @@ impl Translator<'_> {
             }
         }
         // Fell off the end of the block into the next one.
-        let next = self.ir_blocks[b + 1].expect("fall-through successor is reachable");
+        let next = super::variant_block(self.analysis, &self.ir_blocks, b + 1, bb.height())
+            .expect("fall-through successor is reachable");
         bb.finish(Terminator::Jump(next));
         Ok(())
     }

@@ -82,3 +82,15 @@ fn halting_opcodes_in_every_fork() {
         assert_eq!(check(&[0x58], spec, &[], 100).result, InstructionResult::Stop);
     }
 }
+
+#[test]
+fn a_block_shared_by_paths_of_different_depth() {
+    // 0: PUSH1 0; CALLDATALOAD; PUSH1 10; JUMPI; PUSH1 1; PUSH1 2; JUMPDEST(10); PC; STOP
+    // The JUMPDEST is reached with 0 or 2 items below: two variants of one block.
+    let code = [0x60, 0, 0x35, 0x60, 10, 0x57, 0x60, 1, 0x60, 2, 0x5b, 0x58, 0x00];
+    let case = Case::new(&code, SpecId::CANCUN);
+    for c in [0u64, 1] {
+        let out = case.check_gas_edges(&words(&[U256::from(c)]), 3);
+        assert_eq!(out.stack.len(), if c == 0 { 3 } else { 1 });
+    }
+}
