@@ -11,10 +11,21 @@ pub struct Limits {
     pub max_analysis_visits_per_block: usize,
     /// Largest number of IR instructions emitted.
     pub max_insts: usize,
+    /// Largest number of IR blocks (block variants multiply EVM blocks).
+    pub max_blocks: usize,
+    /// Largest total number of `switch` cases (dynamic jumps fan out to every JUMPDEST;
+    /// LLVM's cost grows faster than linearly in such CFG edges).
+    pub max_switch_cases: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_code_len: 64 * 1024, max_analysis_visits_per_block: 64, max_insts: 1 << 20 }
+        Self {
+            max_code_len: 64 * 1024,
+            max_analysis_visits_per_block: 64,
+            max_insts: 1 << 20,
+            max_blocks: 16 * 1024,
+            max_switch_cases: 16 * 1024,
+        }
     }
 }

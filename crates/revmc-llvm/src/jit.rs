@@ -12,6 +12,9 @@ use revmc_ir::ir::Function;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Stack given to LLVM for one compilation (reserved virtually, committed as used).
+pub const COMPILE_STACK: usize = 256 << 20;
+
 /// Compiles IR functions into one `JITDylib`. Not `Sync`: use one per thread.
 #[derive(Debug)]
 pub struct JitCompiler {
@@ -90,7 +93,15 @@ impl JitCompiler {
     }
 
     /// Compiles `func` and links it into this compiler's dylib.
+    ///
+    /// LLVM recurses deeply on some shapes of huge functions (thousands of jump targets);
+    /// the work runs on a fresh stack of [`COMPILE_STACK`] bytes so that no input can
+    /// overflow the caller's stack.
     pub fn compile(&mut self, func: &Function) -> Result<JitFunction, LlvmError> {
+        stacker::grow(COMPILE_STACK, || self.compile_on_this_stack(func))
+    }
+
+    fn compile_on_this_stack(&mut self, func: &Function) -> Result<JitFunction, LlvmError> {
         let start = Instant::now();
         let mut phases = PhaseTimes::default();
         let symbol = format!("revmc_evm_{}", self.next_symbol);

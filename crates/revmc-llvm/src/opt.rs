@@ -42,7 +42,7 @@ impl OptLevel {
             }
             OptLevel::O2 => Some(concat!(
                 "function(sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg,",
-                "reassociate,sccp,instcombine<no-verify-fixpoint>,dse,adce,simplifycfg)"
+                "reassociate,sccp,dse,adce,simplifycfg)"
             )),
             OptLevel::O3 => Some("default<O3>"),
         }

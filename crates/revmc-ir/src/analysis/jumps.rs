@@ -26,7 +26,7 @@ pub const WINDOW: usize = 32;
 /// Largest set of constants an abstract value holds before it becomes unknown.
 pub const MAX_TARGETS: usize = 16;
 /// Most entry heights (variants) one block may have.
-pub const MAX_VARIANTS: usize = 8;
+pub const MAX_VARIANTS: usize = 16;
 
 /// An abstract stack value.
 #[derive(Debug, Clone, PartialEq, Eq)]

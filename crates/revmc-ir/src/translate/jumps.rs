@@ -73,6 +73,7 @@ impl Translator<'_> {
                 .collect(),
             JumpTarget::None => unreachable!("a block ending in a jump has jump facts"),
         };
+        self.switch_cases += cases.len();
         Terminator::Switch { value: target, cases, default: invalid }
     }
 }

@@ -66,6 +66,8 @@ struct Translator<'a> {
     exits: HashMap<InstructionResult, Block>,
     /// Number of suspension points so far.
     suspensions: u32,
+    /// Total `switch` cases emitted so far.
+    switch_cases: usize,
 }
 
 impl<'a> Translator<'a> {
@@ -90,6 +92,7 @@ impl<'a> Translator<'a> {
             ir_blocks: vec![Vec::new(); cfg.blocks.len()],
             exits: HashMap::new(),
             suspensions: 0,
+            switch_cases: 0,
         }
     }
 
@@ -102,18 +105,25 @@ impl<'a> Translator<'a> {
             }
         }
         debug_assert_eq!(self.ir_blocks[0].first(), Some(&self.func.entry()));
+        self.check_limits()?;
         for b in 0..self.cfg.blocks.len() {
             for v in 0..self.ir_blocks[b].len() {
                 self.translate_block(b, v)?;
-                if self.func.insts.len() > self.limits.max_insts {
-                    return Err(TranslateError::LimitExceeded {
-                        what: "IR instructions",
-                        limit: self.limits.max_insts,
-                    });
-                }
+                self.check_limits()?;
             }
         }
         Ok(self.func)
+    }
+
+    /// Fails once the function outgrows any of the size limits.
+    fn check_limits(&self) -> Result<(), TranslateError> {
+        let l = self.limits;
+        let over = |what, n: usize, limit: usize| {
+            if n > limit { Err(TranslateError::LimitExceeded { what, limit }) } else { Ok(()) }
+        };
+        over("IR instructions", self.func.insts.len(), l.max_insts)?;
+        over("IR blocks", self.func.blocks.len(), l.max_blocks)?;
+        over("switch cases", self.switch_cases, l.max_switch_cases)
     }
 
     /// A shared block that halts with `result`.
