@@ -112,6 +112,9 @@ fn main() -> ExitCode {
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         runner::run_file(file, args.mode, &mut cache)
                     }));
+                    // Code is not shared between files: free it, or JIT memory (and the
+                    // process's memory mappings) grow with every contract ever compiled.
+                    cache.clear();
                     let mut t = totals.lock().unwrap();
                     match r {
                         Ok(Ok(report)) => {

@@ -181,6 +181,15 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(())
     }
 
+    /// Writes stack slots `0..n` to the caller's stack array.
+    fn spill_slots(&self, n: u64) -> Result<(), LlvmError> {
+        for i in 0..n {
+            let v = self.b.build_load(self.i256, self.slots[i as usize], "")?.into_int_value();
+            self.store_stack(i, v)?;
+        }
+        Ok(())
+    }
+
     fn value(&self, v: Value) -> IntValue<'ctx> {
         self.values[v.index()].expect("value used before lowering its definition")
     }
@@ -267,11 +276,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 // Every live entry goes to the caller's stack: the frame returns to revm.
                 let h = *height as u64;
                 let below = h - args.len() as u64;
-                for i in 0..below {
-                    let v =
-                        self.b.build_load(self.i256, self.slots[i as usize], "")?.into_int_value();
-                    self.store_stack(i, v)?;
-                }
+                self.spill_slots(below)?;
                 for (i, &a) in args.iter().enumerate() {
                     self.store_stack(h - 1 - i as u64, self.value(a))?;
                 }
@@ -296,20 +301,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             Terminator::Exit { result, stack_len } => {
                 self.sync_gas_out()?;
-                for i in 0..*stack_len {
-                    let v = self.b.build_load(self.i256, self.slots[i as usize], "")?;
-                    // SAFETY: `i` < 1024 and the caller's stack holds 1024 words.
-                    let p = unsafe {
-                        self.b.build_in_bounds_gep(
-                            self.i256,
-                            self.stack,
-                            &[self.i64.const_int(i as u64, false)],
-                            "",
-                        )?
-                    };
-                    let st = self.b.build_store(p, v)?;
-                    st.set_alignment(8).map_err(|e| LlvmError::Verify(e.to_string()))?;
-                }
+                self.spill_slots(*stack_len as u64)?;
                 use revmc_ir::InstructionResult as R;
                 if matches!(result, R::Stop | R::Return | R::Revert) {
                     self.b.build_store(

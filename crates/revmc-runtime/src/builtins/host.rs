@@ -7,6 +7,7 @@
 //! return `Suspend`.
 
 use super::{FrameRuntime, args, frame, with_interp};
+use revm_interpreter::bytecode::opcode::OpCode;
 use revm_interpreter::interpreter::EthInterpreter;
 use revm_interpreter::{Host, InstructionContext, InstructionResult, instruction_table};
 use revmc_ir::abi::{CONTINUE, EvmContext, STACK_LIMIT, Word};
@@ -21,10 +22,19 @@ pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut W
     // SAFETY: `host` is the `*mut H` this table was built for, live for the frame.
     let host = unsafe { &mut *(rt.host as *mut H) };
     let table = &const { instruction_table::<EthInterpreter, H>() };
+    let inputs = OpCode::new(op).map_or(0, |o| o.inputs() as usize).min(height);
     with_interp(ctx, rt, |interp, _, _| {
-        // SAFETY: the stack array has capacity STACK_LIMIT and compiled code has written
-        // every entry the instruction reads (its operands, at the top).
-        unsafe { interp.stack.data_mut().set_len(height) };
+        // Entries below the operands live in compiled code's registers; the array may never
+        // have been written there. Zero them so that every entry below `height` is
+        // initialized (nothing reads them: the instruction reads only its operands).
+        let data = interp.stack.data_mut();
+        let below = (height - inputs).saturating_sub(data.len());
+        for e in data.spare_capacity_mut().iter_mut().take(below) {
+            e.write(Word::ZERO);
+        }
+        // SAFETY: the array has capacity STACK_LIMIT; entries below the operands are
+        // initialized (above, or earlier) and compiled code stored the operands at the top.
+        unsafe { data.set_len(height) };
         let r = table[op as usize].execute(InstructionContext { interpreter: interp, host });
         match r {
             Ok(()) => CONTINUE,

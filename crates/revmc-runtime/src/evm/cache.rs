@@ -55,6 +55,12 @@ impl JitCache {
         program
     }
 
+    /// Drops every program (their code is freed once no frame uses it) and the negative
+    /// cache. Without eviction, a long run must call this to bound JIT memory.
+    pub fn clear(&mut self) {
+        self.programs.clear();
+    }
+
     /// Number of programs compiled successfully.
     pub fn compiled(&self) -> usize {
         self.programs.values().filter(|p| p.is_some()).count()
