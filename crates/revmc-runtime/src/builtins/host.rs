@@ -11,6 +11,7 @@ use revm_interpreter::bytecode::opcode::OpCode;
 use revm_interpreter::interpreter::EthInterpreter;
 use revm_interpreter::{Host, InstructionContext, InstructionResult, instruction_table};
 use revmc_ir::abi::{CONTINUE, EvmContext, STACK_LIMIT, Word};
+use revmc_ir::analysis::opcodes::is_suspending;
 
 /// Runs host opcode `args[0]` at stack height `args[1]`.
 pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut Word) -> u8 {
@@ -24,11 +25,14 @@ pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut W
     let table = &const { instruction_table::<EthInterpreter, H>() };
     let inputs = OpCode::new(op).map_or(0, |o| o.inputs() as usize).min(height);
     with_interp(ctx, rt, |interp, _, _| {
-        // Entries below the operands live in compiled code's registers; the array may never
-        // have been written there. Zero them so that every entry below `height` is
-        // initialized (nothing reads them: the instruction reads only its operands).
+        // For most operations the entries below the operands live in compiled code's
+        // registers and the array may never have been written there: zero them so that
+        // every entry below `height` is initialized (the instruction reads only its
+        // operands). Before a CALL / CREATE compiled code spills every live entry, which
+        // must be kept.
         let data = interp.stack.data_mut();
-        let below = (height - inputs).saturating_sub(data.len());
+        let below =
+            if is_suspending(op) { 0 } else { (height - inputs).saturating_sub(data.len()) };
         for e in data.spare_capacity_mut().iter_mut().take(below) {
             e.write(Word::ZERO);
         }
