@@ -34,7 +34,12 @@ pub unsafe fn run_compiled<H: Host>(
     {
         // Nested call data lives in the parent's memory, which this frame's growth can
         // move; a private copy keeps the context's pointer valid.
-        let copy = Bytes::copy_from_slice(&interp.input.input.as_bytes_memory(&interp.memory));
+        // revm marks empty input with an out-of-range range; it never slices it.
+        let copy = if interp.input.input.is_empty() {
+            Bytes::new()
+        } else {
+            Bytes::copy_from_slice(&interp.input.input.as_bytes_memory(&interp.memory))
+        };
         interp.input.input = CallInput::Bytes(copy);
     }
     let table = builtins::table_for::<H>();

@@ -1,0 +1,73 @@
+//! Whole transactions through revm, interpreted and with compiled frames: calls between
+//! compiled contracts must leave the same result and storage.
+
+use revm::bytecode::Bytecode;
+use revm::context::{Context, TxEnv};
+use revm::database::{CacheDB, EmptyDB};
+use revm::primitives::{Address, Bytes, U256, address};
+use revm::state::AccountInfo;
+use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
+use revmc_llvm::OptLevel;
+use revmc_runtime::evm::{JitCache, JitEvm};
+
+const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
+const A: Address = address!("0x00000000000000000000000000000000000000aa");
+const B: Address = address!("0x00000000000000000000000000000000000000bb");
+
+/// A: keeps two live values on the stack, CALLs B, then stores (live values + call
+/// success) and B's return data size; B: stores CALLVALUE-independent marks and returns.
+fn contracts() -> (Vec<u8>, Vec<u8>) {
+    let mut a = vec![0x60, 0x11, 0x60, 0x22]; // live values below the call arguments
+    // CALL(gas, B, 0, 0, 0, 0, 32)
+    a.extend([0x60, 32, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x73]);
+    a.extend(B.as_slice());
+    a.extend([0x5a, 0xf1]); // GAS; CALL
+    a.extend([0x01, 0x01, 0x60, 1, 0x55]); // ADD; ADD; SSTORE(1, 0x11 + 0x22 + success)
+    a.extend([0x3d, 0x60, 2, 0x55]); // SSTORE(2, RETURNDATASIZE)
+    a.extend([0x60, 0, 0x51, 0x60, 3, 0x55, 0x00]); // SSTORE(3, MLOAD(0)); STOP
+    // B: SSTORE(7, 0x77); TSTORE; MSTORE(0, 0xabcd); RETURN(0, 32)
+    let b =
+        vec![0x60, 0x77, 0x60, 7, 0x55, 0x61, 0xab, 0xcd, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3];
+    (a, b)
+}
+
+fn run(jit: Option<&mut JitCache>) -> (String, Vec<(Address, U256, U256)>) {
+    let (a, b) = contracts();
+    let mut db = CacheDB::new(EmptyDB::default());
+    let code = |c: Vec<u8>| AccountInfo::default().with_code(Bytecode::new_legacy(Bytes::from(c)));
+    db.insert_account_info(A, code(a));
+    db.insert_account_info(B, code(b));
+    db.insert_account_info(
+        CALLER,
+        AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() },
+    );
+    let tx = TxEnv::builder().caller(CALLER).call(A).gas_limit(1_000_000).build_fill();
+    let ctx = Context::mainnet().with_db(&mut db);
+    let result = match jit {
+        None => ctx.build_mainnet().transact_commit(tx),
+        Some(cache) => JitEvm::new(ctx.build_mainnet(), cache).transact_commit(tx),
+    };
+    let result = format!("{:?}", result.expect("transaction runs"));
+    let mut storage = Vec::new();
+    for addr in [A, B] {
+        for (k, v) in &db.cache.accounts[&addr].storage {
+            storage.push((addr, *k, *v));
+        }
+    }
+    storage.sort();
+    (result, storage)
+}
+
+#[test]
+fn a_compiled_caller_resumes_with_its_stack_after_a_compiled_callee() {
+    let interpreted = run(None);
+    for level in [OptLevel::O0, OptLevel::O2] {
+        let mut cache = JitCache::new(level).unwrap();
+        let compiled = run(Some(&mut cache));
+        assert_eq!(cache.compiled(), 2, "both contracts compile: {:?}", cache.failures);
+        assert_eq!(compiled, interpreted, "at {level:?}");
+    }
+    // The caller's live values survived the call: 0x11 + 0x22 + 1.
+    assert!(interpreted.1.contains(&(A, U256::from(1), U256::from(0x34))), "{interpreted:?}");
+    assert!(interpreted.1.contains(&(A, U256::from(3), U256::from(0xabcd))), "{interpreted:?}");
+}
