@@ -48,8 +48,6 @@ fn loop_carries_values_in_slots_and_resolves_jumps() {
                 branch v3, block1, block2
             block2:  ; pc 11
                 exit Stop, stack 1
-            block3:
-                exit InvalidJump, stack 0
         "#]],
     );
 }

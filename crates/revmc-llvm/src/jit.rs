@@ -31,6 +31,7 @@ pub struct JitCodeBacking {
     // Field order is drop order: the tracker's code must go before the dylib may.
     #[allow(dead_code, reason = "held for its Drop, which frees the code")]
     tracker: Tracker,
+    #[allow(dead_code, reason = "held so the dylib outlives the code; released after the tracker")]
     dylib: Arc<DylibGuard>,
     symbol: String,
 }
@@ -39,11 +40,6 @@ impl JitCodeBacking {
     /// The symbol name of the compiled function.
     pub fn symbol(&self) -> &str {
         &self.symbol
-    }
-
-    /// Whether this backing lives in `compiler`'s dylib.
-    pub fn belongs_to(&self, compiler: &JitCompiler) -> bool {
-        Arc::ptr_eq(&self.dylib, &compiler.dylib)
     }
 }
 

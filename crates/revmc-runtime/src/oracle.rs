@@ -34,8 +34,3 @@ impl Oracle {
         outcome(&interp, action)
     }
 }
-
-/// Runs `code` once in the interpreter.
-pub fn run(code: &[u8], spec: SpecId, calldata: &[u8], gas_limit: u64) -> ExecutionOutcome {
-    Oracle::new(code, spec).run(calldata, gas_limit)
-}

@@ -45,13 +45,14 @@ impl Translator<'_> {
         height: usize,
         as_edge: bool,
     ) -> Terminator {
-        let invalid = self.exit_block(InstructionResult::InvalidJump);
         let cases: Vec<(u32, Block)> = match facts {
             JumpTarget::Static(pcs) => {
                 if let [pc] = pcs[..] {
                     return match self.jump_dest(pc as usize, height) {
                         Some(b) => Terminator::Jump(b),
-                        None if as_edge => Terminator::Jump(invalid),
+                        None if as_edge => {
+                            Terminator::Jump(self.exit_block(InstructionResult::InvalidJump))
+                        }
                         None => Terminator::Exit {
                             result: InstructionResult::InvalidJump,
                             stack_len: 0,
@@ -74,6 +75,7 @@ impl Translator<'_> {
             JumpTarget::None => unreachable!("a block ending in a jump has jump facts"),
         };
         self.switch_cases += cases.len();
+        let invalid = self.exit_block(InstructionResult::InvalidJump);
         Terminator::Switch { value: target, cases, default: invalid }
     }
 }
