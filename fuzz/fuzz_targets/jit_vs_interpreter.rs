@@ -1,40 +1,31 @@
-//! Fuzz target: bytecode that translates runs identically in JIT code (at opt levels 0
-//! and 2) and in revm's interpreter: status always; gas, stack, memory and output when
-//! the frame completes.
+//! Fuzz target: a transaction over two generated contracts (valid jumps, calls into
+//! themselves and each other, creates, storage, logs; see `revmc_testkit::generate`) ends
+//! the same with compiled frames as in revm's interpreter: status, gas used and refunded,
+//! output, logs, and every account's balance, nonce, code and storage.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use revmc_llvm::{JitCompiler, OptLevel};
-use revmc_runtime::oracle::Oracle;
-use revmc_runtime::{InstructionResult, JitProgram, SpecId};
+use revmc_runtime::OptLevel;
+use revmc_runtime::evm::JitCache;
+use revmc_testkit::tx::{Case, check};
 use std::cell::RefCell;
 
 thread_local! {
-    static JITS: RefCell<Vec<JitCompiler>> = RefCell::new(
-        [OptLevel::O0, OptLevel::O2].into_iter().map(|l| JitCompiler::new(l).unwrap()).collect()
+    static CACHES: RefCell<[JitCache; 2]> = RefCell::new(
+        [OptLevel::O0, OptLevel::O2].map(|level| JitCache::new(level).unwrap())
     );
 }
 
 fuzz_target!(|data: &[u8]| {
-    // Layout: [gas byte][calldata len][calldata...][code...].
-    let [gas, cd_len, rest @ ..] = data else { return };
-    let cd_len = (*cd_len as usize).min(rest.len());
-    let (calldata, code) = rest.split_at(cd_len);
-    let gas = (*gas as u64) * 1000;
-    let spec = SpecId::OSAKA;
-    JITS.with(|jits| {
-        let mut want = None;
-        for jit in jits.borrow_mut().iter_mut() {
-            // Code the compiler refuses (host operations, inconsistent heights) is the
-            // interpreter's alone; the oracle runs host-free code only.
-            let Ok(program) = JitProgram::compile(jit, code, spec) else { return };
-            let want = want.get_or_insert_with(|| Oracle::new(code, spec).run(calldata, gas));
-            let got = program.run(calldata, gas);
-            assert_eq!(got.result, want.result, "status");
-            if matches!(want.result, InstructionResult::Stop | InstructionResult::Return | InstructionResult::Revert) {
-                assert_eq!(&got, want);
-            }
+    let Some((&level, data)) = data.split_first() else { return };
+    let Some(case) = Case::from_bytes(data) else { return };
+    CACHES.with(|caches| {
+        let cache = &mut caches.borrow_mut()[usize::from(level & 1)];
+        if let Err(diff) = check(&case, cache) {
+            panic!("{diff}\n{case:?}");
         }
+        // Compiled code is freed per input, so memory stays bounded over long runs.
+        cache.clear();
     });
 });

@@ -116,8 +116,10 @@ fn fuzz(args: &[String]) -> anyhow::Result<()> {
         cmd::step("cargo install cargo-fuzz", cmd::cargo(&llvm, &["install", "cargo-fuzz"]))?;
     }
     let max_time = format!("-max_total_time={seconds}");
-    let run =
-        cmd::cargo(&llvm, &["fuzz", "run", "-s", "none", target, "--", &max_time, "-timeout=30"]);
+    let run = cmd::cargo(
+        &llvm,
+        &["fuzz", "run", "-s", "none", target, "--", &max_time, "-timeout=30", "-max_len=4096"],
+    );
     cmd::step(&format!("cargo fuzz run -s none {target} ({seconds} s)"), run)
 }
 

@@ -4,4 +4,4 @@ mod cache;
 mod jit_evm;
 
 pub use cache::JitCache;
-pub use jit_evm::JitEvm;
+pub use jit_evm::{FrameStats, JitEvm};

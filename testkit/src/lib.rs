@@ -1,0 +1,12 @@
+//! Test support shared by the workspace tests and the fuzz targets.
+//!
+//! [`generate`] turns arbitrary bytes into EVM bytecode that reaches deep code: jumps
+//! land on real `JUMPDEST`s, calls go back into the generated contracts, storage and
+//! memory use small offsets so reads see earlier writes. [`tx`] runs one transaction over
+//! such contracts in revm's interpreter and with compiled frames, and returns everything
+//! the two must agree on.
+
+mod generate;
+pub mod tx;
+
+pub use generate::generate;
