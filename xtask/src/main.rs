@@ -118,7 +118,18 @@ fn fuzz(args: &[String]) -> anyhow::Result<()> {
     let max_time = format!("-max_total_time={seconds}");
     let run = cmd::cargo(
         &llvm,
-        &["fuzz", "run", "-s", "none", target, "--", &max_time, "-timeout=30", "-max_len=4096"],
+        &[
+            "fuzz",
+            "run",
+            "-s",
+            "none",
+            target,
+            "--",
+            &max_time,
+            "-timeout=30",
+            "-max_len=4096",
+            "-len_control=20",
+        ],
     );
     cmd::step(&format!("cargo fuzz run -s none {target} ({seconds} s)"), run)
 }

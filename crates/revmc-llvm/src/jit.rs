@@ -10,6 +10,7 @@ use llvm_sys::orc2::lljit::LLVMOrcLLJITAddObjectFileWithRT;
 use revmc_ir::abi::RawEvmFn;
 use revmc_ir::ir::Function;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Stack given to LLVM for one compilation (reserved virtually, committed as used).
@@ -34,6 +35,24 @@ pub struct JitCodeBacking {
     #[allow(dead_code, reason = "held so the dylib outlives the code; released after the tracker")]
     dylib: Arc<DylibGuard>,
     symbol: String,
+    /// Object bytes counted in [`live_code_bytes`].
+    size: usize,
+}
+
+/// Object bytes of all JIT code currently loaded in this process (every live
+/// [`JitCodeBacking`]): what eviction must bring down.
+static LIVE_CODE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Object bytes of the JIT code loaded in this process right now.
+pub fn live_code_bytes() -> usize {
+    LIVE_CODE_BYTES.load(Ordering::Relaxed)
+}
+
+impl Drop for JitCodeBacking {
+    fn drop(&mut self) {
+        // The tracker field, dropped right after this, removes the code.
+        LIVE_CODE_BYTES.fetch_sub(self.size, Ordering::Relaxed);
+    }
 }
 
 impl JitCodeBacking {
@@ -94,13 +113,23 @@ impl JitCompiler {
     /// the work runs on a fresh stack of [`COMPILE_STACK`] bytes so that no input can
     /// overflow the caller's stack.
     pub fn compile(&mut self, func: &Function) -> Result<JitFunction, LlvmError> {
-        stacker::grow(COMPILE_STACK, || self.compile_on_this_stack(func))
+        self.compile_named(func, "revmc_evm")
     }
 
-    fn compile_on_this_stack(&mut self, func: &Function) -> Result<JitFunction, LlvmError> {
+    /// As [`Self::compile`], naming the function `{name}_{n}`, where `n` makes the symbol
+    /// unique in this compiler's dylib.
+    pub fn compile_named(&mut self, func: &Function, name: &str) -> Result<JitFunction, LlvmError> {
+        stacker::grow(COMPILE_STACK, || self.compile_on_this_stack(func, name))
+    }
+
+    fn compile_on_this_stack(
+        &mut self,
+        func: &Function,
+        name: &str,
+    ) -> Result<JitFunction, LlvmError> {
         let start = Instant::now();
         let mut phases = PhaseTimes::default();
-        let symbol = format!("revmc_evm_{}", self.next_symbol);
+        let symbol = format!("{name}_{}", self.next_symbol);
         self.next_symbol += 1;
         let object = {
             let cx = Context::create();
@@ -142,7 +171,9 @@ impl JitCompiler {
         // SAFETY: the symbol is a function lowered with the `RawEvmFn` signature, and its
         // code stays mapped while the backing (tracker) lives.
         let entry = unsafe { std::mem::transmute::<usize, RawEvmFn>(address as usize) };
-        let backing = JitCodeBacking { tracker, dylib: self.dylib.clone(), symbol };
+        LIVE_CODE_BYTES.fetch_add(object_size, Ordering::Relaxed);
+        let backing =
+            JitCodeBacking { tracker, dylib: self.dylib.clone(), symbol, size: object_size };
         phases.link = t.elapsed();
         Ok(JitFunction { entry, backing, object_size, compile_time: start.elapsed(), phases })
     }

@@ -16,5 +16,5 @@ pub mod opt;
 mod orc;
 
 pub use error::LlvmError;
-pub use jit::{JitCodeBacking, JitCompiler, JitFunction, PhaseTimes};
+pub use jit::{JitCodeBacking, JitCompiler, JitFunction, PhaseTimes, live_code_bytes};
 pub use opt::OptLevel;

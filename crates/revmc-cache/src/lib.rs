@@ -1,0 +1,18 @@
+//! `revmc-cache`: where compiled programs live.
+//!
+//! [`RuntimeCacheKey`] names a program (code hash and spec), [`CompiledProgram`] is one:
+//! an entry point and an opaque backing whose drop frees the native code.
+//! [`ResidentCache`] keeps programs in memory under a byte budget, evicting the least
+//! recently used and the idle ones.
+//!
+//! Architecture invariant: this crate knows nothing about how code is compiled. A program
+//! is shared as `Arc<CompiledProgram>`, so evicting one that another thread is running is
+//! safe: the code is freed when the last `Arc` drops, never before.
+
+mod key;
+mod program;
+mod resident;
+
+pub use key::RuntimeCacheKey;
+pub use program::{CompiledProgram, ProgramKind};
+pub use resident::{Insert, ResidentCache};

@@ -1,0 +1,44 @@
+//! One compilation, start to finish: bytecode → IR → native code → [`CompiledProgram`].
+
+use crate::{CompileError, CompilePhases};
+use revmc_cache::{CompiledProgram, ProgramKind};
+use revmc_ir::{Limits, SpecId, translate};
+use revmc_llvm::JitCompiler;
+use std::time::Instant;
+
+/// JIT-compiles `code` for `spec` with `compiler`, naming the function after `symbol`.
+pub fn compile_jit(
+    compiler: &mut JitCompiler,
+    symbol: &str,
+    code: &[u8],
+    spec: SpecId,
+    limits: &Limits,
+) -> Result<(CompiledProgram, CompilePhases), CompileError> {
+    if code.len() > limits.max_code_len {
+        return Err(CompileError::TooLarge { len: code.len(), max: limits.max_code_len });
+    }
+    let start = Instant::now();
+    let ir = {
+        let _span = tracing::debug_span!("translate", len = code.len()).entered();
+        translate(code, spec, limits)?
+    };
+    let translated = start.elapsed();
+    let function = {
+        let _span = tracing::debug_span!("backend", level = ?compiler.opt_level()).entered();
+        compiler.compile_named(&ir, symbol)?
+    };
+    let p = function.phases;
+    let phases = CompilePhases {
+        translate: translated,
+        lower: p.lower,
+        optimize: p.optimize,
+        codegen: p.codegen,
+        link: p.link,
+    };
+    let (entry, size) = (function.entry, function.object_size);
+    // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI, and the
+    // backing that keeps it mapped moves into the program.
+    let program =
+        unsafe { CompiledProgram::new(entry, ProgramKind::Jit, size, Box::new(function.backing)) };
+    Ok((program, phases))
+}

@@ -1,0 +1,46 @@
+//! Why a compilation produced no program.
+
+use std::sync::Arc;
+
+/// A failed compilation. Cheap to clone: every waiter on a de-duplicated request gets one.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CompileError {
+    /// The bytecode is longer than the configured maximum.
+    #[error("bytecode of {len} bytes exceeds the maximum of {max}")]
+    TooLarge {
+        /// Bytecode length.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The translator rejected the code (limits, unsupported shapes).
+    #[error("translation: {0}")]
+    Translate(#[from] revmc_ir::TranslateError),
+    /// LLVM or ORC failed.
+    #[error("backend: {0}")]
+    Backend(Arc<revmc_llvm::LlvmError>),
+    /// This kind of compilation is not available in this build.
+    #[error("{0:?} compilation is not supported")]
+    Unsupported(crate::CompileKind),
+    /// The pool has no worker threads.
+    #[error("the worker pool has no threads")]
+    NoWorkers,
+    /// The pool was shut down before the job ran.
+    #[error("the worker pool shut down")]
+    ShutDown,
+    /// The queue was full.
+    #[error("the compile queue is full")]
+    QueueFull,
+    /// The cache was cleared while the job ran; its result was dropped.
+    #[error("the cache was cleared during compilation")]
+    Cleared,
+    /// The compiler panicked (a bug); the worker thread survives.
+    #[error("the compiler panicked: {0}")]
+    Panicked(String),
+}
+
+impl From<revmc_llvm::LlvmError> for CompileError {
+    fn from(e: revmc_llvm::LlvmError) -> Self {
+        Self::Backend(Arc::new(e))
+    }
+}

@@ -1,0 +1,79 @@
+//! What crosses the worker boundary: jobs in, results out.
+
+use crate::{CompileError, Notifier};
+use revmc_cache::{CompiledProgram, RuntimeCacheKey};
+use revmc_llvm::OptLevel;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a job produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompileKind {
+    /// Code loaded into this process's JIT.
+    Jit,
+    /// A shared library for the artifact store.
+    Aot,
+}
+
+/// One compilation request.
+#[derive(Debug)]
+pub struct CompileJob {
+    /// JIT or AOT.
+    pub kind: CompileKind,
+    /// The program's identity; the spec to compile for is `key.spec_id`.
+    pub key: RuntimeCacheKey,
+    /// The bytecode (shared, not copied).
+    pub bytecode: Arc<[u8]>,
+    /// Base of the compiled function's symbol name.
+    pub symbol: String,
+    /// LLVM optimization level.
+    pub opt_level: OptLevel,
+    /// Completed by whoever consumes the result, for callers that wait.
+    pub notifier: Option<Arc<Notifier>>,
+    /// The runtime's generation at dispatch; results of older generations are dropped.
+    pub generation: u64,
+}
+
+/// Time spent per compilation phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompilePhases {
+    /// Bytecode → IR.
+    pub translate: Duration,
+    /// IR → LLVM IR.
+    pub lower: Duration,
+    /// LLVM passes.
+    pub optimize: Duration,
+    /// Machine code generation.
+    pub codegen: Duration,
+    /// Linking into the JIT (or a shared library).
+    pub link: Duration,
+}
+
+impl std::ops::AddAssign for CompilePhases {
+    fn add_assign(&mut self, o: Self) {
+        self.translate += o.translate;
+        self.lower += o.lower;
+        self.optimize += o.optimize;
+        self.codegen += o.codegen;
+        self.link += o.link;
+    }
+}
+
+/// The outcome of one job, with everything needed to route it.
+#[derive(Debug)]
+pub struct WorkerResult {
+    /// The job's key.
+    pub key: RuntimeCacheKey,
+    /// The program, or why there is none.
+    pub outcome: Result<Arc<CompiledProgram>, CompileError>,
+    /// The job's kind.
+    pub kind: CompileKind,
+    /// The job's notifier, to complete once the result is stored.
+    pub notifier: Option<Arc<Notifier>>,
+    /// The job's generation.
+    pub generation: u64,
+    /// Wall time from the job's start to its end.
+    pub duration: Duration,
+    /// The same, by phase.
+    pub phases: CompilePhases,
+}

@@ -1,0 +1,24 @@
+//! `revmc-worker`: compiles [`CompileJob`]s on a pool of worker threads and reports each
+//! as a [`WorkerResult`].
+//!
+//! The pool ([`WorkerPool`]) is a rayon pool of named threads with bounded admission: a
+//! full queue or a shut-down pool hands the job back instead of blocking the caller. Each
+//! worker thread keeps its compilers in thread-locals ([`compilers`]), creates them on
+//! first use, recycles them after a number of compilations, and clears them at shutdown.
+//!
+//! Architecture invariant: this crate decides nothing about what to compile or where the
+//! result goes; it compiles what it is given and sends the outcome, with the job's key,
+//! generation and notifier, to the channel it was built with.
+
+mod compile;
+pub mod compilers;
+mod error;
+mod job;
+mod notifier;
+mod pool;
+
+pub use compile::compile_jit;
+pub use error::CompileError;
+pub use job::{CompileJob, CompileKind, CompilePhases, WorkerResult};
+pub use notifier::Notifier;
+pub use pool::{Rejected, SubmitError, WorkerConfig, WorkerPool};

@@ -1,0 +1,83 @@
+//! The worker pool: admission, zero workers, recycling, shutdown, and results that carry
+//! their routing (key, generation, notifier).
+
+mod common;
+
+use common::{job, slow_code, small_code};
+use crossbeam_channel::unbounded;
+use revmc_llvm::OptLevel;
+use revmc_worker::{CompileError, Notifier, Rejected, WorkerConfig, WorkerPool};
+
+fn config(threads: usize, capacity: usize) -> WorkerConfig {
+    WorkerConfig { threads, per_worker_capacity: capacity, ..WorkerConfig::default() }
+}
+
+#[test]
+fn a_full_queue_hands_the_job_back() {
+    let (tx, rx) = unbounded();
+    let pool = WorkerPool::new(config(1, 1), tx).unwrap();
+    assert_eq!(pool.capacity(), 1);
+    pool.submit(job(1, slow_code(), OptLevel::O2)).unwrap();
+    // The first job takes far longer to compile than this submit takes to run.
+    let refused = pool.submit(job(2, small_code(2), OptLevel::O0)).unwrap_err();
+    assert_eq!(refused.reason, Rejected::Full);
+    assert_eq!(refused.job.key, job(2, vec![], OptLevel::O0).key, "the same job comes back");
+    let result = rx.recv().unwrap();
+    assert!(result.outcome.is_ok(), "{:?}", result.outcome);
+    assert_eq!(result.key, job(1, vec![], OptLevel::O0).key);
+    // Room again once the first finished.
+    pool.submit(refused.job).unwrap();
+    assert!(rx.recv().unwrap().outcome.is_ok());
+}
+
+#[test]
+fn zero_workers_fail_jobs_at_once() {
+    let (tx, rx) = unbounded();
+    let pool = WorkerPool::new(config(0, 4), tx).unwrap();
+    let notifier = Notifier::new();
+    let mut j = job(1, small_code(1), OptLevel::O0);
+    j.notifier = Some(notifier.clone());
+    j.generation = 7;
+    pool.submit(j).unwrap();
+    let result = rx.try_recv().expect("the failure is delivered synchronously");
+    assert!(matches!(result.outcome, Err(CompileError::NoWorkers)));
+    assert_eq!(result.generation, 7);
+    assert!(result.notifier.is_some_and(|n| std::sync::Arc::ptr_eq(&n, &notifier)));
+}
+
+#[test]
+fn compilers_are_recycled_and_keep_compiling() {
+    let (tx, rx) = unbounded();
+    let pool = WorkerPool::new(WorkerConfig { recycle_threshold: 2, ..config(1, 8) }, tx).unwrap();
+    let mut programs = Vec::new();
+    for n in 0..5 {
+        pool.submit(job(n, small_code(n), OptLevel::O1)).unwrap();
+        let result = rx.recv().unwrap();
+        programs.push(result.outcome.expect("compiles after recycling"));
+    }
+    // Compilers were replaced after jobs 2 and 4: five jobs, threshold two.
+    assert_eq!(pool.recycled(), 2);
+    let entries: std::collections::HashSet<_> =
+        programs.iter().map(|p| p.entry() as usize).collect();
+    assert_eq!(entries.len(), 5, "each program has its own code");
+}
+
+#[test]
+fn failures_are_typed() {
+    let (tx, rx) = unbounded();
+    let limits = revmc_ir::Limits { max_code_len: 10, ..Default::default() };
+    let pool = WorkerPool::new(WorkerConfig { limits, ..config(1, 4) }, tx).unwrap();
+    pool.submit(job(1, vec![0x5b; 11], OptLevel::O0)).unwrap();
+    let result = rx.recv().unwrap();
+    assert!(matches!(result.outcome, Err(CompileError::TooLarge { len: 11, max: 10 })));
+}
+
+#[test]
+fn a_shut_down_pool_refuses_jobs() {
+    let (tx, _rx) = unbounded();
+    let mut pool = WorkerPool::new(config(1, 4), tx).unwrap();
+    pool.shutdown();
+    pool.shutdown(); // idempotent
+    let refused = pool.submit(job(1, small_code(1), OptLevel::O0)).unwrap_err();
+    assert_eq!(refused.reason, Rejected::ShutDown);
+}
