@@ -91,7 +91,7 @@ impl Emitter {
             }
             None => self.code.push(0x30), // ADDRESS: this contract, whatever runs it
         }
-        if r.byte() % 2 == 0 {
+        if r.byte() & 1 == 0 {
             self.code.push(0x5a); // GAS: everything that is left (the 63/64 rule applies)
         } else {
             self.code.extend([0x62, r.byte() % 4, r.byte(), 0]);
@@ -158,7 +158,7 @@ impl Emitter {
             }
             18 => {
                 // CREATE/CREATE2 with memory as init code.
-                let create2 = r.byte() % 2 == 0;
+                let create2 = r.byte() & 1 == 0;
                 if create2 {
                     self.push1(r.byte());
                 }
