@@ -190,10 +190,12 @@ fn run_fixtures(args: &Args, dir: &std::path::Path) -> anyhow::Result<bool> {
     for file in &files {
         let refused = cache.failures.len();
         let result = fixtures::measure(file, args.fork.as_deref(), &mut cache, settings);
-        for (hash, spec, why) in &cache.failures[refused..] {
+        for (key, why) in &cache.failures[refused..] {
             eprintln!(
-                "revmc-bench: note: {} runs interpreted: {hash} ({spec:?}) not compiled: {why}",
-                file.display()
+                "revmc-bench: note: {} runs interpreted: {} ({:?}) not compiled: {why}",
+                file.display(),
+                key.code_hash,
+                key.spec_id
             );
         }
         match result {

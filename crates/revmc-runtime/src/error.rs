@@ -9,4 +9,7 @@ pub enum RuntimeError {
     /// The LLVM backend failed.
     #[error(transparent)]
     Llvm(#[from] revmc_llvm::LlvmError),
+    /// The compile service could not start its threads.
+    #[error("starting the compile service: {0}")]
+    Start(String),
 }

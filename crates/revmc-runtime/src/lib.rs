@@ -20,9 +20,13 @@ mod execute;
 pub mod frame;
 pub mod oracle;
 mod program;
+mod service;
 
 pub use error::RuntimeError;
 pub use execute::{ExecutionOutcome, execute};
 pub use program::JitProgram;
+pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey};
 pub use revmc_ir::{InstructionResult, SpecId, U256};
 pub use revmc_llvm::OptLevel;
+pub use revmc_worker::CompileError;
+pub use service::{InterpretReason, Lookup, Runtime, RuntimeConfig, RuntimeStats, Tuning};

@@ -33,6 +33,17 @@ impl Translator<'_> {
                 OpKind::Compute => {}
             }
             if let Some(err) = stack_error(instr.op, bb.height()) {
+                if err == InstructionResult::StackUnderflow && kind(instr.op, spec) == OpKind::Host
+                {
+                    // revm's host instructions pop in stages and may first fail otherwise
+                    // (LOG charges its gas before popping topics; SSTORE and CREATE check
+                    // for a static call before popping): let the instruction itself run
+                    // on the short stack and report whichever error comes first.
+                    bb.close_section();
+                    let height = bb.height() as u32;
+                    let args: Vec<_> = (0..height).map(|_| bb.pop()).collect();
+                    bb.ins(InstData::Host { op: instr.op, args, height, outputs: 0 });
+                }
                 bb.halt(err);
                 return Ok(());
             }

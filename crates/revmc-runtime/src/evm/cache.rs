@@ -1,21 +1,22 @@
-//! A synchronous compile-on-first-sight cache: the simplest policy, used until the
-//! background compile service takes over.
+//! A synchronous compile-on-first-sight cache on the calling thread: the simplest
+//! policy, for tools and tests. Nodes use the compile service ([`crate::Runtime`]).
 
-use crate::JitProgram;
-use revm::primitives::B256;
-use revmc_ir::SpecId;
+use revm::primitives::Bytes;
+use revmc_cache::{CompiledProgram, RuntimeCacheKey};
+use revmc_ir::Limits;
 use revmc_llvm::{JitCompiler, OptLevel};
+use revmc_worker::compile_jit;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Compiled programs by (code hash, spec); `None` remembers a refusal (negative cache).
+/// Compiled programs by key; `None` remembers a refusal (negative cache).
 #[derive(Debug)]
 pub struct JitCache {
     compiler: JitCompiler,
-    programs: HashMap<(B256, SpecId), Option<Arc<JitProgram>>>,
+    programs: HashMap<RuntimeCacheKey, Option<Arc<CompiledProgram>>>,
     /// Compilations that failed, with their errors, for diagnostics.
-    pub failures: Vec<(B256, SpecId, String)>,
+    pub failures: Vec<(RuntimeCacheKey, String)>,
     /// Total time spent compiling (translation and backend).
     pub compile_time: Duration,
 }
@@ -31,27 +32,27 @@ impl JitCache {
         })
     }
 
-    /// The program for `code` (whose hash is `hash`) under `spec`, compiling it on first sight.
+    /// The program for `code` under `key`, compiling it on first sight.
     pub fn get_or_compile(
         &mut self,
-        hash: B256,
-        spec: SpecId,
-        code: &[u8],
-    ) -> Option<Arc<JitProgram>> {
-        if let Some(p) = self.programs.get(&(hash, spec)) {
+        key: RuntimeCacheKey,
+        code: &Bytes,
+    ) -> Option<Arc<CompiledProgram>> {
+        if let Some(p) = self.programs.get(&key) {
             return p.clone();
         }
         let start = Instant::now();
-        let compiled = JitProgram::compile(&mut self.compiler, code, spec);
+        let compiled =
+            compile_jit(&mut self.compiler, "revmc_evm", code, key.spec_id, &Limits::default());
         self.compile_time += start.elapsed();
         let program = match compiled {
-            Ok(p) => Some(Arc::new(p)),
+            Ok((p, _)) => Some(Arc::new(p)),
             Err(e) => {
-                self.failures.push((hash, spec, e.to_string()));
+                self.failures.push((key, e.to_string()));
                 None
             }
         };
-        self.programs.insert((hash, spec), program.clone());
+        self.programs.insert(key, program.clone());
         program
     }
 

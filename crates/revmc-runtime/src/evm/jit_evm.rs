@@ -6,12 +6,12 @@
 //! or interpreted; a frame never switches mid-way, because an interpreted frame's resume
 //! point is an interpreter pc, not a compiled resume point.
 
-use super::JitCache;
-use crate::JitProgram;
+use super::ProgramSource;
 use crate::frame::run_compiled;
 use revm::context::{ContextSetters, ContextTr, JournalTr};
 use revm::context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
 use revm::database_interface::{Database, DatabaseCommit};
+use revm::handler::ItemOrResult;
 use revm::handler::evm::{ContextDbError, FrameInitResult};
 use revm::handler::instructions::InstructionProvider;
 use revm::handler::{
@@ -19,7 +19,9 @@ use revm::handler::{
 };
 use revm::interpreter::InterpreterResult;
 use revm::interpreter::interpreter::EthInterpreter;
+use revm::primitives::Bytes;
 use revm::state::EvmState;
+use revmc_cache::{CompiledProgram, RuntimeCacheKey};
 use std::sync::Arc;
 
 /// How a frame on the stack runs.
@@ -27,18 +29,17 @@ use std::sync::Arc;
 enum FrameMode {
     /// Pushed but not run yet.
     Undecided,
-    /// In revm's interpreter.
-    Interpreted,
+    /// In revm's interpreter; its gas is reported to the source when it ends.
+    Interpreted { key: RuntimeCacheKey, code: Bytes },
     /// Natively, from resume point `resume_at`.
-    Compiled { program: Arc<JitProgram>, resume_at: u64 },
+    Compiled { program: Arc<CompiledProgram>, resume_at: u64 },
 }
 
-/// A revm EVM whose frames run compiled code where the cache has it.
-#[derive(Debug)]
+/// A revm EVM whose frames run compiled code where the source has it.
 pub struct JitEvm<'c, E> {
     /// The wrapped EVM (e.g. `Context::mainnet()…build_mainnet()`).
     pub inner: E,
-    cache: &'c mut JitCache,
+    source: &'c mut dyn ProgramSource,
     /// Mode of the frame at each depth of the frame stack.
     modes: Vec<FrameMode>,
     /// Frames run compiled / interpreted, for reports.
@@ -55,9 +56,19 @@ pub struct FrameStats {
 }
 
 impl<'c, E> JitEvm<'c, E> {
-    /// Wraps `inner`, compiling through `cache`.
-    pub fn new(inner: E, cache: &'c mut JitCache) -> Self {
-        Self { inner, cache, modes: Vec::new(), stats: FrameStats::default() }
+    /// Wraps `inner`, taking compiled programs from `source`.
+    pub fn new(inner: E, source: &'c mut dyn ProgramSource) -> Self {
+        Self { inner, source, modes: Vec::new(), stats: FrameStats::default() }
+    }
+}
+
+impl<E: std::fmt::Debug> std::fmt::Debug for JitEvm<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitEvm")
+            .field("inner", &self.inner)
+            .field("modes", &self.modes)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,27 +127,35 @@ where
         }
         if let FrameMode::Undecided = self.modes[depth] {
             let spec = frame.interpreter.runtime_flag.spec_id;
-            let hash = frame.interpreter.bytecode.get_or_calculate_hash();
-            let code = frame.interpreter.bytecode.original_byte_slice();
-            self.modes[depth] = match self.cache.get_or_compile(hash, spec, code) {
+            let key =
+                RuntimeCacheKey::new(frame.interpreter.bytecode.get_or_calculate_hash(), spec);
+            let code = frame.interpreter.bytecode.original_bytes();
+            self.modes[depth] = match self.source.program(key, &code) {
                 Some(program) => {
                     self.stats.compiled += 1;
                     FrameMode::Compiled { program, resume_at: 0 }
                 }
                 None => {
                     self.stats.interpreted += 1;
-                    FrameMode::Interpreted
+                    FrameMode::Interpreted { key, code }
                 }
             };
         }
-        let FrameMode::Compiled { program, resume_at } = &mut self.modes[depth] else {
-            return self.inner.frame_run();
+        let (program, resume_at) = match &mut self.modes[depth] {
+            FrameMode::Compiled { program, resume_at } => (program, resume_at),
+            FrameMode::Interpreted { key, code } => {
+                let next = self.inner.frame_run()?;
+                if let ItemOrResult::Result(result) = &next {
+                    self.source.interpreted(*key, code, result.gas().total_gas_spent());
+                }
+                return Ok(next);
+            }
+            FrameMode::Undecided => unreachable!("decided above"),
         };
         // SAFETY: the program was compiled from this frame's bytecode for its spec, and the
         // `Arc` keeps its code alive for the call.
-        let action = unsafe {
-            run_compiled(program.function().entry, resume_at, &mut frame.interpreter, ctx)
-        };
+        let action =
+            unsafe { run_compiled(program.entry(), resume_at, &mut frame.interpreter, ctx) };
         frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action).inspect(|i| {
             if i.is_result() {
                 frame.set_finished(true);

@@ -1,7 +1,10 @@
-//! revm integration: a wrapper EVM whose frames run compiled code when they can.
+//! revm integration: a wrapper EVM whose frames run compiled code when they can, and the
+//! sources of that code.
 
 mod cache;
 mod jit_evm;
+mod source;
 
 pub use cache::JitCache;
 pub use jit_evm::{FrameStats, JitEvm};
+pub use source::{OnMiss, ProgramSource, RuntimeSource};

@@ -1,0 +1,71 @@
+//! Where [`JitEvm`](super::JitEvm) gets compiled programs: the synchronous [`JitCache`]
+//! or the compile service ([`RuntimeSource`]).
+
+use super::JitCache;
+use crate::{Lookup, Runtime};
+use revm::primitives::Bytes;
+use revmc_cache::{CompiledProgram, RuntimeCacheKey};
+use std::sync::Arc;
+
+/// Supplies compiled programs for frames, and hears how much gas interpreted frames used.
+pub trait ProgramSource {
+    /// The program to run a frame of `code` (`key`: its hash and spec) with, or `None` to
+    /// interpret it. Asked once per frame, when it first runs.
+    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>>;
+
+    /// An interpreted frame of `code` ended having used `gas`.
+    fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        let _ = (key, code, gas);
+    }
+}
+
+impl ProgramSource for JitCache {
+    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+        self.get_or_compile(key, code)
+    }
+}
+
+/// How a [`RuntimeSource`] treats code that is not compiled yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMiss {
+    /// Interpret it and report its gas; it is compiled in the background once hot.
+    Background,
+    /// Compile it now and wait (`compile_sync`); interpret only if compilation fails.
+    Compile,
+}
+
+/// The compile service as a program source.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeSource<'r> {
+    /// The service.
+    pub runtime: &'r Runtime,
+    /// What to do on a miss.
+    pub on_miss: OnMiss,
+}
+
+impl<'r> RuntimeSource<'r> {
+    /// A source asking `runtime`, treating misses as `on_miss` says.
+    pub fn new(runtime: &'r Runtime, on_miss: OnMiss) -> Self {
+        Self { runtime, on_miss }
+    }
+}
+
+impl ProgramSource for RuntimeSource<'_> {
+    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+        match self.runtime.lookup(key) {
+            Lookup::Compiled(program) => Some(program),
+            Lookup::Interpret(_)
+                if self.on_miss == OnMiss::Compile && self.runtime.is_enabled() =>
+            {
+                self.runtime.compile_sync(key, code).ok()
+            }
+            Lookup::Interpret(_) => None,
+        }
+    }
+
+    fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        if self.on_miss == OnMiss::Background {
+            self.runtime.record_interpreted(key, code, gas);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Runtime configuration.
+
+use revmc_llvm::OptLevel;
+use std::time::Duration;
+
+/// How the runtime behaves.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Whether lookups may return compiled code (see [`crate::Runtime::set_enabled`]).
+    pub enabled: bool,
+    /// Sizing and thresholds.
+    pub tuning: Tuning,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self { enabled: true, tuning: Tuning::default() }
+    }
+}
+
+/// Sizing and thresholds of the compile service.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Compile worker threads (zero: nothing compiles, every job fails at once).
+    pub jit_worker_count: usize,
+    /// Jobs admitted per worker before background promotions are deferred.
+    pub queue_capacity_per_worker: usize,
+    /// Gas a contract must execute interpreted before it is compiled.
+    pub hot_threshold_gas: u64,
+    /// Budget for resident compiled code, in bytes.
+    pub code_cache_bytes: usize,
+    /// Programs unused for this long are evicted (`None`: only the budget evicts).
+    pub idle_eviction: Option<Duration>,
+    /// Compilations after which a worker's compiler is replaced.
+    pub compiler_recycle_threshold: usize,
+    /// Optimization level of JIT compilations.
+    pub jit_opt_level: OptLevel,
+    /// Optimization level of AOT compilations.
+    pub aot_opt_level: OptLevel,
+    /// Longer bytecode is never compiled.
+    pub max_bytecode_len: usize,
+    /// Capacity of the execution-event channel; events beyond it are dropped, never waited on.
+    pub event_capacity: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            jit_worker_count: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
+            queue_capacity_per_worker: 64,
+            hot_threshold_gas: 1_000_000,
+            code_cache_bytes: 256 << 20,
+            idle_eviction: Some(Duration::from_secs(3600)),
+            compiler_recycle_threshold: 256,
+            jit_opt_level: OptLevel::O2,
+            aot_opt_level: OptLevel::O3,
+            max_bytecode_len: 64 * 1024,
+            event_capacity: 4096,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The coordinator thread: accumulates gas per key, promotes hot keys to compile jobs,
+//! stores results, and sweeps idle programs.
+
+use super::runtime::Shared;
+use super::stats::Counters;
+use crossbeam_channel::{Receiver, select};
+use revm::primitives::Bytes;
+use revmc_cache::RuntimeCacheKey;
+use revmc_worker::{CompileError, Rejected, WorkerResult};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// What callers tell the coordinator.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// `code` ran interpreted under `key` and used `gas`.
+    Executed { key: RuntimeCacheKey, code: Bytes, gas: u64 },
+    /// Forget hotness.
+    Clear,
+    /// Exit.
+    Shutdown,
+}
+
+/// Keys tracked for hotness at most; beyond it the counts restart, which bounds memory
+/// when a node sees endless distinct cold code.
+const MAX_TRACKED_KEYS: usize = 1 << 16;
+
+pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<WorkerResult>) {
+    let mut hot: HashMap<RuntimeCacheKey, u64> = HashMap::new();
+    let sweep = shared.tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
+        (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
+    });
+    loop {
+        select! {
+            recv(events) -> event => match event {
+                Ok(event) => {
+                    if !handle(shared, &mut hot, event) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            },
+            recv(results) -> result => {
+                // Events sent before the job's result was stored are handled first, so a
+                // caller that records events and then compiles synchronously sees them
+                // applied when `compile_sync` returns.
+                let mut go_on = true;
+                for event in events.try_iter() {
+                    go_on &= handle(shared, &mut hot, event);
+                }
+                if let Ok(result) = result {
+                    store(shared, result);
+                }
+                if !go_on {
+                    break;
+                }
+            },
+            default(sweep) => {
+                if let Some(idle) = shared.tuning.idle_eviction {
+                    shared.cache.evict_idle(idle);
+                }
+            },
+        }
+    }
+    // Results delivered before shutdown still wake their waiters.
+    for result in results.try_iter() {
+        store(shared, result);
+    }
+}
+
+/// Applies one event; `false` on shutdown.
+fn handle(shared: &Shared, hot: &mut HashMap<RuntimeCacheKey, u64>, event: Event) -> bool {
+    match event {
+        Event::Executed { key, code, gas } => executed(shared, hot, key, &code, gas),
+        Event::Clear => hot.clear(),
+        Event::Shutdown => return false,
+    }
+    true
+}
+
+fn executed(
+    shared: &Shared,
+    hot: &mut HashMap<RuntimeCacheKey, u64>,
+    key: RuntimeCacheKey,
+    code: &[u8],
+    gas: u64,
+) {
+    if shared.paused.load(Ordering::Relaxed) {
+        return;
+    }
+    if shared.cache.contains(&key)
+        || shared.failure(&key).is_some()
+        || shared.in_flight().contains_key(&key)
+    {
+        hot.remove(&key);
+        return;
+    }
+    if hot.len() >= MAX_TRACKED_KEYS && !hot.contains_key(&key) {
+        hot.clear();
+    }
+    let total = hot.entry(key).or_default();
+    *total = total.saturating_add(gas);
+    if *total < shared.tuning.hot_threshold_gas {
+        return;
+    }
+    if code.len() > shared.tuning.max_bytecode_len {
+        let error = CompileError::TooLarge { len: code.len(), max: shared.tuning.max_bytecode_len };
+        shared.remember_failure(key, error);
+        hot.remove(&key);
+        return;
+    }
+    match shared.dispatch(key, code).1 {
+        // Keep the count: the next execution retries once the queue has room.
+        Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
+        Some(Rejected::ShutDown) | None => {
+            hot.remove(&key);
+        }
+    }
+}
+
+/// Stores a result of the current generation and wakes its waiters.
+fn store(shared: &Shared, result: WorkerResult) {
+    let WorkerResult { key, outcome, notifier, generation, duration, phases, .. } = result;
+    let outcome = {
+        let mut in_flight = shared.in_flight();
+        let current = shared.generation.load(Ordering::Acquire) == generation;
+        // A newer compilation of the key may be in flight after a `clear`: leave it.
+        let ours = match (&notifier, in_flight.get(&key)) {
+            (Some(n), Some(m)) => Arc::ptr_eq(n, m),
+            _ => false,
+        };
+        if ours {
+            in_flight.remove(&key);
+        }
+        if !current {
+            Counters::bump(&shared.counters.stale);
+            Err(CompileError::Cleared)
+        } else {
+            match &outcome {
+                Ok(program) => {
+                    Counters::bump(&shared.counters.succeeded);
+                    shared.counters.add_compile(duration, phases);
+                    shared.cache.insert(key, program.clone());
+                }
+                Err(error) => {
+                    Counters::bump(&shared.counters.failed);
+                    if !matches!(error, CompileError::ShutDown | CompileError::QueueFull) {
+                        shared.remember_failure(key, error.clone());
+                    }
+                }
+            }
+            outcome
+        }
+    };
+    if let Some(notifier) = notifier {
+        notifier.complete(outcome);
+    }
+}

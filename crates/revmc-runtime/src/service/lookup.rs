@@ -1,0 +1,26 @@
+//! The answer to a lookup.
+
+use revmc_cache::CompiledProgram;
+use std::sync::Arc;
+
+/// Run this program, or interpret (and why).
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// Compiled code for the key.
+    Compiled(Arc<CompiledProgram>),
+    /// No compiled code; run the interpreter.
+    Interpret(InterpretReason),
+}
+
+/// Why a lookup found no compiled code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterpretReason {
+    /// The runtime is disabled.
+    Disabled,
+    /// Not compiled (yet): not hot enough, queued, or compiling.
+    NotCompiled,
+    /// A compilation of this key failed; it is not retried until `clear`.
+    Failed,
+    /// The bytecode is longer than `max_bytecode_len`.
+    TooLarge,
+}

@@ -1,0 +1,67 @@
+//! Counters of the compile service and their snapshot.
+
+use revmc_worker::CompilePhases;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A point-in-time view of the runtime's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Lookups that found compiled code.
+    pub hits: u64,
+    /// Lookups that did not.
+    pub misses: u64,
+    /// Execution events dropped because the channel was full.
+    pub events_dropped: u64,
+    /// Jobs admitted to the pool and not finished.
+    pub queued: u64,
+    /// Jobs handed to the pool.
+    pub dispatched: u64,
+    /// Promotions deferred because the pool was full.
+    pub deferred: u64,
+    /// Compilations that produced a program.
+    pub succeeded: u64,
+    /// Compilations that failed.
+    pub failed: u64,
+    /// Results dropped because `clear` ran while they compiled.
+    pub stale: u64,
+    /// Programs evicted from the resident cache.
+    pub evictions: u64,
+    /// Programs resident.
+    pub resident_entries: u64,
+    /// Code bytes of the resident programs.
+    pub jit_code_bytes: u64,
+    /// Code bytes of every JIT program alive in the process (resident or still running).
+    pub live_jit_code_bytes: u64,
+    /// Compile time, summed over successful compilations.
+    pub compile_time: Duration,
+    /// The same, by phase.
+    pub phases: CompilePhases,
+}
+
+/// Counters updated by callers and the coordinator.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub events_dropped: AtomicU64,
+    pub dispatched: AtomicU64,
+    pub deferred: AtomicU64,
+    pub succeeded: AtomicU64,
+    pub failed: AtomicU64,
+    pub stale: AtomicU64,
+    pub compile: Mutex<(Duration, CompilePhases)>,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add_compile(&self, time: Duration, phases: CompilePhases) {
+        let mut c = self.compile.lock().unwrap_or_else(|e| e.into_inner());
+        c.0 += time;
+        c.1 += phases;
+    }
+}

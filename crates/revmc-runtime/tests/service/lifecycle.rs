@@ -1,0 +1,126 @@
+//! One thread at a time: hotness, negative cache, control flags, generations.
+
+use super::common::*;
+use revm::primitives::Bytes;
+use revmc_runtime::{CompileError, InterpretReason, Lookup, Runtime, RuntimeConfig, Tuning};
+use std::time::Duration;
+
+#[test]
+fn code_is_compiled_once_it_has_used_the_threshold_of_gas() {
+    let rt = runtime(Tuning { hot_threshold_gas: 1_000, ..tuning() });
+    let code = program(1);
+    let (k, bytes) = (key(&code), Bytes::from(code.clone()));
+    assert!(matches!(rt.lookup(k), Lookup::Interpret(InterpretReason::NotCompiled)));
+    rt.record_interpreted(k, &bytes, 600);
+    // Below the threshold nothing is dispatched; a synchronous compile of other code
+    // flushes the coordinator's queue of events before it.
+    rt.compile_sync(key(&program(2)), &program(2)).unwrap();
+    assert_eq!(rt.stats().dispatched, 1, "600 gas is not hot");
+    rt.record_interpreted(k, &bytes, 600);
+    wait_until("the hot code is compiled", Duration::from_secs(60), || {
+        matches!(rt.lookup(k), Lookup::Compiled(_))
+    });
+    let Lookup::Compiled(p) = rt.lookup(k) else { unreachable!() };
+    run_checked(&p, &code, &[1, 2, 3]);
+    let s = rt.stats();
+    assert_eq!((s.dispatched, s.succeeded, s.resident_entries), (2, 2, 2));
+    assert!(s.hits >= 2 && s.misses >= 1 && s.compile_time > Duration::ZERO, "{s:?}");
+    assert!(s.phases.codegen > Duration::ZERO && s.phases.translate > Duration::ZERO);
+}
+
+#[test]
+fn failed_compilations_are_remembered_and_not_retried() {
+    let rt = runtime(Tuning { max_bytecode_len: 16, ..tuning() });
+    let code = vec![0x5b; 17];
+    let err = rt.compile_sync(key(&code), &code).unwrap_err();
+    assert!(matches!(err, CompileError::TooLarge { len: 17, max: 16 }), "{err}");
+    assert!(matches!(rt.lookup(key(&code)), Lookup::Interpret(InterpretReason::TooLarge)));
+    // A translation failure (too many blocks for the limits) is cached the same way.
+    let rt = runtime(tuning());
+    let bad = vec![0x5b; 20_000]; // 20k JUMPDESTs: over the block limit
+    let first = rt.compile_sync(key(&bad), &bad).unwrap_err();
+    assert!(matches!(first, CompileError::Translate(_)), "{first}");
+    assert!(matches!(rt.compile_sync(key(&bad), &bad), Err(CompileError::Translate(_))));
+    assert_eq!(rt.stats().dispatched, 1, "the failure is not retried");
+    assert!(matches!(rt.lookup(key(&bad)), Lookup::Interpret(InterpretReason::Failed)));
+    rt.clear();
+    assert!(matches!(rt.lookup(key(&bad)), Lookup::Interpret(InterpretReason::NotCompiled)));
+}
+
+#[test]
+fn zero_workers_fail_at_once() {
+    let rt = runtime(Tuning { jit_worker_count: 0, ..tuning() });
+    let code = program(3);
+    assert!(matches!(rt.compile_sync(key(&code), &code), Err(CompileError::NoWorkers)));
+    assert!(matches!(rt.lookup(key(&code)), Lookup::Interpret(InterpretReason::Failed)));
+}
+
+#[test]
+fn control_never_blocks_even_before_the_coordinator_starts() {
+    let rt = Runtime::new(RuntimeConfig { enabled: false, tuning: tuning() }).unwrap();
+    rt.pause();
+    assert!(rt.is_paused());
+    rt.resume();
+    assert!(!rt.is_paused());
+    let code = program(4);
+    assert!(matches!(rt.lookup(key(&code)), Lookup::Interpret(InterpretReason::Disabled)));
+    rt.set_enabled(true);
+    let p = rt.compile_sync(key(&code), &code).unwrap();
+    assert!(matches!(rt.lookup(key(&code)), Lookup::Compiled(_)));
+    rt.set_enabled(false);
+    assert!(matches!(rt.lookup(key(&code)), Lookup::Interpret(InterpretReason::Disabled)));
+    run_checked(&p, &code, &[]);
+    rt.shutdown();
+    rt.shutdown();
+    assert!(matches!(rt.compile_sync(key(&program(5)), &program(5)), Err(CompileError::ShutDown)));
+}
+
+#[test]
+fn paused_runtimes_do_not_promote() {
+    let rt = runtime(Tuning { hot_threshold_gas: 10, ..tuning() });
+    rt.pause();
+    let code = program(6);
+    rt.record_interpreted(key(&code), &Bytes::from(code.clone()), 1_000);
+    rt.compile_sync(key(&program(7)), &program(7)).unwrap(); // flushes earlier events
+    assert_eq!(rt.stats().dispatched, 1);
+    rt.resume();
+    rt.record_interpreted(key(&code), &Bytes::from(code.clone()), 1_000);
+    wait_until("compiled after resume", Duration::from_secs(60), || {
+        matches!(rt.lookup(key(&code)), Lookup::Compiled(_))
+    });
+}
+
+#[test]
+fn a_clear_during_compilation_drops_the_stale_result() {
+    let rt = runtime(Tuning { jit_opt_level: revmc_runtime::OptLevel::O2, ..tuning() });
+    let code = slow_program();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| rt.compile_sync(key(&code), &code));
+        wait_until("the job is dispatched", Duration::from_secs(60), || rt.stats().dispatched == 1);
+        rt.clear();
+        let outcome = waiter.join().unwrap();
+        assert!(matches!(outcome, Err(CompileError::Cleared)), "{outcome:?}");
+    });
+    let s = rt.stats();
+    assert_eq!((s.stale, s.resident_entries, s.succeeded), (1, 0, 0), "{s:?}");
+    assert!(matches!(rt.lookup(key(&code)), Lookup::Interpret(InterpretReason::NotCompiled)));
+    // The key compiles normally in the new generation.
+    let p = rt.compile_sync(key(&code), &code).unwrap();
+    run_checked(&p, &code, &[]);
+}
+
+#[test]
+fn recycled_compilers_keep_producing_correct_programs() {
+    let rt = runtime(Tuning { compiler_recycle_threshold: 1, ..tuning() });
+    let programs: Vec<_> = (10..16)
+        .map(|n| {
+            let code = program(n);
+            (rt.compile_sync(key(&code), &code).unwrap(), code)
+        })
+        .collect();
+    // Programs from compilers since dropped still run.
+    for (p, code) in &programs {
+        let out = run_checked(p, code, &[9; 5]);
+        assert_eq!(out.output.len(), 32);
+    }
+}
