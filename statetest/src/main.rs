@@ -6,9 +6,14 @@
 //! are files or folders (searched recursively for `.json`), by default
 //! `../shared/fixtures/state` beside the workspace. Ends with one line
 //! `N passed, N failed, N skipped`; exits 1 if anything failed.
+//!
+//! In JIT mode every frame asks the compile service (`revmc_runtime::Runtime`) for its
+//! program and compiles it on a miss (`OnMiss::Compile`), so the worker pool, the
+//! resident cache and its eviction (a small code budget) are all in the path.
 
 use revmc_llvm::OptLevel;
-use revmc_runtime::evm::JitCache;
+use revmc_runtime::evm::{OnMiss, RuntimeSource};
+use revmc_runtime::{Runtime, RuntimeConfig, Tuning};
 use revmc_statetest::runner::{self, Mode};
 use revmc_statetest::skip;
 use std::path::{Path, PathBuf};
@@ -16,6 +21,9 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// Budget of the runtime's resident code.
+const CODE_CACHE_BYTES: usize = 8 << 20;
 
 struct Args {
     mode: Mode,
@@ -96,12 +104,29 @@ fn main() -> ExitCode {
         }
     }
     let start = Instant::now();
+    let tuning = Tuning {
+        jit_worker_count: args.threads.max(1),
+        jit_opt_level: args.opt,
+        hot_threshold_gas: 0,
+        // Small enough that eviction runs all the time, and that the JIT's memory
+        // mappings (a few per program) stay far below the kernel's limit.
+        code_cache_bytes: CODE_CACHE_BYTES,
+        idle_eviction: None,
+        ..Tuning::default()
+    };
+    let runtime = match Runtime::new(RuntimeConfig { enabled: true, tuning }) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("revmc-statetest: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let next = AtomicUsize::new(0);
     let totals = Mutex::new((0usize, 0usize, Vec::<String>::new(), Vec::<String>::new()));
     std::thread::scope(|s| {
         for _ in 0..args.threads.max(1) {
             s.spawn(|| {
-                let mut cache = JitCache::new(args.opt).expect("JIT compiler");
+                let mut source = RuntimeSource::new(&runtime, OnMiss::Compile);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
@@ -110,11 +135,8 @@ fn main() -> ExitCode {
                         continue;
                     }
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        runner::run_file(file, args.mode, &mut cache)
+                        runner::run_file(file, args.mode, &mut source)
                     }));
-                    // Code is not shared between files: free it, or JIT memory (and the
-                    // process's memory mappings) grow with every contract ever compiled.
-                    cache.clear();
                     let mut t = totals.lock().unwrap();
                     match r {
                         Ok(Ok(report)) => {
@@ -143,6 +165,19 @@ fn main() -> ExitCode {
         eprintln!("skipped {s}");
     }
     eprintln!("{} files in {:.1?} ({:?} mode)", files.len(), start.elapsed(), args.mode);
+    if args.mode == Mode::Jit {
+        let s = runtime.stats();
+        eprintln!(
+            "runtime: {} compiled, {} failed to compile (run interpreted), {} evictions, {} \
+             resident ({} KiB), {:.1?} compiling",
+            s.succeeded,
+            s.failed,
+            s.evictions,
+            s.resident_entries,
+            s.jit_code_bytes / 1024,
+            s.compile_time
+        );
+    }
     println!("{passed} passed, {failed} failed, {} skipped", skipped.len());
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -8,7 +8,7 @@ use revm::database::State;
 use revm::primitives::{B256, hardfork::SpecId};
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 use revm_statetest_types::{SpecName, Test, TestSuite, TestUnit};
-use revmc_runtime::evm::{JitCache, JitEvm};
+use revmc_runtime::evm::{JitEvm, ProgramSource};
 use std::path::Path;
 
 /// How transactions execute.
@@ -45,7 +45,11 @@ pub struct Observed {
 }
 
 /// Runs every case of `path`.
-pub fn run_file(path: &Path, mode: Mode, cache: &mut JitCache) -> anyhow::Result<FileReport> {
+pub fn run_file(
+    path: &Path,
+    mode: Mode,
+    source: &mut dyn ProgramSource,
+) -> anyhow::Result<FileReport> {
     let text = std::fs::read_to_string(path)?;
     let suite: TestSuite = serde_json::from_str(&text).context("parsing the test file")?;
     let mut report = FileReport::default();
@@ -68,7 +72,7 @@ pub fn run_file(path: &Path, mode: Mode, cache: &mut JitCache) -> anyhow::Result
                     test.indexes.gas,
                     test.indexes.value
                 );
-                match check_case(unit, spec_name.to_spec_id(), test, mode, cache) {
+                match check_case(unit, spec_name.to_spec_id(), test, mode, source) {
                     Ok(()) => report.passed += 1,
                     Err(e) => {
                         report.failed += 1;
@@ -78,7 +82,7 @@ pub fn run_file(path: &Path, mode: Mode, cache: &mut JitCache) -> anyhow::Result
                                 unit,
                                 spec_name.to_spec_id(),
                                 test,
-                                cache,
+                                source,
                             ));
                         }
                         report.failures.push(msg);
@@ -96,9 +100,9 @@ pub fn check_case(
     spec: SpecId,
     test: &Test,
     mode: Mode,
-    cache: &mut JitCache,
+    source: &mut dyn ProgramSource,
 ) -> anyhow::Result<()> {
-    let observed = execute(unit, spec, test, mode, cache)?;
+    let observed = execute(unit, spec, test, mode, source)?;
     let Some(observed) = observed else {
         // The transaction was rejected as expected.
         return Ok(());
@@ -126,7 +130,7 @@ pub fn execute(
     spec: SpecId,
     test: &Test,
     mode: Mode,
-    cache: &mut JitCache,
+    source: &mut dyn ProgramSource,
 ) -> anyhow::Result<Option<Observed>> {
     let mut cfg = CfgEnv::default();
     cfg.chain_id = unit.env.current_chain_id.map_or(1, |c| c.try_into().unwrap_or(1));
@@ -149,7 +153,7 @@ pub fn execute(
     let ctx = Context::mainnet().with_block(&block).with_tx(&tx).with_cfg(cfg).with_db(&mut state);
     let result = match mode {
         Mode::Interp => ctx.build_mainnet().transact_commit(&tx),
-        Mode::Jit => JitEvm::new(ctx.build_mainnet(), cache).transact_commit(&tx),
+        Mode::Jit => JitEvm::new(ctx.build_mainnet(), source).transact_commit(&tx),
     };
     let result = match result {
         Ok(r) => r,
@@ -183,10 +187,10 @@ fn diff_against_interpreter(
     unit: &TestUnit,
     spec: SpecId,
     test: &Test,
-    cache: &mut JitCache,
+    source: &mut dyn ProgramSource,
 ) -> String {
-    let jit = execute(unit, spec, test, Mode::Jit, cache);
-    let interp = execute(unit, spec, test, Mode::Interp, cache);
+    let jit = execute(unit, spec, test, Mode::Jit, source);
+    let interp = execute(unit, spec, test, Mode::Interp, source);
     match (jit, interp) {
         (Ok(Some(j)), Ok(Some(i))) if j != i => format!(
             "\n  jit:         {} (gas {}, logs {}, root {})\n  interpreter: {} (gas {}, logs {}, root {})",

@@ -18,6 +18,9 @@ commands:
   statetest [--mode interp|jit] [PATHS...]  run Ethereum state tests (default ../shared/fixtures/state)
   fuzz TARGET [--time S]  run a cargo-fuzz target (translate, jit_vs_interpreter) for S seconds
                    (default 60); installs cargo-fuzz if missing
+  soak [--contracts N] [--threads T] [--workers W] [--budget-kib B]
+                   drive N distinct contracts through the compile service under a small code
+                   budget; report resident entries, JIT code bytes, RSS and lookup latency
   setup            ensure LLVM 22 and the packages needed to link it are installed
   help             print this message";
 
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         "bench" => bench(rest),
         "fuzz" => fuzz(rest),
         "statetest" => statetest(rest),
+        "soak" => soak(rest),
         "setup" => llvm::ensure_llvm().map(drop),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -81,7 +85,22 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         let mut test = cmd::cargo(&llvm, &["test", "--workspace"]);
         test.args(extra);
         cmd::step("cargo test --workspace", test)?;
-        statetest_subset(&llvm, &fixtures)
+        statetest_subset(&llvm, &fixtures)?;
+        // A short soak: the compile service under churn and a tiny budget, in release.
+        let soak = [
+            "run",
+            "--release",
+            "-p",
+            "revmc-bench",
+            "--bin",
+            "revmc-soak",
+            "--",
+            "--contracts",
+            "400",
+            "--budget-kib",
+            "256",
+        ];
+        cmd::step("soak (400 contracts, 256 KiB budget)", cmd::cargo(&llvm, &soak))
     })();
     let outcome = if result.is_ok() { "passed" } else { "failed" };
     eprintln!("xtask: {outcome} in {:.1?}", start.elapsed());
@@ -91,7 +110,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask bench`: runs the `revmc-bench` binary in release mode, forwarding all arguments.
 fn bench(args: &[String]) -> anyhow::Result<()> {
     let llvm = llvm::ensure_llvm()?;
-    let mut bench = cmd::cargo(&llvm, &["run", "--release", "-p", "revmc-bench", "--"]);
+    let mut bench =
+        cmd::cargo(&llvm, &["run", "--release", "-p", "revmc-bench", "--bin", "revmc-bench", "--"]);
     bench.args(args);
     cmd::step("cargo run --release -p revmc-bench", bench)
 }
@@ -132,6 +152,15 @@ fn fuzz(args: &[String]) -> anyhow::Result<()> {
         ],
     );
     cmd::step(&format!("cargo fuzz run -s none {target} ({seconds} s)"), run)
+}
+
+/// `cargo xtask soak`: the compile-service soak test in release mode, arguments forwarded.
+fn soak(args: &[String]) -> anyhow::Result<()> {
+    let llvm = llvm::ensure_llvm()?;
+    let mut run =
+        cmd::cargo(&llvm, &["run", "--release", "-p", "revmc-bench", "--bin", "revmc-soak", "--"]);
+    run.args(args);
+    cmd::step("cargo run --release -p revmc-bench --bin revmc-soak", run)
 }
 
 /// `cargo xtask statetest`: the state-test runner in release mode, arguments forwarded.
