@@ -114,7 +114,7 @@ fn main() -> ExitCode {
         idle_eviction: None,
         ..Tuning::default()
     };
-    let runtime = match Runtime::new(RuntimeConfig { enabled: true, tuning }) {
+    let runtime = match Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("revmc-statetest: {e}");

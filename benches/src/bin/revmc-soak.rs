@@ -106,7 +106,8 @@ fn main() -> ExitCode {
         idle_eviction: Some(Duration::from_secs(30)),
         ..Tuning::default()
     };
-    let rt = Runtime::new(RuntimeConfig { enabled: true, tuning }).expect("runtime starts");
+    let rt =
+        Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }).expect("runtime starts");
     report("start", &rt.stats());
     let rss_at_1000 = AtomicU64::new(0);
     let next = AtomicUsize::new(0);

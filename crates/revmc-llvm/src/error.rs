@@ -18,4 +18,7 @@ pub enum LlvmError {
     /// An ORC operation failed.
     #[error("ORC JIT: {0}")]
     Orc(String),
+    /// Linking a shared library failed.
+    #[error("linking: {0}")]
+    Link(String),
 }

@@ -3,9 +3,8 @@
 use crate::orc::dylib::DylibGuard;
 use crate::orc::tracker::Tracker;
 use crate::orc::{check, lljit};
-use crate::{LlvmError, OptLevel, lower, opt};
-use inkwell::context::Context;
-use inkwell::targets::{FileType, TargetMachine};
+use crate::{LlvmError, OptLevel, opt};
+use inkwell::targets::TargetMachine;
 use llvm_sys::orc2::lljit::LLVMOrcLLJITAddObjectFileWithRT;
 use revmc_ir::abi::RawEvmFn;
 use revmc_ir::ir::Function;
@@ -131,29 +130,14 @@ impl JitCompiler {
         let mut phases = PhaseTimes::default();
         let symbol = format!("{name}_{}", self.next_symbol);
         self.next_symbol += 1;
-        let object = {
-            let cx = Context::create();
-            let t = Instant::now();
-            let module = lower::lower(&cx, func, &symbol)?;
-            phases.lower = t.elapsed();
-            let dump = std::env::var_os("REVMC_DUMP_DIR").map(std::path::PathBuf::from);
-            if let Some(dir) = &dump {
-                dump_module(&module, None, &dir.join(format!("{symbol}.unopt.ll")));
-            }
-            let t = Instant::now();
-            opt::optimize(&module, &self.machine, self.opt_level)?;
-            phases.optimize = t.elapsed();
-            if let Some(dir) = &dump {
-                dump_module(&module, Some(&self.machine), &dir.join(format!("{symbol}.opt.ll")));
-            }
-            let t = Instant::now();
-            let object = self
-                .machine
-                .write_to_memory_buffer(&module, FileType::Object)
-                .map_err(|e| LlvmError::Target(e.to_string()))?;
-            phases.codegen = t.elapsed();
-            object
-        };
+        let object = crate::object::emit_object(
+            func,
+            &symbol,
+            &self.machine,
+            self.opt_level,
+            &mut phases,
+            |_| Ok(()),
+        )?;
         let t = Instant::now();
         let object_size = object.get_size();
         let tracker = Tracker::new(&self.dylib);
@@ -181,22 +165,5 @@ impl JitCompiler {
     /// Whether `symbol` currently resolves in this compiler's dylib.
     pub fn is_live(&self, symbol: &str) -> bool {
         self.dylib.lookup(symbol).is_ok()
-    }
-}
-
-/// Writes `module` as LLVM IR to `path`, and as assembly beside it if `machine` is given.
-/// For debugging (`REVMC_DUMP_DIR`); failures are logged, not fatal.
-fn dump_module(
-    module: &inkwell::module::Module<'_>,
-    machine: Option<&TargetMachine>,
-    path: &std::path::Path,
-) {
-    if let Err(e) = module.print_to_file(path) {
-        tracing::warn!("dumping {}: {e}", path.display());
-    }
-    if let Some(machine) = machine
-        && let Err(e) = machine.write_to_file(module, FileType::Assembly, &path.with_extension("s"))
-    {
-        tracing::warn!("dumping assembly of {}: {e}", path.display());
     }
 }

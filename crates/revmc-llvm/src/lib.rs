@@ -9,12 +9,15 @@
 //!
 //! Architecture invariant: this crate knows nothing about threads, caches or revm.
 
+mod aot;
 mod error;
 mod jit;
 pub mod lower;
+mod object;
 pub mod opt;
 mod orc;
 
+pub use aot::{ABI_VERSION_SYMBOL, AotCompiler, SharedLibrary, host_target_id};
 pub use error::LlvmError;
 pub use jit::{JitCodeBacking, JitCompiler, JitFunction, PhaseTimes, live_code_bytes};
 pub use opt::OptLevel;

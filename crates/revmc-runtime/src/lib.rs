@@ -25,8 +25,11 @@ mod service;
 pub use error::RuntimeError;
 pub use execute::{ExecutionOutcome, execute};
 pub use program::JitProgram;
+pub use revmc_cache::store;
 pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey};
 pub use revmc_ir::{InstructionResult, SpecId, U256};
 pub use revmc_llvm::OptLevel;
 pub use revmc_worker::CompileError;
-pub use service::{InterpretReason, Lookup, Runtime, RuntimeConfig, RuntimeStats, Tuning};
+pub use service::{
+    CompileMode, InterpretReason, Lookup, Runtime, RuntimeConfig, RuntimeStats, Tuning,
+};

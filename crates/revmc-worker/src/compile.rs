@@ -3,8 +3,46 @@
 use crate::{CompileError, CompilePhases};
 use revmc_cache::{CompiledProgram, ProgramKind};
 use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::JitCompiler;
+use revmc_llvm::{AotCompiler, JitCompiler, SharedLibrary};
 use std::time::Instant;
+
+fn translate_timed(
+    code: &[u8],
+    spec: SpecId,
+    limits: &Limits,
+) -> Result<(revmc_ir::ir::Function, std::time::Duration), CompileError> {
+    if code.len() > limits.max_code_len {
+        return Err(CompileError::TooLarge { len: code.len(), max: limits.max_code_len });
+    }
+    let start = Instant::now();
+    let _span = tracing::debug_span!("translate", len = code.len()).entered();
+    let ir = translate(code, spec, limits)?;
+    Ok((ir, start.elapsed()))
+}
+
+/// AOT-compiles `code` for `spec` into a shared library exporting `symbol`.
+pub fn compile_aot(
+    compiler: &AotCompiler,
+    symbol: &str,
+    code: &[u8],
+    spec: SpecId,
+    limits: &Limits,
+) -> Result<(SharedLibrary, CompilePhases), CompileError> {
+    let (ir, translated) = translate_timed(code, spec, limits)?;
+    let library = {
+        let _span = tracing::debug_span!("aot", level = ?compiler.opt_level()).entered();
+        compiler.compile(&ir, symbol)?
+    };
+    let p = library.phases;
+    let phases = CompilePhases {
+        translate: translated,
+        lower: p.lower,
+        optimize: p.optimize,
+        codegen: p.codegen,
+        link: p.link,
+    };
+    Ok((library, phases))
+}
 
 /// JIT-compiles `code` for `spec` with `compiler`, naming the function after `symbol`.
 pub fn compile_jit(
@@ -14,15 +52,7 @@ pub fn compile_jit(
     spec: SpecId,
     limits: &Limits,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
-    if code.len() > limits.max_code_len {
-        return Err(CompileError::TooLarge { len: code.len(), max: limits.max_code_len });
-    }
-    let start = Instant::now();
-    let ir = {
-        let _span = tracing::debug_span!("translate", len = code.len()).entered();
-        translate(code, spec, limits)?
-    };
-    let translated = start.elapsed();
+    let (ir, translated) = translate_timed(code, spec, limits)?;
     let function = {
         let _span = tracing::debug_span!("backend", level = ?compiler.opt_level()).entered();
         compiler.compile_named(&ir, symbol)?

@@ -6,50 +6,53 @@
 //! bounds whatever LLVM accumulates per compiler; code already compiled stays valid, since
 //! each program's backing holds its dylib. [`clear`] drops them all, at shutdown.
 
-use crate::compile::compile_jit;
-use crate::{CompileError, CompileJob, CompileKind, CompilePhases};
-use revmc_cache::CompiledProgram;
+use crate::compile::{compile_aot, compile_jit};
+use crate::{CompileError, CompileJob, CompileKind, CompilePhases, Compiled};
 use revmc_ir::Limits;
-use revmc_llvm::{JitCompiler, OptLevel};
+use revmc_llvm::{AotCompiler, JitCompiler, LlvmError, OptLevel};
 use std::cell::RefCell;
+use std::sync::Arc;
+use std::thread::LocalKey;
 
 /// A compiler and how many compilations it has done.
 #[derive(Debug)]
-struct Slot {
+struct Slot<C> {
     level: OptLevel,
-    compiler: JitCompiler,
+    compiler: C,
     uses: usize,
 }
 
+type Slots<C> = RefCell<Vec<Slot<C>>>;
+
 thread_local! {
-    static JIT: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
+    static JIT: Slots<JitCompiler> = const { RefCell::new(Vec::new()) };
+    static AOT: Slots<AotCompiler> = const { RefCell::new(Vec::new()) };
 }
 
-/// Compiles `job` with this thread's compiler for its kind and level. Returns the program
-/// and whether a compiler was recycled (created anew because the old one reached
-/// `recycle_threshold` uses).
-pub(crate) fn compile(
-    job: &CompileJob,
-    limits: &Limits,
+/// Runs `f` with this thread's compiler of `level` from `slots`, creating it with `new`
+/// and replacing it once it has done `recycle_threshold` compilations. Also returns
+/// whether a compiler was recycled.
+fn with_compiler<C: 'static, T>(
+    slots: &'static LocalKey<Slots<C>>,
+    level: OptLevel,
     recycle_threshold: usize,
-) -> (Result<(CompiledProgram, CompilePhases), CompileError>, bool) {
-    if job.kind == CompileKind::Aot {
-        return (Err(CompileError::Unsupported(job.kind)), false);
-    }
-    JIT.with(|slots| {
+    new: impl FnOnce(OptLevel) -> Result<C, LlvmError>,
+    f: impl FnOnce(&mut C) -> Result<T, CompileError>,
+) -> (Result<T, CompileError>, bool) {
+    slots.with(|slots| {
         let mut slots = slots.borrow_mut();
         let mut recycled = false;
-        if let Some(i) = slots.iter().position(|s| s.level == job.opt_level)
+        if let Some(i) = slots.iter().position(|s| s.level == level)
             && slots[i].uses >= recycle_threshold.max(1)
         {
             slots.swap_remove(i);
             recycled = true;
         }
-        let i = match slots.iter().position(|s| s.level == job.opt_level) {
+        let i = match slots.iter().position(|s| s.level == level) {
             Some(i) => i,
-            None => match JitCompiler::new(job.opt_level) {
+            None => match new(level) {
                 Ok(compiler) => {
-                    slots.push(Slot { level: job.opt_level, compiler, uses: 0 });
+                    slots.push(Slot { level, compiler, uses: 0 });
                     slots.len() - 1
                 }
                 Err(e) => return (Err(e.into()), recycled),
@@ -57,18 +60,42 @@ pub(crate) fn compile(
         };
         let slot = &mut slots[i];
         slot.uses += 1;
-        let result =
-            compile_jit(&mut slot.compiler, &job.symbol, &job.bytecode, job.key.spec_id, limits);
-        (result, recycled)
+        (f(&mut slot.compiler), recycled)
     })
+}
+
+/// Compiles `job` with this thread's compiler for its kind and level. Returns the result
+/// and whether a compiler was recycled (created anew because the old one reached
+/// `recycle_threshold` uses).
+pub(crate) fn compile(
+    job: &CompileJob,
+    limits: &Limits,
+    recycle_threshold: usize,
+) -> (Result<(Compiled, CompilePhases), CompileError>, bool) {
+    let (code, spec) = (&job.bytecode[..], job.key.spec_id);
+    match job.kind {
+        CompileKind::Jit => {
+            with_compiler(&JIT, job.opt_level, recycle_threshold, JitCompiler::new, |c| {
+                let (program, phases) = compile_jit(c, &job.symbol, code, spec, limits)?;
+                Ok((Compiled::Program(Arc::new(program)), phases))
+            })
+        }
+        CompileKind::Aot => {
+            with_compiler(&AOT, job.opt_level, recycle_threshold, AotCompiler::new, |c| {
+                let (library, phases) = compile_aot(c, &job.symbol, code, spec, limits)?;
+                Ok((Compiled::Library(library), phases))
+            })
+        }
+    }
 }
 
 /// Drops this thread's compilers. Programs they compiled stay valid.
 pub fn clear() {
     JIT.with(|slots| slots.borrow_mut().clear());
+    AOT.with(|slots| slots.borrow_mut().clear());
 }
 
 /// Number of compilers this thread holds.
 pub fn count() -> usize {
-    JIT.with(|slots| slots.borrow().len())
+    JIT.with(|slots| slots.borrow().len()) + AOT.with(|slots| slots.borrow().len())
 }

@@ -19,9 +19,9 @@ pub enum CompileError {
     /// LLVM or ORC failed.
     #[error("backend: {0}")]
     Backend(Arc<revmc_llvm::LlvmError>),
-    /// This kind of compilation is not available in this build.
-    #[error("{0:?} compilation is not supported")]
-    Unsupported(crate::CompileKind),
+    /// The artifact store failed, or rejected the library just written.
+    #[error("artifact store: {0}")]
+    Store(String),
     /// The pool has no worker threads.
     #[error("the worker pool has no threads")]
     NoWorkers,

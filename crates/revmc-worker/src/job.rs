@@ -2,7 +2,7 @@
 
 use crate::{CompileError, Notifier};
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
-use revmc_llvm::OptLevel;
+use revmc_llvm::{OptLevel, SharedLibrary};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,13 +59,32 @@ impl std::ops::AddAssign for CompilePhases {
     }
 }
 
+/// What a successful job produced.
+#[derive(Debug)]
+pub enum Compiled {
+    /// A JIT program, ready to run.
+    Program(Arc<CompiledProgram>),
+    /// A shared library (AOT), to be stored and loaded by the caller.
+    Library(SharedLibrary),
+}
+
+impl Compiled {
+    /// The JIT program, if this is one.
+    pub fn program(&self) -> Option<&Arc<CompiledProgram>> {
+        match self {
+            Self::Program(p) => Some(p),
+            Self::Library(_) => None,
+        }
+    }
+}
+
 /// The outcome of one job, with everything needed to route it.
 #[derive(Debug)]
 pub struct WorkerResult {
     /// The job's key.
     pub key: RuntimeCacheKey,
-    /// The program, or why there is none.
-    pub outcome: Result<Arc<CompiledProgram>, CompileError>,
+    /// The program or library, or why there is none.
+    pub outcome: Result<Compiled, CompileError>,
     /// The job's kind.
     pub kind: CompileKind,
     /// The job's notifier, to complete once the result is stored.

@@ -17,8 +17,8 @@ mod job;
 mod notifier;
 mod pool;
 
-pub use compile::compile_jit;
+pub use compile::{compile_aot, compile_jit};
 pub use error::CompileError;
-pub use job::{CompileJob, CompileKind, CompilePhases, WorkerResult};
+pub use job::{CompileJob, CompileKind, CompilePhases, Compiled, WorkerResult};
 pub use notifier::Notifier;
 pub use pool::{Rejected, SubmitError, WorkerConfig, WorkerPool};

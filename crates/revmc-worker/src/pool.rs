@@ -6,7 +6,7 @@
 //! queued jobs finish at once as [`CompileError::ShutDown`], waits for the running ones,
 //! clears every thread's compilers, and returns only after every worker thread has exited.
 
-use crate::{CompileError, CompileJob, WorkerResult, compilers};
+use crate::{CompileError, CompileJob, Compiled, WorkerResult, compilers};
 use crossbeam_channel::Sender;
 use revmc_ir::Limits;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -218,7 +218,12 @@ fn deliver(shared: &Shared, result: WorkerResult) {
     if let Err(err) = shared.results.send(result) {
         let result = err.into_inner();
         if let Some(notifier) = result.notifier {
-            notifier.complete(result.outcome);
+            notifier.complete(match result.outcome {
+                Ok(Compiled::Program(p)) => Ok(p),
+                // A library needs storing and loading, which only the receiver can do.
+                Ok(Compiled::Library(_)) => Err(CompileError::ShutDown),
+                Err(e) => Err(e),
+            });
         }
     }
 }
@@ -255,7 +260,7 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
                 shared.recycled.fetch_add(1, Ordering::Relaxed);
             }
             match result {
-                Ok((program, phases)) => (Ok(Arc::new(program)), phases),
+                Ok((compiled, phases)) => (Ok(compiled), phases),
                 Err(e) => (Err(e), Default::default()),
             }
         }
@@ -272,7 +277,8 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
     };
     let duration = start.elapsed();
     match &outcome {
-        Ok(p) => tracing::debug!(?duration, code_bytes = p.code_bytes(), "compiled"),
+        Ok(Compiled::Program(p)) => tracing::debug!(?duration, bytes = p.code_bytes(), "compiled"),
+        Ok(Compiled::Library(l)) => tracing::debug!(?duration, bytes = l.bytes.len(), "linked"),
         Err(e) => tracing::debug!(?duration, error = %e, "compilation failed"),
     }
     WorkerResult {

@@ -53,13 +53,30 @@ fn compilers_are_recycled_and_keep_compiling() {
     for n in 0..5 {
         pool.submit(job(n, small_code(n), OptLevel::O1)).unwrap();
         let result = rx.recv().unwrap();
-        programs.push(result.outcome.expect("compiles after recycling"));
+        let compiled = result.outcome.expect("compiles after recycling");
+        programs.push(compiled.program().expect("a JIT program").clone());
     }
     // Compilers were replaced after jobs 2 and 4: five jobs, threshold two.
     assert_eq!(pool.recycled(), 2);
     let entries: std::collections::HashSet<_> =
         programs.iter().map(|p| p.entry() as usize).collect();
     assert_eq!(entries.len(), 5, "each program has its own code");
+}
+
+#[test]
+fn aot_jobs_produce_shared_libraries() {
+    let (tx, rx) = unbounded();
+    let pool = WorkerPool::new(config(1, 4), tx).unwrap();
+    let mut j = job(1, small_code(1), OptLevel::O1);
+    j.kind = revmc_worker::CompileKind::Aot;
+    pool.submit(j).unwrap();
+    let result = rx.recv().unwrap();
+    let Ok(revmc_worker::Compiled::Library(lib)) = result.outcome else {
+        panic!("{:?}", result.outcome)
+    };
+    assert_eq!(&lib.bytes[..4], b"\x7fELF", "a shared object");
+    assert_eq!(lib.symbol, "test_1");
+    assert!(result.phases.link > std::time::Duration::ZERO);
 }
 
 #[test]

@@ -1,20 +1,44 @@
 //! Runtime configuration.
 
+use revmc_cache::store::ArtifactStore;
 use revmc_llvm::OptLevel;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// What hot code is compiled into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompileMode {
+    /// In-process JIT code, lost at exit.
+    #[default]
+    Jit,
+    /// Shared libraries persisted in the artifact store, reused across restarts.
+    Aot,
+}
 
 /// How the runtime behaves.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// Whether lookups may return compiled code (see [`crate::Runtime::set_enabled`]).
     pub enabled: bool,
+    /// JIT or AOT for background compilations.
+    pub mode: CompileMode,
+    /// Where AOT artifacts persist; required for [`CompileMode::Aot`] and `prepare_aot`.
+    pub store: Option<Arc<dyn ArtifactStore>>,
+    /// Load every valid artifact of the store into the resident cache at start-up.
+    pub preload: bool,
     /// Sizing and thresholds.
     pub tuning: Tuning,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        Self { enabled: true, tuning: Tuning::default() }
+        Self {
+            enabled: true,
+            mode: CompileMode::Jit,
+            store: None,
+            preload: true,
+            tuning: Tuning::default(),
+        }
     }
 }
 

@@ -1,12 +1,15 @@
 //! The coordinator thread: accumulates gas per key, promotes hot keys to compile jobs,
 //! stores results, and sweeps idle programs.
 
+use super::CompileMode;
 use super::runtime::Shared;
 use super::stats::Counters;
 use crossbeam_channel::{Receiver, select};
 use revm::primitives::Bytes;
+use revmc_cache::CompiledProgram;
 use revmc_cache::RuntimeCacheKey;
-use revmc_worker::{CompileError, Rejected, WorkerResult};
+use revmc_cache::store::Loaded;
+use revmc_worker::{CompileError, CompileKind, Compiled, Rejected, WorkerResult};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -111,7 +114,18 @@ fn executed(
         hot.remove(&key);
         return;
     }
-    match shared.dispatch(key, code).1 {
+    let kind = match shared.mode {
+        CompileMode::Jit => CompileKind::Jit,
+        CompileMode::Aot => {
+            // Compiled before (this run or an earlier one) and evicted since: reload it.
+            if shared.load_artifact(key).is_some() {
+                hot.remove(&key);
+                return;
+            }
+            CompileKind::Aot
+        }
+    };
+    match shared.dispatch(key, code, kind).1 {
         // Keep the count: the next execution retries once the queue has room.
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) | None => {
@@ -123,6 +137,12 @@ fn executed(
 /// Stores a result of the current generation and wakes its waiters.
 fn store(shared: &Shared, result: WorkerResult) {
     let WorkerResult { key, outcome, notifier, generation, duration, phases, .. } = result;
+    // Libraries are persisted and loaded outside the in-flight lock: disk and dlopen.
+    let outcome = match outcome {
+        Ok(Compiled::Program(program)) => Ok(program),
+        Ok(Compiled::Library(library)) => persist(shared, key, &library),
+        Err(e) => Err(e),
+    };
     let outcome = {
         let mut in_flight = shared.in_flight();
         let current = shared.generation.load(Ordering::Acquire) == generation;
@@ -156,5 +176,27 @@ fn store(shared: &Shared, result: WorkerResult) {
     };
     if let Some(notifier) = notifier {
         notifier.complete(outcome);
+    }
+}
+
+/// Writes an AOT library to the store and loads it back through the store's verification,
+/// so that what runs is exactly what a later process will load.
+fn persist(
+    shared: &Shared,
+    key: RuntimeCacheKey,
+    library: &revmc_llvm::SharedLibrary,
+) -> Result<Arc<CompiledProgram>, CompileError> {
+    let store = shared.store.as_ref().ok_or(CompileError::Store("no artifact store".into()))?;
+    let artifact = shared.artifact_key(key);
+    store
+        .store(&artifact, &library.bytes, &library.symbol)
+        .map_err(|e| CompileError::Store(e.to_string()))?;
+    Counters::bump(&shared.counters.aot_stored);
+    match store.load(&artifact) {
+        Ok(Loaded::Hit(program)) => Ok(Arc::new(program)),
+        Ok(other) => {
+            Err(CompileError::Store(format!("the stored library did not load: {other:?}")))
+        }
+        Err(e) => Err(CompileError::Store(e.to_string())),
     }
 }

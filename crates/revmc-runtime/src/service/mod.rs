@@ -12,7 +12,7 @@ mod lookup;
 mod runtime;
 mod stats;
 
-pub use config::{RuntimeConfig, Tuning};
+pub use config::{CompileMode, RuntimeConfig, Tuning};
 pub use lookup::{InterpretReason, Lookup};
 pub use runtime::Runtime;
 pub use stats::RuntimeStats;

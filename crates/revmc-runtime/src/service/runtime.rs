@@ -2,11 +2,12 @@
 
 use super::coordinator::{self, Event};
 use super::stats::Counters;
-use super::{InterpretReason, Lookup, RuntimeConfig, RuntimeStats, Tuning};
+use super::{CompileMode, InterpretReason, Lookup, RuntimeConfig, RuntimeStats, Tuning};
 use crate::RuntimeError;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use revm::primitives::Bytes;
-use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey};
+use revmc_cache::store::{ArtifactKey, ArtifactStore, Loaded};
+use revmc_cache::{CompiledProgram, ProgramKind, ResidentCache, RuntimeCacheKey};
 use revmc_ir::Limits;
 use revmc_worker::{
     CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerConfig, WorkerPool,
@@ -21,6 +22,10 @@ use std::thread::JoinHandle;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub tuning: Tuning,
+    pub mode: CompileMode,
+    pub store: Option<Arc<dyn ArtifactStore>>,
+    /// `revmc_llvm::host_target_id()`, part of every artifact key.
+    pub target: String,
     pub enabled: AtomicBool,
     pub paused: AtomicBool,
     pub generation: AtomicU64,
@@ -47,9 +52,42 @@ impl Shared {
         self.failed.write().unwrap_or_else(|e| e.into_inner()).insert(key, error);
     }
 
-    /// Dispatches a compilation of `key` unless one is in flight; returns the notifier to
-    /// wait on. A refused job completes its notifier with the reason.
-    pub fn dispatch(&self, key: RuntimeCacheKey, code: &[u8]) -> (Arc<Notifier>, Option<Rejected>) {
+    /// The artifact key of `key` under this runtime's AOT settings.
+    pub fn artifact_key(&self, key: RuntimeCacheKey) -> ArtifactKey {
+        ArtifactKey::current(key, &self.target, self.tuning.aot_opt_level as u8)
+    }
+
+    /// Loads `key`'s artifact from the store into the resident cache, if there is a valid
+    /// one. A damaged artifact is counted and reported as absent (it gets recompiled).
+    pub fn load_artifact(&self, key: RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
+        let store = self.store.as_ref()?;
+        match store.load(&self.artifact_key(key)) {
+            Ok(Loaded::Hit(program)) => {
+                let program = Arc::new(program);
+                Counters::bump(&self.counters.aot_loaded);
+                self.cache.insert(key, program.clone());
+                Some(program)
+            }
+            Ok(Loaded::Miss) => None,
+            Ok(Loaded::Discarded(_)) => {
+                Counters::bump(&self.counters.aot_discarded);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "artifact store");
+                None
+            }
+        }
+    }
+
+    /// Dispatches a compilation of `key` of `kind` unless one is in flight; returns the
+    /// notifier to wait on. A refused job completes its notifier with the reason.
+    pub fn dispatch(
+        &self,
+        key: RuntimeCacheKey,
+        code: &[u8],
+        kind: CompileKind,
+    ) -> (Arc<Notifier>, Option<Rejected>) {
         let notifier = {
             let mut in_flight = self.in_flight();
             if let Some(n) = in_flight.get(&key) {
@@ -59,12 +97,22 @@ impl Shared {
             in_flight.insert(key, n.clone());
             n
         };
+        let (symbol, opt_level) = match kind {
+            CompileKind::Jit => (
+                format!("revmc_{}_{}", &key.code_hash.to_string()[2..18], key.spec_id as u8),
+                self.tuning.jit_opt_level,
+            ),
+            // Deterministic, so that concurrent writers of one key write the same bytes.
+            CompileKind::Aot => {
+                (format!("revmc_aot_{}", self.artifact_key(key).id()), self.tuning.aot_opt_level)
+            }
+        };
         let job = CompileJob {
-            kind: CompileKind::Jit,
+            kind,
             key,
             bytecode: code.into(),
-            symbol: format!("revmc_{}_{}", &key.code_hash.to_string()[2..18], key.spec_id as u8),
-            opt_level: self.tuning.jit_opt_level,
+            symbol,
+            opt_level,
             notifier: Some(notifier.clone()),
             generation: self.generation.load(Ordering::Acquire),
         };
@@ -109,6 +157,9 @@ impl Runtime {
     /// first event or compile request.
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let tuning = config.tuning;
+        if config.mode == CompileMode::Aot && config.store.is_none() {
+            return Err(RuntimeError::Start("AOT mode needs an artifact store".into()));
+        }
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let (events_tx, events_rx) = crossbeam_channel::bounded(tuning.event_capacity.max(1));
         let worker = WorkerConfig {
@@ -122,6 +173,9 @@ impl Runtime {
         let shared = Arc::new(Shared {
             cache: ResidentCache::new(tuning.code_cache_bytes),
             tuning,
+            mode: config.mode,
+            store: config.store,
+            target: revmc_llvm::host_target_id(),
             enabled: AtomicBool::new(config.enabled),
             paused: AtomicBool::new(false),
             generation: AtomicU64::new(0),
@@ -130,6 +184,9 @@ impl Runtime {
             pool: RwLock::new(pool),
             counters: Counters::default(),
         });
+        if config.preload {
+            preload(&shared);
+        }
         Ok(Self {
             shared,
             events: events_tx,
@@ -218,9 +275,62 @@ impl Runtime {
             self.shared.remember_failure(key, error.clone());
             return Err(error);
         }
+        let kind = match self.shared.mode {
+            CompileMode::Jit => CompileKind::Jit,
+            CompileMode::Aot => {
+                if let Some(program) = self.shared.load_artifact(key) {
+                    return Ok(program);
+                }
+                CompileKind::Aot
+            }
+        };
         self.ensure_started();
-        let (notifier, _) = self.shared.dispatch(key, code);
+        let (notifier, _) = self.shared.dispatch(key, code, kind);
         notifier.wait()
+    }
+
+    /// Makes sure each of `contracts` has an AOT artifact in the store and is resident:
+    /// loads what the store has, compiles the rest (in parallel on the workers) and
+    /// persists them. Needs a store; bypasses hotness. Results are in input order.
+    pub fn prepare_aot(
+        &self,
+        contracts: &[(RuntimeCacheKey, Bytes)],
+    ) -> Vec<Result<Arc<CompiledProgram>, CompileError>> {
+        if self.shared.store.is_none() {
+            let e = CompileError::Store("prepare_aot needs an artifact store".into());
+            return contracts.iter().map(|_| Err(e.clone())).collect();
+        }
+        self.ensure_started();
+        let mut results: Vec<Option<Result<Arc<CompiledProgram>, CompileError>>> =
+            (0..contracts.len()).map(|_| None).collect();
+        let mut waiting: Vec<(usize, Arc<Notifier>)> = Vec::new();
+        let wait_all = |waiting: &mut Vec<(usize, Arc<Notifier>)>, results: &mut Vec<_>| {
+            for (i, notifier) in waiting.drain(..) {
+                results[i] = Some(notifier.wait());
+            }
+        };
+        for (i, (key, code)) in contracts.iter().enumerate() {
+            if let Some(p) = self.shared.cache.get(key).filter(|p| p.kind() == ProgramKind::Aot) {
+                results[i] = Some(Ok(p));
+            } else if let Some(p) = self.shared.load_artifact(*key) {
+                results[i] = Some(Ok(p));
+            } else if code.len() > self.shared.tuning.max_bytecode_len {
+                let max = self.shared.tuning.max_bytecode_len;
+                results[i] = Some(Err(CompileError::TooLarge { len: code.len(), max }));
+            } else {
+                let (mut notifier, mut refused) =
+                    self.shared.dispatch(*key, code, CompileKind::Aot);
+                if refused == Some(Rejected::Full) {
+                    // The batch is larger than the queue: let the queued part finish.
+                    wait_all(&mut waiting, &mut results);
+                    (notifier, refused) = self.shared.dispatch(*key, code, CompileKind::Aot);
+                }
+                let _ = refused; // a refusal completed the notifier with its reason
+                waiting.push((i, notifier));
+            }
+        }
+        wait_all(&mut waiting, &mut results);
+        results.into_iter().map(|r| r.expect("every contract has a result")).collect()
     }
 
     /// Drops every compiled program, the negative cache and hotness, and bumps the
@@ -282,6 +392,9 @@ impl Runtime {
             succeeded: load(&c.succeeded),
             failed: load(&c.failed),
             stale: load(&c.stale),
+            aot_loaded: load(&c.aot_loaded),
+            aot_stored: load(&c.aot_stored),
+            aot_discarded: load(&c.aot_discarded),
             evictions: s.cache.evictions(),
             resident_entries: s.cache.len() as u64,
             jit_code_bytes: s.cache.code_bytes() as u64,
@@ -309,6 +422,24 @@ impl Runtime {
             // blocking send always gets through.
             let _ = self.events.send(Event::Shutdown);
             let _ = handle.join();
+        }
+    }
+}
+
+/// Loads every artifact of the store made for this build, target and AOT level.
+fn preload(shared: &Shared) {
+    let Some(store) = &shared.store else { return };
+    let keys = match store.keys() {
+        Ok(keys) => keys,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing the artifact store");
+            return;
+        }
+    };
+    for artifact in keys {
+        let Some(key) = artifact.runtime_key() else { continue };
+        if artifact == shared.artifact_key(key) && !shared.cache.contains(&key) {
+            shared.load_artifact(key);
         }
     }
 }

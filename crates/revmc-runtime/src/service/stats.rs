@@ -34,6 +34,12 @@ pub struct RuntimeStats {
     pub jit_code_bytes: u64,
     /// Code bytes of every JIT program alive in the process (resident or still running).
     pub live_jit_code_bytes: u64,
+    /// AOT programs loaded from the artifact store (preload, promotion, or after eviction).
+    pub aot_loaded: u64,
+    /// AOT libraries written to the store.
+    pub aot_stored: u64,
+    /// Artifacts that failed verification and were moved aside.
+    pub aot_discarded: u64,
     /// Compile time, summed over successful compilations.
     pub compile_time: Duration,
     /// The same, by phase.
@@ -51,6 +57,9 @@ pub(crate) struct Counters {
     pub succeeded: AtomicU64,
     pub failed: AtomicU64,
     pub stale: AtomicU64,
+    pub aot_loaded: AtomicU64,
+    pub aot_stored: AtomicU64,
+    pub aot_discarded: AtomicU64,
     pub compile: Mutex<(Duration, CompilePhases)>,
 }
 

@@ -47,7 +47,7 @@ pub fn tuning() -> Tuning {
 }
 
 pub fn runtime(tuning: Tuning) -> Runtime {
-    Runtime::new(RuntimeConfig { enabled: true, tuning }).unwrap()
+    Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }).unwrap()
 }
 
 /// Runs `program` (compiled from `code`) and checks it against the interpreter.

@@ -57,7 +57,12 @@ fn zero_workers_fail_at_once() {
 
 #[test]
 fn control_never_blocks_even_before_the_coordinator_starts() {
-    let rt = Runtime::new(RuntimeConfig { enabled: false, tuning: tuning() }).unwrap();
+    let rt = Runtime::new(RuntimeConfig {
+        enabled: false,
+        tuning: tuning(),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
     rt.pause();
     assert!(rt.is_paused());
     rt.resume();

@@ -1,0 +1,124 @@
+//! The AOT compiler: IR → position-independent object → shared library, linked by the
+//! system C compiler driver (`cc -shared`).
+//!
+//! The library exports the EVM function and `revmc_abi_version` (a `u32`), which the
+//! loader checks before trusting the function. It needs nothing from the host binary:
+//! builtins come through the context's table.
+
+use crate::{LlvmError, OptLevel, PhaseTimes, opt};
+use inkwell::targets::TargetMachine;
+use inkwell::values::BasicValue;
+use revmc_ir::abi::ABI_VERSION;
+use revmc_ir::ir::Function;
+use std::io::Write;
+use std::process::Command;
+use std::time::Instant;
+
+/// Name of the exported `u32` holding the ABI version the library was compiled for.
+pub const ABI_VERSION_SYMBOL: &str = "revmc_abi_version";
+
+/// The linker driver: `cc` on PATH, or `$REVMC_CC`.
+fn linker() -> String {
+    std::env::var("REVMC_CC").unwrap_or_else(|_| "cc".into())
+}
+
+/// A linked shared library, in memory.
+#[derive(Debug, Clone)]
+pub struct SharedLibrary {
+    /// The library file's bytes.
+    pub bytes: Vec<u8>,
+    /// The exported EVM function.
+    pub symbol: String,
+    /// Time per phase; `link` is the linker run.
+    pub phases: PhaseTimes,
+}
+
+/// Compiles IR functions into shared libraries for this host.
+#[derive(Debug)]
+pub struct AotCompiler {
+    machine: TargetMachine,
+    opt_level: OptLevel,
+}
+
+impl AotCompiler {
+    /// A compiler for the host CPU at `opt_level`.
+    pub fn new(opt_level: OptLevel) -> Result<Self, LlvmError> {
+        Ok(Self { machine: opt::host_target_machine(opt_level)?, opt_level })
+    }
+
+    /// The optimization level.
+    pub fn opt_level(&self) -> OptLevel {
+        self.opt_level
+    }
+
+    /// Compiles `func` into a shared library exporting it as `symbol`.
+    pub fn compile(&self, func: &Function, symbol: &str) -> Result<SharedLibrary, LlvmError> {
+        stacker::grow(crate::jit::COMPILE_STACK, || self.compile_on_this_stack(func, symbol))
+    }
+
+    fn compile_on_this_stack(
+        &self,
+        func: &Function,
+        symbol: &str,
+    ) -> Result<SharedLibrary, LlvmError> {
+        let mut phases = PhaseTimes::default();
+        let object = crate::object::emit_object(
+            func,
+            symbol,
+            &self.machine,
+            self.opt_level,
+            &mut phases,
+            |module| {
+                let cx = module.get_context();
+                let i32t = cx.i32_type();
+                let g = module.add_global(i32t, None, ABI_VERSION_SYMBOL);
+                g.set_initializer(&i32t.const_int(ABI_VERSION as u64, false).as_basic_value_enum());
+                g.set_constant(true);
+                Ok(())
+            },
+        )?;
+        let t = Instant::now();
+        let bytes = link(object.as_slice())?;
+        phases.link = t.elapsed();
+        Ok(SharedLibrary { bytes, symbol: symbol.to_string(), phases })
+    }
+}
+
+/// Links one object into a shared library with `cc -shared`.
+fn link(object: &[u8]) -> Result<Vec<u8>, LlvmError> {
+    let io = |what: &str, e: std::io::Error| LlvmError::Link(format!("{what}: {e}"));
+    let dir = tempfile::tempdir().map_err(|e| io("temporary directory", e))?;
+    let (obj, lib) = (dir.path().join("evm.o"), dir.path().join("evm.so"));
+    std::fs::File::create(&obj)
+        .and_then(|mut f| f.write_all(object))
+        .map_err(|e| io("writing the object", e))?;
+    let cc = linker();
+    let out = Command::new(&cc)
+        .args(["-shared", "-nostartfiles", "-Wl,--build-id=none", "-o"])
+        .arg(&lib)
+        .arg(&obj)
+        .output()
+        .map_err(|e| io(&format!("running `{cc}` (install a C toolchain, e.g. gcc)"), e))?;
+    if !out.status.success() {
+        return Err(LlvmError::Link(format!(
+            "`{cc} -shared` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    std::fs::read(&lib).map_err(|e| io("reading the library", e))
+}
+
+/// Identifies the code this process generates: target triple, CPU and its features.
+/// Artifacts built for another target id must not be loaded here.
+pub fn host_target_id() -> String {
+    let _ = opt::init_native_target();
+    let triple = TargetMachine::get_default_triple();
+    let cpu = TargetMachine::get_host_cpu_name();
+    let features = TargetMachine::get_host_cpu_features();
+    format!(
+        "{}/{}/{}",
+        triple.as_str().to_string_lossy(),
+        cpu.to_string_lossy(),
+        features.to_string_lossy()
+    )
+}

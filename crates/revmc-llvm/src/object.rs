@@ -1,0 +1,59 @@
+//! IR function → optimized native object: the part of compilation shared by JIT and AOT.
+
+use crate::{LlvmError, OptLevel, PhaseTimes, lower, opt};
+use inkwell::context::Context;
+use inkwell::memory_buffer::MemoryBuffer;
+use inkwell::module::Module;
+use inkwell::targets::{FileType, TargetMachine};
+use revmc_ir::ir::Function;
+use std::time::Instant;
+
+/// Lowers `func` as `symbol`, lets `extend` add to the module, optimizes at `level` and
+/// generates an object for `machine`, recording phase times in `phases`.
+pub(crate) fn emit_object(
+    func: &Function,
+    symbol: &str,
+    machine: &TargetMachine,
+    level: OptLevel,
+    phases: &mut PhaseTimes,
+    extend: impl FnOnce(&Module<'_>) -> Result<(), LlvmError>,
+) -> Result<MemoryBuffer<'static>, LlvmError> {
+    let cx = Context::create();
+    let t = Instant::now();
+    let module = lower::lower(&cx, func, symbol)?;
+    extend(&module)?;
+    phases.lower = t.elapsed();
+    let dump = std::env::var_os("REVMC_DUMP_DIR").map(std::path::PathBuf::from);
+    if let Some(dir) = &dump {
+        dump_module(&module, None, &dir.join(format!("{symbol}.unopt.ll")));
+    }
+    let t = Instant::now();
+    opt::optimize(&module, machine, level)?;
+    phases.optimize = t.elapsed();
+    if let Some(dir) = &dump {
+        dump_module(&module, Some(machine), &dir.join(format!("{symbol}.opt.ll")));
+    }
+    let t = Instant::now();
+    let object = machine
+        .write_to_memory_buffer(&module, FileType::Object)
+        .map_err(|e| LlvmError::Target(e.to_string()))?;
+    phases.codegen = t.elapsed();
+    Ok(object)
+}
+
+/// Writes `module` as LLVM IR to `path`, and as assembly beside it if `machine` is given.
+/// For debugging (`REVMC_DUMP_DIR`); failures are logged, not fatal.
+fn dump_module(
+    module: &inkwell::module::Module<'_>,
+    machine: Option<&TargetMachine>,
+    path: &std::path::Path,
+) {
+    if let Err(e) = module.print_to_file(path) {
+        tracing::warn!("dumping {}: {e}", path.display());
+    }
+    if let Some(machine) = machine
+        && let Err(e) = machine.write_to_file(module, FileType::Assembly, &path.with_extension("s"))
+    {
+        tracing::warn!("dumping assembly of {}: {e}", path.display());
+    }
+}

@@ -1,0 +1,114 @@
+//! AOT through the runtime: artifacts persist across processes, damaged ones are
+//! recompiled, and an evicted program comes back from disk rather than the compiler.
+
+#[path = "service/common.rs"]
+mod common;
+
+use common::*;
+use revm::primitives::Bytes;
+use revmc_runtime::store::FsStore;
+use revmc_runtime::{CompileMode, Runtime, RuntimeConfig, Tuning};
+use std::path::Path;
+use std::sync::Arc;
+
+const STORE_ENV: &str = "REVMC_TEST_AOT_STORE";
+
+fn aot_runtime(store: &Path, tuning: Tuning) -> Runtime {
+    let store = Arc::new(FsStore::open(store).unwrap());
+    let config = RuntimeConfig {
+        mode: CompileMode::Aot,
+        store: Some(store),
+        preload: true,
+        enabled: true,
+        tuning,
+    };
+    Runtime::new(config).unwrap()
+}
+
+fn contracts() -> Vec<(revmc_runtime::RuntimeCacheKey, Bytes)> {
+    (1..=3).map(|n| (key(&program(n)), Bytes::from(program(n)))).collect()
+}
+
+/// One "process": prepares the contracts from the store in `$REVMC_TEST_AOT_STORE` (or a
+/// fresh one), runs each against the interpreter, and prints what it compiled and loaded.
+#[test]
+fn aot_process() {
+    let fresh = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os(STORE_ENV).map_or(fresh.path().to_path_buf(), Into::into);
+    let rt = aot_runtime(&dir, tuning());
+    let programs = rt.prepare_aot(&contracts());
+    for ((_, code), program) in contracts().iter().zip(programs) {
+        let program = program.unwrap();
+        assert_eq!(program.kind(), revmc_runtime::ProgramKind::Aot);
+        run_checked(&program, code, &[1, 2]);
+    }
+    let s = rt.stats();
+    println!(
+        "AOT-PROCESS compiled={} stored={} loaded={}",
+        s.succeeded, s.aot_stored, s.aot_loaded
+    );
+    if std::env::var_os(STORE_ENV).is_none() {
+        assert_eq!((s.succeeded, s.aot_stored, s.aot_loaded), (3, 3, 0), "{s:?}");
+    }
+}
+
+fn run_process(store: &Path) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "aot_process", "--nocapture", "--test-threads", "1"])
+        .env(STORE_ENV, store)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout.lines().find_map(|l| l.find("AOT-PROCESS").map(|i| &l[i..]));
+    line.expect("the child reports").trim().to_string()
+}
+
+#[test]
+fn a_second_process_loads_the_first_ones_artifacts_and_compiles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run_process(dir.path()), "AOT-PROCESS compiled=3 stored=3 loaded=0");
+    assert_eq!(run_process(dir.path()), "AOT-PROCESS compiled=0 stored=0 loaded=3");
+}
+
+#[test]
+fn a_damaged_artifact_is_recompiled_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = program(9);
+    aot_runtime(dir.path(), tuning()).compile_sync(key(&code), &code).unwrap();
+    // Flip a byte in the library.
+    let lib = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "so"))
+        .unwrap();
+    let mut bytes = std::fs::read(&lib).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&lib, bytes).unwrap();
+    let rt = aot_runtime(dir.path(), tuning());
+    assert_eq!(rt.stats().aot_discarded, 1, "preload found and discarded it");
+    let p = rt.compile_sync(key(&code), &code).unwrap();
+    run_checked(&p, &code, &[]);
+    let s = rt.stats();
+    assert_eq!((s.succeeded, s.aot_stored), (1, 1), "{s:?}");
+}
+
+#[test]
+fn an_evicted_aot_program_is_reloaded_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (program(20), program(21));
+    // Room for one library only.
+    let size = {
+        let rt = aot_runtime(dir.path(), tuning());
+        rt.compile_sync(key(&a), &a).unwrap().code_bytes()
+    };
+    let rt = aot_runtime(dir.path(), Tuning { code_cache_bytes: size + size / 2, ..tuning() });
+    assert_eq!(rt.stats().aot_loaded, 1, "preloaded");
+    rt.compile_sync(key(&b), &b).unwrap();
+    assert_eq!(rt.stats().evictions, 1, "b evicted a");
+    let p = rt.compile_sync(key(&a), &a).unwrap();
+    run_checked(&p, &a, &[]);
+    let s = rt.stats();
+    assert_eq!((s.aot_loaded, s.succeeded, s.dispatched), (2, 1, 1), "a came from disk: {s:?}");
+}
