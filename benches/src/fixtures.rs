@@ -65,5 +65,5 @@ pub fn measure(
     let jit_ns = ns_per_run(settings, || {
         black_box(execute(&unit, spec, &test, Mode::Jit, cache).ok());
     });
-    Ok(Measurement { name, interp_ns, jit_ns, compile_ms, gas_used: interp.gas_used })
+    Ok(Measurement { name, interp_ns, jit_ns, aot_ns: None, compile_ms, gas_used: interp.gas_used })
 }

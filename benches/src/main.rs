@@ -135,17 +135,18 @@ fn main() -> ExitCode {
 fn run(args: &Args, programs: &[programs::Program]) -> anyhow::Result<bool> {
     let settings = if args.quick { Settings::QUICK } else { Settings::FULL };
     let mut compiler = JitCompiler::new(OPT_LEVEL)?;
+    let aot = measure::Aot::new(OPT_LEVEL)?;
     let width = programs.iter().map(|p| p.name.len()).max().unwrap_or(0).max("benchmark".len());
 
     println!("revmc-bench: LLVM opt level {OPT_LEVEL:?}, spec {SPEC:?}{}", quick_note(args.quick));
     println!(
-        "{:<width$} {:>11} {:>11} {:>9} {:>9} {:>15}",
-        "benchmark", "interp", "jit", "speedup", "compile", "gas used"
+        "{:<width$} {:>11} {:>11} {:>9} {:>11} {:>9} {:>9} {:>15}",
+        "benchmark", "interp", "jit", "speedup", "aot", "speedup", "compile", "gas used"
     );
     let mut results = Vec::new();
     let mut ok = true;
     for program in programs {
-        match measure::measure(&mut compiler, program, SPEC, settings) {
+        match measure::measure(&mut compiler, &aot, program, SPEC, settings) {
             Ok(m) => {
                 println!("{}", row(&m, width));
                 results.push(m);
@@ -220,12 +221,25 @@ fn quick_note(quick: bool) -> &'static str {
 }
 
 fn row(m: &Measurement, width: usize) -> String {
+    let Some(aot_ns) = m.aot_ns else {
+        return format!(
+            "{:<width$} {:>11} {:>11} {:>9} {:>9} {:>15}",
+            m.name,
+            fmt_time(m.interp_ns),
+            fmt_time(m.jit_ns),
+            format!("{:.1}x", m.interp_ns / m.jit_ns),
+            fmt_ms(m.compile_ms),
+            fmt_thousands(m.gas_used),
+        );
+    };
     format!(
-        "{:<width$} {:>11} {:>11} {:>9} {:>9} {:>15}",
+        "{:<width$} {:>11} {:>11} {:>9} {:>11} {:>9} {:>9} {:>15}",
         m.name,
         fmt_time(m.interp_ns),
         fmt_time(m.jit_ns),
         format!("{:.1}x", m.interp_ns / m.jit_ns),
+        fmt_time(aot_ns),
+        format!("{:.1}x", m.interp_ns / aot_ns),
         fmt_ms(m.compile_ms),
         fmt_thousands(m.gas_used),
     )
@@ -239,7 +253,7 @@ fn write_json(path: &std::path::Path, results: &[Measurement]) -> anyhow::Result
             name: &m.name,
             interp_ns: m.interp_ns,
             jit_ns: m.jit_ns,
-            aot_ns: None,
+            aot_ns: m.aot_ns,
             compile_ms: m.compile_ms,
             gas_used: m.gas_used,
         })

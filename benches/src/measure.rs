@@ -5,7 +5,11 @@ use crate::programs::Program;
 use anyhow::{Context, bail};
 use revmc_llvm::JitCompiler;
 use revmc_runtime::oracle::Oracle;
-use revmc_runtime::{ExecutionOutcome, InstructionResult, JitProgram, SpecId};
+use revmc_runtime::store::{ArtifactKey, ArtifactStore, FsStore, Loaded};
+use revmc_runtime::{
+    CompiledProgram, ExecutionOutcome, InstructionResult, JitProgram, RuntimeCacheKey, SpecId,
+    execute,
+};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -30,6 +34,48 @@ impl Settings {
         Self { warmup: Duration::from_millis(5), sample: Duration::from_millis(10), samples: 3 };
 }
 
+/// AOT compilation for benchmarks: compile, link, store in a temporary artifact store, and
+/// load back through the store's verification, as a node would.
+#[derive(Debug)]
+pub struct Aot {
+    compiler: revmc_llvm::AotCompiler,
+    store: FsStore,
+    _dir: tempfile::TempDir,
+    target: String,
+}
+
+impl Aot {
+    /// An AOT compiler at `level` with an empty temporary store.
+    pub fn new(level: revmc_llvm::OptLevel) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        Ok(Self {
+            compiler: revmc_llvm::AotCompiler::new(level)?,
+            store: FsStore::open(dir.path())?,
+            _dir: dir,
+            target: revmc_llvm::host_target_id(),
+        })
+    }
+
+    /// Compiles `code` for `spec`, persists it and loads it back.
+    pub fn load(&self, code: &[u8], spec: SpecId) -> anyhow::Result<CompiledProgram> {
+        let key = RuntimeCacheKey::new(revm_interpreter::primitives::keccak256(code), spec);
+        let artifact = ArtifactKey::current(key, &self.target, self.compiler.opt_level() as u8);
+        let symbol = format!("bench_{}", artifact.id());
+        let (library, _) = revmc_worker::compile_aot(
+            &self.compiler,
+            &symbol,
+            code,
+            spec,
+            &revmc_ir::Limits::default(),
+        )?;
+        self.store.store(&artifact, &library.bytes, &library.symbol)?;
+        match self.store.load(&artifact)? {
+            Loaded::Hit(program) => Ok(program),
+            other => bail!("the stored library did not load: {other:?}"),
+        }
+    }
+}
+
 /// Results for one program.
 #[derive(Debug, Clone)]
 pub struct Measurement {
@@ -39,6 +85,8 @@ pub struct Measurement {
     pub interp_ns: f64,
     /// JIT time per run.
     pub jit_ns: f64,
+    /// AOT time per run (a shared library loaded from the artifact store), when measured.
+    pub aot_ns: Option<f64>,
     /// Backend compile time (lowering, passes, codegen), as reported by the JIT.
     pub compile_ms: f64,
     /// Gas used by one run.
@@ -51,6 +99,7 @@ pub struct Measurement {
 /// numbers are reported for a program whose result is wrong.
 pub fn measure(
     compiler: &mut JitCompiler,
+    aot: &Aot,
     program: &Program,
     spec: SpecId,
     settings: Settings,
@@ -78,10 +127,25 @@ pub fn measure(
     let jit_ns = ns_per_run(settings, || {
         black_box(jit.run(black_box(calldata), black_box(gas_limit)));
     });
+    let aot_program = aot.load(code, spec).with_context(|| format!("{name}: AOT"))?;
+    // SAFETY: `aot_program` was compiled from `code` for `spec` and is alive below.
+    let run_aot =
+        |calldata, gas| unsafe { execute(aot_program.entry(), code, spec, calldata, gas) };
+    let got = run_aot(calldata, gas_limit);
+    if got != expected {
+        bail!(
+            "{name}: AOT result differs from the interpreter\n{}",
+            mismatch(program, &expected, &got)
+        );
+    }
+    let aot_ns = ns_per_run(settings, || {
+        black_box(run_aot(black_box(calldata), black_box(gas_limit)));
+    });
     Ok(Measurement {
         name: name.to_string(),
         interp_ns,
         jit_ns,
+        aot_ns: Some(aot_ns),
         compile_ms: jit.compile_time().as_secs_f64() * 1e3,
         gas_used: gas_limit - expected.gas_remaining,
     })

@@ -2,7 +2,8 @@
 //! interpreter (`--mode interp`) or compiled by revmc (`--mode jit`), checking the
 //! post-state root and logs hash of every (test, fork, data/gas/value index).
 //!
-//! Usage: `revmc-statetest [--mode interp|jit] [--opt N] [--threads N] [PATHS...]`; paths
+//! Usage: `revmc-statetest [--mode interp|jit|aot] [--opt N] [--threads N] [--aot-store DIR]
+//! [PATHS...]`; paths
 //! are files or folders (searched recursively for `.json`), by default
 //! `../shared/fixtures/state` beside the workspace. Ends with one line
 //! `N passed, N failed, N skipped`; exits 1 if anything failed.
@@ -13,11 +14,13 @@
 
 use revmc_llvm::OptLevel;
 use revmc_runtime::evm::{OnMiss, RuntimeSource};
-use revmc_runtime::{Runtime, RuntimeConfig, Tuning};
+use revmc_runtime::store::FsStore;
+use revmc_runtime::{CompileMode, Runtime, RuntimeConfig, Tuning};
 use revmc_statetest::runner::{self, Mode};
 use revmc_statetest::skip;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -29,6 +32,7 @@ struct Args {
     mode: Mode,
     opt: OptLevel,
     threads: usize,
+    aot_store: PathBuf,
     paths: Vec<PathBuf>,
 }
 
@@ -37,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
         mode: Mode::Jit,
         opt: OptLevel::default(),
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        aot_store: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/revmc-aot-store"),
         paths: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -46,12 +51,16 @@ fn parse_args() -> Result<Args, String> {
                 args.mode = match it.next().as_deref() {
                     Some("interp") => Mode::Interp,
                     Some("jit") => Mode::Jit,
-                    other => return Err(format!("--mode takes interp or jit, not {other:?}")),
+                    Some("aot") => Mode::Aot,
+                    other => return Err(format!("--mode takes interp, jit or aot, not {other:?}")),
                 }
             }
             "--opt" => {
                 let n: u8 = it.next().and_then(|s| s.parse().ok()).ok_or("--opt takes 0-3")?;
                 args.opt = OptLevel::from_u8(n);
+            }
+            "--aot-store" => {
+                args.aot_store = it.next().map(PathBuf::from).ok_or("--aot-store takes a path")?
             }
             "--threads" => {
                 args.threads =
@@ -87,7 +96,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
-                "{e}\nusage: revmc-statetest [--mode interp|jit] [--opt N] [--threads N] [PATHS...]"
+                "{e}\nusage: revmc-statetest [--mode interp|jit|aot] [--opt N] [--threads N] [--aot-store DIR] [PATHS...]"
             );
             return ExitCode::from(2);
         }
@@ -107,6 +116,7 @@ fn main() -> ExitCode {
     let tuning = Tuning {
         jit_worker_count: args.threads.max(1),
         jit_opt_level: args.opt,
+        aot_opt_level: args.opt,
         hot_threshold_gas: 0,
         // Small enough that eviction runs all the time, and that the JIT's memory
         // mappings (a few per program) stay far below the kernel's limit.
@@ -114,7 +124,20 @@ fn main() -> ExitCode {
         idle_eviction: None,
         ..Tuning::default()
     };
-    let runtime = match Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }) {
+    let mut config = RuntimeConfig { tuning, ..RuntimeConfig::default() };
+    if args.mode == Mode::Aot {
+        match FsStore::open(&args.aot_store) {
+            Ok(store) => config.store = Some(Arc::new(store)),
+            Err(e) => {
+                eprintln!("revmc-statetest: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        config.mode = CompileMode::Aot;
+        // Artifacts are loaded on demand; preloading a large store is for nodes.
+        config.preload = false;
+    }
+    let runtime = match Runtime::new(config) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("revmc-statetest: {e}");
@@ -165,17 +188,21 @@ fn main() -> ExitCode {
         eprintln!("skipped {s}");
     }
     eprintln!("{} files in {:.1?} ({:?} mode)", files.len(), start.elapsed(), args.mode);
-    if args.mode == Mode::Jit {
+    if args.mode != Mode::Interp {
         let s = runtime.stats();
         eprintln!(
             "runtime: {} compiled, {} failed to compile (run interpreted), {} evictions, {} \
-             resident ({} KiB), {:.1?} compiling",
+             resident ({} KiB), {:.1?} compiling; AOT: {} loaded from the store, {} stored, \
+             {} discarded",
             s.succeeded,
             s.failed,
             s.evictions,
             s.resident_entries,
             s.jit_code_bytes / 1024,
-            s.compile_time
+            s.compile_time,
+            s.aot_loaded,
+            s.aot_stored,
+            s.aot_discarded
         );
     }
     println!("{passed} passed, {failed} failed, {} skipped", skipped.len());

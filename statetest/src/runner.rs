@@ -16,8 +16,10 @@ use std::path::Path;
 pub enum Mode {
     /// revm's interpreter only.
     Interp,
-    /// Compiled frames wherever the code compiles.
+    /// Compiled frames wherever the code compiles (JIT).
     Jit,
+    /// The same with AOT shared libraries from the artifact store.
+    Aot,
 }
 
 /// Counts for one file.
@@ -77,7 +79,7 @@ pub fn run_file(
                     Err(e) => {
                         report.failed += 1;
                         let mut msg = format!("FAILED {case}\n  {e:#}");
-                        if mode == Mode::Jit {
+                        if mode != Mode::Interp {
                             msg.push_str(&diff_against_interpreter(
                                 unit,
                                 spec_name.to_spec_id(),
@@ -153,7 +155,7 @@ pub fn execute(
     let ctx = Context::mainnet().with_block(&block).with_tx(&tx).with_cfg(cfg).with_db(&mut state);
     let result = match mode {
         Mode::Interp => ctx.build_mainnet().transact_commit(&tx),
-        Mode::Jit => JitEvm::new(ctx.build_mainnet(), source).transact_commit(&tx),
+        Mode::Jit | Mode::Aot => JitEvm::new(ctx.build_mainnet(), source).transact_commit(&tx),
     };
     let result = match result {
         Ok(r) => r,
