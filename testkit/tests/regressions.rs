@@ -35,3 +35,21 @@ fn out_of_gas_before_a_later_stack_underflow() {
     };
     replay(&case);
 }
+
+/// Fuzz input (`jit_vs_interpreter` format) whose contract keeps about a thousand stack
+/// values live across a hundred blocks and a dozen calls: LLVM took over a minute on its
+/// 262 bytes. It is now refused by the translator's live-stack bound and runs interpreted,
+/// with the same result.
+#[test]
+fn a_compile_time_bomb_is_refused_and_runs_interpreted() {
+    let data = include_bytes!("inputs/compile-time-bomb.bin");
+    let case = Case::from_bytes(&data[1..]).unwrap();
+    let err = revmc_ir::translate(&case.code_a, case.spec, &Default::default()).unwrap_err();
+    assert!(
+        matches!(err, revmc_ir::TranslateError::LimitExceeded { what: "live stack cost", .. }),
+        "{err}"
+    );
+    let mut cache = JitCache::new(OptLevel::O2).unwrap();
+    check(&case, &mut cache).unwrap();
+    assert_eq!(cache.failures.len(), 1, "code_a is refused, code_b compiles");
+}

@@ -16,6 +16,12 @@ pub struct Limits {
     /// Largest total number of `switch` cases (dynamic jumps fan out to every JUMPDEST;
     /// LLVM's cost grows faster than linearly in such CFG edges).
     pub max_switch_cases: usize,
+    /// Largest sum over IR blocks of the square of their entry stack height. Every entry
+    /// slot of a block becomes an SSA value live across its edges, and the backend's
+    /// register allocation grows with blocks × simultaneously live 256-bit values; a few
+    /// hundred bytes that keep a thousand values live across a hundred blocks took LLVM
+    /// over a minute (found by fuzzing). Real contracts stay far below this.
+    pub max_live_cost: usize,
 }
 
 impl Default for Limits {
@@ -26,6 +32,7 @@ impl Default for Limits {
             max_insts: 1 << 20,
             max_blocks: 16 * 1024,
             max_switch_cases: 16 * 1024,
+            max_live_cost: 4 << 20,
         }
     }
 }

@@ -105,6 +105,14 @@ impl<'a> Translator<'a> {
             }
         }
         debug_assert_eq!(self.ir_blocks[0].first(), Some(&self.func.entry()));
+        let live_cost: usize = (self.analysis.blocks.iter())
+            .flat_map(|facts| &facts.variants)
+            .map(|v| v.entry_height * v.entry_height)
+            .sum();
+        if live_cost > self.limits.max_live_cost {
+            let limit = self.limits.max_live_cost;
+            return Err(TranslateError::LimitExceeded { what: "live stack cost", limit });
+        }
         self.check_limits()?;
         for b in 0..self.cfg.blocks.len() {
             for v in 0..self.ir_blocks[b].len() {
