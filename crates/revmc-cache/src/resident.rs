@@ -88,23 +88,30 @@ impl ResidentCache {
         if size > self.budget {
             return Insert { stored: false, evicted: 0 };
         }
-        let mut entries = self.write();
-        let entry = Entry { program, last_used: AtomicU64::new(self.now()) };
-        if let Some(old) = entries.insert(key, entry) {
-            self.bytes.fetch_sub(old.program.code_bytes(), Ordering::Relaxed);
-        }
-        self.bytes.fetch_add(size, Ordering::Relaxed);
+        // Evicted programs are dropped after the lock is released: freeing code takes the
+        // JIT's or the loader's locks, which lookups must not wait behind.
+        let mut dropped = Vec::new();
         let mut evicted = 0;
-        while self.bytes.load(Ordering::Relaxed) > self.budget {
-            let lru = entries
-                .iter()
-                .filter(|(k, _)| **k != key)
-                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
-                .map(|(k, _)| *k);
-            let Some(lru) = lru else { break };
-            self.remove_locked(&mut entries, &lru);
-            evicted += 1;
+        {
+            let mut entries = self.write();
+            let entry = Entry { program, last_used: AtomicU64::new(self.now()) };
+            if let Some(old) = entries.insert(key, entry) {
+                self.bytes.fetch_sub(old.program.code_bytes(), Ordering::Relaxed);
+                dropped.push(old.program);
+            }
+            self.bytes.fetch_add(size, Ordering::Relaxed);
+            while self.bytes.load(Ordering::Relaxed) > self.budget {
+                let lru = entries
+                    .iter()
+                    .filter(|(k, _)| **k != key)
+                    .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
+                    .map(|(k, _)| *k);
+                let Some(lru) = lru else { break };
+                dropped.extend(self.remove_locked(&mut entries, &lru));
+                evicted += 1;
+            }
         }
+        drop(dropped);
         Insert { stored: true, evicted }
     }
 
@@ -127,23 +134,27 @@ impl ResidentCache {
     /// Evicts every entry unused for longer than `max_idle`; returns how many.
     pub fn evict_idle(&self, max_idle: Duration) -> usize {
         let cutoff = self.now().saturating_sub(max_idle.as_nanos() as u64);
-        let mut entries = self.write();
-        let idle: Vec<_> = entries
-            .iter()
-            .filter(|(_, e)| e.last_used.load(Ordering::Relaxed) < cutoff)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in &idle {
-            self.remove_locked(&mut entries, key);
-        }
-        idle.len()
+        let dropped: Vec<_> = {
+            let mut entries = self.write();
+            let idle: Vec<_> = entries
+                .iter()
+                .filter(|(_, e)| e.last_used.load(Ordering::Relaxed) < cutoff)
+                .map(|(k, _)| *k)
+                .collect();
+            idle.iter().filter_map(|key| self.remove_locked(&mut entries, key)).collect()
+        };
+        // Freed outside the lock, as in `insert`.
+        dropped.len()
     }
 
     /// Drops every entry (not counted as evictions).
     pub fn clear(&self) {
-        let mut entries = self.write();
-        entries.clear();
-        self.bytes.store(0, Ordering::Relaxed);
+        let dropped: Vec<_> = {
+            let mut entries = self.write();
+            self.bytes.store(0, Ordering::Relaxed);
+            entries.drain().map(|(_, e)| e.program).collect()
+        };
+        drop(dropped);
     }
 
     /// Number of resident programs.

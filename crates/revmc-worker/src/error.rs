@@ -19,6 +19,9 @@ pub enum CompileError {
     /// LLVM or ORC failed.
     #[error("backend: {0}")]
     Backend(Arc<revmc_llvm::LlvmError>),
+    /// The code given does not hash to the key's code hash.
+    #[error("the code does not match the key's code hash")]
+    CodeMismatch,
     /// The artifact store failed, or rejected the library just written.
     #[error("artifact store: {0}")]
     Store(String),

@@ -13,7 +13,7 @@ use revmc_worker::{CompileError, CompileKind, Compiled, Rejected, WorkerResult};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What callers tell the coordinator.
 #[derive(Debug)]
@@ -35,7 +35,15 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
     let sweep = shared.tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
         (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
     });
+    let mut next_sweep = Instant::now() + sweep;
     loop {
+        // Sweep on schedule even when events never stop (a busy node is never idle).
+        if Instant::now() >= next_sweep {
+            if let Some(idle) = shared.tuning.idle_eviction {
+                shared.cache.evict_idle(idle);
+            }
+            next_sweep = Instant::now() + sweep;
+        }
         select! {
             recv(events) -> event => match event {
                 Ok(event) => {
@@ -49,8 +57,9 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
                 // Events sent before the job's result was stored are handled first, so a
                 // caller that records events and then compiles synchronously sees them
                 // applied when `compile_sync` returns.
+                // Only those already queued: producers must not starve the result.
                 let mut go_on = true;
-                for event in events.try_iter() {
+                for event in events.try_iter().take(events.len()) {
                     go_on &= handle(shared, &mut hot, event);
                 }
                 if let Ok(result) = result {
@@ -60,11 +69,7 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
                     break;
                 }
             },
-            default(sweep) => {
-                if let Some(idle) = shared.tuning.idle_eviction {
-                    shared.cache.evict_idle(idle);
-                }
-            },
+            default(next_sweep.saturating_duration_since(Instant::now())) => {},
         }
     }
     // Results delivered before shutdown still wake their waiters.
@@ -162,7 +167,12 @@ fn store(shared: &Shared, result: WorkerResult) {
                 Ok(program) => {
                     Counters::bump(&shared.counters.succeeded);
                     shared.counters.add_compile(duration, phases);
-                    shared.cache.insert(key, program.clone());
+                    if !shared.cache.insert(key, program.clone()).stored {
+                        // Larger than the whole budget: never resident, so never recompile.
+                        let max = shared.cache.budget();
+                        let len = program.code_bytes();
+                        shared.remember_failure(key, CompileError::TooLarge { len, max });
+                    }
                 }
                 Err(error) => {
                     Counters::bump(&shared.counters.failed);

@@ -61,11 +61,16 @@ impl Shared {
     /// one. A damaged artifact is counted and reported as absent (it gets recompiled).
     pub fn load_artifact(&self, key: RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
         let store = self.store.as_ref()?;
+        let generation = self.generation.load(Ordering::Acquire);
         match store.load(&self.artifact_key(key)) {
             Ok(Loaded::Hit(program)) => {
                 let program = Arc::new(program);
                 Counters::bump(&self.counters.aot_loaded);
-                self.cache.insert(key, program.clone());
+                // Stored only if no `clear` ran meanwhile (same lock as `clear`).
+                let _in_flight = self.in_flight();
+                if self.generation.load(Ordering::Acquire) == generation {
+                    self.cache.insert(key, program.clone());
+                }
                 Some(program)
             }
             Ok(Loaded::Miss) => None,
@@ -88,14 +93,22 @@ impl Shared {
         code: &[u8],
         kind: CompileKind,
     ) -> (Arc<Notifier>, Option<Rejected>) {
-        let notifier = {
+        // The code must be what the key names: compiled code runs on frames found by hash.
+        if revm::primitives::keccak256(code) != key.code_hash {
+            let n = Notifier::new();
+            n.complete(Err(CompileError::CodeMismatch));
+            return (n, None);
+        }
+        // The generation is read under the lock `clear` bumps it under, so a job is never
+        // tagged with a generation newer than its in-flight entry.
+        let (notifier, generation) = {
             let mut in_flight = self.in_flight();
             if let Some(n) = in_flight.get(&key) {
                 return (n.clone(), None);
             }
             let n = Notifier::new();
             in_flight.insert(key, n.clone());
-            n
+            (n, self.generation.load(Ordering::Acquire))
         };
         let (symbol, opt_level) = match kind {
             CompileKind::Jit => (
@@ -114,7 +127,7 @@ impl Shared {
             symbol,
             opt_level,
             notifier: Some(notifier.clone()),
-            generation: self.generation.load(Ordering::Acquire),
+            generation,
         };
         let submitted = self.pool.read().unwrap_or_else(|e| e.into_inner()).submit(job);
         match submitted {

@@ -129,3 +129,12 @@ fn recycled_compilers_keep_producing_correct_programs() {
         assert_eq!(out.output.len(), 32);
     }
 }
+
+#[test]
+fn code_that_does_not_match_its_key_is_refused() {
+    let rt = runtime(tuning());
+    let (a, b) = (program(30), program(31));
+    assert!(matches!(rt.compile_sync(key(&a), &b), Err(CompileError::CodeMismatch)));
+    assert!(matches!(rt.lookup(key(&a)), Lookup::Interpret(_)));
+    assert_eq!(rt.stats().dispatched, 0);
+}
