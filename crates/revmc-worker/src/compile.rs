@@ -20,6 +20,17 @@ fn translate_timed(
     Ok((ir, start.elapsed()))
 }
 
+/// The translation time joined with the backend's phase times.
+fn phases(translate: std::time::Duration, p: revmc_llvm::PhaseTimes) -> CompilePhases {
+    CompilePhases {
+        translate,
+        lower: p.lower,
+        optimize: p.optimize,
+        codegen: p.codegen,
+        link: p.link,
+    }
+}
+
 /// AOT-compiles `code` for `spec` into a shared library exporting `symbol`.
 pub fn compile_aot(
     compiler: &AotCompiler,
@@ -33,14 +44,7 @@ pub fn compile_aot(
         let _span = tracing::debug_span!("aot", level = ?compiler.opt_level()).entered();
         compiler.compile(&ir, symbol)?
     };
-    let p = library.phases;
-    let phases = CompilePhases {
-        translate: translated,
-        lower: p.lower,
-        optimize: p.optimize,
-        codegen: p.codegen,
-        link: p.link,
-    };
+    let phases = phases(translated, library.phases);
     Ok((library, phases))
 }
 
@@ -57,14 +61,7 @@ pub fn compile_jit(
         let _span = tracing::debug_span!("backend", level = ?compiler.opt_level()).entered();
         compiler.compile_named(&ir, symbol)?
     };
-    let p = function.phases;
-    let phases = CompilePhases {
-        translate: translated,
-        lower: p.lower,
-        optimize: p.optimize,
-        codegen: p.codegen,
-        link: p.link,
-    };
+    let phases = phases(translated, function.phases);
     let (entry, size) = (function.entry, function.object_size);
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI, and the
     // backing that keeps it mapped moves into the program.

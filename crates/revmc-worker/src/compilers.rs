@@ -94,8 +94,3 @@ pub fn clear() {
     JIT.with(|slots| slots.borrow_mut().clear());
     AOT.with(|slots| slots.borrow_mut().clear());
 }
-
-/// Number of compilers this thread holds.
-pub fn count() -> usize {
-    JIT.with(|slots| slots.borrow().len()) + AOT.with(|slots| slots.borrow().len())
-}

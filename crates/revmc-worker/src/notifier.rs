@@ -38,9 +38,4 @@ impl Notifier {
             slot = self.done.wait(slot).unwrap_or_else(|e| e.into_inner());
         }
     }
-
-    /// Whether the notifier has been completed.
-    pub fn is_complete(&self) -> bool {
-        self.outcome.lock().unwrap_or_else(|e| e.into_inner()).is_some()
-    }
 }
