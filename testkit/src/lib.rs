@@ -4,8 +4,10 @@
 //! land on real `JUMPDEST`s, calls go back into the generated contracts, storage and
 //! memory use small offsets so reads see earlier writes. [`tx`] runs one transaction over
 //! such contracts in revm's interpreter and with compiled frames, and returns everything
-//! the two must agree on.
+//! the two must agree on. [`contracts`] deploys real contracts from the shared fixtures and
+//! runs a transaction sequence over them both ways.
 
+pub mod contracts;
 mod generate;
 pub mod tx;
 

@@ -21,6 +21,11 @@ commands:
   soak [--contracts N] [--threads T] [--workers W] [--budget-kib B]
                    drive N distinct contracts through the compile service under a small code
                    budget; report resident entries, JIT code bytes, RSS and lookup latency
+  corpus [PATH...] [--json FILE] [--opt-level N] [--translate-only] [--timeout-s S] [--jobs J]
+         [--min-coverage PCT]
+                   translate and JIT-compile every contract of PATH (contracts/ files or state
+                   tests; default ../shared/fixtures/contracts), each in a child process under a
+                   time bound; report coverage, compile ms per KiB, the slowest, refusals by reason
   setup            ensure LLVM 22 and the packages needed to link it are installed
   help             print this message";
 
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
         "fuzz" => fuzz(rest),
         "statetest" => statetest(rest),
         "soak" => soak(rest),
+        "corpus" => corpus(rest),
         "setup" => llvm::ensure_llvm().map(drop),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -86,6 +92,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         test.args(extra);
         cmd::step("cargo test --workspace", test)?;
         statetest_subset(&llvm, &fixtures)?;
+        corpus_coverage(&llvm, &fixtures)?;
         // A short soak: the compile service under churn and a tiny budget, in release.
         let soak = [
             "run",
@@ -163,6 +170,17 @@ fn soak(args: &[String]) -> anyhow::Result<()> {
     cmd::step("cargo run --release -p revmc-bench --bin revmc-soak", run)
 }
 
+/// `cargo xtask corpus`: the compile-coverage tool in release mode, arguments forwarded.
+fn corpus(args: &[String]) -> anyhow::Result<()> {
+    let llvm = llvm::ensure_llvm()?;
+    let mut run = cmd::cargo(
+        &llvm,
+        &["run", "--release", "-p", "revmc-bench", "--bin", "revmc-corpus", "--"],
+    );
+    run.args(args);
+    cmd::step("cargo run --release -p revmc-bench --bin revmc-corpus", run)
+}
+
 /// `cargo xtask statetest`: the state-test runner in release mode, arguments forwarded.
 fn statetest(args: &[String]) -> anyhow::Result<()> {
     let llvm = llvm::ensure_llvm()?;
@@ -203,4 +221,18 @@ fn statetest_subset(llvm: &llvm::Llvm, fixtures: &std::path::Path) -> anyhow::Re
         }
     }
     cmd::step("state tests (JIT mode, fast subset)", run)
+}
+
+/// Translates every contract of `fixtures/contracts` and fails unless all of them translate,
+/// or says clearly that it is skipped.
+fn corpus_coverage(llvm: &llvm::Llvm, fixtures: &std::path::Path) -> anyhow::Result<()> {
+    let contracts = fixtures.join("contracts");
+    if !contracts.exists() {
+        eprintln!("xtask: SKIPPED corpus coverage: {} not found", contracts.display());
+        return Ok(());
+    }
+    let mut run =
+        cmd::cargo(llvm, &["run", "--release", "-p", "revmc-bench", "--bin", "revmc-corpus", "--"]);
+    run.args(["--translate-only", "--min-coverage", "100"]).arg(contracts);
+    cmd::step("corpus coverage (translate only, 100% required)", run)
 }

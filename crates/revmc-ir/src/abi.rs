@@ -20,7 +20,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -166,8 +166,10 @@ builtins! {
     SetOutput = 2, false;
     /// Runs host opcode `args[0]` with the stack `args[1]` entries high, its operands
     /// already stored at the top of the caller's stack array; results are left there.
-    /// CALL / CREATE return `Suspend` after setting the frame's next action.
-    Host = 2, false;
+    /// The array's first `args[2]` entries hold live values (a dynamic shape's entries
+    /// below its base) and must be kept. CALL / CREATE return `Suspend` after setting
+    /// the frame's next action.
+    Host = 3, false;
 }
 
 /// Converts a compiled function's return value back into revm's result type.

@@ -23,15 +23,6 @@ pub enum TranslateError {
 /// Shapes of bytecode the translator rejects (the interpreter runs them).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unsupported {
-    /// A block is reachable with more distinct stack heights than the translator
-    /// makes variants for.
-    #[error("block at pc {pc} is reachable with more than {limit} stack heights")]
-    TooManyStackHeights {
-        /// First pc of the block (`usize::MAX` for the targets of unresolved jumps).
-        pc: usize,
-        /// The variant limit.
-        limit: usize,
-    },
     /// The spec is newer than this compiler knows.
     #[error("spec {0:?} is not supported")]
     Spec(crate::SpecId),

@@ -18,7 +18,7 @@ pub mod translate;
 pub mod verifier;
 
 pub use error::TranslateError;
-pub use limits::Limits;
+pub use limits::{DEFAULT_MAX_VARIANTS, Limits};
 pub use translate::translate;
 
 /// The EVM word type used by the IR's constants.

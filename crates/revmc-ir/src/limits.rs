@@ -1,5 +1,8 @@
 //! Bounds that keep translation of hostile bytecode linear and small.
 
+/// Default of [`Limits::max_variants`] (measurements in `docs/compute-core.md`).
+pub const DEFAULT_MAX_VARIANTS: usize = 16;
+
 /// Resource bounds for [`translate`](crate::translate). The defaults admit every contract
 /// that fits the EIP-170/EIP-3860 size limits and real compilers produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +25,9 @@ pub struct Limits {
     /// hundred bytes that keep a thousand values live across a hundred blocks took LLVM
     /// over a minute (found by fuzzing). Real contracts stay far below this.
     pub max_live_cost: usize,
+    /// Most entry shapes (variants) one block is translated for before it collapses into
+    /// one dynamic-stack variant (`analysis::jumps`). Each variant is a copy of the block.
+    pub max_variants: usize,
 }
 
 impl Default for Limits {
@@ -30,9 +36,10 @@ impl Default for Limits {
             max_code_len: 64 * 1024,
             max_analysis_visits_per_block: 64,
             max_insts: 1 << 20,
-            max_blocks: 16 * 1024,
-            max_switch_cases: 16 * 1024,
+            max_blocks: 64 * 1024,
+            max_switch_cases: 64 * 1024,
             max_live_cost: 4 << 20,
+            max_variants: DEFAULT_MAX_VARIANTS,
         }
     }
 }

@@ -7,12 +7,13 @@
 //!   block or, when defined in another block, in a predecessor of the using block
 //!   (the translator only passes values to the dispatch block it creates);
 //! - builtin calls have the builtin's arity; stack slots are below the stack limit;
-//! - host operations and suspensions have operands within their stack height;
+//! - host operations and suspensions of static shapes have all their operands as
+//!   values, within their stack height;
 //! - switch cases are sorted by pc and unique; exits with a stack write-back use
 //!   STOP, RETURN or REVERT.
 
 use crate::abi::STACK_LIMIT;
-use crate::ir::{Block, Function, InstData, Terminator, Value};
+use crate::ir::{Block, Function, Height, InstData, Terminator, Value};
 use crate::{InstructionResult, TranslateError};
 
 /// Checks `func`'s invariants.
@@ -102,8 +103,10 @@ impl<'a> Verifier<'a> {
             InstData::SlotGet(n) | InstData::SlotSet(n, _) if *n >= self.func.num_slots => {
                 Err(format!("slot {n} is not below num_slots {}", self.func.num_slots))
             }
-            InstData::Host { args, height, .. } if args.len() > *height as usize => {
-                Err(format!("host operation takes {} operands at height {height}", args.len()))
+            InstData::Host { args, height: Height::Abs(h), .. }
+                if args.len() > *h as usize || args.iter().any(Option::is_none) =>
+            {
+                Err(format!("host operation takes {} operands at height {h}", args.len()))
             }
             InstData::MStore { width, .. } if !matches!(width, 1 | 32) => {
                 Err(format!("mstore width {width}"))
@@ -120,16 +123,17 @@ impl<'a> Verifier<'a> {
         }
         match term {
             Terminator::Unset => Err("missing terminator".into()),
-            Terminator::Suspend { args, height, index, .. }
-                if args.len() > *height as usize || *index == 0 =>
+            Terminator::Suspend { index: 0, .. } => Err("suspend #0".into()),
+            Terminator::Suspend { args, height: Height::Abs(h), index, .. }
+                if args.len() > *h as usize || args.iter().any(Option::is_none) =>
             {
-                Err(format!("suspend #{index} takes {} operands at height {height}", args.len()))
+                Err(format!("suspend #{index} takes {} operands at height {h}", args.len()))
             }
             Terminator::Switch { cases, .. } if cases.windows(2).any(|w| w[0].0 >= w[1].0) => {
                 Err("switch cases are not sorted and unique".into())
             }
             Terminator::Exit { result, stack_len }
-                if *stack_len > 0
+                if *stack_len != Height::Abs(0)
                     && !matches!(
                         result,
                         InstructionResult::Stop
@@ -162,7 +166,10 @@ mod tests {
         f.terminate(c, Terminator::Switch { value: v, cases: vec![], default: c });
         let e = f.create_block(None);
         f.append(e, InstData::Unary(crate::ir::UnaryOp::Not, v));
-        f.terminate(e, Terminator::Exit { result: InstructionResult::Stop, stack_len: 0 });
+        f.terminate(
+            e,
+            Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(0) },
+        );
         assert!(verify(&f).unwrap_err().to_string().contains("does not precede"));
     }
 }

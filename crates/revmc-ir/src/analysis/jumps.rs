@@ -1,113 +1,54 @@
-//! Jump resolution and stack heights, by abstract interpretation over basic blocks.
+//! Jump resolution and stack shapes, by abstract interpretation over basic blocks.
 //!
-//! Each block's entry state is its stack height and an abstract value for each of the
+//! Each block's entry state is its stack [`Shape`] and an abstract value for each of the
 //! top [`WINDOW`] stack entries: either a small set of possible constants (enough to
 //! resolve `PUSH tag; JUMP` and the return jumps of internal functions called from a
 //! few places) or unknown. States are joined at block entries until a fixpoint.
 //!
-//! A block reached with different stack heights gets one *variant* per height (solc
-//! shares, e.g., its revert blocks between paths of different depth); each variant is
-//! translated separately with its own static height. More than [`MAX_VARIANTS`] heights
-//! at one block make the program [`Unsupported`](crate::error::Unsupported).
+//! A block reached with different shapes gets one *variant* per shape (solc shares, e.g.,
+//! its revert blocks between paths of different depth); each variant is translated
+//! separately. A block reached with more than [`Limits::max_variants`] shapes is
+//! *collapsed*: it gets one variant, `Dynamic(0)`, whose entries all live in the frame's
+//! stack array below a run-time base, and every edge into it converts its state to that
+//! shape. Its successors continue in dynamic shapes with SSA slots above the base. So no
+//! program is refused for the shape of its stack.
 //!
 //! A jump whose target is unknown may go to any JUMPDEST; its state flows into every
-//! JUMPDEST block. The number of block visits is bounded by [`Limits`].
+//! JUMPDEST block, converted to `Dynamic(0)` once such jumps have more than
+//! [`MAX_DISPATCH_SHAPES`] shapes (the translator gives each shape one shared dispatch).
+//! The number of block visits is bounded by [`Limits`].
 
 use super::cfg::Cfg;
 use super::opcodes::{OpKind, kind, stack_error};
+use super::state::State;
+pub use super::state::{AbsVal, MAX_TARGETS, Shape, WINDOW};
 use crate::bytecode::Decoded;
-use crate::error::Unsupported;
 use crate::{Limits, SpecId, TranslateError};
 use revm_interpreter::bytecode::opcode::{self, OpCode};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
-/// Number of top stack entries whose abstract values are tracked.
-pub const WINDOW: usize = 32;
-/// Largest set of constants an abstract value holds before it becomes unknown.
-pub const MAX_TARGETS: usize = 16;
-/// Most entry heights (variants) one block may have.
-pub const MAX_VARIANTS: usize = 16;
-
-/// An abstract stack value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AbsVal {
-    /// Any value.
-    Unknown,
-    /// One of these constants (sorted, unique, at most [`MAX_TARGETS`]).
-    Known(Vec<u32>),
-}
-
-impl AbsVal {
-    fn join(&self, other: &AbsVal) -> AbsVal {
-        match (self, other) {
-            (AbsVal::Known(a), AbsVal::Known(b)) => {
-                let mut v = a.clone();
-                v.extend_from_slice(b);
-                v.sort_unstable();
-                v.dedup();
-                if v.len() > MAX_TARGETS { AbsVal::Unknown } else { AbsVal::Known(v) }
-            }
-            _ => AbsVal::Unknown,
-        }
-    }
-}
-
-/// Abstract state at a program point.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct State {
-    height: usize,
-    /// Top `min(height, WINDOW)` entries, the stack top last.
-    top: Vec<AbsVal>,
-}
-
-impl State {
-    fn pop(&mut self) -> AbsVal {
-        self.height -= 1;
-        self.top.pop().unwrap_or(AbsVal::Unknown)
-    }
-
-    fn push(&mut self, v: AbsVal) {
-        self.height += 1;
-        self.top.push(v);
-        if self.top.len() > WINDOW {
-            self.top.remove(0);
-        }
-    }
-
-    fn peek(&self, depth: usize) -> AbsVal {
-        self.top.len().checked_sub(depth + 1).map_or(AbsVal::Unknown, |i| self.top[i].clone())
-    }
-
-    /// Joins `other`, of the same height, into `self`; returns whether `self` changed.
-    fn join(&mut self, other: &State) -> bool {
-        debug_assert_eq!(self.height, other.height);
-        // Windows are aligned at the stack top; entries one side does not track are unknown.
-        let n = self.top.len().min(other.top.len());
-        let mut changed = self.top.len() > n;
-        self.top.drain(..self.top.len() - n);
-        for (a, b) in self.top.iter_mut().zip(&other.top[other.top.len() - n..]) {
-            let j = a.join(b);
-            if j != *a {
-                *a = j;
-                changed = true;
-            }
-        }
-        changed
-    }
-}
-
-/// Joins `state` into the one of equal height in `states`, or adds it. Returns the index
-/// of that state and whether anything changed; `None` if a new height would exceed
-/// [`MAX_VARIANTS`].
-fn join_into(states: &mut Vec<State>, state: &State) -> Option<(usize, bool)> {
-    match states.iter().position(|s| s.height == state.height) {
+/// Joins `state` into the one of equal shape in `states`, or adds it. Returns the index
+/// of that state and whether anything changed; `None` if a new shape would exceed
+/// `max` variants.
+fn join_into(states: &mut Vec<State>, state: &State, max: usize) -> Option<(usize, bool)> {
+    match states.iter().position(|s| s.shape == state.shape) {
         Some(i) => Some((i, states[i].join(state))),
-        None if states.len() < MAX_VARIANTS => {
+        None if states.len() < max => {
             states.push(state.clone());
             Some((states.len() - 1, true))
         }
         None => None,
     }
+}
+
+/// One state of the given shape holding the join of every window in `states`.
+fn merged(states: &[State], shape: Shape) -> State {
+    let mut all = states.iter().map(|s| State::entry(shape, s.top.clone()));
+    let mut m = all.next().unwrap_or_else(|| State::entry(shape, Vec::new()));
+    for s in all {
+        m.join(&s);
+    }
+    m
 }
 
 /// Where a block's final JUMP / JUMPI goes.
@@ -121,11 +62,11 @@ pub enum JumpTarget {
     Dynamic,
 }
 
-/// Result of the analysis for one block entered with one stack height.
+/// Result of the analysis for one block entered with one shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variant {
-    /// Stack height at entry.
-    pub entry_height: usize,
+    /// Stack shape at entry.
+    pub shape: Shape,
     /// Target of the block's final jump.
     pub jump: JumpTarget,
 }
@@ -133,52 +74,113 @@ pub struct Variant {
 /// Result of the analysis for one block.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BlockFacts {
-    /// One variant per entry height; empty if the block is unreachable. The first
-    /// variant of block 0 is the program entry (height 0).
+    /// One variant per entry shape; empty if the block is unreachable. The first
+    /// variant of block 0 is the program entry (`Static(0)`).
     pub variants: Vec<Variant>,
+    /// Whether the block was reached with too many shapes: its only variant is
+    /// `Dynamic(0)`, and every edge into it converts to that shape.
+    pub collapsed: bool,
 }
 
 impl BlockFacts {
-    /// Index of the variant entered with `height`.
-    pub fn variant(&self, height: usize) -> Option<usize> {
-        self.variants.iter().position(|v| v.entry_height == height)
+    /// Index of the variant entered with `shape`.
+    pub fn variant(&self, shape: Shape) -> Option<usize> {
+        self.variants.iter().position(|v| v.shape == shape)
+    }
+
+    /// The shape an edge leaving with `shape` enters this block with.
+    pub fn entry_shape(&self, shape: Shape) -> Shape {
+        if self.collapsed { Shape::Dynamic(0) } else { shape }
     }
 }
 
-/// Jump targets and stack heights of every block.
+/// Jump targets and stack shapes of every block.
 #[derive(Debug, Clone)]
 pub struct JumpAnalysis {
     /// Per-block facts, indexed like [`Cfg::blocks`].
     pub blocks: Vec<BlockFacts>,
     /// Blocks starting with a JUMPDEST, the destinations of dynamic jumps.
     pub jumpdest_blocks: Vec<usize>,
+    /// The shapes unresolved jumps enter JUMPDESTs with.
+    pub dispatch_shapes: Vec<Shape>,
 }
+
+/// Most shapes unresolved jumps keep before they all enter as `Dynamic(0)`: each shape
+/// gives every JUMPDEST a variant.
+pub const MAX_DISPATCH_SHAPES: usize = 2;
+
+/// Most times the analysis restarts after a block collapses.
+const MAX_RESTARTS: usize = 64;
 
 impl JumpAnalysis {
     /// Runs the analysis.
+    ///
+    /// When a block collapses, the states it had before flowed on and left variants
+    /// downstream that no path reaches any more; worse, they count against the variant
+    /// bound of the blocks they reached and would make those collapse too. So the
+    /// analysis restarts with the collapsed block known from the start, up to
+    /// [`MAX_RESTARTS`] times; past that, blocks collapse in place (sound, but some code
+    /// may get dynamic shapes it did not need).
     pub fn compute(
         code: &Decoded,
         cfg: &Cfg,
         spec: SpecId,
         limits: &Limits,
     ) -> Result<Self, TranslateError> {
-        Analyzer::new(code, cfg, spec).run(limits)
+        let mut collapsed = vec![false; cfg.blocks.len()];
+        for restarts in 0.. {
+            let mut analyzer = Analyzer::new(code, cfg, spec, limits, collapsed);
+            analyzer.restart_on_collapse = restarts < MAX_RESTARTS;
+            match analyzer.run()? {
+                Run::Done => return Ok(analyzer.finish()),
+                Run::Collapsed(b) => {
+                    collapsed = analyzer.collapsed;
+                    collapsed[b] = true;
+                }
+            }
+        }
+        unreachable!("the loop returns")
     }
+
+    /// The shape an unresolved jump leaving with `shape` enters its target with.
+    pub fn dispatch_shape(&self, shape: Shape) -> Shape {
+        if self.dispatch_shapes.contains(&shape) { shape } else { Shape::Dynamic(0) }
+    }
+
+    /// Number of variants with a dynamic shape.
+    pub fn dynamic_variants(&self) -> usize {
+        self.blocks.iter().flat_map(|b| &b.variants).filter(|v| v.shape.is_dynamic()).count()
+    }
+}
+
+/// How a run of the analysis ended.
+enum Run {
+    /// At a fixpoint.
+    Done,
+    /// Block `b` must collapse; the run stopped there.
+    Collapsed(usize),
 }
 
 struct Analyzer<'a> {
     code: &'a Decoded,
     cfg: &'a Cfg,
     spec: SpecId,
-    /// Entry states of each block, one per height.
+    limits: &'a Limits,
+    /// Entry states of each block, one per shape.
     entry: Vec<Vec<State>>,
     /// Jump target of each block variant.
     jump: Vec<Vec<JumpTarget>>,
+    /// Blocks whose only variant is `Dynamic(0)`.
+    collapsed: Vec<bool>,
     jumpdest_blocks: Vec<usize>,
-    /// States flowing out of unresolved jumps, one per height.
+    /// States flowing out of unresolved jumps, one per shape.
     dynamic: Vec<State>,
     queue: VecDeque<(usize, usize)>,
-    queued: std::collections::HashSet<(usize, usize)>,
+    queued: HashSet<(usize, usize)>,
+    /// Whether a new collapse stops the run (see [`JumpAnalysis::compute`]).
+    restart_on_collapse: bool,
+    /// The block that must collapse, once one has.
+    restart: Option<usize>,
 }
 
 /// Where control goes after a block.
@@ -189,7 +191,13 @@ struct Exit {
 }
 
 impl<'a> Analyzer<'a> {
-    fn new(code: &'a Decoded, cfg: &'a Cfg, spec: SpecId) -> Self {
+    fn new(
+        code: &'a Decoded,
+        cfg: &'a Cfg,
+        spec: SpecId,
+        limits: &'a Limits,
+        collapsed: Vec<bool>,
+    ) -> Self {
         let n = cfg.blocks.len();
         let jumpdest_blocks =
             (0..n).filter(|&b| code.instrs[cfg.blocks[b].start].op == opcode::JUMPDEST).collect();
@@ -197,21 +205,33 @@ impl<'a> Analyzer<'a> {
             code,
             cfg,
             spec,
+            limits,
             entry: vec![Vec::new(); n],
             jump: vec![Vec::new(); n],
+            collapsed,
             jumpdest_blocks,
             dynamic: Vec::new(),
             queue: VecDeque::new(),
             queued: Default::default(),
+            restart_on_collapse: false,
+            restart: None,
         }
     }
 
-    fn run(mut self, limits: &Limits) -> Result<JumpAnalysis, TranslateError> {
-        let max_visits = self.cfg.blocks.len().saturating_mul(limits.max_analysis_visits_per_block);
-        self.flow_into(0, &State { height: 0, top: Vec::new() })?;
+    fn run(&mut self) -> Result<Run, TranslateError> {
+        let max_visits =
+            self.cfg.blocks.len().saturating_mul(self.limits.max_analysis_visits_per_block);
+        self.flow_into(0, &State::entry(Shape::Static(0), Vec::new()));
         let mut visits = 0usize;
         while let Some((b, v)) = self.queue.pop_front() {
+            if let Some(b) = self.restart {
+                return Ok(Run::Collapsed(b));
+            }
             self.queued.remove(&(b, v));
+            // A collapse replaces a block's states: older queue entries may be stale.
+            if v >= self.entry[b].len() {
+                continue;
+            }
             visits += 1;
             if visits > max_visits {
                 return Err(TranslateError::LimitExceeded {
@@ -225,34 +245,43 @@ impl<'a> Analyzer<'a> {
                 continue;
             };
             if exit.fallthrough {
-                self.flow_into(b + 1, &exit.state)?;
+                self.flow_into(b + 1, &exit.state);
             }
             match &exit.jump {
                 JumpTarget::None => {}
                 JumpTarget::Static(pcs) => {
                     for &pc in pcs {
                         if let Some(t) = self.jump_block(pc as usize) {
-                            self.flow_into(t, &exit.state)?;
+                            self.flow_into(t, &exit.state);
                         }
                     }
                 }
-                JumpTarget::Dynamic => self.flow_dynamic(&exit.state)?,
+                JumpTarget::Dynamic => self.flow_dynamic(&exit.state),
             }
-            self.jump[b][v] = exit.jump;
+            // The block may have collapsed while flowing into itself.
+            if let Some(j) = self.jump[b].get_mut(v) {
+                *j = exit.jump;
+            }
         }
-        let blocks = self
-            .entry
-            .iter()
-            .zip(self.jump)
-            .map(|(states, jumps)| BlockFacts {
+        Ok(match self.restart {
+            Some(b) => Run::Collapsed(b),
+            None => Run::Done,
+        })
+    }
+
+    fn finish(self) -> JumpAnalysis {
+        let blocks = (self.entry.iter().zip(self.jump).zip(self.collapsed))
+            .map(|((states, jumps), collapsed)| BlockFacts {
                 variants: states
                     .iter()
                     .zip(jumps)
-                    .map(|(s, jump)| Variant { entry_height: s.height, jump })
+                    .map(|(s, jump)| Variant { shape: s.shape, jump })
                     .collect(),
+                collapsed,
             })
             .collect();
-        Ok(JumpAnalysis { blocks, jumpdest_blocks: self.jumpdest_blocks })
+        let dispatch_shapes = self.dynamic.iter().map(|s| s.shape).collect();
+        JumpAnalysis { blocks, jumpdest_blocks: self.jumpdest_blocks, dispatch_shapes }
     }
 
     /// The block a jump to `pc` enters, if `pc` is a valid destination.
@@ -264,45 +293,85 @@ impl<'a> Analyzer<'a> {
         Some(self.cfg.block_of_instr[i] as usize)
     }
 
-    fn flow_into(&mut self, b: usize, state: &State) -> Result<(), TranslateError> {
-        let Some((v, changed)) = join_into(&mut self.entry[b], state) else {
-            let pc = self.code.instrs[self.cfg.blocks[b].start].pc as usize;
-            return Err(Unsupported::TooManyStackHeights { pc, limit: MAX_VARIANTS }.into());
-        };
-        if self.jump[b].len() <= v {
-            self.jump[b].push(JumpTarget::None);
-        }
-        if changed && self.queued.insert((b, v)) {
+    fn enqueue(&mut self, b: usize, v: usize) {
+        if self.queued.insert((b, v)) {
             self.queue.push_back((b, v));
         }
-        Ok(())
     }
 
-    fn flow_dynamic(&mut self, state: &State) -> Result<(), TranslateError> {
-        let Some((i, changed)) = join_into(&mut self.dynamic, state) else {
-            return Err(
-                Unsupported::TooManyStackHeights { pc: usize::MAX, limit: MAX_VARIANTS }.into()
-            );
-        };
-        if changed {
-            let dynamic = self.dynamic[i].clone();
-            for j in 0..self.jumpdest_blocks.len() {
-                self.flow_into(self.jumpdest_blocks[j], &dynamic)?;
+    fn flow_into(&mut self, b: usize, state: &State) {
+        if self.collapsed[b] {
+            let state = state.to_dynamic_base();
+            if self.entry[b].is_empty() {
+                self.entry[b].push(state);
+                self.jump[b].push(JumpTarget::None);
+                self.enqueue(b, 0);
+            } else if self.entry[b][0].join(&state) {
+                self.enqueue(b, 0);
+            }
+            return;
+        }
+        match join_into(&mut self.entry[b], state, self.limits.max_variants) {
+            Some((v, changed)) => {
+                if self.jump[b].len() <= v {
+                    self.jump[b].push(JumpTarget::None);
+                }
+                if changed {
+                    self.enqueue(b, v);
+                }
+            }
+            None if self.restart_on_collapse => {
+                self.restart.get_or_insert(b);
+            }
+            None => {
+                // Too many shapes: one dynamic variant from now on.
+                let mut states = std::mem::take(&mut self.entry[b]);
+                states.push(state.clone());
+                self.collapsed[b] = true;
+                self.entry[b] = vec![merged(&states, Shape::Dynamic(0))];
+                self.jump[b] = vec![JumpTarget::None];
+                self.enqueue(b, 0);
             }
         }
-        Ok(())
     }
 
-    /// Runs block `b` abstractly; `None` if it halts.
+    /// Unresolved jumps enter every JUMPDEST with their own shape while they have at
+    /// most [`MAX_DISPATCH_SHAPES`] shapes between them; past that, with the whole stack
+    /// in the array (`Dynamic(0)`). The translator gives each shape one shared dispatch.
+    fn flow_dynamic(&mut self, state: &State) {
+        let i = match join_into(&mut self.dynamic, state, MAX_DISPATCH_SHAPES) {
+            Some((i, true)) => i,
+            Some((_, false)) => return,
+            None => {
+                let base = state.to_dynamic_base();
+                match self.dynamic.iter().position(|s| s.shape == base.shape) {
+                    Some(i) if !self.dynamic[i].join(&base) => return,
+                    Some(i) => i,
+                    None => {
+                        self.dynamic.push(base);
+                        self.dynamic.len() - 1
+                    }
+                }
+            }
+        };
+        let dynamic = self.dynamic[i].clone();
+        for j in 0..self.jumpdest_blocks.len() {
+            self.flow_into(self.jumpdest_blocks[j], &dynamic);
+        }
+    }
+
+    /// Runs block `b` abstractly; `None` if it halts. In a dynamic shape stack errors
+    /// are run-time checks, so only static shapes halt on them here.
     fn simulate(&self, b: usize, mut st: State) -> Option<Exit> {
         let block = self.cfg.blocks[b];
+        let dynamic = st.shape.is_dynamic();
         for instr in &self.code.instrs[block.start..block.end] {
             let op = instr.op;
             match kind(op, self.spec) {
                 OpKind::Unknown | OpKind::NotActivated => return None,
                 OpKind::Host | OpKind::Compute => {}
             }
-            if stack_error(op, st.height).is_some() {
+            if !dynamic && stack_error(op, st.height as usize).is_some() {
                 return None;
             }
             match op {
@@ -333,7 +402,7 @@ impl<'a> Analyzer<'a> {
                         AbsVal::Known(pcs) => JumpTarget::Static(pcs),
                         AbsVal::Unknown => JumpTarget::Dynamic,
                     };
-                    return Some(Exit { state: st, fallthrough: op == opcode::JUMPI, jump });
+                    return Some(Exit { state: st.exit(), fallthrough: op == opcode::JUMPI, jump });
                 }
                 _ => {
                     let info = OpCode::new(op).expect("known opcode").info();
@@ -348,9 +417,17 @@ impl<'a> Analyzer<'a> {
             if super::opcodes::is_terminal(op, self.spec) {
                 return None;
             }
+            if dynamic && super::opcodes::is_suspending(op) {
+                // A dynamic frame resumes with its whole stack in the array.
+                return Some(Exit {
+                    state: st.to_dynamic_base(),
+                    fallthrough: true,
+                    jump: JumpTarget::None,
+                });
+            }
         }
         let fallthrough = self.cfg.falls_through(self.code, self.spec, b);
-        Some(Exit { state: st, fallthrough, jump: JumpTarget::None })
+        Some(Exit { state: st.exit(), fallthrough, jump: JumpTarget::None })
     }
 }
 
@@ -359,9 +436,16 @@ mod tests {
     use super::*;
 
     fn analyze(code: &[u8]) -> Result<(Decoded, Cfg, JumpAnalysis), TranslateError> {
+        analyze_with(code, &Limits::default())
+    }
+
+    fn analyze_with(
+        code: &[u8],
+        limits: &Limits,
+    ) -> Result<(Decoded, Cfg, JumpAnalysis), TranslateError> {
         let d = Decoded::new(code);
         let cfg = Cfg::compute(&d, SpecId::CANCUN);
-        let a = JumpAnalysis::compute(&d, &cfg, SpecId::CANCUN, &Limits::default())?;
+        let a = JumpAnalysis::compute(&d, &cfg, SpecId::CANCUN, limits)?;
         Ok((d, cfg, a))
     }
 
@@ -383,7 +467,7 @@ mod tests {
         let ret = d.instr_at(12).map(|i| cfg.block_of_instr[i] as usize).unwrap();
         assert_eq!(
             a.blocks[ret].variants,
-            [Variant { entry_height: 1, jump: JumpTarget::Static(vec![6, 15]) }]
+            [Variant { shape: Shape::Static(1), jump: JumpTarget::Static(vec![6, 15]) }]
         );
     }
 
@@ -393,24 +477,60 @@ mod tests {
         let code = [0x60, 0x00, 0x60, 0x07, 0x57, 0x60, 0x01, 0x5b, 0x00];
         let (d, cfg, a) = analyze(&code).unwrap();
         let b = cfg.block_of_instr[d.instr_at(7).unwrap()] as usize;
-        let mut heights: Vec<_> = a.blocks[b].variants.iter().map(|v| v.entry_height).collect();
-        heights.sort();
-        assert_eq!(heights, [0, 1]);
+        let mut shapes: Vec<_> = a.blocks[b].variants.iter().map(|v| v.shape).collect();
+        shapes.sort();
+        assert_eq!(shapes, [Shape::Static(0), Shape::Static(1)]);
     }
 
     #[test]
-    fn too_many_heights_are_unsupported() {
+    fn too_many_heights_collapse_into_one_dynamic_variant() {
         // A loop pushing one more item per iteration back to its own JUMPDEST.
         // 0: JUMPDEST; PC; PUSH1 0; JUMP
         let code = [0x5b, 0x58, 0x60, 0x00, 0x56];
-        let err = analyze(&code).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                TranslateError::Unsupported(Unsupported::TooManyStackHeights { pc: 0, .. })
-            ),
-            "{err}"
+        let (_, _, a) = analyze(&code).unwrap();
+        let facts = &a.blocks[0];
+        assert!(facts.collapsed);
+        // The loop re-enters its own collapsed head: one variant, the stack in the array.
+        assert_eq!(
+            facts.variants,
+            [Variant { shape: Shape::Dynamic(0), jump: JumpTarget::Static(vec![0]) }]
         );
+        assert_eq!(facts.entry_shape(Shape::Static(3)), Shape::Dynamic(0));
+    }
+
+    #[test]
+    fn a_shared_function_collapses_and_its_body_keeps_relative_slots() {
+        // 8 call sites at heights 0..8 call a function at F that pushes two values, adds
+        // them, pops and returns: with 4 variants at most, F collapses, and the body after
+        // its entry block is entered with a dynamic shape holding the values it pushed.
+        let mut code = Vec::new();
+        let calls = 8;
+        let f_pc = calls * 9 - 1;
+        for i in 0..calls as u8 {
+            // PUSH1 ret; PUSH2 F; JUMP; JUMPDEST(ret); PUSH1 i (one more entry each time)
+            let ret = code.len() as u8 + 6;
+            code.extend([0x60, ret, 0x61, 0, f_pc as u8, 0x56, 0x5b, 0x60, i]);
+        }
+        code.truncate(code.len() - 2);
+        code.push(0x00); // STOP after the last return
+        assert_eq!(code.len(), f_pc);
+        // F: JUMPDEST; PUSH1 1; PUSH1 2; PUSH1 G; JUMP; G: JUMPDEST; ADD; POP; JUMP
+        let g = f_pc + 8;
+        code.extend([0x5b, 0x60, 1, 0x60, 2, 0x60, g as u8, 0x56, 0x5b, 0x01, 0x50, 0x56]);
+        let limits = Limits { max_variants: 4, ..Limits::default() };
+        let (d, cfg, a) = analyze_with(&code, &limits).unwrap();
+        let block_at = |pc| cfg.block_of_instr[d.instr_at(pc).unwrap()] as usize;
+        assert!(a.blocks[block_at(f_pc)].collapsed, "{:?}", a.blocks);
+        assert_eq!(a.blocks[block_at(f_pc)].variants[0].shape, Shape::Dynamic(0));
+        let body = &a.blocks[block_at(g)];
+        assert!(!body.collapsed);
+        assert_eq!(body.variants.len(), 1);
+        assert_eq!(body.variants[0].shape, Shape::Dynamic(2));
+        // The return still resolves to the 8 return sites, each entered dynamically.
+        let JumpTarget::Static(targets) = &body.variants[0].jump else { panic!() };
+        assert_eq!(targets.len(), calls);
+        let ret = block_at(targets[3] as usize);
+        assert_eq!(a.blocks[ret].variants[0].shape, Shape::Dynamic(0));
     }
 
     #[test]
@@ -419,6 +539,6 @@ mod tests {
         let code = [0x36, 0x56, 0x5b, 0x00, 0x5b, 0x00];
         let (_, _, a) = analyze(&code).unwrap();
         assert_eq!(a.blocks[0].variants[0].jump, JumpTarget::Dynamic);
-        assert!(a.jumpdest_blocks.iter().all(|&b| a.blocks[b].variant(0).is_some()));
+        assert!(a.jumpdest_blocks.iter().all(|&b| a.blocks[b].variant(Shape::Static(0)).is_some()));
     }
 }

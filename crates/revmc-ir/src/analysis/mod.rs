@@ -1,6 +1,8 @@
 //! Analyses over decoded bytecode: basic blocks ([`cfg`]) and the abstract interpretation
-//! that resolves jump targets and per-block stack heights ([`jumps`]).
+//! that resolves jump targets and per-block stack shapes ([`jumps`], over the abstract
+//! stack of [`state`]).
 
 pub mod cfg;
 pub mod jumps;
 pub mod opcodes;
+pub mod state;

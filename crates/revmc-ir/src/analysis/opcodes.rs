@@ -97,31 +97,49 @@ pub fn is_terminal(op: u8, spec: SpecId) -> bool {
     }
 }
 
-/// The stack error executing `op` at stack height `height` raises, if any — exactly the
-/// interpreter's: DUPn on a short stack reports `StackOverflow`, as revm does.
-pub fn stack_error(op: u8, height: usize) -> Option<crate::InstructionResult> {
+/// What `op` needs of the stack: the interpreter raises `under` when fewer than `need`
+/// entries are present, and `over` when the height would pass [`STACK_LIMIT`] after it
+/// (`height + grow`). DUPn on a short stack reports `StackOverflow`, as revm does.
+///
+/// [`STACK_LIMIT`]: crate::abi::STACK_LIMIT
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackRequirement {
+    /// Entries the instruction reads.
+    pub need: usize,
+    /// Change of height.
+    pub grow: isize,
+    /// Error on a short stack.
+    pub under: crate::InstructionResult,
+    /// Error past the limit.
+    pub over: crate::InstructionResult,
+}
+
+/// The stack requirement of `op`, `None` for undefined opcodes.
+pub fn stack_requirement(op: u8) -> Option<StackRequirement> {
     use crate::InstructionResult::{StackOverflow, StackUnderflow};
-    use crate::abi::STACK_LIMIT;
-    match op {
-        opcode::DUP1..=opcode::DUP16 => {
-            let n = (op - opcode::DUP1 + 1) as usize;
-            (height < n || height + 1 > STACK_LIMIT).then_some(StackOverflow)
-        }
-        opcode::SWAP1..=opcode::SWAP16 => {
-            let n = (op - opcode::SWAP1 + 1) as usize;
-            (height < n + 1).then_some(StackUnderflow)
-        }
+    let (need, grow, under) = match op {
+        opcode::DUP1..=opcode::DUP16 => ((op - opcode::DUP1 + 1) as usize, 1, StackOverflow),
+        opcode::SWAP1..=opcode::SWAP16 => ((op - opcode::SWAP1 + 2) as usize, 0, StackUnderflow),
         _ => {
             let info = OpCode::new(op)?.info();
             let (inputs, outputs) = (info.inputs() as usize, info.outputs() as usize);
-            if height < inputs {
-                Some(StackUnderflow)
-            } else if height - inputs + outputs > STACK_LIMIT {
-                Some(StackOverflow)
-            } else {
-                None
-            }
+            (inputs, outputs as isize - inputs as isize, StackUnderflow)
         }
+    };
+    Some(StackRequirement { need, grow, under, over: StackOverflow })
+}
+
+/// The stack error executing `op` at stack height `height` raises, if any — exactly the
+/// interpreter's.
+pub fn stack_error(op: u8, height: usize) -> Option<crate::InstructionResult> {
+    use crate::abi::STACK_LIMIT;
+    let req = stack_requirement(op)?;
+    if height < req.need {
+        Some(req.under)
+    } else if height as isize + req.grow > STACK_LIMIT as isize {
+        Some(req.over)
+    } else {
+        None
     }
 }
 

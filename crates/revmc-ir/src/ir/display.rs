@@ -8,7 +8,7 @@
 //!     jump block1
 //! ```
 
-use super::{Function, InstData, Terminator};
+use super::{Function, Height, InstData, Terminator, Value};
 use core::fmt;
 
 impl fmt::Display for Function {
@@ -45,11 +45,47 @@ fn write_list(f: &mut fmt::Formatter<'_>, vs: &[super::Value]) -> fmt::Result {
     Ok(())
 }
 
+/// Operands that may already be in the stack array (`_`).
+fn write_opt_list(f: &mut fmt::Formatter<'_>, vs: &[Option<Value>]) -> fmt::Result {
+    for (i, v) in vs.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        match v {
+            Some(v) => write!(f, "{v}")?,
+            None => f.write_str("_")?,
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Height {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Height::Abs(n) => write!(f, "{n}"),
+            Height::Rel(n) => write!(f, "base{n:+}"),
+        }
+    }
+}
+
 fn write_inst(f: &mut fmt::Formatter<'_>, inst: &InstData) -> fmt::Result {
     match inst {
         InstData::Const(c) => write!(f, "const {c:#x}"),
         InstData::SlotGet(n) => write!(f, "slot_get {n}"),
         InstData::SlotSet(n, v) => write!(f, "slot_set {n}, {v}"),
+        InstData::StackLoad(n) => write!(f, "stack_load base{n:+}"),
+        InstData::StackStore(n, v) => write!(f, "stack_store base{n:+}, {v}"),
+        InstData::SetBase(n) => write!(f, "set_base {n}"),
+        InstData::AdjustBase(n) => write!(f, "adjust_base {n:+}"),
+        InstData::SetJumpTarget(v) => write!(f, "set_jump_target {v}"),
+        InstData::JumpTarget => f.write_str("jump_target"),
+        InstData::DynCharge { gas, checks } => {
+            write!(f, "dyn_charge {gas}")?;
+            for c in checks {
+                write!(f, ", [{}..={}]@{}", c.min_base, c.max_base, c.gas)?;
+            }
+            Ok(())
+        }
         InstData::Unary(op, v) => write!(f, "{} {v}", format!("{op:?}").to_lowercase()),
         InstData::Binary(op, a, b) => write!(f, "{} {a}, {b}", format!("{op:?}").to_lowercase()),
         InstData::Arith(b, args) => {
@@ -69,7 +105,7 @@ fn write_inst(f: &mut fmt::Formatter<'_>, inst: &InstData) -> fmt::Result {
         }
         InstData::Host { op, args, height, .. } => {
             write!(f, "host {} @{height} ", op_name(*op))?;
-            write_list(f, args)
+            write_opt_list(f, args)
         }
         InstData::MLoad(v) => write!(f, "mload {v}"),
         InstData::MStore { offset, value, width } => {
@@ -95,7 +131,7 @@ fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
         }
         Terminator::Suspend { op, args, height, index, resume } => {
             write!(f, "suspend {} @{height} #{index} ", op_name(*op))?;
-            write_list(f, args)?;
+            write_opt_list(f, args)?;
             write!(f, ", resume {resume}")
         }
         Terminator::Exit { result, stack_len } => write!(f, "exit {result:?}, stack {stack_len}"),

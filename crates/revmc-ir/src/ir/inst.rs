@@ -61,6 +61,33 @@ pub enum TernaryOp {
     MulMod,
 }
 
+/// A stack height: absolute in blocks with a static shape, relative to the run-time base
+/// of the block (its value at block entry) in blocks with a dynamic shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Height {
+    /// Exactly this many entries.
+    Abs(u32),
+    /// The base plus this many entries (may be negative).
+    Rel(i32),
+}
+
+/// One run-time stack check of a dynamic-shape gas section: the instruction at which the
+/// stack would first fail, for some bases, and how much of the section's gas the
+/// interpreter would have charged by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StackCheck {
+    /// Static gas of the section up to and including this instruction.
+    pub gas: u64,
+    /// The instruction fails with `under` if the base is below this.
+    pub min_base: i64,
+    /// The instruction fails with `over` if the base is above this.
+    pub max_base: i64,
+    /// Result when the stack is too short.
+    pub under: InstructionResult,
+    /// Result when the stack would grow past the limit.
+    pub over: InstructionResult,
+}
+
 /// An instruction. Those with a result define exactly one [`Value`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstData {
@@ -70,6 +97,18 @@ pub enum InstData {
     SlotGet(u32),
     /// Writes stack slot `n`.
     SlotSet(u32, Value),
+    /// Reads the frame's stack array at the block's base plus `n` (dynamic shapes).
+    StackLoad(i32),
+    /// Writes the frame's stack array at the block's base plus `n` (dynamic shapes).
+    StackStore(i32, Value),
+    /// Sets the base to `n` (entering a dynamic shape from a static one).
+    SetBase(u32),
+    /// Adds `n` to the base (leaving a dynamic block whose stack moved the base).
+    AdjustBase(i32),
+    /// Records the target of an unresolved jump for the shared dispatch block.
+    SetJumpTarget(Value),
+    /// The target recorded by the last `SetJumpTarget`.
+    JumpTarget,
     /// Inline unary operation.
     Unary(UnaryOp, Value),
     /// Inline binary operation.
@@ -79,6 +118,16 @@ pub enum InstData {
     Arith(Builtin, Vec<Value>),
     /// Charges a static gas amount; halts with `OutOfGas` if not enough is left.
     ChargeGas(u64),
+    /// A dynamic-shape section: checks the stack for every instruction of the section
+    /// against the run-time base, then charges `gas` like `ChargeGas`. If a check fails,
+    /// halts with what the interpreter reports: `OutOfGas` if the gas left does not cover
+    /// the section up to the first failing instruction, else that instruction's error.
+    DynCharge {
+        /// Static gas of the whole section.
+        gas: u64,
+        /// The instructions whose stack requirement is stricter than every earlier one's.
+        checks: Vec<StackCheck>,
+    },
     /// Charges EXP's dynamic gas: `per_byte * byte_len(exponent)`.
     ChargeExpGas {
         /// The exponent operand.
@@ -98,14 +147,15 @@ pub enum InstData {
     /// A host operation (storage, environment, logs, …) run by the runtime with revm's own
     /// implementation. Its operands (stack top first) are stored at the top of the
     /// caller's stack array, which is `height` entries high; it produces `outputs` (0 or
-    /// 1) words and may halt.
+    /// 1) words and may halt. A `None` operand is already in the array (dynamic shapes);
+    /// in a dynamic shape the stack may be too short, which the operation reports.
     Host {
         /// The opcode.
         op: u8,
         /// Operands, stack top first.
-        args: Vec<Value>,
+        args: Vec<Option<Value>>,
         /// Stack height before the operation.
-        height: u32,
+        height: Height,
         /// Number of results (0 or 1).
         outputs: u8,
     },
@@ -129,6 +179,11 @@ impl InstData {
     pub fn has_result(&self) -> bool {
         match self {
             InstData::SlotSet(..)
+            | InstData::StackStore(..)
+            | InstData::SetBase(_)
+            | InstData::AdjustBase(_)
+            | InstData::SetJumpTarget(_)
+            | InstData::DynCharge { .. }
             | InstData::ChargeGas(_)
             | InstData::ChargeExpGas { .. }
             | InstData::MStore { .. } => false,
@@ -141,15 +196,23 @@ impl InstData {
     /// The values this instruction reads.
     pub fn operands(&self) -> Vec<Value> {
         match self {
-            InstData::SlotSet(_, v) | InstData::Unary(_, v) | InstData::MLoad(v) => vec![*v],
+            InstData::SlotSet(_, v)
+            | InstData::StackStore(_, v)
+            | InstData::SetJumpTarget(v)
+            | InstData::Unary(_, v)
+            | InstData::MLoad(v) => vec![*v],
             InstData::Binary(_, a, b) => vec![*a, *b],
             InstData::ChargeExpGas { exponent, .. } => vec![*exponent],
-            InstData::Arith(_, args) | InstData::Call(_, args) | InstData::Host { args, .. } => {
-                args.clone()
-            }
+            InstData::Arith(_, args) | InstData::Call(_, args) => args.clone(),
+            InstData::Host { args, .. } => args.iter().flatten().copied().collect(),
             InstData::MStore { offset, value, .. } => vec![*offset, *value],
             InstData::Const(_)
             | InstData::SlotGet(_)
+            | InstData::StackLoad(_)
+            | InstData::SetBase(_)
+            | InstData::AdjustBase(_)
+            | InstData::JumpTarget
+            | InstData::DynCharge { .. }
             | InstData::ChargeGas(_)
             | InstData::Gas
             | InstData::MSize
@@ -188,25 +251,29 @@ pub enum Terminator {
     /// caller's stack array (`args` at the top), the runtime runs the operation, and the
     /// function returns `Suspend` with resume point `index`. Execution resumes in
     /// `resume` with the child's result pushed. A failing operation halts instead.
+    /// In a dynamic shape the translator has already written every entry below the
+    /// operands to the array, `None` operands are there too, and `resume` is entered
+    /// with the shape `Dynamic(0)`.
     Suspend {
         /// The opcode.
         op: u8,
         /// Operands, stack top first.
-        args: Vec<Value>,
+        args: Vec<Option<Value>>,
         /// Stack height before the operation.
-        height: u32,
+        height: Height,
         /// Resume point (1-based; 0 is the program start).
         index: u32,
         /// Where execution continues after resuming.
         resume: Block,
     },
-    /// Ends execution with `result`. For STOP, RETURN and REVERT the first `stack_len`
-    /// stack slots are written back to the caller's stack.
+    /// Ends execution with `result`. For STOP, RETURN and REVERT the stack is
+    /// `stack_len` high: in a static shape its slots are written back to the caller's
+    /// stack; in a dynamic shape the translator has already written them.
     Exit {
         /// The result.
         result: InstructionResult,
-        /// Live stack height to write back (0 for halts).
-        stack_len: u32,
+        /// Live stack height (`Abs(0)` for halts).
+        stack_len: Height,
     },
 }
 
@@ -228,7 +295,7 @@ impl Terminator {
     pub fn operands(&self) -> Vec<Value> {
         match self {
             Terminator::Branch { cond: v, .. } | Terminator::Switch { value: v, .. } => vec![*v],
-            Terminator::Suspend { args, .. } => args.clone(),
+            Terminator::Suspend { args, .. } => args.iter().flatten().copied().collect(),
             _ => vec![],
         }
     }

@@ -2,22 +2,22 @@
 
 use super::Translator;
 use crate::InstructionResult;
-use crate::analysis::jumps::JumpTarget;
-use crate::ir::{Block, Terminator, Value};
+use crate::analysis::jumps::{JumpTarget, Shape};
+use crate::ir::{Block, Height, Terminator, Value};
 
 impl Translator<'_> {
     /// The terminator of a block that ends in a jump to `target` (taken if `cond` is
-    /// non-zero, for JUMPI) with the stack `height` high after the jump's operands are
+    /// non-zero, for JUMPI) with the stack in `shape` after the jump's operands are
     /// popped; `next` is the EVM block after it.
     pub(super) fn jump_terminator(
         &mut self,
         target: Value,
         cond: Option<Value>,
         facts: &JumpTarget,
-        height: usize,
+        shape: Shape,
         next: usize,
     ) -> Terminator {
-        let taken = self.taken_edge(target, facts, height, cond.is_some());
+        let taken = self.taken_edge(target, facts, shape, cond.is_some());
         match cond {
             None => taken,
             Some(cond) => {
@@ -29,8 +29,7 @@ impl Translator<'_> {
                         b
                     }
                 };
-                let else_ =
-                    self.variant_block(next, height).expect("JUMPI fall-through is reachable");
+                let else_ = self.edge(next, shape);
                 Terminator::Branch { cond, then, else_ }
             }
         }
@@ -42,36 +41,29 @@ impl Translator<'_> {
         &mut self,
         target: Value,
         facts: &JumpTarget,
-        height: usize,
+        shape: Shape,
         as_edge: bool,
     ) -> Terminator {
         let cases: Vec<(u32, Block)> = match facts {
             JumpTarget::Static(pcs) => {
                 if let [pc] = pcs[..] {
-                    return match self.jump_dest(pc as usize, height) {
+                    return match self.jump_dest(pc as usize, shape) {
                         Some(b) => Terminator::Jump(b),
                         None if as_edge => {
                             Terminator::Jump(self.exit_block(InstructionResult::InvalidJump))
                         }
                         None => Terminator::Exit {
                             result: InstructionResult::InvalidJump,
-                            stack_len: 0,
+                            stack_len: Height::Abs(0),
                         },
                     };
                 }
                 pcs.iter()
-                    .filter_map(|&pc| Some((pc, self.jump_dest(pc as usize, height)?)))
+                    .filter_map(|&pc| Some((pc, self.jump_dest(pc as usize, shape)?)))
                     .collect()
             }
-            JumpTarget::Dynamic => self
-                .analysis
-                .jumpdest_blocks
-                .iter()
-                .filter_map(|&b| {
-                    let pc = self.code.instrs[self.cfg.blocks[b].start].pc;
-                    Some((pc, self.variant_block(b, height)?))
-                })
-                .collect(),
+            // The jump's block has recorded the target (`SetJumpTarget`).
+            JumpTarget::Dynamic => return Terminator::Jump(self.dynamic_dispatch(shape)),
             JumpTarget::None => unreachable!("a block ending in a jump has jump facts"),
         };
         self.switch_cases += cases.len();

@@ -1,26 +1,32 @@
 //! Translation of EVM bytecode into the IR.
 //!
 //! The driver ([`translate`]) decodes, analyses, and then translates every reachable
-//! basic block once, in code order. Inside a block, [`builder::BlockBuilder`] keeps the
-//! EVM stack as SSA values and groups static gas into sections; [`ops`] gives each
-//! opcode its meaning; [`jumps`] turns the analysis' jump facts into terminators.
+//! basic block once per entry shape (variant), in code order. Inside a block,
+//! [`builder::BlockBuilder`] keeps the EVM stack as SSA values and groups static gas into
+//! sections; [`ops`] gives each opcode its meaning; [`jumps`] turns the analysis' jump
+//! facts into terminators; [`edges`] converts between shapes where a block collapsed.
 //!
 //! Gas sections: static gas is charged once at the start of a section rather than per
 //! instruction. A section ends after every instruction with dynamic gas or that reads
 //! the gas counter, so the status of an out-of-gas halt is exactly the interpreter's:
 //! if a section's total does not fit, some instruction in it would have run out of
-//! static gas before anything else could fail, because stack errors are static and end
-//! the block where they occur.
+//! static gas before anything else could fail, because in static shapes stack errors are
+//! static and end the block where they occur. In dynamic shapes they are run-time facts:
+//! a section starts with `dyn_charge`, which checks the base against every instruction's
+//! stack requirement and, if one fails, reports out-of-gas or the stack error by
+//! comparing the gas left with the section's gas up to the failing instruction.
 
 mod builder;
+mod edges;
 mod jumps;
 mod ops;
 
 use crate::analysis::cfg::Cfg;
 use crate::analysis::jumps::JumpAnalysis;
+use crate::analysis::jumps::Shape;
 use crate::bytecode::Decoded;
 use crate::error::Unsupported;
-use crate::ir::{Block, Function, Terminator};
+use crate::ir::{Block, Function, Height, Terminator};
 use crate::{InstructionResult, Limits, SpecId, TranslateError, U256};
 use revm_interpreter::context_interface::cfg::GasParams;
 use revm_interpreter::instructions::{GasTable, gas_table_spec};
@@ -64,6 +70,10 @@ struct Translator<'a> {
     ir_blocks: Vec<Vec<Block>>,
     /// Shared halting exits.
     exits: HashMap<InstructionResult, Block>,
+    /// Shape-converting edge blocks, by target and source shape.
+    trampolines: HashMap<(Block, Shape), Block>,
+    /// The shared dispatch blocks of unresolved jumps, by the shape they enter with.
+    dispatch: HashMap<Shape, Block>,
     /// Number of suspension points so far.
     suspensions: u32,
     /// Total `switch` cases emitted so far.
@@ -91,6 +101,8 @@ impl<'a> Translator<'a> {
             func: Function::new(spec),
             ir_blocks: vec![Vec::new(); cfg.blocks.len()],
             exits: HashMap::new(),
+            trampolines: HashMap::new(),
+            dispatch: HashMap::new(),
             suspensions: 0,
             switch_cases: 0,
         }
@@ -107,7 +119,7 @@ impl<'a> Translator<'a> {
         debug_assert_eq!(self.ir_blocks[0].first(), Some(&self.func.entry()));
         let live_cost: usize = (self.analysis.blocks.iter())
             .flat_map(|facts| &facts.variants)
-            .map(|v| v.entry_height * v.entry_height)
+            .map(|v| v.shape.slots() * v.shape.slots())
             .sum();
         if live_cost > self.limits.max_live_cost {
             let limit = self.limits.max_live_cost;
@@ -140,35 +152,18 @@ impl<'a> Translator<'a> {
             return b;
         }
         let b = self.func.create_block(None);
-        self.func.terminate(b, Terminator::Exit { result, stack_len: 0 });
+        self.func.terminate(b, Terminator::Exit { result, stack_len: Height::Abs(0) });
         self.exits.insert(result, b);
         b
     }
 
-    /// The IR block entered by a jump to `pc` with the stack `height` high, if `pc` is a
+    /// The IR block entered by a jump to `pc` with the stack in `shape`, if `pc` is a
     /// valid destination.
-    fn jump_dest(&self, pc: usize, height: usize) -> Option<Block> {
+    fn jump_dest(&mut self, pc: usize, shape: Shape) -> Option<Block> {
         if !self.code.is_valid_jump(pc) {
             return None;
         }
         let i = self.code.instr_at(pc)?;
-        self.variant_block(self.cfg.block_of_instr[i] as usize, height)
+        self.try_edge(self.cfg.block_of_instr[i] as usize, shape)
     }
-
-    /// The IR block of EVM block `b` entered with the stack `height` high.
-    fn variant_block(&self, b: usize, height: usize) -> Option<Block> {
-        variant_block(self.analysis, &self.ir_blocks, b, height)
-    }
-}
-
-/// The IR block of EVM block `b` entered with the stack `height` high (a free function so
-/// that it can be called while a block builder borrows the function).
-fn variant_block(
-    analysis: &JumpAnalysis,
-    ir_blocks: &[Vec<Block>],
-    b: usize,
-    height: usize,
-) -> Option<Block> {
-    let v = analysis.blocks.get(b)?.variant(height)?;
-    Some(ir_blocks[b][v])
 }

@@ -3,6 +3,7 @@
 use super::Translator;
 use super::builder::BlockBuilder;
 use crate::abi::Builtin;
+use crate::analysis::jumps::{JumpTarget, Shape};
 use crate::analysis::opcodes::{OpKind, is_suspending, kind, stack_error};
 use crate::bytecode::Instr;
 use crate::ir::{BinaryOp, InstData, Terminator, UnaryOp};
@@ -13,14 +14,16 @@ impl Translator<'_> {
     /// Translates variant `v` of reachable EVM block `b`.
     pub(super) fn translate_block(&mut self, b: usize, v: usize) -> Result<(), TranslateError> {
         let block = self.ir_blocks[b][v];
-        let height = self.analysis.blocks[b].variants[v].entry_height;
+        let shape = self.analysis.blocks[b].variants[v].shape;
         let range = self.cfg.blocks[b];
         let spec = self.func.spec;
         let code = self.code;
-        let mut bb = BlockBuilder::new(&mut self.func, block, height);
+        let mut bb = BlockBuilder::new(&mut self.func, block, shape);
+        let dynamic = bb.is_dynamic();
         for instr in &code.instrs[range.start..range.end] {
             bb.charge(self.gas.table[instr.op as usize] as u64);
-            match kind(instr.op, spec) {
+            let op_kind = kind(instr.op, spec);
+            match op_kind {
                 OpKind::Unknown => {
                     bb.halt(InstructionResult::OpcodeNotFound);
                     return Ok(());
@@ -29,41 +32,56 @@ impl Translator<'_> {
                     bb.halt(InstructionResult::NotActivated);
                     return Ok(());
                 }
-                OpKind::Host => {}
-                OpKind::Compute => {}
+                OpKind::Host | OpKind::Compute => {}
             }
-            if let Some(err) = stack_error(instr.op, bb.height()) {
-                if err == InstructionResult::StackUnderflow && kind(instr.op, spec) == OpKind::Host
-                {
+            if dynamic {
+                // Host operations check their own stack: revm's instruction runs them.
+                if op_kind == OpKind::Compute {
+                    bb.check_stack(instr.op);
+                }
+            } else if let Some(err) = stack_error(instr.op, bb.height()) {
+                if err == InstructionResult::StackUnderflow && op_kind == OpKind::Host {
                     // revm's host instructions pop in stages and may first fail otherwise
                     // (LOG charges its gas before popping topics; SSTORE and CREATE check
                     // for a static call before popping): let the instruction itself run
                     // on the short stack and report whichever error comes first.
                     bb.close_section();
-                    let height = bb.height() as u32;
-                    let args: Vec<_> = (0..height).map(|_| bb.pop()).collect();
+                    let height = bb.ir_height();
+                    let args = (0..bb.height()).map(|_| Some(bb.pop())).collect();
                     bb.ins(InstData::Host { op: instr.op, args, height, outputs: 0 });
                 }
                 bb.halt(err);
                 return Ok(());
             }
-            if kind(instr.op, spec) == OpKind::Host {
+            if op_kind == OpKind::Host {
                 let opc = instr.op;
                 let info = OpCode::new(opc).expect("host opcodes are known").info();
                 // Host operations may charge dynamic gas: their static gas is paid first.
                 bb.close_section();
-                let height = bb.height() as u32;
-                let args: Vec<_> = (0..info.inputs()).map(|_| bb.pop()).collect();
+                let height = bb.ir_height();
+                let args: Vec<_> = (0..info.inputs())
+                    .map(|_| if dynamic { bb.pop_lazy() } else { Some(bb.pop()) })
+                    .collect();
                 if is_suspending(opc) {
                     self.suspensions += 1;
                     let index = self.suspensions;
-                    // The resumed stack, with the child's result on top, lives in slots.
-                    let live = height - info.inputs() as u32 + 1;
-                    let resume =
-                        super::variant_block(self.analysis, &self.ir_blocks, b + 1, live as usize)
-                            .expect("the block after a call is reachable");
-                    bb.func.num_slots = bb.func.num_slots.max(live);
-                    bb.finish(Terminator::Suspend { op: opc, args, height, index, resume });
+                    let resume = if dynamic {
+                        // The resumed stack, with the child's result on top, is in the array.
+                        bb.flush_to_array(bb.rel_height());
+                        Shape::Dynamic(0)
+                    } else {
+                        // The resumed stack, with the child's result on top, lives in slots.
+                        bb.close_section();
+                        bb.flush();
+                        let live = bb.height() as u32 + 1;
+                        bb.func.num_slots = bb.func.num_slots.max(live);
+                        Shape::Static(live as usize)
+                    };
+                    let block = bb.block;
+                    bb.terminate(Terminator::Unset);
+                    let resume = self.edge(b + 1, resume);
+                    let term = Terminator::Suspend { op: opc, args, height, index, resume };
+                    self.func.terminate(block, term);
                     return Ok(());
                 }
                 let outputs = info.outputs();
@@ -80,12 +98,15 @@ impl Translator<'_> {
                 op::JUMP | op::JUMPI => {
                     let target = bb.pop();
                     let cond = (instr.op == op::JUMPI).then(|| bb.pop());
+                    let analysis = self.analysis;
+                    let jump = &analysis.blocks[b].variants[v].jump;
+                    if *jump == JumpTarget::Dynamic {
+                        bb.ins(InstData::SetJumpTarget(target));
+                    }
                     bb.close_section();
                     bb.flush();
-                    let block = bb.block;
-                    let jump = self.analysis.blocks[b].variants[v].jump.clone();
-                    let height = bb.height();
-                    let term = self.jump_terminator(target, cond, &jump, height, b + 1);
+                    let (block, shape) = (bb.block, bb.exit_shape());
+                    let term = self.jump_terminator(target, cond, jump, shape, b + 1);
                     self.func.terminate(block, term);
                     return Ok(());
                 }
@@ -102,9 +123,11 @@ impl Translator<'_> {
             }
         }
         // Fell off the end of the block into the next one.
-        let next = super::variant_block(self.analysis, &self.ir_blocks, b + 1, bb.height())
-            .expect("fall-through successor is reachable");
-        bb.finish(Terminator::Jump(next));
+        bb.close_section();
+        bb.flush();
+        let (block, shape) = (bb.block, bb.exit_shape());
+        let next = self.edge(b + 1, shape);
+        self.func.terminate(block, Terminator::Jump(next));
         Ok(())
     }
 }

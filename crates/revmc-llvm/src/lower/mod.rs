@@ -16,8 +16,8 @@ use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType, PointerType};
 use inkwell::values::{FunctionValue, IntValue, PointerValue};
 use revmc_ir::InstructionResult;
-use revmc_ir::abi::{Builtin, EvmContext};
-use revmc_ir::ir::{Block, Function, Terminator, Value};
+use revmc_ir::abi::EvmContext;
+use revmc_ir::ir::{Block, Function, Height, Terminator, Value};
 
 /// Lowers `func` into a new module of `cx` holding one external function named `name`.
 pub fn lower<'ctx>(
@@ -46,12 +46,17 @@ struct Lowerer<'ctx, 'a> {
     stack: PointerValue<'ctx>,
     stack_len: PointerValue<'ctx>,
     gas: PointerValue<'ctx>,
+    /// The base of dynamic-shape blocks (an index into the stack array).
+    base: PointerValue<'ctx>,
+    /// The target of an unresolved jump, on its way to the dispatch block.
+    jump_target: PointerValue<'ctx>,
     args: PointerValue<'ctx>,
     slots: Vec<PointerValue<'ctx>>,
     blocks: Vec<BasicBlock<'ctx>>,
     values: Vec<Option<IntValue<'ctx>>>,
     oog: BasicBlock<'ctx>,
-    /// Resume block and live stack height, by the IR block a suspension resumes in.
+    /// Resume block and live stack height, by the IR block a static-shape suspension
+    /// resumes in.
     resume_blocks: std::collections::HashMap<usize, (BasicBlock<'ctx>, u64)>,
 }
 
@@ -85,6 +90,9 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let stack = f.get_nth_param(1).expect("param").into_pointer_value();
         let stack_len = f.get_nth_param(2).expect("param").into_pointer_value();
         let gas = b.build_alloca(i64, "gas")?;
+        let base = b.build_alloca(i64, "base")?;
+        b.build_store(base, i64.const_zero())?;
+        let jump_target = b.build_alloca(i256, "jump_target")?;
         let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;
         let slots = (0..func.num_slots)
             .map(|i| b.build_alloca(i256, &format!("slot{i}")))
@@ -109,6 +117,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             stack,
             stack_len,
             gas,
+            base,
+            jump_target,
             args,
             slots,
             blocks,
@@ -144,21 +154,28 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(())
     }
 
-    /// The entry block's switch on `resume_at`: 0 starts the program; `k` reloads the
-    /// stack slots live after suspension `k` from the stack array (where revm pushed the
-    /// child's result) and continues after the call.
+    /// The entry block's switch on `resume_at`: 0 starts the program; `k` continues after
+    /// suspension `k`. A static-shape suspension reloads the stack slots live after it
+    /// from the stack array (where revm pushed the child's result); a dynamic-shape one
+    /// takes the array's length as its base.
     fn resume_dispatch(&mut self) -> Result<(), LlvmError> {
         let mut cases = Vec::new();
+        let mut dynamic = Vec::new();
         for blk in self.func.block_ids() {
             let Terminator::Suspend { args, height, index, resume, .. } =
                 &self.func.block(blk).term
             else {
                 continue;
             };
-            let live = (*height as usize - args.len() + 1) as u64;
             let bb = self.cx.append_basic_block(self.f, &format!("resume{index}"));
             cases.push((self.i64.const_int(*index as u64, false), bb));
-            self.resume_blocks.insert(resume.index(), (bb, live));
+            match height {
+                Height::Abs(h) => {
+                    let live = (*h as usize - args.len() + 1) as u64;
+                    self.resume_blocks.insert(resume.index(), (bb, live));
+                }
+                Height::Rel(_) => dynamic.push((bb, *resume)),
+            }
         }
         let entry = self.b.get_insert_block().expect("positioned");
         if cases.is_empty() {
@@ -176,6 +193,12 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 self.b.build_store(self.slots[i as usize], v)?;
             }
             self.b.build_unconditional_branch(self.blocks[resume])?;
+        }
+        for (bb, resume) in dynamic {
+            self.b.position_at_end(bb);
+            let len = self.b.build_load(self.i64, self.stack_len, "len")?;
+            self.b.build_store(self.base, len)?;
+            self.b.build_unconditional_branch(self.block(resume))?;
         }
         self.b.position_at_end(entry);
         Ok(())
@@ -274,14 +297,16 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             Terminator::Suspend { op, args, height, index, resume } => {
                 // Every live entry goes to the caller's stack: the frame returns to revm.
-                let h = *height as u64;
-                let below = h - args.len() as u64;
-                self.spill_slots(below)?;
-                for (i, &a) in args.iter().enumerate() {
-                    self.store_stack(h - 1 - i as u64, self.value(a))?;
+                // In a dynamic shape the translator has stored the entries below the
+                // operands already.
+                let h = self.height(*height)?;
+                let below =
+                    self.b.build_int_sub(h, self.i64.const_int(args.len() as u64, false), "")?;
+                if let Height::Abs(n) = height {
+                    self.spill_slots(*n as u64 - args.len() as u64)?;
                 }
-                let ops = [self.i256.const_int(*op as u64, false), self.i256.const_int(h, false)];
-                let rc = self.emit_builtin_call(Builtin::Host, &ops, true)?;
+                self.store_operands(h, args)?;
+                let rc = self.call_host(*op, h, *height)?;
                 let suspend = self.i8.const_int(InstructionResult::Suspend as u64, false);
                 let is_suspend =
                     self.b.build_int_compare(inkwell::IntPredicate::EQ, rc, suspend, "")?;
@@ -291,23 +316,32 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 self.b.position_at_end(ret);
                 let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
                 self.b.build_store(p, self.i64.const_int(*index as u64, false))?;
-                self.b.build_store(self.stack_len, self.i64.const_int(below, false))?;
+                self.b.build_store(self.stack_len, below)?;
                 self.b.build_return(Some(&rc))?;
                 // Without a suspension the operation either failed (halt) or completed in
                 // place, leaving its result on the stack array like a resumed call.
                 self.b.position_at_end(other);
                 self.exit_unless_continue(rc)?;
-                self.b.build_unconditional_branch(self.resume_blocks[&resume.index()].0)?;
+                match height {
+                    Height::Abs(_) => {
+                        self.b.build_unconditional_branch(self.resume_blocks[&resume.index()].0)?;
+                    }
+                    Height::Rel(_) => {
+                        let len = self.b.build_int_add(below, self.i64.const_int(1, false), "")?;
+                        self.b.build_store(self.base, len)?;
+                        self.b.build_unconditional_branch(self.block(*resume))?;
+                    }
+                }
             }
             Terminator::Exit { result, stack_len } => {
                 self.sync_gas_out()?;
-                self.spill_slots(*stack_len as u64)?;
+                if let Height::Abs(n) = stack_len {
+                    self.spill_slots(*n as u64)?;
+                }
                 use revmc_ir::InstructionResult as R;
                 if matches!(result, R::Stop | R::Return | R::Revert) {
-                    self.b.build_store(
-                        self.stack_len,
-                        self.i64.const_int(*stack_len as u64, false),
-                    )?;
+                    let len = self.height(*stack_len)?;
+                    self.b.build_store(self.stack_len, len)?;
                 }
                 let code = self.i8.const_int(*result as u64, false);
                 self.b.build_return(Some(&code))?;

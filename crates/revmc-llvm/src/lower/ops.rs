@@ -6,7 +6,7 @@ use inkwell::IntPredicate as P;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::values::{BasicValue, IntValue};
 use revmc_ir::abi::{Builtin, CONTINUE, EvmContext};
-use revmc_ir::ir::{BinaryOp, InstData, UnaryOp, Value};
+use revmc_ir::ir::{BinaryOp, Height, InstData, StackCheck, UnaryOp, Value};
 
 impl<'ctx> Lowerer<'ctx, '_> {
     /// Lowers one instruction; returns its result, if it has one.
@@ -19,6 +19,33 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstData::SlotSet(n, v) => {
                 self.b.build_store(self.slots[*n as usize], self.value(*v))?;
+                return Ok(None);
+            }
+            InstData::StackLoad(n) => {
+                let i = self.height(Height::Rel(*n))?;
+                self.load_stack_at(i)?
+            }
+            InstData::StackStore(n, v) => {
+                let i = self.height(Height::Rel(*n))?;
+                self.store_stack_at(i, self.value(*v))?;
+                return Ok(None);
+            }
+            InstData::SetBase(n) => {
+                self.b.build_store(self.base, self.i64.const_int(*n as u64, false))?;
+                return Ok(None);
+            }
+            InstData::AdjustBase(n) => {
+                let b = self.height(Height::Rel(*n))?;
+                self.b.build_store(self.base, b)?;
+                return Ok(None);
+            }
+            InstData::SetJumpTarget(v) => {
+                self.b.build_store(self.jump_target, self.value(*v))?;
+                return Ok(None);
+            }
+            InstData::JumpTarget => self.b.build_load(i256, self.jump_target, "")?.into_int_value(),
+            InstData::DynCharge { gas, checks } => {
+                self.dyn_charge(*gas, checks)?;
                 return Ok(None);
             }
             InstData::Unary(op, a) => self.unary(*op, self.value(*a))?,
@@ -269,31 +296,25 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Address of entry `i` of the caller's stack array.
-    pub(super) fn stack_slot_ptr(
+    fn stack_ptr(
         &self,
-        i: u64,
+        i: IntValue<'ctx>,
     ) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
-        // SAFETY: `i` < 1024 and the caller's stack holds 1024 words.
-        Ok(unsafe {
-            self.b.build_in_bounds_gep(
-                self.i256,
-                self.stack,
-                &[self.i64.const_int(i, false)],
-                "",
-            )?
-        })
+        // SAFETY: compiled code only indexes entries below the stack limit (static
+        // heights, or dynamic ones checked against the base), and the array holds 1024.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.i256, self.stack, &[i], "")? })
     }
 
     /// Stores a word into the caller's stack array (alignment 8, as `Word`).
-    pub(super) fn store_stack(&self, i: u64, v: IntValue<'ctx>) -> Result<(), LlvmError> {
-        let st = self.b.build_store(self.stack_slot_ptr(i)?, v)?;
+    fn store_stack_at(&self, i: IntValue<'ctx>, v: IntValue<'ctx>) -> Result<(), LlvmError> {
+        let st = self.b.build_store(self.stack_ptr(i)?, v)?;
         st.set_alignment(8).map_err(|e| LlvmError::Verify(e.to_string()))?;
         Ok(())
     }
 
     /// Loads a word from the caller's stack array.
-    pub(super) fn load_stack(&self, i: u64) -> Result<IntValue<'ctx>, LlvmError> {
-        let l = self.b.build_load(self.i256, self.stack_slot_ptr(i)?, "")?;
+    fn load_stack_at(&self, i: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
+        let l = self.b.build_load(self.i256, self.stack_ptr(i)?, "")?;
         l.as_instruction_value()
             .expect("load")
             .set_alignment(8)
@@ -301,26 +322,126 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(l.into_int_value())
     }
 
+    /// Stores a word into entry `i` of the caller's stack array.
+    pub(super) fn store_stack(&self, i: u64, v: IntValue<'ctx>) -> Result<(), LlvmError> {
+        self.store_stack_at(self.i64.const_int(i, false), v)
+    }
+
+    /// Loads entry `i` of the caller's stack array.
+    pub(super) fn load_stack(&self, i: u64) -> Result<IntValue<'ctx>, LlvmError> {
+        self.load_stack_at(self.i64.const_int(i, false))
+    }
+
+    /// A stack height as an `i64`: a constant, or the base plus an offset.
+    pub(super) fn height(&self, h: Height) -> Result<IntValue<'ctx>, LlvmError> {
+        Ok(match h {
+            Height::Abs(n) => self.i64.const_int(n as u64, false),
+            Height::Rel(n) => {
+                let base = self.b.build_load(self.i64, self.base, "base")?.into_int_value();
+                let off = self.i64.const_int(n as i64 as u64, true);
+                self.b.build_int_add(base, off, "")?
+            }
+        })
+    }
+
+    /// Stores the operands of a host operation, stack top first, below height `h`.
+    /// `None` operands are already in place.
+    pub(super) fn store_operands(
+        &self,
+        h: IntValue<'ctx>,
+        args: &[Option<Value>],
+    ) -> Result<(), LlvmError> {
+        for (i, a) in args.iter().enumerate() {
+            if let Some(a) = a {
+                let idx = self.b.build_int_sub(h, self.i64.const_int(i as u64 + 1, false), "")?;
+                self.store_stack_at(idx, self.value(*a))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls the `Host` builtin for `op` at height `h`. Entries below the base of a
+    /// dynamic shape are live in the array, so the builtin must keep them.
+    pub(super) fn call_host(
+        &mut self,
+        op: u8,
+        h: IntValue<'ctx>,
+        height: Height,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        let keep = match height {
+            Height::Abs(_) => self.i64.const_zero(),
+            Height::Rel(_) => self.b.build_load(self.i64, self.base, "base")?.into_int_value(),
+        };
+        let ops = [
+            self.i256.const_int(op as u64, false),
+            self.b.build_int_z_extend(h, self.i256, "")?,
+            self.b.build_int_z_extend(keep, self.i256, "")?,
+        ];
+        self.emit_builtin_call(Builtin::Host, &ops, true)
+    }
+
     /// A host operation: operands to the top of the stack array, the `Host` builtin, and
     /// the result (if any) back from where revm left it.
     fn host(
         &mut self,
         op: u8,
-        args: &[Value],
-        height: u32,
+        args: &[Option<Value>],
+        height: Height,
         outputs: u8,
     ) -> Result<Option<IntValue<'ctx>>, LlvmError> {
-        let h = height as u64;
-        for (i, &a) in args.iter().enumerate() {
-            self.store_stack(h - 1 - i as u64, self.value(a))?;
-        }
-        let ops = [self.i256.const_int(op as u64, false), self.i256.const_int(h, false)];
-        let rc = self.emit_builtin_call(Builtin::Host, &ops, true)?;
+        let h = self.height(height)?;
+        self.store_operands(h, args)?;
+        let rc = self.call_host(op, h, height)?;
         self.exit_unless_continue(rc)?;
         if outputs == 0 {
             return Ok(None);
         }
-        Ok(Some(self.load_stack(h - args.len() as u64)?))
+        let at = self.b.build_int_sub(h, self.i64.const_int(args.len() as u64, false), "")?;
+        Ok(Some(self.load_stack_at(at)?))
+    }
+
+    /// A dynamic-shape section: if the base satisfies every instruction's stack
+    /// requirement, charge the section's gas; otherwise halt as the interpreter would,
+    /// with `OutOfGas` if the gas left is short of the section's gas up to the first
+    /// failing instruction, else with that instruction's stack error.
+    fn dyn_charge(&mut self, gas: u64, checks: &[StackCheck]) -> Result<(), LlvmError> {
+        let base = self.b.build_load(self.i64, self.base, "base")?.into_int_value();
+        let c = |v: i64| self.i64.const_int(v as u64, true);
+        let lo = checks.iter().map(|c| c.min_base).max().unwrap_or(i64::MIN);
+        let hi = checks.iter().map(|c| c.max_base).min().unwrap_or(i64::MAX);
+        let ge = self.b.build_int_compare(P::SGE, base, c(lo), "")?;
+        let le = self.b.build_int_compare(P::SLE, base, c(hi), "")?;
+        let ok = self.b.build_and(ge, le, "stack_ok")?;
+        let fault = self.cx.append_basic_block(self.f, "stack_fault");
+        let charge = self.cx.append_basic_block(self.f, "stack_ok");
+        self.b.build_conditional_branch(ok, charge, fault)?;
+
+        // The first failing check decides: scan from the last so earlier ones win.
+        self.b.position_at_end(fault);
+        let code = |r: revmc_ir::InstructionResult| self.i8.const_int(r as u64, false);
+        let mut err = code(revmc_ir::InstructionResult::StackUnderflow);
+        let mut need = self.i64.const_zero();
+        for chk in checks.iter().rev() {
+            let under = self.b.build_int_compare(P::SLT, base, c(chk.min_base), "")?;
+            let over = self.b.build_int_compare(P::SGT, base, c(chk.max_base), "")?;
+            let fails = self.b.build_or(under, over, "")?;
+            let e = self.b.build_select(over, code(chk.over), err, "")?.into_int_value();
+            err = self.b.build_select(under, code(chk.under), e, "")?.into_int_value();
+            let g = self.i64.const_int(chk.gas, false);
+            need = self.b.build_select(fails, g, need, "")?.into_int_value();
+        }
+        let left = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
+        let short = self.b.build_int_compare(P::ULT, left, need, "")?;
+        let rc =
+            self.b.build_select(short, code(revmc_ir::InstructionResult::OutOfGas), err, "")?;
+        self.sync_gas_out()?;
+        self.b.build_return(Some(&rc))?;
+
+        self.b.position_at_end(charge);
+        if gas > 0 {
+            self.charge(self.i64.const_int(gas, false))?;
+        }
+        Ok(())
     }
 
     fn intrinsic(&self, name: &str, args: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LlvmError> {

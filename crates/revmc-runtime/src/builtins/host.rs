@@ -13,13 +13,15 @@ use revm_interpreter::{Host, InstructionContext, InstructionResult, instruction_
 use revmc_ir::abi::{CONTINUE, EvmContext, STACK_LIMIT, Word};
 use revmc_ir::analysis::opcodes::is_suspending;
 
-/// Runs host opcode `args[0]` at stack height `args[1]`.
+/// Runs host opcode `args[0]` at stack height `args[1]`, keeping the first `args[2]`
+/// entries of the array.
 pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut Word) -> u8 {
-    // SAFETY: compiled code passes its live context and two operand words.
-    let ((ctx, rt), a) = unsafe { (frame(ctx), args::<2>(a)) };
+    // SAFETY: compiled code passes its live context and three operand words.
+    let ((ctx, rt), a) = unsafe { (frame(ctx), args::<3>(a)) };
     let rt: &mut FrameRuntime = rt;
     let op = a[0].as_limbs()[0] as u8;
     let height = (a[1].as_limbs()[0] as usize).min(STACK_LIMIT);
+    let keep = (a[2].as_limbs()[0] as usize).min(height);
     // SAFETY: `host` is the `*mut H` this table was built for, live for the frame.
     let host = unsafe { &mut *(rt.host as *mut H) };
     let table = &const { instruction_table::<EthInterpreter, H>() };
@@ -28,12 +30,13 @@ pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut W
         // For most operations the entries below the operands live in compiled code's
         // registers and the array may never have been written there: zero them so that
         // every entry below `height` is initialized (the instruction reads only its
-        // operands). Before a CALL / CREATE compiled code spills every live entry, which
-        // must be kept.
+        // operands). Before a CALL / CREATE compiled code spills every live entry, and a
+        // dynamic shape keeps the entries below its base in the array: those are kept.
         let data = interp.stack.data_mut();
-        let below =
-            if is_suspending(op) { 0 } else { (height - inputs).saturating_sub(data.len()) };
-        for e in data.spare_capacity_mut().iter_mut().take(below) {
+        let from = data.len().max(keep);
+        let below = if is_suspending(op) { 0 } else { (height - inputs).saturating_sub(from) };
+        let skip = from - data.len();
+        for e in data.spare_capacity_mut().iter_mut().skip(skip).take(below) {
             e.write(Word::ZERO);
         }
         // SAFETY: the array has capacity STACK_LIMIT; entries below the operands are

@@ -35,9 +35,10 @@ fn failed_compilations_are_remembered_and_not_retried() {
     let err = rt.compile_sync(key(&code), &code).unwrap_err();
     assert!(matches!(err, CompileError::TooLarge { len: 17, max: 16 }), "{err}");
     assert!(matches!(rt.lookup(key(&code)), Lookup::Interpret(InterpretReason::TooLarge)));
-    // A translation failure (too many blocks for the limits) is cached the same way.
+    // A translation failure (over the live-stack bound) is cached the same way.
     let rt = runtime(tuning());
-    let bad = vec![0x5b; 20_000]; // 20k JUMPDESTs: over the block limit
+    // 1000 PUSH0s, then 5 JUMPDEST blocks entered 1000 entries high: 5 * 1000^2 > 4 Mi.
+    let bad = [vec![0x5f; 1000], vec![0x5b; 5]].concat();
     let first = rt.compile_sync(key(&bad), &bad).unwrap_err();
     assert!(matches!(first, CompileError::Translate(_)), "{first}");
     assert!(matches!(rt.compile_sync(key(&bad), &bad), Err(CompileError::Translate(_))));
