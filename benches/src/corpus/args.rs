@@ -6,7 +6,7 @@ use std::time::Duration;
 
 pub const USAGE: &str = "\
 usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N] [--translate-only]
-                    [--timeout-s S] [--jobs J] [--min-coverage PCT]
+                    [--timeout-s S] [--jobs J] [--min-coverage PCT] [--max-variants N]
 
   PATH              contract files or folders (recursively *.json): the `contracts/` format
                     ({\"contracts\": {name: \"0x..\"}}) or state tests (every `pre` code);
@@ -17,7 +17,8 @@ usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N] [--translate-only]
   --timeout-s S     per-contract time bound in seconds (default 60); past it: `timeout`
   --jobs J          contracts compiled in parallel, one child process each (default 1;
                     --translate-only runs in this process, one at a time)
-  --min-coverage P  exit 1 if fewer than P % of the contracts compiled (translated)";
+  --min-coverage P  exit 1 if fewer than P % of the contracts compiled (translated)
+  --max-variants N  the translator's variant bound (default revmc_ir::DEFAULT_MAX_VARIANTS)";
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,8 @@ pub struct Args {
     pub timeout: Duration,
     pub jobs: usize,
     pub min_coverage: Option<f64>,
+    /// `Limits::max_variants`, when not the default.
+    pub max_variants: Option<usize>,
     /// Hidden: serve contracts over stdin/stdout for a parent `revmc-corpus`.
     pub worker: bool,
 }
@@ -38,6 +41,15 @@ pub struct Args {
 impl Args {
     pub fn opt(&self) -> OptLevel {
         OptLevel::from_u8(self.opt_level)
+    }
+
+    /// The translator's limits.
+    pub fn limits(&self) -> revmc_ir::Limits {
+        let mut limits = revmc_ir::Limits::default();
+        if let Some(n) = self.max_variants {
+            limits.max_variants = n;
+        }
+        limits
     }
 
     /// Parses the arguments after the program name. `Ok(None)` means `--help`.
@@ -51,6 +63,7 @@ impl Args {
             timeout: Duration::from_secs(60),
             jobs: 1,
             min_coverage: None,
+            max_variants: None,
             worker: false,
         };
         while let Some(arg) = it.next() {
@@ -71,6 +84,10 @@ impl Args {
                         .ok_or("--opt-level takes 0, 1, 2 or 3")?
                 }
                 "--translate-only" => a.translate_only = true,
+                "--max-variants" => {
+                    let n = value()?.parse().ok().filter(|n| *n >= 1);
+                    a.max_variants = Some(n.ok_or("--max-variants takes a positive number")?);
+                }
                 "--timeout-s" => {
                     let s: f64 = value()?
                         .parse()

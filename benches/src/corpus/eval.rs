@@ -52,9 +52,13 @@ fn ms(d: Duration) -> f64 {
 
 /// Translates `code` and, given a compiler slot, compiles it (creating the compiler on first
 /// use). A panic is a refusal with reason `panic: <message>` and leaves the slot empty.
-pub fn evaluate(code: &[u8], jit: Option<(&mut Option<JitCompiler>, OptLevel)>) -> Outcome {
+pub fn evaluate(
+    code: &[u8],
+    limits: &Limits,
+    jit: Option<(&mut Option<JitCompiler>, OptLevel)>,
+) -> Outcome {
     let start = Instant::now();
-    match catch_unwind(AssertUnwindSafe(|| run(code, jit, start))) {
+    match catch_unwind(AssertUnwindSafe(|| run(code, limits, jit, start))) {
         Ok(out) => out,
         Err(payload) => {
             let msg = payload
@@ -67,8 +71,13 @@ pub fn evaluate(code: &[u8], jit: Option<(&mut Option<JitCompiler>, OptLevel)>) 
     }
 }
 
-fn run(code: &[u8], jit: Option<(&mut Option<JitCompiler>, OptLevel)>, start: Instant) -> Outcome {
-    let func = revmc_ir::translate(code, SpecId::CANCUN, &Limits::default());
+fn run(
+    code: &[u8],
+    limits: &Limits,
+    jit: Option<(&mut Option<JitCompiler>, OptLevel)>,
+    start: Instant,
+) -> Outcome {
+    let func = revmc_ir::translate(code, SpecId::CANCUN, limits);
     let translated = start.elapsed();
     let mut out = Outcome::refused(String::new(), translated);
     out.translate_ms = Some(ms(translated));
@@ -103,7 +112,7 @@ fn run(code: &[u8], jit: Option<(&mut Option<JitCompiler>, OptLevel)>, start: In
 /// The `--worker` loop: says [`READY`] once its compiler exists, then answers one evaluation
 /// per stdin line until stdin closes. The compiler is created outside the timed evaluations
 /// (again after a panic dropped it).
-pub fn serve(translate_only: bool, opt: OptLevel) -> anyhow::Result<()> {
+pub fn serve(translate_only: bool, opt: OptLevel, limits: &Limits) -> anyhow::Result<()> {
     let new_compiler = || (!translate_only).then(|| JitCompiler::new(opt)).transpose();
     let mut compiler = new_compiler()?;
     let reply = |msg: &str| -> std::io::Result<()> {
@@ -117,8 +126,8 @@ pub fn serve(translate_only: bool, opt: OptLevel) -> anyhow::Result<()> {
             compiler = new_compiler()?;
         }
         let out = match revm_interpreter::primitives::hex::decode(line?.trim()) {
-            Ok(code) if translate_only => evaluate(&code, None),
-            Ok(code) => evaluate(&code, Some((&mut compiler, opt))),
+            Ok(code) if translate_only => evaluate(&code, limits, None),
+            Ok(code) => evaluate(&code, limits, Some((&mut compiler, opt))),
             Err(e) => Outcome::refused(format!("bad input: {e}"), Duration::ZERO),
         };
         reply(&serde_json::to_string(&out)?)?;
@@ -133,7 +142,7 @@ mod tests {
     #[test]
     fn translate_only() {
         // PUSH1 1 PUSH1 0 MSTORE STOP
-        let out = evaluate(&[0x60, 1, 0x60, 0, 0x52, 0x00], None);
+        let out = evaluate(&[0x60, 1, 0x60, 0, 0x52, 0x00], &Limits::default(), None);
         assert_eq!(out.reason, None);
         assert!(out.translate_ms.is_some() && out.code_bytes.is_none());
     }

@@ -28,7 +28,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = if args.worker {
-        eval::serve(args.translate_only, args.opt()).map(|()| ExitCode::SUCCESS)
+        eval::serve(args.translate_only, args.opt(), &args.limits()).map(|()| ExitCode::SUCCESS)
     } else {
         run(&args)
     };
@@ -75,7 +75,13 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let how = if args.translate_only {
         "translate only, in process".to_string()
     } else {
-        format!("opt level {}, timeout {:?}, {} job(s)", args.opt_level, args.timeout, args.jobs)
+        format!(
+            "opt level {}, max variants {}, timeout {:?}, {} job(s)",
+            args.opt_level,
+            args.limits().max_variants,
+            args.timeout,
+            args.jobs
+        )
     };
     println!("revmc-corpus: {total} contracts ({bytes} bytes) from {files} file(s); {how}");
 
@@ -89,11 +95,16 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     if args.translate_only {
         for (i, c) in contracts.iter().enumerate() {
-            done(i, eval::evaluate(&c.code, None));
+            done(i, eval::evaluate(&c.code, &args.limits(), None));
         }
     } else {
         let settings = pool::Settings {
-            worker_args: vec!["--opt-level".into(), args.opt_level.to_string()],
+            worker_args: vec![
+                "--opt-level".into(),
+                args.opt_level.to_string(),
+                "--max-variants".into(),
+                args.limits().max_variants.to_string(),
+            ],
             timeout: args.timeout,
             jobs: args.jobs,
         };

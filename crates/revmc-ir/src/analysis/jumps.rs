@@ -30,7 +30,24 @@ use std::collections::{HashSet, VecDeque};
 /// Joins `state` into the one of equal shape in `states`, or adds it. Returns the index
 /// of that state and whether anything changed; `None` if a new shape would exceed
 /// `max` variants.
+///
+/// A block has at most one dynamic variant: a dynamic state joins it with the smaller of
+/// the two slot counts (a successor entered with more slots spills the extra ones below
+/// the base on the way), so dynamic code is translated once per block.
 fn join_into(states: &mut Vec<State>, state: &State, max: usize) -> Option<(usize, bool)> {
+    if let Shape::Dynamic(r) = state.shape
+        && let Some(i) = states.iter().position(|s| s.shape.is_dynamic())
+    {
+        let r0 = states[i].shape.slots();
+        if r < r0 {
+            let mut narrowed = State::entry(state.shape, states[i].top.clone());
+            narrowed.join(state);
+            states[i] = narrowed;
+            return Some((i, true));
+        }
+        let widened = State::entry(states[i].shape, state.top.clone());
+        return Some((i, states[i].join(&widened)));
+    }
     match states.iter().position(|s| s.shape == state.shape) {
         Some(i) => Some((i, states[i].join(state))),
         None if states.len() < max => {
@@ -88,10 +105,25 @@ impl BlockFacts {
         self.variants.iter().position(|v| v.shape == shape)
     }
 
-    /// The shape an edge leaving with `shape` enters this block with.
-    pub fn entry_shape(&self, shape: Shape) -> Shape {
-        if self.collapsed { Shape::Dynamic(0) } else { shape }
+    /// The shape an edge leaving with `shape` enters this block with, if the analysis
+    /// found the block reachable that way.
+    pub fn entry_shape(&self, shape: Shape) -> Option<Shape> {
+        if self.collapsed {
+            return Some(Shape::Dynamic(0));
+        }
+        let shapes: Vec<_> = self.variants.iter().map(|v| v.shape).collect();
+        entry_shape(&shapes, shape)
     }
+}
+
+/// Among `shapes` (at most one of them dynamic), the one an edge leaving with `shape`
+/// enters with: `shape` itself, or for a dynamic one the dynamic shape with fewer slots.
+fn entry_shape(shapes: &[Shape], shape: Shape) -> Option<Shape> {
+    if shapes.contains(&shape) {
+        return Some(shape);
+    }
+    let Shape::Dynamic(r) = shape else { return None };
+    shapes.iter().copied().find(|s| matches!(s, Shape::Dynamic(r0) if *r0 <= r))
 }
 
 /// Jump targets and stack shapes of every block.
@@ -144,7 +176,7 @@ impl JumpAnalysis {
 
     /// The shape an unresolved jump leaving with `shape` enters its target with.
     pub fn dispatch_shape(&self, shape: Shape) -> Shape {
-        if self.dispatch_shapes.contains(&shape) { shape } else { Shape::Dynamic(0) }
+        entry_shape(&self.dispatch_shapes, shape).unwrap_or(Shape::Dynamic(0))
     }
 
     /// Number of variants with a dynamic shape.
@@ -495,7 +527,7 @@ mod tests {
             facts.variants,
             [Variant { shape: Shape::Dynamic(0), jump: JumpTarget::Static(vec![0]) }]
         );
-        assert_eq!(facts.entry_shape(Shape::Static(3)), Shape::Dynamic(0));
+        assert_eq!(facts.entry_shape(Shape::Static(3)), Some(Shape::Dynamic(0)));
     }
 
     #[test]

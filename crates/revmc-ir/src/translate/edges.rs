@@ -1,10 +1,11 @@
 //! Edges between blocks of different shapes.
 //!
 //! An edge whose source leaves with the shape its target variant was analysed for is a
-//! plain branch. An edge into a collapsed block (whose only variant is `Dynamic(0)`) goes
-//! through a *trampoline*: a small block that writes the slots to the frame's stack
-//! array, moves the base over them, and jumps on. Trampolines are shared by every edge
-//! with the same source shape and target.
+//! plain branch. An edge into a collapsed block (whose only variant is `Dynamic(0)`), or
+//! into a block's one dynamic variant with fewer slots than the edge carries, goes
+//! through a *trampoline*: a small block that writes the extra slots to the frame's
+//! stack array, moves the base over them, moves the other slots down, and jumps on.
+//! Trampolines are shared by every edge with the same source shape and target.
 
 use super::Translator;
 use crate::analysis::jumps::Shape;
@@ -15,37 +16,51 @@ impl Translator<'_> {
     /// found `b` reachable that way.
     pub(super) fn try_edge(&mut self, b: usize, shape: Shape) -> Option<Block> {
         let facts = self.analysis.blocks.get(b)?;
-        if let Some(v) = facts.variant(shape) {
-            return Some(self.ir_blocks[b][v]);
-        }
-        if !facts.collapsed {
-            return None;
-        }
-        let target = self.ir_blocks[b][facts.variant(Shape::Dynamic(0))?];
-        Some(self.trampoline(target, shape))
+        let to = facts.entry_shape(shape)?;
+        let target = self.ir_blocks[b][facts.variant(to)?];
+        Some(self.trampoline(target, shape, to))
     }
 
-    /// A block that converts `shape` to `Dynamic(0)` and jumps to `target`.
-    pub(super) fn trampoline(&mut self, target: Block, shape: Shape) -> Block {
-        if shape == Shape::Dynamic(0) {
+    /// As [`Self::try_edge`], for edges the analysis guarantees.
+    pub(super) fn edge(&mut self, b: usize, shape: Shape) -> Block {
+        self.try_edge(b, shape).expect("the analysis reaches every successor with its shape")
+    }
+
+    /// A block that converts `from` to the dynamic shape `to` (with no more slots than
+    /// `from`) and jumps to `target`; `target` itself when the shapes are equal.
+    pub(super) fn trampoline(&mut self, target: Block, from: Shape, to: Shape) -> Block {
+        if from == to {
             return target;
         }
-        if let Some(&t) = self.trampolines.get(&(target, shape)) {
+        if let Some(&t) = self.trampolines.get(&(target, from)) {
             return t;
         }
+        let keep = to.slots();
         let t = self.func.create_block(None);
-        match shape {
-            Shape::Static(h) => {
-                self.func.append(t, InstData::SetBase(h as u32));
-                self.spill_slots(t, h, -(h as i32));
+        // The bottom `spill` slots go below the new base; the rest move down to slot 0.
+        let spill = from.slots() - keep;
+        let (offset, adjust) = match from {
+            Shape::Static(_) => {
+                self.func.append(t, InstData::SetBase(spill as u32));
+                (-(spill as i32), None)
             }
-            Shape::Dynamic(r) => {
-                self.spill_slots(t, r, 0);
-                self.func.append(t, InstData::AdjustBase(r as i32));
-            }
+            Shape::Dynamic(_) => (0, Some(spill as i32)),
+        };
+        for i in 0..spill {
+            let v = self.func.append(t, InstData::SlotGet(i as u32)).expect("result");
+            self.func.append(t, InstData::StackStore(offset + i as i32, v));
+        }
+        let moved: Vec<_> = (0..keep)
+            .map(|i| self.func.append(t, InstData::SlotGet((spill + i) as u32)).expect("result"))
+            .collect();
+        for (i, v) in moved.into_iter().enumerate() {
+            self.func.append(t, InstData::SlotSet(i as u32, v));
+        }
+        if let Some(d) = adjust.filter(|&d| d != 0) {
+            self.func.append(t, InstData::AdjustBase(d));
         }
         self.func.terminate(t, Terminator::Jump(target));
-        self.trampolines.insert((target, shape), t);
+        self.trampolines.insert((target, from), t);
         t
     }
 
@@ -73,19 +88,6 @@ impl Translator<'_> {
                 d
             }
         };
-        if target == shape { dispatch } else { self.trampoline(dispatch, shape) }
-    }
-
-    /// As [`Self::try_edge`], for edges the analysis guarantees.
-    pub(super) fn edge(&mut self, b: usize, shape: Shape) -> Block {
-        self.try_edge(b, shape).expect("the analysis reaches every successor with its shape")
-    }
-
-    /// Appends to `t` the stores of slots `0..n` to the array at base `offset + i`.
-    fn spill_slots(&mut self, t: Block, n: usize, offset: i32) {
-        for i in 0..n {
-            let v = self.func.append(t, InstData::SlotGet(i as u32)).expect("result");
-            self.func.append(t, InstData::StackStore(offset + i as i32, v));
-        }
+        self.trampoline(dispatch, shape, target)
     }
 }
