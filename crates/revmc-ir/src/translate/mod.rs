@@ -17,6 +17,7 @@
 //! comparing the gas left with the section's gas up to the failing instruction.
 
 mod builder;
+mod chains;
 mod edges;
 mod jumps;
 mod ops;
@@ -70,6 +71,8 @@ struct Translator<'a> {
     ir_blocks: Vec<Vec<Block>>,
     /// Shared halting exits.
     exits: HashMap<InstructionResult, Block>,
+    /// Whether each EVM block continues its predecessor's IR block ([`chains`]).
+    merged: Vec<bool>,
     /// Shape-converting edge blocks, by target and source shape.
     trampolines: HashMap<(Block, Shape), Block>,
     /// The shared dispatch blocks of unresolved jumps, by the shape they enter with.
@@ -100,6 +103,7 @@ impl<'a> Translator<'a> {
             gas,
             func: Function::new(spec),
             ir_blocks: vec![Vec::new(); cfg.blocks.len()],
+            merged: chains::merged_blocks(code, cfg, analysis, spec),
             exits: HashMap::new(),
             trampolines: HashMap::new(),
             dispatch: HashMap::new(),
@@ -110,6 +114,9 @@ impl<'a> Translator<'a> {
 
     fn run(mut self) -> Result<Function, TranslateError> {
         for (b, facts) in self.analysis.blocks.iter().enumerate() {
+            if self.merged[b] {
+                continue;
+            }
             let pc = self.code.instrs[self.cfg.blocks[b].start].pc;
             for _ in &facts.variants {
                 let block = self.func.create_block(Some(pc));

@@ -11,118 +11,130 @@ use crate::{InstructionResult, TranslateError, U256};
 use revm_interpreter::bytecode::opcode::{self as op, OpCode};
 
 impl Translator<'_> {
-    /// Translates variant `v` of reachable EVM block `b`.
+    /// Translates variant `v` of reachable EVM block `b`, and the blocks merged after it.
     pub(super) fn translate_block(&mut self, b: usize, v: usize) -> Result<(), TranslateError> {
         let block = self.ir_blocks[b][v];
         let shape = self.analysis.blocks[b].variants[v].shape;
-        let range = self.cfg.blocks[b];
         let spec = self.func.spec;
         let code = self.code;
+        let analysis = self.analysis;
         let mut bb = BlockBuilder::new(&mut self.func, block, shape);
         let dynamic = bb.is_dynamic();
-        for instr in &code.instrs[range.start..range.end] {
-            bb.charge(self.gas.table[instr.op as usize] as u64);
-            let op_kind = kind(instr.op, spec);
-            match op_kind {
-                OpKind::Unknown => {
-                    bb.halt(InstructionResult::OpcodeNotFound);
-                    return Ok(());
-                }
-                OpKind::NotActivated => {
-                    bb.halt(InstructionResult::NotActivated);
-                    return Ok(());
-                }
-                OpKind::Host | OpKind::Compute => {}
-            }
-            if dynamic {
-                // Host operations check their own stack: revm's instruction runs them.
-                if op_kind == OpKind::Compute {
-                    bb.check_stack(instr.op);
-                }
-            } else if let Some(err) = stack_error(instr.op, bb.height()) {
-                if err == InstructionResult::StackUnderflow && op_kind == OpKind::Host {
-                    // revm's host instructions pop in stages and may first fail otherwise
-                    // (LOG charges its gas before popping topics; SSTORE and CREATE check
-                    // for a static call before popping): let the instruction itself run
-                    // on the short stack and report whichever error comes first.
-                    bb.close_section();
-                    let height = bb.ir_height();
-                    let args = (0..bb.height()).map(|_| Some(bb.pop())).collect();
-                    bb.ins(InstData::Host { op: instr.op, args, height, outputs: 0 });
-                }
-                bb.halt(err);
-                return Ok(());
-            }
-            if op_kind == OpKind::Host {
-                let opc = instr.op;
-                let info = OpCode::new(opc).expect("host opcodes are known").info();
-                // Host operations may charge dynamic gas: their static gas is paid first.
-                bb.close_section();
-                let height = bb.ir_height();
-                let args: Vec<_> = (0..info.inputs())
-                    .map(|_| if dynamic { bb.pop_lazy() } else { Some(bb.pop()) })
-                    .collect();
-                if is_suspending(opc) {
-                    self.suspensions += 1;
-                    let index = self.suspensions;
-                    let resume = if dynamic {
-                        // The resumed stack, with the child's result on top, is in the array.
-                        bb.flush_to_array(bb.rel_height());
-                        Shape::Dynamic(0)
-                    } else {
-                        // The resumed stack, with the child's result on top, lives in slots.
-                        bb.close_section();
-                        bb.flush();
-                        let live = bb.height() as u32 + 1;
-                        bb.func.num_slots = bb.func.num_slots.max(live);
-                        Shape::Static(live as usize)
-                    };
-                    let block = bb.block;
-                    bb.terminate(Terminator::Unset);
-                    let resume = self.edge(b + 1, resume);
-                    let term = Terminator::Suspend { op: opc, args, height, index, resume };
-                    self.func.terminate(block, term);
-                    return Ok(());
-                }
-                let outputs = info.outputs();
-                if let Some(v) = bb.ins(InstData::Host { op: opc, args, height, outputs }) {
-                    bb.push(v);
-                }
-                if opc == op::SELFDESTRUCT {
-                    bb.halt(InstructionResult::SelfDestruct);
-                    return Ok(());
-                }
-                continue;
-            }
-            match instr.op {
-                op::JUMP | op::JUMPI => {
-                    let target = bb.pop();
-                    let cond = (instr.op == op::JUMPI).then(|| bb.pop());
-                    let analysis = self.analysis;
-                    let jump = &analysis.blocks[b].variants[v].jump;
-                    if *jump == JumpTarget::Dynamic {
-                        bb.ins(InstData::SetJumpTarget(target));
-                    }
-                    bb.close_section();
-                    bb.flush();
-                    let (block, shape) = (bb.block, bb.exit_shape());
-                    let term = self.jump_terminator(target, cond, jump, shape, b + 1);
-                    self.func.terminate(block, term);
-                    return Ok(());
-                }
-                _ => {
-                    if let Some(end) = step(&mut bb, instr, self.gas.exp_per_byte, code.code_len())
-                    {
-                        match end {
-                            End::Halt(r) => bb.halt(r),
-                            End::WithStack(r) => bb.exit_with_stack(r),
-                        }
+        let (mut b, mut v) = (b, v);
+        loop {
+            let range = self.cfg.blocks[b];
+            for instr in &code.instrs[range.start..range.end] {
+                bb.charge(self.gas.table[instr.op as usize] as u64);
+                let op_kind = kind(instr.op, spec);
+                match op_kind {
+                    OpKind::Unknown => {
+                        bb.halt(InstructionResult::OpcodeNotFound);
                         return Ok(());
                     }
+                    OpKind::NotActivated => {
+                        bb.halt(InstructionResult::NotActivated);
+                        return Ok(());
+                    }
+                    OpKind::Host | OpKind::Compute => {}
+                }
+                if dynamic {
+                    // Host operations check their own stack: revm's instruction runs them.
+                    if op_kind == OpKind::Compute {
+                        bb.check_stack(instr.op);
+                    }
+                } else if let Some(err) = stack_error(instr.op, bb.height()) {
+                    if err == InstructionResult::StackUnderflow && op_kind == OpKind::Host {
+                        // revm's host instructions pop in stages and may first fail otherwise
+                        // (LOG charges its gas before popping topics; SSTORE and CREATE check
+                        // for a static call before popping): let the instruction itself run
+                        // on the short stack and report whichever error comes first.
+                        bb.close_section();
+                        let height = bb.ir_height();
+                        let args = (0..bb.height()).map(|_| Some(bb.pop())).collect();
+                        bb.ins(InstData::Host { op: instr.op, args, height, outputs: 0 });
+                    }
+                    bb.halt(err);
+                    return Ok(());
+                }
+                if op_kind == OpKind::Host {
+                    let opc = instr.op;
+                    let info = OpCode::new(opc).expect("host opcodes are known").info();
+                    // Host operations may charge dynamic gas: their static gas is paid first.
+                    bb.close_section();
+                    let height = bb.ir_height();
+                    let args: Vec<_> = (0..info.inputs())
+                        .map(|_| if dynamic { bb.pop_lazy() } else { Some(bb.pop()) })
+                        .collect();
+                    if is_suspending(opc) {
+                        self.suspensions += 1;
+                        let index = self.suspensions;
+                        let resume = if dynamic {
+                            // The resumed stack, with the child's result on top, is in the array.
+                            bb.flush_to_array(bb.rel_height());
+                            Shape::Dynamic(0)
+                        } else {
+                            // The resumed stack, with the child's result on top, lives in slots.
+                            bb.close_section();
+                            bb.flush();
+                            let live = bb.height() as u32 + 1;
+                            bb.func.num_slots = bb.func.num_slots.max(live);
+                            Shape::Static(live as usize)
+                        };
+                        let block = bb.block;
+                        bb.terminate(Terminator::Unset);
+                        let resume = self.edge(b + 1, resume);
+                        let term = Terminator::Suspend { op: opc, args, height, index, resume };
+                        self.func.terminate(block, term);
+                        return Ok(());
+                    }
+                    let outputs = info.outputs();
+                    if let Some(v) = bb.ins(InstData::Host { op: opc, args, height, outputs }) {
+                        bb.push(v);
+                    }
+                    if opc == op::SELFDESTRUCT {
+                        bb.halt(InstructionResult::SelfDestruct);
+                        return Ok(());
+                    }
+                    continue;
+                }
+                match instr.op {
+                    op::JUMP | op::JUMPI => {
+                        let target = bb.pop();
+                        let cond = (instr.op == op::JUMPI).then(|| bb.pop());
+                        let jump = &analysis.blocks[b].variants[v].jump;
+                        if *jump == JumpTarget::Dynamic {
+                            bb.ins(InstData::SetJumpTarget(target));
+                        }
+                        bb.close_section();
+                        bb.flush();
+                        let (block, shape) = (bb.block, bb.exit_shape());
+                        let term = self.jump_terminator(target, cond, jump, shape, b + 1);
+                        self.func.terminate(block, term);
+                        return Ok(());
+                    }
+                    _ => {
+                        if let Some(end) =
+                            step(&mut bb, instr, self.gas.exp_per_byte, code.code_len())
+                        {
+                            match end {
+                                End::Halt(r) => bb.halt(r),
+                                End::WithStack(r) => bb.exit_with_stack(r),
+                            }
+                            return Ok(());
+                        }
+                    }
                 }
             }
+            // Fell off the end of the block into the next one.
+            if self.merged.get(b + 1) == Some(&true) {
+                // Its analysis facts are those of the variant this exit enters.
+                let facts = &analysis.blocks[b + 1];
+                let to = facts.entry_shape(bb.exit_shape()).expect("the chain is reachable");
+                (b, v) = (b + 1, facts.variant(to).expect("entered variant"));
+                continue;
+            }
+            break;
         }
-        // Fell off the end of the block into the next one.
         bb.close_section();
         bb.flush();
         let (block, shape) = (bb.block, bb.exit_shape());

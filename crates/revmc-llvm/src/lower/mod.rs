@@ -136,7 +136,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
 
         // Shared out-of-gas exit.
         self.b.position_at_end(self.oog);
-        self.sync_gas_out()?;
+        self.spend_all_gas()?;
         let code = self.i8.const_int(revmc_ir::InstructionResult::OutOfGas as u64, false);
         self.b.build_return(Some(&code))?;
 
@@ -251,6 +251,16 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(())
     }
 
+    /// Writes 0 as the gas left: an exceptional halt consumes the frame's gas (revm's
+    /// frame settlement spends it all), so the local's value does not matter, and not
+    /// reading it spares the shared halting blocks a phi with an incoming value from
+    /// every gas check of the program.
+    pub(super) fn spend_all_gas(&self) -> Result<(), LlvmError> {
+        let p = self.ctx_field(EvmContext::OFFSET_GAS_REMAINING)?;
+        self.b.build_store(p, self.i64.const_zero())?;
+        Ok(())
+    }
+
     /// Reads the context's gas back into the local.
     fn sync_gas_in(&self) -> Result<(), LlvmError> {
         let g = self.load_ctx_field(EvmContext::OFFSET_GAS_REMAINING, self.i64)?;
@@ -332,6 +342,12 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                         self.b.build_unconditional_branch(self.block(*resume))?;
                     }
                 }
+            }
+            Terminator::Exit { result, stack_len } if !result.is_ok_or_revert() => {
+                debug_assert_eq!(*stack_len, Height::Abs(0));
+                self.spend_all_gas()?;
+                let code = self.i8.const_int(*result as u64, false);
+                self.b.build_return(Some(&code))?;
             }
             Terminator::Exit { result, stack_len } => {
                 self.sync_gas_out()?;
