@@ -10,6 +10,7 @@ mod harness;
 
 mod arith;
 mod control;
+mod dynamic;
 mod gas;
 mod memory;
 mod random;
