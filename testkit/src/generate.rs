@@ -2,7 +2,11 @@
 //!
 //! Each step reads a choice byte and emits a small idiom: constants, arithmetic, stack
 //! shuffles, labelled `JUMPDEST`s and jumps to them, storage and memory at small offsets,
-//! logs, calls into the generated contracts, creates, and now and then a raw byte.
+//! logs, calls into the generated contracts, creates, calls of [`FUNCTIONS`] shared
+//! internal functions (solc's pattern: push a return address, jump, the body jumps back)
+//! from whatever stack depth the program is at — what sends the translator into its
+//! dynamic-stack mode — and now and then a raw byte. The bodies follow the final STOP; one calls another, one
+//! touches storage, one CALLs contract B (a suspension inside the shared code).
 
 use revm::primitives::Address;
 
@@ -30,6 +34,9 @@ const ENV: &[u8] = &[
 const EDGES: [[u8; 2]; 6] =
     [[0x00, 0x00], [0x00, 0x01], [0x80, 0x00], [0xff, 0xff], [0x7f, 0xff], [0xff, 0xfe]];
 
+/// Number of shared internal functions the generated code can call.
+pub const FUNCTIONS: u8 = 4;
+
 /// Reads choice bytes; yields zeros once the input runs out.
 struct Reader<'a>(&'a [u8]);
 
@@ -56,6 +63,8 @@ struct Emitter {
     labels: Vec<u16>,
     /// (offset of a PUSH2 immediate, label choice).
     fixups: Vec<(usize, u8)>,
+    /// (offset of a PUSH2 immediate, function index).
+    calls: Vec<(usize, u8)>,
 }
 
 impl Emitter {
@@ -65,6 +74,42 @@ impl Emitter {
 
     fn push_small(&mut self, r: &mut Reader<'_>, max: u8) {
         self.push1(r.byte() % max);
+    }
+
+    /// Calls function `k` with the stack top as its argument: `[.., x]` becomes
+    /// `[.., f(x)]` after the function returns to the JUMPDEST that follows.
+    fn call_function(&mut self, k: u8) {
+        let ret = (self.code.len() + 8) as u16;
+        self.code.push(0x61);
+        self.code.extend(ret.to_be_bytes());
+        self.code.extend([0x90, 0x61]); // SWAP1: [.., ret, x]; PUSH2 f
+        self.calls.push((self.code.len(), k));
+        self.code.extend([0, 0, 0x56, 0x5b]); // JUMP; JUMPDEST(ret)
+    }
+
+    /// The function bodies, each `[.., ret, x] -> [.., f(x)]`; returns their pcs.
+    fn functions(&mut self) -> [u16; FUNCTIONS as usize] {
+        let mut pcs = [0; FUNCTIONS as usize];
+        for (k, pc) in pcs.iter_mut().enumerate() {
+            *pc = self.code.len() as u16;
+            self.code.push(0x5b);
+            match k {
+                0 => self.code.extend([0x60, 7, 0x01]), // x + 7
+                1 => {
+                    self.code.extend([0x80, 0x02]); // x * x, then f0 of it
+                    self.call_function(0);
+                }
+                2 => self.code.extend([0x60, 1, 0x54, 0x01, 0x80, 0x60, 1, 0x55]), // slot 1 += x
+                _ => {
+                    // x + CALL(GAS, B, 0, 0, 0, 0, 0)
+                    self.code.extend([0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x73]);
+                    self.code.extend(crate::tx::CONTRACT_B.as_slice());
+                    self.code.extend([0x5a, 0xf1, 0x01]);
+                }
+            }
+            self.code.extend([0x90, 0x56]); // SWAP1; JUMP back
+        }
+        pcs
     }
 
     fn jump_to_label(&mut self, r: &mut Reader<'_>, op: u8) {
@@ -100,7 +145,7 @@ impl Emitter {
     }
 
     fn step(&mut self, r: &mut Reader<'_>) {
-        match r.byte() % 24 {
+        match r.byte() % 26 {
             0 => self.push1(r.byte()),
             1 => {
                 let n = 1 + r.byte() % 32;
@@ -168,12 +213,19 @@ impl Emitter {
                 self.code.push(if create2 { 0xf5 } else { 0xf0 });
             }
             19..=22 => self.code.push(r.pick(&[0x01, 0x03, 0x16, 0x80, 0x81, 0x90, 0x50])),
+            23 | 24 => self.call_function(r.byte() % FUNCTIONS),
             _ => self.code.push(r.byte()),
         }
     }
 
     fn finish(mut self, r: &mut Reader<'_>) -> Vec<u8> {
         self.code.push(0x00);
+        if !self.calls.is_empty() {
+            let pcs = self.functions();
+            for &(at, k) in &self.calls {
+                self.code[at..at + 2].copy_from_slice(&pcs[k as usize].to_be_bytes());
+            }
+        }
         for &(at, choice) in &self.fixups {
             // Mostly a real label; sometimes (or with no labels) a wild target.
             let target = match self.labels.len() {
@@ -217,10 +269,23 @@ mod tests {
     }
 
     #[test]
+    fn steps_call_shared_functions() {
+        // step 23 with choice 1 calls function 1, which calls function 0.
+        let code = generate(&[23, 1]);
+        let call = &code[PROLOGUE..PROLOGUE + 9];
+        let ret = (PROLOGUE + 8) as u8;
+        assert_eq!(call[..5], [0x61, 0, ret, 0x90, 0x61]);
+        assert_eq!(call[7..], [0x56, 0x5b]);
+        let f = usize::from(u16::from_be_bytes([call[5], call[6]]));
+        assert_eq!(code[f], 0x5b);
+        assert_eq!(code[PROLOGUE + 9], 0x00, "the bodies follow the final STOP");
+    }
+
+    #[test]
     fn generation_is_deterministic_and_bounded() {
         let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
         let code = generate(&data);
         assert_eq!(code, generate(&data));
-        assert!(code.len() <= MAX_LEN + 64);
+        assert!(code.len() <= MAX_LEN + 128);
     }
 }
