@@ -1,13 +1,15 @@
 //! `--fixtures DIR`: state-test files as whole-transaction benchmarks. Each file's first
 //! test, under its first fork (or `--fork`), with data, gas and value index 0, runs through
 //! revm with frames interpreted and with frames compiled; the two must agree, and match
-//! the file's expected post-state when it has one, before anything is timed.
+//! the file's expected post-state when it has one, before anything is timed. The timed
+//! loop runs only the transaction on a copy of the prepared pre-state (no JSON, code
+//! hashing, state root or logs hash inside it).
 
 use crate::measure::{Measurement, Settings, ns_per_run};
 use anyhow::{Context, bail};
 use revm_statetest_types::SpecName;
 use revmc_runtime::evm::JitCache;
-use revmc_statetest::runner::{Mode, execute, first_case};
+use revmc_statetest::runner::{Mode, Prepared, execute, first_case};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
@@ -59,11 +61,13 @@ pub fn measure(
     if !test.hash.is_zero() && (interp.state_root != test.hash || interp.logs_hash != test.logs) {
         bail!("{name}: post-state differs from the file's expectation ({})", interp.outcome);
     }
+    // Timed: only the transaction, on a fresh copy of the prepared pre-state.
+    let prepared = Prepared::new(&unit, spec, &test).context("the transaction is invalid")?;
     let interp_ns = ns_per_run(settings, || {
-        black_box(execute(&unit, spec, &test, Mode::Interp, cache).ok());
+        black_box(prepared.run(Mode::Interp, cache));
     });
     let jit_ns = ns_per_run(settings, || {
-        black_box(execute(&unit, spec, &test, Mode::Jit, cache).ok());
+        black_box(prepared.run(Mode::Jit, cache));
     });
     Ok(Measurement { name, interp_ns, jit_ns, aot_ns: None, compile_ms, gas_used: interp.gas_used })
 }

@@ -170,6 +170,46 @@ pub fn execute(
     }))
 }
 
+/// A case made ready to execute many times, for benchmarks: the pre-state (accounts with
+/// analysed code), the environment and the transaction are built once; each run only
+/// copies the pre-state and executes, with no hashing of code, logs or state.
+#[derive(Debug)]
+pub struct Prepared {
+    cfg: CfgEnv,
+    block: revm::context::BlockEnv,
+    tx: revm::context::TxEnv,
+    prestate: revm::database::CacheState,
+}
+
+impl Prepared {
+    /// Prepares `test` of `unit` under `spec`; `None` if the transaction is invalid.
+    pub fn new(unit: &TestUnit, spec: SpecId, test: &Test) -> Option<Self> {
+        let mut cfg = CfgEnv::default();
+        cfg.chain_id = unit.env.current_chain_id.map_or(1, |c| c.try_into().unwrap_or(1));
+        cfg.set_spec_and_mainnet_gas_params(spec);
+        let block = unit.block_env(&mut cfg);
+        let tx = test.tx_env(unit).ok()?;
+        Some(Self { cfg, block, tx, prestate: unit.state() })
+    }
+
+    /// Executes the transaction once on a fresh copy of the pre-state.
+    pub fn run(&self, mode: Mode, source: &mut dyn ProgramSource) -> Option<ExecutionResult> {
+        let mut state = State::builder().with_cached_prestate(self.prestate.clone()).build();
+        let ctx = Context::mainnet()
+            .with_block(&self.block)
+            .with_tx(&self.tx)
+            .with_cfg(self.cfg.clone())
+            .with_db(&mut state);
+        let result = match mode {
+            Mode::Interp => ctx.build_mainnet().transact_commit(&self.tx),
+            Mode::Jit | Mode::Aot => {
+                JitEvm::new(ctx.build_mainnet(), source).transact_commit(&self.tx)
+            }
+        };
+        result.ok()
+    }
+}
+
 fn describe(result: &ExecutionResult<HaltReason>) -> String {
     match result {
         ExecutionResult::Success { reason, gas, logs, .. } => {
