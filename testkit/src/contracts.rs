@@ -426,12 +426,7 @@ impl Scenario {
         let mut code_names = self.codes.clone();
         let accounts: BTreeMap<_, _> = db.cache.accounts.iter().collect();
         for (addr, acc) in accounts {
-            let storage: BTreeMap<_, _> = acc.storage.iter().collect();
-            let _ = writeln!(
-                state,
-                "{addr}: {:?} balance {} nonce {} code {} storage {storage:?}",
-                acc.account_state, acc.info.balance, acc.info.nonce, acc.info.code_hash
-            );
+            state.push_str(&crate::tx::describe_account(addr, acc));
             if let Some(name) = self.contracts.get(addr) {
                 code_names.entry(acc.info.code_hash).or_insert_with(|| name.clone());
             }

@@ -125,14 +125,22 @@ pub fn run(case: &Case, cache: Option<&mut JitCache>) -> (Observed, FrameStats) 
     let mut state = String::new();
     let accounts: BTreeMap<_, _> = db.cache.accounts.iter().collect();
     for (addr, acc) in accounts {
-        let storage: BTreeMap<_, _> = acc.storage.iter().collect();
-        let _ = writeln!(
-            state,
-            "{addr}: {:?} balance {} nonce {} code {} storage {storage:?}",
-            acc.account_state, acc.info.balance, acc.info.nonce, acc.info.code_hash
-        );
+        state.push_str(&describe_account(addr, acc));
     }
     (Observed { result, state }, stats)
+}
+
+/// One line describing an account after a transaction: status, balance, nonce, code hash
+/// and sorted storage.
+pub fn describe_account(addr: &Address, acc: &revm::database::DbAccount) -> String {
+    let storage: BTreeMap<_, _> = acc.storage.iter().collect();
+    let mut line = String::new();
+    let _ = writeln!(
+        line,
+        "{addr}: {:?} balance {} nonce {} code {} storage {storage:?}",
+        acc.account_state, acc.info.balance, acc.info.nonce, acc.info.code_hash
+    );
+    line
 }
 
 /// Runs `case` both ways; `Err` describes the first difference.

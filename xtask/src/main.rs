@@ -22,7 +22,7 @@ commands:
                    drive N distinct contracts through the compile service under a small code
                    budget; report resident entries, JIT code bytes, RSS and lookup latency
   corpus [PATH...] [--json FILE] [--opt-level N] [--translate-only] [--timeout-s S] [--jobs J]
-         [--min-coverage PCT]
+         [--min-coverage PCT] [--max-variants N]
                    translate and JIT-compile every contract of PATH (contracts/ files or state
                    tests; default ../shared/fixtures/contracts), each in a child process under a
                    time bound; report coverage, compile ms per KiB, the slowest, refusals by reason

@@ -151,8 +151,9 @@ impl JumpAnalysis {
     /// downstream that no path reaches any more; worse, they count against the variant
     /// bound of the blocks they reached and would make those collapse too. So the
     /// analysis restarts with the collapsed block known from the start, up to
-    /// [`MAX_RESTARTS`] times; past that, blocks collapse in place (sound, but some code
-    /// may get dynamic shapes it did not need).
+    /// [`MAX_RESTARTS`] times and while the restarts have used fewer block visits than one
+    /// run may; past that, blocks collapse in place (sound, but some code may get dynamic
+    /// shapes it did not need).
     pub fn compute(
         code: &Decoded,
         cfg: &Cfg,
@@ -160,10 +161,16 @@ impl JumpAnalysis {
         limits: &Limits,
     ) -> Result<Self, TranslateError> {
         let mut collapsed = vec![false; cfg.blocks.len()];
+        // Restarts share one budget of block visits with the first run, so that hostile
+        // code cannot make the analysis quadratic: once it is spent, blocks collapse in place.
+        let budget = cfg.blocks.len().saturating_mul(limits.max_analysis_visits_per_block);
+        let mut spent = 0usize;
         for restarts in 0.. {
             let mut analyzer = Analyzer::new(code, cfg, spec, limits, collapsed);
-            analyzer.restart_on_collapse = restarts < MAX_RESTARTS;
-            match analyzer.run()? {
+            analyzer.restart_on_collapse = restarts < MAX_RESTARTS && spent < budget;
+            let run = analyzer.run()?;
+            spent = spent.saturating_add(analyzer.visits);
+            match run {
                 Run::Done => return Ok(analyzer.finish()),
                 Run::Collapsed(b) => {
                     collapsed = analyzer.collapsed;
@@ -213,6 +220,8 @@ struct Analyzer<'a> {
     restart_on_collapse: bool,
     /// The block that must collapse, once one has.
     restart: Option<usize>,
+    /// Block visits so far.
+    visits: usize,
 }
 
 /// Where control goes after a block.
@@ -247,6 +256,7 @@ impl<'a> Analyzer<'a> {
             queued: Default::default(),
             restart_on_collapse: false,
             restart: None,
+            visits: 0,
         }
     }
 
@@ -254,7 +264,6 @@ impl<'a> Analyzer<'a> {
         let max_visits =
             self.cfg.blocks.len().saturating_mul(self.limits.max_analysis_visits_per_block);
         self.flow_into(0, &State::entry(Shape::Static(0), Vec::new()));
-        let mut visits = 0usize;
         while let Some((b, v)) = self.queue.pop_front() {
             if let Some(b) = self.restart {
                 return Ok(Run::Collapsed(b));
@@ -264,8 +273,8 @@ impl<'a> Analyzer<'a> {
             if v >= self.entry[b].len() {
                 continue;
             }
-            visits += 1;
-            if visits > max_visits {
+            self.visits += 1;
+            if self.visits > max_visits {
                 return Err(TranslateError::LimitExceeded {
                     what: "jump analysis block visits",
                     limit: max_visits,

@@ -1,0 +1,292 @@
+//! MULMOD without the hardware divider: the 512-bit product is reduced by normalized long
+//! division (Knuth, TAOCP vol. 2, 4.3.1, algorithm D) whose quotient digits come from
+//! multiplications by a reciprocal of the divisor computed once per call (Möller &
+//! Granlund, "Improved division by invariant integers", IEEE Trans. Computers 60(2),
+//! 2011: algorithms 3 to 6), the design of evmone's intx. The results are exactly those
+//! of ruint's `Uint::mul_mod` (revm's interpreter), which the tests check.
+
+use revm_interpreter::primitives::U256;
+
+/// EVM MULMOD: `(a * b) mod n` over the exact 512-bit product, 0 when `n` is 0.
+#[inline]
+pub(super) fn mulmod(a: U256, b: U256, n: U256) -> U256 {
+    let (a, b, n) = (a.as_limbs(), b.as_limbs(), n.as_limbs());
+    U256::from_limbs(if n[3] != 0 {
+        mulmod_knuth::<4>(a, b, n)
+    } else if n[2] != 0 {
+        mulmod_knuth::<3>(a, b, n)
+    } else if n[1] != 0 {
+        mulmod_knuth::<2>(a, b, n)
+    } else if n[0] != 0 {
+        [mulmod_word(a, b, n[0]), 0, 0, 0]
+    } else {
+        [0; 4]
+    })
+}
+
+/// `(a * b) mod n` for `n < 2^64`, `n != 0`: `a` and `b` reduced first, then their
+/// 128-bit product.
+#[inline(never)]
+fn mulmod_word(a: &[u64; 4], b: &[u64; 4], n: u64) -> u64 {
+    let s = n.leading_zeros();
+    let d = n << s;
+    let v = reciprocal_2by1(d);
+    let a = rem_word(a, n, s, d, v);
+    let b = rem_word(b, n, s, d, v);
+    let p = u128::from(a) * u128::from(b);
+    rem_word(&[p as u64, (p >> 64) as u64], n, s, d, v)
+}
+
+/// `x mod n` where `d = n << s` is normalized and `v` its 2-by-1 reciprocal.
+#[inline(always)]
+fn rem_word(x: &[u64], n: u64, s: u32, d: u64, v: u64) -> u64 {
+    let mut len = x.len();
+    while len > 1 && x[len - 1] == 0 {
+        len -= 1;
+    }
+    if len == 1 && x[0] < n {
+        return x[0];
+    }
+    // The remainder of `x << s` by `d`, digit by digit from the top; the first digit is
+    // the bits shifted out of `x`, below `2^s <= d`.
+    let mut r = shr_complement(x[len - 1], s);
+    for i in (0..len).rev() {
+        let below = if i > 0 { shr_complement(x[i - 1], s) } else { 0 };
+        r = rem_2by1(r, (x[i] << s) | below, d, v);
+    }
+    r >> s
+}
+
+/// `(a * b) mod n` for a modulus of exactly `K >= 2` limbs (`n[K - 1] != 0`).
+#[inline(always)]
+fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
+    let p = mul_4x4(a, b);
+    // `t`: the number of significant limbs of the product.
+    let mut t = 8;
+    while t > 0 && p[t - 1] == 0 {
+        t -= 1;
+    }
+    if t < K {
+        // `p < 2^(64 (K - 1)) <= n`.
+        return [p[0], p[1], p[2], p[3]];
+    }
+
+    // Normalize: shift the divisor and the product left until the divisor's top bit is set.
+    let s = n[K - 1].leading_zeros();
+    let mut d = [0u64; K];
+    for i in (1..K).rev() {
+        d[i] = (n[i] << s) | shr_complement(n[i - 1], s);
+    }
+    d[0] = n[0] << s;
+    // The shifted product in `u[..9]`; `u[9]` stays zero, so that a window always has a
+    // limb above the product's top.
+    let mut u = [0u64; 10];
+    u[8] = shr_complement(p[7], s);
+    for i in (1..8).rev() {
+        u[i] = (p[i] << s) | shr_complement(p[i - 1], s);
+    }
+    u[0] = p[0] << s;
+    let ut = t + usize::from(u[t] != 0);
+
+    let dd = join(d[K - 1], d[K - 2]);
+    let v = reciprocal_3by2(dd);
+    // The top window is `u[top - K..=top]`, whose top `K` limbs must be below `d`: true of
+    // `u[ut]` (zero) over the next `K - 1` limbs, and of the significant limbs alone when
+    // their top two are below `d`'s (this saves a step when `a, b < n`).
+    let top = if ut > K && join(u[ut - 1], u[ut - 2]) < dd { ut - 1 } else { ut };
+    for j in (0..=top - K).rev() {
+        reduce_window::<K>(&mut u[j..=j + K], &d, dd, v);
+    }
+
+    // Denormalize the remainder `u[..K]`.
+    let mut r = [0u64; 4];
+    for i in 0..K - 1 {
+        r[i] = (u[i] >> s) | shl_complement(u[i + 1], s);
+    }
+    r[K - 1] = u[K - 1] >> s;
+    r
+}
+
+/// One step of algorithm D: replaces the `K + 1`-limb window `w`, whose top `K` limbs are
+/// below the normalized divisor `d`, with `w mod d` (its top limb becomes zero). `dd` is
+/// `d`'s top two limbs and `v` their 3-by-2 reciprocal.
+#[inline(always)]
+fn reduce_window<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v: u64) {
+    let (u2, u1, u0) = (w[K], w[K - 1], w[K - 2]);
+    if join(u2, u1) == dd {
+        // The 3-by-2 division would overflow; the quotient digit is exactly `2^64 - 1`
+        // (the window is below `2^64 d` and at least `(2^64 - 1) d`).
+        let borrow = submul(&mut w[..K], d, u64::MAX);
+        w[K] = u2.wrapping_sub(borrow);
+    } else {
+        // `q` is the quotient of the top three limbs by `dd` and `r` their remainder; the
+        // window's quotient digit is `q` or `q - 1`.
+        let (q, r) = div_3by2(u2, u1, u0, dd, v);
+        let borrow = submul(&mut w[..K - 2], &d[..K - 2], q);
+        let (r0, c0) = (r as u64).overflowing_sub(borrow);
+        let (r1, c1) = ((r >> 64) as u64).overflowing_sub(u64::from(c0));
+        w[K - 2] = r0;
+        w[K - 1] = r1;
+        w[K] = 0;
+        if c1 {
+            // `q` was one too large: add `d` back (the carry out of the top cancels the
+            // borrow).
+            let carry = add(&mut w[..K - 1], &d[..K - 1]);
+            w[K - 1] = w[K - 1].wrapping_add(d[K - 1]).wrapping_add(carry);
+        }
+    }
+}
+
+/// `w -= q * d` over `d.len()` limbs; returns the limb still to subtract above them.
+#[inline(always)]
+fn submul(w: &mut [u64], d: &[u64], q: u64) -> u64 {
+    let mut carry = 0u64;
+    for (w, &d) in w.iter_mut().zip(d) {
+        let t = u128::from(d) * u128::from(q) + u128::from(carry);
+        let (x, borrow) = w.overflowing_sub(t as u64);
+        *w = x;
+        carry = ((t >> 64) as u64) + u64::from(borrow);
+    }
+    carry
+}
+
+/// `w += d` over `d.len()` limbs; returns the carry out.
+#[inline(always)]
+fn add(w: &mut [u64], d: &[u64]) -> u64 {
+    let mut carry = false;
+    for (w, &d) in w.iter_mut().zip(d) {
+        let (x, c1) = w.overflowing_add(d);
+        let (x, c2) = x.overflowing_add(u64::from(carry));
+        *w = x;
+        carry = c1 | c2;
+    }
+    u64::from(carry)
+}
+
+/// The 512-bit product of two 256-bit numbers (schoolbook, little-endian limbs).
+#[inline(always)]
+fn mul_4x4(a: &[u64; 4], b: &[u64; 4]) -> [u64; 8] {
+    let mut p = [0u64; 8];
+    for i in 0..4 {
+        let mut carry = 0u64;
+        for j in 0..4 {
+            // At most `(2^64 - 1)^2 + 2 (2^64 - 1) = 2^128 - 1`.
+            let t = u128::from(a[i]) * u128::from(b[j]) + u128::from(p[i + j]) + u128::from(carry);
+            p[i + j] = t as u64;
+            carry = (t >> 64) as u64;
+        }
+        p[i + 4] = carry;
+    }
+    p
+}
+
+/// `hi:lo` as a double word.
+#[inline(always)]
+fn join(hi: u64, lo: u64) -> u128 {
+    (u128::from(hi) << 64) | u128::from(lo)
+}
+
+/// `x >> (64 - s)` for `s` in `0..64` (0 when `s` is 0).
+#[inline(always)]
+fn shr_complement(x: u64, s: u32) -> u64 {
+    (x >> 1) >> (63 - s)
+}
+
+/// `x << (64 - s)` for `s` in `0..64` (0 when `s` is 0).
+#[inline(always)]
+fn shl_complement(x: u64, s: u32) -> u64 {
+    (x << 1) << (63 - s)
+}
+
+/// `floor((2^128 - 1) / d) - 2^64` for `d >= 2^63`: Möller & Granlund's algorithm 3 (a
+/// table lookup and three Newton steps), as in intx.
+#[inline(always)]
+fn reciprocal_2by1(d: u64) -> u64 {
+    /// `floor((2^19 - 3 * 2^8) / (256 + i))`: the 9-bit reciprocal of `d`'s top 9 bits.
+    const TABLE: [u16; 256] = {
+        let mut t = [0u16; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = (((1 << 19) - 3 * (1 << 8)) / (256 + i)) as u16;
+            i += 1;
+        }
+        t
+    };
+    debug_assert!(d >> 63 == 1);
+    let v0 = u64::from(TABLE[((d >> 55) & 0xff) as usize]);
+    let d40 = (d >> 24) + 1;
+    // Wrapping arithmetic throughout, as in intx (the paper bounds every step).
+    let v1 = (v0 << 11).wrapping_sub((v0 * v0 * d40) >> 40).wrapping_sub(1);
+    let e1 = (1u64 << 60).wrapping_sub(v1.wrapping_mul(d40));
+    let v2 = (v1 << 13).wrapping_add(v1.wrapping_mul(e1) >> 47);
+    let d0 = d & 1;
+    let d63 = (d >> 1) + d0;
+    let e = ((v2 >> 1) & 0u64.wrapping_sub(d0)).wrapping_sub(v2.wrapping_mul(d63));
+    let v3 = (((u128::from(v2) * u128::from(e)) >> 64) as u64 >> 1).wrapping_add(v2 << 31);
+    let t = (u128::from(v3) * u128::from(d)).wrapping_add(u128::from(d));
+    v3.wrapping_sub((t >> 64) as u64).wrapping_sub(d)
+}
+
+/// `floor((2^192 - 1) / d) - 2^64` for `d >= 2^127`: Möller & Granlund's algorithm 6.
+#[inline(always)]
+fn reciprocal_3by2(d: u128) -> u64 {
+    let (d1, d0) = ((d >> 64) as u64, d as u64);
+    let mut v = reciprocal_2by1(d1);
+    let mut p = d1.wrapping_mul(v).wrapping_add(d0);
+    if p < d0 {
+        v = v.wrapping_sub(1);
+        if p >= d1 {
+            v = v.wrapping_sub(1);
+            p = p.wrapping_sub(d1);
+        }
+        p = p.wrapping_sub(d1);
+    }
+    let t = u128::from(v) * u128::from(d0);
+    let (t1, t0) = ((t >> 64) as u64, t as u64);
+    p = p.wrapping_add(t1);
+    if p < t1 {
+        v = v.wrapping_sub(1);
+        if join(p, t0) >= d {
+            v = v.wrapping_sub(1);
+        }
+    }
+    v
+}
+
+/// `(u1:u0) mod d` for a normalized `d > u1` with 2-by-1 reciprocal `v`: Möller &
+/// Granlund's algorithm 4.
+#[inline(always)]
+fn rem_2by1(u1: u64, u0: u64, d: u64, v: u64) -> u64 {
+    let q = (u128::from(v) * u128::from(u1)).wrapping_add(join(u1, u0));
+    let (q1, q0) = (((q >> 64) as u64).wrapping_add(1), q as u64);
+    let mut r = u0.wrapping_sub(q1.wrapping_mul(d));
+    if r > q0 {
+        r = r.wrapping_add(d);
+    }
+    if r >= d {
+        r -= d;
+    }
+    r
+}
+
+/// The quotient and remainder of `u2:u1:u0` by a normalized `d > u2:u1` with 3-by-2
+/// reciprocal `v`: Möller & Granlund's algorithm 5.
+#[inline(always)]
+fn div_3by2(u2: u64, u1: u64, u0: u64, d: u128, v: u64) -> (u64, u128) {
+    let (d1, d0) = ((d >> 64) as u64, d as u64);
+    let q = (u128::from(v) * u128::from(u2)).wrapping_add(join(u2, u1));
+    let (mut q1, q0) = ((q >> 64) as u64, q as u64);
+    let r1 = u1.wrapping_sub(q1.wrapping_mul(d1));
+    let t = u128::from(d0) * u128::from(q1);
+    let mut r = join(r1, u0).wrapping_sub(t).wrapping_sub(d);
+    q1 = q1.wrapping_add(1);
+    if (r >> 64) as u64 >= q0 {
+        q1 = q1.wrapping_sub(1);
+        r = r.wrapping_add(d);
+    }
+    if r >= d {
+        q1 = q1.wrapping_add(1);
+        r -= d;
+    }
+    (q1, r)
+}
