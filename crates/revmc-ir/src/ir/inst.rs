@@ -146,9 +146,9 @@ pub enum InstData {
     Call(Builtin, Vec<Value>),
     /// A host operation (storage, environment, logs, …) run by the runtime with revm's own
     /// implementation. Its operands (stack top first) are stored at the top of the
-    /// caller's stack array, which is `height` entries high; it produces `outputs` (0 or
-    /// 1) words and may halt. A `None` operand is already in the array (dynamic shapes);
-    /// in a dynamic shape the stack may be too short, which the operation reports.
+    /// caller's stack array, which is `height` entries high; it produces `outputs` words
+    /// (none or one) and may halt. A `None` operand is already in the array (dynamic
+    /// shapes); in a dynamic shape the stack may be too short, which the operation reports.
     Host {
         /// The opcode.
         op: u8,

@@ -32,11 +32,11 @@ pub(super) fn merged_blocks(
         .collect();
     let any_dynamic = !analysis.dispatch_shapes.is_empty();
     let mut merged = vec![false; cfg.blocks.len()];
-    for b in 1..cfg.blocks.len() {
+    for (b, merged) in merged.iter_mut().enumerate().skip(1) {
         let first = &code.instrs[cfg.blocks[b].start];
         let prev_last = code.instrs[cfg.blocks[b - 1].end - 1].op;
         let jumpable = first.op == opcode::JUMPDEST && (any_dynamic || targets.contains(&first.pc));
-        merged[b] = !jumpable
+        *merged = !jumpable
             && !analysis.blocks[b].variants.is_empty()
             && !analysis.blocks[b].collapsed
             && !analysis.blocks[b - 1].variants.is_empty()
