@@ -27,7 +27,8 @@ const USAGE: &str =
   --quick          short warm-up and few samples (CI smoke run; noisy numbers)
   --fixtures DIR   state-test files in DIR as whole transactions (first test, index 0)
   --fork NAME      fork for fixture files without `post` (e.g. London)
-  --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
+  --compile-scaling  compile time against code size (1-24 KiB) at every opt level
+  --max-variants N with --fixtures: the translator's variant bound (for tuning)";
 
 const OPT_LEVEL: OptLevel = OptLevel::O2;
 const SPEC: SpecId = SpecId::CANCUN;
@@ -41,6 +42,7 @@ struct Args {
     compile_scaling: bool,
     fixtures: Option<PathBuf>,
     fork: Option<String>,
+    max_variants: Option<usize>,
 }
 
 impl Args {
@@ -63,6 +65,10 @@ impl Args {
                 "-h" | "--help" => return Ok(None),
                 "--fixtures" => args.fixtures = Some(value("--fixtures")?.into()),
                 "--fork" => args.fork = Some(value("--fork")?),
+                "--max-variants" => {
+                    let n = value("--max-variants")?.parse().ok().filter(|n: &usize| *n >= 1);
+                    args.max_variants = Some(n.ok_or("--max-variants takes a positive number")?);
+                }
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
         }
@@ -166,7 +172,11 @@ fn run(args: &Args, programs: &[programs::Program]) -> anyhow::Result<bool> {
 /// `--fixtures DIR`: every state-test file in `dir` as a whole-transaction benchmark.
 fn run_fixtures(args: &Args, dir: &std::path::Path) -> anyhow::Result<bool> {
     let settings = if args.quick { Settings::QUICK } else { Settings::FULL };
-    let mut cache = revmc_runtime::evm::JitCache::new(OPT_LEVEL)?;
+    let mut limits = revmc_ir::Limits::default();
+    if let Some(n) = args.max_variants {
+        limits.max_variants = n;
+    }
+    let mut cache = revmc_runtime::evm::JitCache::new(OPT_LEVEL)?.with_limits(limits);
     let files: Vec<_> = fixtures::files(dir)?
         .into_iter()
         .filter(|p| args.filter.as_deref().is_none_or(|f| p.to_string_lossy().contains(f)))

@@ -14,14 +14,26 @@ pub(super) fn mulmod(a: U256, b: U256, n: U256) -> U256 {
     U256::from_limbs(if n[3] != 0 {
         mulmod_knuth::<4>(a, b, n)
     } else if n[2] != 0 {
-        mulmod_knuth::<3>(a, b, n)
+        mulmod_3_limbs(a, b, n)
     } else if n[1] != 0 {
-        mulmod_knuth::<2>(a, b, n)
+        mulmod_2_limbs(a, b, n)
     } else if n[0] != 0 {
         [mulmod_word(a, b, n[0]), 0, 0, 0]
     } else {
         [0; 4]
     })
+}
+
+/// [`mulmod_knuth`] for 3-limb moduli, out of line (the 4-limb case is the hot one).
+#[inline(never)]
+fn mulmod_3_limbs(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
+    mulmod_knuth::<3>(a, b, n)
+}
+
+/// [`mulmod_knuth`] for 2-limb moduli, out of line.
+#[inline(never)]
+fn mulmod_2_limbs(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
+    mulmod_knuth::<2>(a, b, n)
 }
 
 /// `(a * b) mod n` for `n < 2^64`, `n != 0`: `a` and `b` reduced first, then their
@@ -58,15 +70,13 @@ fn rem_word(x: &[u64], n: u64, s: u32, d: u64, v: u64) -> u64 {
 }
 
 /// `(a * b) mod n` for a modulus of exactly `K >= 2` limbs (`n[K - 1] != 0`).
+///
+/// Written so that, once inlined and unrolled, every array index is a constant and the
+/// whole computation stays in registers; the rare corrections are out-of-line calls.
 #[inline(always)]
 fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
     let p = mul_4x4(a, b);
-    // `t`: the number of significant limbs of the product.
-    let mut t = 8;
-    while t > 0 && p[t - 1] == 0 {
-        t -= 1;
-    }
-    if t < K {
+    if p[K - 1..].iter().all(|&x| x == 0) {
         // `p < 2^(64 (K - 1)) <= n`.
         return [p[0], p[1], p[2], p[3]];
     }
@@ -86,17 +96,33 @@ fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u6
         u[i] = (p[i] << s) | shr_complement(p[i - 1], s);
     }
     u[0] = p[0] << s;
-    let ut = t + usize::from(u[t] != 0);
 
     let dd = join(d[K - 1], d[K - 2]);
     let v = reciprocal_3by2(dd);
-    // The top window is `u[top - K..=top]`, whose top `K` limbs must be below `d`: true of
-    // `u[ut]` (zero) over the next `K - 1` limbs, and of the significant limbs alone when
-    // their top two are below `d`'s (this saves a step when `a, b < n`).
-    let top = if ut > K && join(u[ut - 1], u[ut - 2]) < dd { ut - 1 } else { ut };
-    for j in (0..=top - K).rev() {
-        reduce_window::<K>(&mut u[j..=j + K], &d, dd, v);
+    // The top window is `u[top - K..=top]`, whose top `K` limbs must be below `d`: true
+    // with `top` just above the top significant limb `u[i]`, and with `top = i` when
+    // `u[i]:u[i - 1]` is below `d`'s top two limbs (this saves a step when `a, b < n`).
+    // (Unrolled by hand: constant indices keep `u` in registers.)
+    let mut top = K;
+    let mut found = false;
+    macro_rules! find_top {
+        ($($i:literal)*) => {$(
+            if $i >= K && !found && u[$i] != 0 {
+                found = true;
+                top = if join(u[$i], u[$i - 1]) < dd { $i } else { $i + 1 };
+            }
+        )*};
     }
+    find_top!(8 7 6 5 4 3 2);
+    // One step per window from `u[top - K..=top]` down to `u[..=K]`.
+    macro_rules! windows {
+        ($($j:literal)*) => {$(
+            if $j + K <= 9 && $j + K <= top {
+                reduce_window::<K>(&mut u[$j..=$j + K], &d, dd, v);
+            }
+        )*};
+    }
+    windows!(7 6 5 4 3 2 1 0);
 
     // Denormalize the remainder `u[..K]`.
     let mut r = [0u64; 4];
@@ -110,31 +136,121 @@ fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u6
 /// One step of algorithm D: replaces the `K + 1`-limb window `w`, whose top `K` limbs are
 /// below the normalized divisor `d`, with `w mod d` (its top limb becomes zero). `dd` is
 /// `d`'s top two limbs and `v` their 3-by-2 reciprocal.
+///
+/// This is [`reduce_window_plain`] rearranged for a shorter dependency chain: the
+/// multiplication of the quotient digit by `d`'s low limbs starts from the first estimate
+/// `q1` of Möller & Granlund's algorithm 5, before its correction to `q1 + 1` or `q1` is
+/// known, and the correction adds `d`'s low limbs or nothing. The rare cases (the
+/// division overflows, the algorithm's second correction) take the plain way.
 #[inline(always)]
 fn reduce_window<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v: u64) {
+    let (u2, u1, u0) = (w[K], w[K - 1], w[K - 2]);
+    if join(u2, u1) == dd {
+        return reduce_window_cold(w, d, dd, v);
+    }
+    // Algorithm 5 up to its first correction: the quotient digit of `u2:u1:u0` by `dd` is
+    // `q1` if `keep`, else `q1 + 1`, and `r` is the remainder that goes with it.
+    let q = (u128::from(v) * u128::from(u2)).wrapping_add(join(u2, u1));
+    let (q1, q0) = ((q >> 64) as u64, q as u64);
+    let r1 = u1.wrapping_sub(q1.wrapping_mul((dd >> 64) as u64));
+    let mut r = join(r1, u0)
+        .wrapping_sub(u128::from(dd as u64) * u128::from(q1))
+        .wrapping_sub(dd);
+    let keep = (r >> 64) as u64 >= q0;
+    if keep {
+        r = r.wrapping_add(dd);
+    }
+    if r >= dd {
+        // The second correction (the digit is one more).
+        return reduce_window_cold(w, d, dd, v);
+    }
+    // `t`: the digit times `d[..K - 2]`, `K - 1` limbs (the digit is below `2^64`).
+    let mut t = [0u64; 4];
+    let mut carry = 0u64;
+    for i in 0..K - 2 {
+        let x = u128::from(q1) * u128::from(d[i]) + u128::from(carry);
+        t[i] = x as u64;
+        carry = (x >> 64) as u64;
+    }
+    t[K - 2] = carry;
+    let mask = u64::from(keep).wrapping_sub(1);
+    let mut c = false;
+    for i in 0..K - 2 {
+        let (x, c1) = t[i].overflowing_add(d[i] & mask);
+        let (x, c2) = x.overflowing_add(u64::from(c));
+        t[i] = x;
+        c = c1 | c2;
+    }
+    t[K - 2] = t[K - 2].wrapping_add(u64::from(c));
+    // The window minus the digit times `d`: `w[..K - 2] - t[..K - 2]` below `r - t[K - 2]`.
+    let mut borrow = false;
+    for i in 0..K - 2 {
+        let (x, b1) = w[i].overflowing_sub(t[i]);
+        let (x, b2) = x.overflowing_sub(u64::from(borrow));
+        w[i] = x;
+        borrow = b1 | b2;
+    }
+    let (r, negative) = r.overflowing_sub(u128::from(t[K - 2]) + u128::from(borrow));
+    w[K - 2] = r as u64;
+    w[K - 1] = (r >> 64) as u64;
+    w[K] = 0;
+    if negative {
+        // The digit was one too large: add `d` back (the carry out cancels the borrow).
+        let mut low = [0u64; K];
+        low.copy_from_slice(&w[..K]);
+        w[..K].copy_from_slice(&add_back(low, *d));
+    }
+}
+
+/// [`reduce_window_plain`] for the rare cases of [`reduce_window`], out of line. The
+/// window is copied in and out by value, so that the caller's limbs can stay in registers.
+#[inline(always)]
+fn reduce_window_cold<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v: u64) {
+    #[cold]
+    #[inline(never)]
+    fn by_value<const K: usize>(mut w: [u64; 5], d: [u64; K], dd: u128, v: u64) -> [u64; 5] {
+        reduce_window_plain::<K>(&mut w[..=K], &d, dd, v);
+        w
+    }
+    let mut x = [0u64; 5];
+    x[..=K].copy_from_slice(w);
+    w.copy_from_slice(&by_value::<K>(x, *d, dd, v)[..=K]);
+}
+
+/// One step of algorithm D as written by Knuth and by Möller & Granlund (and intx): a
+/// quotient digit by algorithm 5, its product with `d` subtracted, at most one add-back.
+#[inline(always)]
+fn reduce_window_plain<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v: u64) {
     let (u2, u1, u0) = (w[K], w[K - 1], w[K - 2]);
     if join(u2, u1) == dd {
         // The 3-by-2 division would overflow; the quotient digit is exactly `2^64 - 1`
         // (the window is below `2^64 d` and at least `(2^64 - 1) d`).
         let borrow = submul(&mut w[..K], d, u64::MAX);
-        w[K] = u2.wrapping_sub(borrow);
-    } else {
-        // `q` is the quotient of the top three limbs by `dd` and `r` their remainder; the
-        // window's quotient digit is `q` or `q - 1`.
-        let (q, r) = div_3by2(u2, u1, u0, dd, v);
-        let borrow = submul(&mut w[..K - 2], &d[..K - 2], q);
-        let (r0, c0) = (r as u64).overflowing_sub(borrow);
-        let (r1, c1) = ((r >> 64) as u64).overflowing_sub(u64::from(c0));
-        w[K - 2] = r0;
-        w[K - 1] = r1;
+        debug_assert_eq!(borrow, u2);
         w[K] = 0;
-        if c1 {
-            // `q` was one too large: add `d` back (the carry out of the top cancels the
-            // borrow).
-            let carry = add(&mut w[..K - 1], &d[..K - 1]);
-            w[K - 1] = w[K - 1].wrapping_add(d[K - 1]).wrapping_add(carry);
-        }
+        return;
     }
+    // `q` is the quotient of the top three limbs by `dd` and `r` their remainder; the
+    // window's quotient digit is `q` or `q - 1`.
+    let (q, r) = div_3by2(u2, u1, u0, dd, v);
+    let borrow = submul(&mut w[..K - 2], &d[..K - 2], q);
+    let (r0, c0) = (r as u64).overflowing_sub(borrow);
+    let (r1, c1) = ((r >> 64) as u64).overflowing_sub(u64::from(c0));
+    w[K - 2] = r0;
+    w[K - 1] = r1;
+    w[K] = 0;
+    if c1 {
+        // `q` was one too large: add `d` back (the carry out cancels the borrow).
+        add(&mut w[..K], d);
+    }
+}
+
+/// `w + d` modulo `2^(64 K)`: undoes a subtraction of `d` that borrowed.
+#[cold]
+#[inline(never)]
+fn add_back<const K: usize>(mut w: [u64; K], d: [u64; K]) -> [u64; K] {
+    add(&mut w, &d);
+    w
 }
 
 /// `w -= q * d` over `d.len()` limbs; returns the limb still to subtract above them.
@@ -264,9 +380,16 @@ fn rem_2by1(u1: u64, u0: u64, d: u64, v: u64) -> u64 {
         r = r.wrapping_add(d);
     }
     if r >= d {
-        r -= d;
+        return rem_2by1_fix(r, d);
     }
     r
+}
+
+/// The unlikely last correction of [`rem_2by1`].
+#[cold]
+#[inline(never)]
+fn rem_2by1_fix(r: u64, d: u64) -> u64 {
+    r - d
 }
 
 /// The quotient and remainder of `u2:u1:u0` by a normalized `d > u2:u1` with 3-by-2
@@ -285,8 +408,14 @@ fn div_3by2(u2: u64, u1: u64, u0: u64, d: u128, v: u64) -> (u64, u128) {
         r = r.wrapping_add(d);
     }
     if r >= d {
-        q1 = q1.wrapping_add(1);
-        r -= d;
+        return div_3by2_fix(q1, r, d);
     }
     (q1, r)
+}
+
+/// The unlikely last correction of [`div_3by2`].
+#[cold]
+#[inline(never)]
+fn div_3by2_fix(q: u64, r: u128, d: u128) -> (u64, u128) {
+    (q.wrapping_add(1), r - d)
 }

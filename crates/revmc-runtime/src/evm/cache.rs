@@ -19,6 +19,8 @@ pub struct JitCache {
     pub failures: Vec<(RuntimeCacheKey, String)>,
     /// Total time spent compiling (translation and backend).
     pub compile_time: Duration,
+    /// The translator's bounds.
+    limits: Limits,
 }
 
 impl JitCache {
@@ -29,7 +31,13 @@ impl JitCache {
             programs: HashMap::new(),
             failures: Vec::new(),
             compile_time: Duration::ZERO,
+            limits: Limits::default(),
         })
+    }
+
+    /// The same, translating under `limits` (e.g. another variant bound, for tuning).
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The program for `code` under `key`, compiling it on first sight.
@@ -43,7 +51,7 @@ impl JitCache {
         }
         let start = Instant::now();
         let compiled =
-            compile_jit(&mut self.compiler, "revmc_evm", code, key.spec_id, &Limits::default());
+            compile_jit(&mut self.compiler, "revmc_evm", code, key.spec_id, &self.limits);
         self.compile_time += start.elapsed();
         let program = match compiled {
             Ok((p, _)) => Some(Arc::new(p)),
