@@ -1,7 +1,7 @@
 //! Bounds that keep translation of hostile bytecode linear and small.
 
 /// Default of [`Limits::max_variants`] (measurements in `docs/compute-core.md`).
-pub const DEFAULT_MAX_VARIANTS: usize = 16;
+pub const DEFAULT_MAX_VARIANTS: usize = 4;
 
 /// Resource bounds for [`translate`](crate::translate). The defaults admit every contract
 /// that fits the EIP-170/EIP-3860 size limits and real compilers produce.

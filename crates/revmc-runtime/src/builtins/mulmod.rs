@@ -5,14 +5,18 @@
 //! 2011: algorithms 3 to 6), the design of evmone's intx. The results are exactly those
 //! of ruint's `Uint::mul_mod` (revm's interpreter), which the tests check.
 
-use revm_interpreter::primitives::U256;
+use revm_interpreter::primitives::{U256, ruint::Uint};
+use std::cell::Cell;
 
 /// EVM MULMOD: `(a * b) mod n` over the exact 512-bit product, 0 when `n` is 0.
 #[inline]
 pub(super) fn mulmod(a: U256, b: U256, n: U256) -> U256 {
     let (a, b, n) = (a.as_limbs(), b.as_limbs(), n.as_limbs());
     U256::from_limbs(if n[3] != 0 {
-        mulmod_knuth::<4>(a, b, n)
+        match cached_mu(n) {
+            Some(mu) => barrett(a, b, n, &mu),
+            None => mulmod_4_limbs(a, b, n),
+        }
     } else if n[2] != 0 {
         mulmod_3_limbs(a, b, n)
     } else if n[1] != 0 {
@@ -24,7 +28,13 @@ pub(super) fn mulmod(a: U256, b: U256, n: U256) -> U256 {
     })
 }
 
-/// [`mulmod_knuth`] for 3-limb moduli, out of line (the 4-limb case is the hot one).
+/// [`mulmod_knuth`] for 4-limb moduli without a cached Barrett constant, out of line.
+#[inline(never)]
+fn mulmod_4_limbs(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
+    mulmod_knuth::<4>(a, b, n)
+}
+
+/// [`mulmod_knuth`] for 3-limb moduli, out of line.
 #[inline(never)]
 fn mulmod_3_limbs(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
     mulmod_knuth::<3>(a, b, n)
@@ -34,6 +44,151 @@ fn mulmod_3_limbs(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
 #[inline(never)]
 fn mulmod_2_limbs(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
     mulmod_knuth::<2>(a, b, n)
+}
+
+/// The Barrett constants of the last two 4-limb moduli a thread used. A modulus gets its
+/// constant on its second use in a row of at most two distinct moduli (computing it costs
+/// about one long division), so that code that keeps using one or two moduli (elliptic
+/// curve arithmetic) takes the Barrett path, and code that changes moduli all the time
+/// pays only for two compares and a store.
+struct BarrettCache {
+    /// The moduli (all-zero, which no 4-limb modulus is, for an empty slot).
+    moduli: [Cell<[u64; 4]>; 2],
+    /// `mu` of `moduli[i]` when `ready[i]`.
+    mus: [Cell<[u64; 5]>; 2],
+    ready: [Cell<bool>; 2],
+    /// The slot used last.
+    recent: Cell<usize>,
+}
+
+thread_local! {
+    static BARRETT_CACHE: BarrettCache = const {
+        BarrettCache {
+            moduli: [Cell::new([0; 4]), Cell::new([0; 4])],
+            mus: [Cell::new([0; 5]), Cell::new([0; 5])],
+            ready: [Cell::new(false), Cell::new(false)],
+            recent: Cell::new(0),
+        }
+    };
+}
+
+/// The Barrett constant of the 4-limb modulus `n` if it is (or now becomes) cached.
+#[inline(always)]
+fn cached_mu(n: &[u64; 4]) -> Option<[u64; 5]> {
+    BARRETT_CACHE.with(|c| {
+        let i = c.recent.get() & 1;
+        if c.ready[i].get() && c.moduli[i].get() == *n {
+            Some(c.mus[i].get())
+        } else {
+            cached_mu_slow(c, n)
+        }
+    })
+}
+
+/// [`cached_mu`] when `n` is not the ready modulus used last.
+#[inline(never)]
+fn cached_mu_slow(c: &BarrettCache, n: &[u64; 4]) -> Option<[u64; 5]> {
+    for i in 0..2 {
+        if c.moduli[i].get() == *n {
+            c.recent.set(i);
+            if c.ready[i].get() {
+                return Some(c.mus[i].get());
+            }
+            let mu = barrett_mu(n)?;
+            c.mus[i].set(mu);
+            c.ready[i].set(true);
+            return Some(mu);
+        }
+    }
+    // Replace the other slot.
+    let i = 1 - (c.recent.get() & 1);
+    c.moduli[i].set(*n);
+    c.ready[i].set(false);
+    c.recent.set(i);
+    None
+}
+
+/// `floor(2^512 / n)` for a 4-limb `n`, if below `2^320` (`n > 2^192`).
+#[cold]
+#[inline(never)]
+fn barrett_mu(n: &[u64; 4]) -> Option<[u64; 5]> {
+    type U576 = Uint<576, 9>;
+    if *n == [0, 0, 0, 1] {
+        return None;
+    }
+    let mut wide = [0u64; 9];
+    wide[..4].copy_from_slice(n);
+    let mu = (U576::ONE << 512usize).checked_div(U576::from_limbs(wide))?;
+    let mu = mu.as_limbs();
+    if mu[5..].iter().any(|&x| x != 0) {
+        return None;
+    }
+    Some([mu[0], mu[1], mu[2], mu[3], mu[4]])
+}
+
+/// `(a * b) mod n` for a 4-limb `n > 2^192` by Barrett reduction with `mu = floor(2^512 /
+/// n)` (Menezes, van Oorschot & Vanstone, Handbook of Applied Cryptography, algorithm
+/// 14.42 with base `2^64`, `k = 4`).
+///
+/// With `x = a * b` and `q = floor(x / n)`: `q3 = floor(floor(x / 2^192) * mu / 2^320)`
+/// satisfies `q - 2 <= q3 <= q` (HAC fact 14.43). The product `floor(x / 2^192) * mu`
+/// leaves out its partial products below `2^192`, which total less than `4 * 2^256`, so
+/// the estimate `q̂` used is at least `q3 - 1`: `q - 3 <= q̂ <= q`, and `x - q̂ n`, in
+/// `[0, 4n)`, fits in 5 limbs and needs at most three subtractions of `n`.
+#[inline(always)]
+fn barrett(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4], mu: &[u64; 5]) -> [u64; 4] {
+    let x = mul_4x4(a, b);
+    let q1 = [x[3], x[4], x[5], x[6], x[7]];
+    // `q1 * mu` without the partial products of weight below `2^192`.
+    let mut t = [0u64; 10];
+    for i in 0..5 {
+        let mut carry = 0u64;
+        for j in 0..5 {
+            if i + j >= 3 {
+                (t[i + j], carry) = mac(q1[i], mu[j], t[i + j], carry);
+            }
+        }
+        t[i + 5] = carry;
+    }
+    let q = [t[5], t[6], t[7], t[8], t[9]];
+    // `q * n mod 2^320`.
+    let mut qn = [0u64; 5];
+    for i in 0..5 {
+        let mut carry = 0u64;
+        for j in 0..4 {
+            if i + j < 4 {
+                (qn[i + j], carry) = mac(q[i], n[j], qn[i + j], carry);
+            } else if i + j == 4 {
+                qn[4] = qn[4].wrapping_add(q[i].wrapping_mul(n[j])).wrapping_add(carry);
+            }
+        }
+        if i == 0 {
+            qn[4] = carry;
+        }
+    }
+    // `r = x - q n`, in `[0, 4n)`.
+    let mut r = [0u64; 5];
+    let mut borrow = false;
+    for i in 0..5 {
+        let (y, b1) = x[i].overflowing_sub(qn[i]);
+        let (y, b2) = y.overflowing_sub(u64::from(borrow));
+        r[i] = y;
+        borrow = b1 | b2;
+    }
+    for _ in 0..3 {
+        let mut s = [0u64; 5];
+        let mut borrow = false;
+        for i in 0..5 {
+            let (y, b1) = r[i].overflowing_sub(if i < 4 { n[i] } else { 0 });
+            let (y, b2) = y.overflowing_sub(u64::from(borrow));
+            s[i] = y;
+            borrow = b1 | b2;
+        }
+        if !borrow {
+            r = s;
+        }
+    }
+    [r[0], r[1], r[2], r[3]]
 }
 
 /// `(a * b) mod n` for `n < 2^64`, `n != 0`: `a` and `b` reduced first, then their
@@ -286,14 +441,19 @@ fn mul_4x4(a: &[u64; 4], b: &[u64; 4]) -> [u64; 8] {
     for i in 0..4 {
         let mut carry = 0u64;
         for j in 0..4 {
-            // At most `(2^64 - 1)^2 + 2 (2^64 - 1) = 2^128 - 1`.
-            let t = u128::from(a[i]) * u128::from(b[j]) + u128::from(p[i + j]) + u128::from(carry);
-            p[i + j] = t as u64;
-            carry = (t >> 64) as u64;
+            (p[i + j], carry) = mac(a[i], b[j], p[i + j], carry);
         }
         p[i + 4] = carry;
     }
     p
+}
+
+/// `a * b + c + d` as (low, high) limbs; it cannot overflow: `(2^64 - 1)^2 + 2 (2^64 - 1)
+/// = 2^128 - 1`.
+#[inline(always)]
+fn mac(a: u64, b: u64, c: u64, d: u64) -> (u64, u64) {
+    let x = u128::from(a) * u128::from(b) + u128::from(c) + u128::from(d);
+    (x as u64, (x >> 64) as u64)
 }
 
 /// `hi:lo` as a double word.
@@ -347,7 +507,7 @@ fn reciprocal_2by1(d: u64) -> u64 {
 #[inline(always)]
 fn reciprocal_3by2(d: u128) -> u64 {
     let (d1, d0) = ((d >> 64) as u64, d as u64);
-    let mut v = reciprocal_2by1(d1);
+    let mut v = (u128::MAX / u128::from(d1)) as u64;
     let mut p = d1.wrapping_mul(v).wrapping_add(d0);
     if p < d0 {
         v = v.wrapping_sub(1);
