@@ -1,9 +1,16 @@
-//! MULMOD without the hardware divider: the 512-bit product is reduced by normalized long
-//! division (Knuth, TAOCP vol. 2, 4.3.1, algorithm D) whose quotient digits come from
-//! multiplications by a reciprocal of the divisor computed once per call (Möller &
-//! Granlund, "Improved division by invariant integers", IEEE Trans. Computers 60(2),
-//! 2011: algorithms 3 to 6), the design of evmone's intx. The results are exactly those
-//! of ruint's `Uint::mul_mod` (revm's interpreter), which the tests check.
+//! MULMOD, `(a * b) mod n` over the exact 512-bit product, faster than ruint's
+//! `Uint::mul_mod` (revm's interpreter) with exactly its results (the tests compare them).
+//!
+//! - A 4-limb modulus that a thread keeps using (elliptic-curve code: BN254, secp256k1)
+//!   gets a per-thread cached Barrett constant `floor(2^512 / n)`, and each MULMOD is
+//!   then multiplications only ([`barrett`]).
+//! - Other moduli of 2 to 4 limbs: normalized long division (Knuth, TAOCP vol. 2, 4.3.1,
+//!   algorithm D) whose quotient digits come from multiplications by a reciprocal of the
+//!   divisor's top two limbs, computed once per call (Möller & Granlund, "Improved
+//!   division by invariant integers", IEEE Trans. Computers 60(2), 2011, algorithms 4 to
+//!   6), the design of evmone's intx ([`mulmod_knuth`]).
+//! - `n < 2^64`: `a` and `b` reduced first, then their 128-bit product ([`mulmod_word`]).
+//! - `n = 2^256 - 1` (Solidity's `mulDiv`): the product's halves added ([`mulmod_max`]).
 
 use revm_interpreter::primitives::{U256, ruint::Uint};
 use std::cell::Cell;
@@ -13,9 +20,12 @@ use std::cell::Cell;
 pub(super) fn mulmod(a: U256, b: U256, n: U256) -> U256 {
     let (a, b, n) = (a.as_limbs(), b.as_limbs(), n.as_limbs());
     U256::from_limbs(if n[3] != 0 {
-        match cached_mu(n) {
-            Some(mu) => barrett(a, b, n, &mu),
-            None => mulmod_4_limbs(a, b, n),
+        if n[0] & n[1] & n[2] & n[3] == u64::MAX {
+            mulmod_max(a, b)
+        } else if let Some(mu) = cached_mu(n) {
+            barrett(a, b, n, &mu)
+        } else {
+            mulmod_4_limbs(a, b, n)
         }
     } else if n[2] != 0 {
         mulmod_3_limbs(a, b, n)
@@ -46,15 +56,35 @@ fn mulmod_2_limbs(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
     mulmod_knuth::<2>(a, b, n)
 }
 
-/// The Barrett constants of the last two 4-limb moduli a thread used. A modulus gets its
-/// constant on its second use in a row of at most two distinct moduli (computing it costs
-/// about one long division), so that code that keeps using one or two moduli (elliptic
-/// curve arithmetic) takes the Barrett path, and code that changes moduli all the time
-/// pays only for two compares and a store.
+/// `(a * b) mod (2^256 - 1)`: as `2^256 = 1` modulo `2^256 - 1`, the sum of the product's
+/// halves with an end-around carry, and 0 for `2^256 - 1` itself.
+#[inline(never)]
+fn mulmod_max(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
+    let p = mul_4x4(a, b);
+    let mut r = [0u64; 4];
+    let mut carry = false;
+    for i in 0..4 {
+        (r[i], carry) = adc(p[i], p[i + 4], carry);
+    }
+    // With a carry, the sum was at most `2 (2^256 - 1) - 2^256 = 2^256 - 2`: adding it
+    // back cannot carry again.
+    for x in &mut r {
+        (*x, carry) = adc(*x, 0, carry);
+    }
+    if r == [u64::MAX; 4] { [0; 4] } else { r }
+}
+
+// ---------------------------------------------------------------------------------------
+// Barrett reduction with cached constants.
+
+/// Per thread, the last two 4-limb moduli MULMOD saw and, once they are seen a second
+/// time in a row of at most two distinct moduli, their Barrett constants (computing one
+/// costs a long division). Code that keeps using one or two moduli takes the Barrett path;
+/// code that changes moduli all the time pays a few compares and stores per call.
 struct BarrettCache {
-    /// The moduli (all-zero, which no 4-limb modulus is, for an empty slot).
+    /// The moduli; all-zero (no 4-limb modulus) for an empty slot.
     moduli: [Cell<[u64; 4]>; 2],
-    /// `mu` of `moduli[i]` when `ready[i]`.
+    /// `mus[i]` is `barrett_mu(moduli[i])` if `ready[i]`.
     mus: [Cell<[u64; 5]>; 2],
     ready: [Cell<bool>; 2],
     /// The slot used last.
@@ -62,6 +92,7 @@ struct BarrettCache {
 }
 
 thread_local! {
+    /// Const-initialized without a destructor: access never fails (and never panics).
     static BARRETT_CACHE: BarrettCache = const {
         BarrettCache {
             moduli: [Cell::new([0; 4]), Cell::new([0; 4])],
@@ -72,7 +103,7 @@ thread_local! {
     };
 }
 
-/// The Barrett constant of the 4-limb modulus `n` if it is (or now becomes) cached.
+/// The Barrett constant of the 4-limb modulus `n` if it is cached or now gets cached.
 #[inline(always)]
 fn cached_mu(n: &[u64; 4]) -> Option<[u64; 5]> {
     BARRETT_CACHE.with(|c| {
@@ -91,16 +122,14 @@ fn cached_mu_slow(c: &BarrettCache, n: &[u64; 4]) -> Option<[u64; 5]> {
     for i in 0..2 {
         if c.moduli[i].get() == *n {
             c.recent.set(i);
-            if c.ready[i].get() {
-                return Some(c.mus[i].get());
+            if !c.ready[i].get() {
+                c.mus[i].set(barrett_mu(n)?);
+                c.ready[i].set(true);
             }
-            let mu = barrett_mu(n)?;
-            c.mus[i].set(mu);
-            c.ready[i].set(true);
-            return Some(mu);
+            return Some(c.mus[i].get());
         }
     }
-    // Replace the other slot.
+    // A new modulus replaces the other slot.
     let i = 1 - (c.recent.get() & 1);
     c.moduli[i].set(*n);
     c.ready[i].set(false);
@@ -108,14 +137,11 @@ fn cached_mu_slow(c: &BarrettCache, n: &[u64; 4]) -> Option<[u64; 5]> {
     None
 }
 
-/// `floor(2^512 / n)` for a 4-limb `n`, if below `2^320` (`n > 2^192`).
+/// `floor(2^512 / n)` for a 4-limb `n`, if below `2^320` (that is, `n > 2^192`).
 #[cold]
 #[inline(never)]
 fn barrett_mu(n: &[u64; 4]) -> Option<[u64; 5]> {
     type U576 = Uint<576, 9>;
-    if *n == [0, 0, 0, 1] {
-        return None;
-    }
     let mut wide = [0u64; 9];
     wide[..4].copy_from_slice(n);
     let mu = (U576::ONE << 512usize).checked_div(U576::from_limbs(wide))?;
@@ -128,16 +154,20 @@ fn barrett_mu(n: &[u64; 4]) -> Option<[u64; 5]> {
 
 /// `(a * b) mod n` for a 4-limb `n > 2^192` by Barrett reduction with `mu = floor(2^512 /
 /// n)` (Menezes, van Oorschot & Vanstone, Handbook of Applied Cryptography, algorithm
-/// 14.42 with base `2^64`, `k = 4`).
+/// 14.42, base `2^64`, `k = 4`).
 ///
-/// With `x = a * b` and `q = floor(x / n)`: `q3 = floor(floor(x / 2^192) * mu / 2^320)`
-/// satisfies `q - 2 <= q3 <= q` (HAC fact 14.43). The product `floor(x / 2^192) * mu`
-/// leaves out its partial products below `2^192`, which total less than `4 * 2^256`, so
-/// the estimate `q̂` used is at least `q3 - 1`: `q - 3 <= q̂ <= q`, and `x - q̂ n`, in
-/// `[0, 4n)`, fits in 5 limbs and needs at most three subtractions of `n`.
+/// With `x = a * b < 2^512` and `q = floor(x / n)`, HAC's estimate `floor(floor(x /
+/// 2^192) * mu / 2^320)` is in `[q - 2, q]` (fact 14.43). Its product `floor(x / 2^192) *
+/// mu` here leaves out the partial products of weight below `2^192`, which total less
+/// than `(1 + 2 * 2^64 + 3 * 2^128) * 2^128 < 4 * 2^256`, so the estimate `q̂` used loses
+/// at most one more: `q - 3 <= q̂ <= q`. Then `x - q̂ n` is in `[0, 4n)`, is exact modulo
+/// `2^320`, and at most three subtractions of `n` reduce it.
 #[inline(always)]
 fn barrett(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4], mu: &[u64; 5]) -> [u64; 4] {
     let x = mul_4x4(a, b);
+    if x[4..].iter().all(|&l| l == 0) && less::<4>(&x, n) {
+        return [x[0], x[1], x[2], x[3]];
+    }
     let q1 = [x[3], x[4], x[5], x[6], x[7]];
     // `q1 * mu` without the partial products of weight below `2^192`.
     let mut t = [0u64; 10];
@@ -166,23 +196,17 @@ fn barrett(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4], mu: &[u64; 5]) -> [u64; 4] 
             qn[4] = carry;
         }
     }
-    // `r = x - q n`, in `[0, 4n)`.
+    // `r = x - q n mod 2^320`, in `[0, 4n)`.
     let mut r = [0u64; 5];
     let mut borrow = false;
     for i in 0..5 {
-        let (y, b1) = x[i].overflowing_sub(qn[i]);
-        let (y, b2) = y.overflowing_sub(u64::from(borrow));
-        r[i] = y;
-        borrow = b1 | b2;
+        (r[i], borrow) = sbb(x[i], qn[i], borrow);
     }
     for _ in 0..3 {
         let mut s = [0u64; 5];
         let mut borrow = false;
         for i in 0..5 {
-            let (y, b1) = r[i].overflowing_sub(if i < 4 { n[i] } else { 0 });
-            let (y, b2) = y.overflowing_sub(u64::from(borrow));
-            s[i] = y;
-            borrow = b1 | b2;
+            (s[i], borrow) = sbb(r[i], if i < 4 { n[i] } else { 0 }, borrow);
         }
         if !borrow {
             r = s;
@@ -191,48 +215,17 @@ fn barrett(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4], mu: &[u64; 5]) -> [u64; 4] 
     [r[0], r[1], r[2], r[3]]
 }
 
-/// `(a * b) mod n` for `n < 2^64`, `n != 0`: `a` and `b` reduced first, then their
-/// 128-bit product.
-#[inline(never)]
-fn mulmod_word(a: &[u64; 4], b: &[u64; 4], n: u64) -> u64 {
-    let s = n.leading_zeros();
-    let d = n << s;
-    let v = reciprocal_2by1(d);
-    let a = rem_word(a, n, s, d, v);
-    let b = rem_word(b, n, s, d, v);
-    let p = u128::from(a) * u128::from(b);
-    rem_word(&[p as u64, (p >> 64) as u64], n, s, d, v)
-}
-
-/// `x mod n` where `d = n << s` is normalized and `v` its 2-by-1 reciprocal.
-#[inline(always)]
-fn rem_word(x: &[u64], n: u64, s: u32, d: u64, v: u64) -> u64 {
-    let mut len = x.len();
-    while len > 1 && x[len - 1] == 0 {
-        len -= 1;
-    }
-    if len == 1 && x[0] < n {
-        return x[0];
-    }
-    // The remainder of `x << s` by `d`, digit by digit from the top; the first digit is
-    // the bits shifted out of `x`, below `2^s <= d`.
-    let mut r = shr_complement(x[len - 1], s);
-    for i in (0..len).rev() {
-        let below = if i > 0 { shr_complement(x[i - 1], s) } else { 0 };
-        r = rem_2by1(r, (x[i] << s) | below, d, v);
-    }
-    r >> s
-}
+// ---------------------------------------------------------------------------------------
+// Long division.
 
 /// `(a * b) mod n` for a modulus of exactly `K >= 2` limbs (`n[K - 1] != 0`).
 ///
 /// Written so that, once inlined and unrolled, every array index is a constant and the
-/// whole computation stays in registers; the rare corrections are out-of-line calls.
+/// limbs stay in registers; the rare corrections are out-of-line calls by value.
 #[inline(always)]
 fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u64; 4] {
     let p = mul_4x4(a, b);
-    if p[K - 1..].iter().all(|&x| x == 0) {
-        // `p < 2^(64 (K - 1)) <= n`.
+    if p[K..].iter().all(|&x| x == 0) && less::<K>(&p, n) {
         return [p[0], p[1], p[2], p[3]];
     }
 
@@ -243,8 +236,8 @@ fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u6
         d[i] = (n[i] << s) | shr_complement(n[i - 1], s);
     }
     d[0] = n[0] << s;
-    // The shifted product in `u[..9]`; `u[9]` stays zero, so that a window always has a
-    // limb above the product's top.
+    // The shifted product in `u[..9]`; `u[9]` stays zero, so that there is always a limb
+    // above the product's top for a window.
     let mut u = [0u64; 10];
     u[8] = shr_complement(p[7], s);
     for i in (1..8).rev() {
@@ -254,10 +247,11 @@ fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u6
 
     let dd = join(d[K - 1], d[K - 2]);
     let v = reciprocal_3by2(dd);
-    // The top window is `u[top - K..=top]`, whose top `K` limbs must be below `d`: true
-    // with `top` just above the top significant limb `u[i]`, and with `top = i` when
-    // `u[i]:u[i - 1]` is below `d`'s top two limbs (this saves a step when `a, b < n`).
-    // (Unrolled by hand: constant indices keep `u` in registers.)
+    // The windows are `u[j..=j + K]` from `j = top - K` down to 0. The top `K` limbs of
+    // the first one must be below `d`: true when `u[top]` is above the top nonzero limb
+    // `u[i]`, and also with `top = i` when `u[i]:u[i - 1]` is below `d`'s top two limbs
+    // (which saves a step when `a, b < n`). Unrolled by hand: constant indices keep `u`
+    // in registers.
     let mut top = K;
     let mut found = false;
     macro_rules! find_top {
@@ -269,7 +263,6 @@ fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u6
         )*};
     }
     find_top!(8 7 6 5 4 3 2);
-    // One step per window from `u[top - K..=top]` down to `u[..=K]`.
     macro_rules! windows {
         ($($j:literal)*) => {$(
             if $j + K <= 9 && $j + K <= top {
@@ -291,97 +284,16 @@ fn mulmod_knuth<const K: usize>(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4]) -> [u6
 /// One step of algorithm D: replaces the `K + 1`-limb window `w`, whose top `K` limbs are
 /// below the normalized divisor `d`, with `w mod d` (its top limb becomes zero). `dd` is
 /// `d`'s top two limbs and `v` their 3-by-2 reciprocal.
-///
-/// This is [`reduce_window_plain`] rearranged for a shorter dependency chain: the
-/// multiplication of the quotient digit by `d`'s low limbs starts from the first estimate
-/// `q1` of Möller & Granlund's algorithm 5, before its correction to `q1 + 1` or `q1` is
-/// known, and the correction adds `d`'s low limbs or nothing. The rare cases (the
-/// division overflows, the algorithm's second correction) take the plain way.
 #[inline(always)]
 fn reduce_window<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v: u64) {
     let (u2, u1, u0) = (w[K], w[K - 1], w[K - 2]);
+    let mut low = [0u64; K];
     if join(u2, u1) == dd {
-        return reduce_window_cold(w, d, dd, v);
-    }
-    // Algorithm 5 up to its first correction: the quotient digit of `u2:u1:u0` by `dd` is
-    // `q1` if `keep`, else `q1 + 1`, and `r` is the remainder that goes with it.
-    let q = (u128::from(v) * u128::from(u2)).wrapping_add(join(u2, u1));
-    let (q1, q0) = ((q >> 64) as u64, q as u64);
-    let r1 = u1.wrapping_sub(q1.wrapping_mul((dd >> 64) as u64));
-    let mut r = join(r1, u0)
-        .wrapping_sub(u128::from(dd as u64) * u128::from(q1))
-        .wrapping_sub(dd);
-    let keep = (r >> 64) as u64 >= q0;
-    if keep {
-        r = r.wrapping_add(dd);
-    }
-    if r >= dd {
-        // The second correction (the digit is one more).
-        return reduce_window_cold(w, d, dd, v);
-    }
-    // `t`: the digit times `d[..K - 2]`, `K - 1` limbs (the digit is below `2^64`).
-    let mut t = [0u64; 4];
-    let mut carry = 0u64;
-    for i in 0..K - 2 {
-        let x = u128::from(q1) * u128::from(d[i]) + u128::from(carry);
-        t[i] = x as u64;
-        carry = (x >> 64) as u64;
-    }
-    t[K - 2] = carry;
-    let mask = u64::from(keep).wrapping_sub(1);
-    let mut c = false;
-    for i in 0..K - 2 {
-        let (x, c1) = t[i].overflowing_add(d[i] & mask);
-        let (x, c2) = x.overflowing_add(u64::from(c));
-        t[i] = x;
-        c = c1 | c2;
-    }
-    t[K - 2] = t[K - 2].wrapping_add(u64::from(c));
-    // The window minus the digit times `d`: `w[..K - 2] - t[..K - 2]` below `r - t[K - 2]`.
-    let mut borrow = false;
-    for i in 0..K - 2 {
-        let (x, b1) = w[i].overflowing_sub(t[i]);
-        let (x, b2) = x.overflowing_sub(u64::from(borrow));
-        w[i] = x;
-        borrow = b1 | b2;
-    }
-    let (r, negative) = r.overflowing_sub(u128::from(t[K - 2]) + u128::from(borrow));
-    w[K - 2] = r as u64;
-    w[K - 1] = (r >> 64) as u64;
-    w[K] = 0;
-    if negative {
-        // The digit was one too large: add `d` back (the carry out cancels the borrow).
-        let mut low = [0u64; K];
+        // The 3-by-2 division would overflow: the quotient digit is exactly `2^64 - 1`,
+        // as the window is below `2^64 d` and (`d` being normalized) at least
+        // `(2^64 - 1) d`.
         low.copy_from_slice(&w[..K]);
-        w[..K].copy_from_slice(&add_back(low, *d));
-    }
-}
-
-/// [`reduce_window_plain`] for the rare cases of [`reduce_window`], out of line. The
-/// window is copied in and out by value, so that the caller's limbs can stay in registers.
-#[inline(always)]
-fn reduce_window_cold<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v: u64) {
-    #[cold]
-    #[inline(never)]
-    fn by_value<const K: usize>(mut w: [u64; 5], d: [u64; K], dd: u128, v: u64) -> [u64; 5] {
-        reduce_window_plain::<K>(&mut w[..=K], &d, dd, v);
-        w
-    }
-    let mut x = [0u64; 5];
-    x[..=K].copy_from_slice(w);
-    w.copy_from_slice(&by_value::<K>(x, *d, dd, v)[..=K]);
-}
-
-/// One step of algorithm D as written by Knuth and by Möller & Granlund (and intx): a
-/// quotient digit by algorithm 5, its product with `d` subtracted, at most one add-back.
-#[inline(always)]
-fn reduce_window_plain<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v: u64) {
-    let (u2, u1, u0) = (w[K], w[K - 1], w[K - 2]);
-    if join(u2, u1) == dd {
-        // The 3-by-2 division would overflow; the quotient digit is exactly `2^64 - 1`
-        // (the window is below `2^64 d` and at least `(2^64 - 1) d`).
-        let borrow = submul(&mut w[..K], d, u64::MAX);
-        debug_assert_eq!(borrow, u2);
+        w[..K].copy_from_slice(&sub_max_multiple(low, *d));
         w[K] = 0;
         return;
     }
@@ -396,15 +308,29 @@ fn reduce_window_plain<const K: usize>(w: &mut [u64], d: &[u64; K], dd: u128, v:
     w[K] = 0;
     if c1 {
         // `q` was one too large: add `d` back (the carry out cancels the borrow).
-        add(&mut w[..K], d);
+        low.copy_from_slice(&w[..K]);
+        w[..K].copy_from_slice(&add_back(low, *d));
     }
+}
+
+/// The low `K` limbs of `w - (2^64 - 1) d`, where `w` has one limb more (see
+/// [`reduce_window`]). Out of line and by value, so that the caller's limbs stay in
+/// registers.
+#[cold]
+#[inline(never)]
+fn sub_max_multiple<const K: usize>(mut w: [u64; K], d: [u64; K]) -> [u64; K] {
+    submul(&mut w, &d, u64::MAX);
+    w
 }
 
 /// `w + d` modulo `2^(64 K)`: undoes a subtraction of `d` that borrowed.
 #[cold]
 #[inline(never)]
 fn add_back<const K: usize>(mut w: [u64; K], d: [u64; K]) -> [u64; K] {
-    add(&mut w, &d);
+    let mut carry = false;
+    for i in 0..K {
+        (w[i], carry) = adc(w[i], d[i], carry);
+    }
     w
 }
 
@@ -413,26 +339,52 @@ fn add_back<const K: usize>(mut w: [u64; K], d: [u64; K]) -> [u64; K] {
 fn submul(w: &mut [u64], d: &[u64], q: u64) -> u64 {
     let mut carry = 0u64;
     for (w, &d) in w.iter_mut().zip(d) {
-        let t = u128::from(d) * u128::from(q) + u128::from(carry);
-        let (x, borrow) = w.overflowing_sub(t as u64);
+        let (lo, hi) = mac(d, q, carry, 0);
+        let (x, borrow) = w.overflowing_sub(lo);
         *w = x;
-        carry = ((t >> 64) as u64) + u64::from(borrow);
+        carry = hi + u64::from(borrow);
     }
     carry
 }
 
-/// `w += d` over `d.len()` limbs; returns the carry out.
-#[inline(always)]
-fn add(w: &mut [u64], d: &[u64]) -> u64 {
-    let mut carry = false;
-    for (w, &d) in w.iter_mut().zip(d) {
-        let (x, c1) = w.overflowing_add(d);
-        let (x, c2) = x.overflowing_add(u64::from(carry));
-        *w = x;
-        carry = c1 | c2;
-    }
-    u64::from(carry)
+// ---------------------------------------------------------------------------------------
+// One-limb moduli.
+
+/// `(a * b) mod n` for `0 < n < 2^64`: `a` and `b` reduced first, then their 128-bit
+/// product.
+#[inline(never)]
+fn mulmod_word(a: &[u64; 4], b: &[u64; 4], n: u64) -> u64 {
+    let s = n.leading_zeros();
+    let d = n << s;
+    let v = reciprocal_2by1(d);
+    let a = rem_word(a, n, s, d, v);
+    let b = rem_word(b, n, s, d, v);
+    let p = u128::from(a) * u128::from(b);
+    rem_word(&[p as u64, (p >> 64) as u64], n, s, d, v)
 }
+
+/// `x mod n`, where `d = n << s` is normalized and `v` its 2-by-1 reciprocal.
+#[inline(always)]
+fn rem_word(x: &[u64], n: u64, s: u32, d: u64, v: u64) -> u64 {
+    let mut len = x.len();
+    while len > 1 && x[len - 1] == 0 {
+        len -= 1;
+    }
+    if len == 1 && x[0] < n {
+        return x[0];
+    }
+    // The remainder of `x << s` by `d`, digit by digit from the top; the first remainder
+    // is the bits shifted out of `x`, below `2^s <= d`.
+    let mut r = shr_complement(x[len - 1], s);
+    for i in (0..len).rev() {
+        let below = if i > 0 { shr_complement(x[i - 1], s) } else { 0 };
+        r = rem_2by1(r, (x[i] << s) | below, d, v);
+    }
+    r >> s
+}
+
+// ---------------------------------------------------------------------------------------
+// Limb arithmetic and division by invariant integers.
 
 /// The 512-bit product of two 256-bit numbers (schoolbook, little-endian limbs).
 #[inline(always)]
@@ -456,6 +408,32 @@ fn mac(a: u64, b: u64, c: u64, d: u64) -> (u64, u64) {
     (x as u64, (x >> 64) as u64)
 }
 
+/// `a + b + carry` and the carry out.
+#[inline(always)]
+fn adc(a: u64, b: u64, carry: bool) -> (u64, bool) {
+    let (x, c1) = a.overflowing_add(b);
+    let (x, c2) = x.overflowing_add(u64::from(carry));
+    (x, c1 | c2)
+}
+
+/// `a - b - borrow` and the borrow out.
+#[inline(always)]
+fn sbb(a: u64, b: u64, borrow: bool) -> (u64, bool) {
+    let (x, b1) = a.overflowing_sub(b);
+    let (x, b2) = x.overflowing_sub(u64::from(borrow));
+    (x, b1 | b2)
+}
+
+/// Whether the `K`-limb numbers `x[..K] < y[..K]`.
+#[inline(always)]
+fn less<const K: usize>(x: &[u64], y: &[u64]) -> bool {
+    let mut borrow = false;
+    for i in 0..K {
+        (_, borrow) = sbb(x[i], y[i], borrow);
+    }
+    borrow
+}
+
 /// `hi:lo` as a double word.
 #[inline(always)]
 fn join(hi: u64, lo: u64) -> u128 {
@@ -474,40 +452,21 @@ fn shl_complement(x: u64, s: u32) -> u64 {
     (x << 1) << (63 - s)
 }
 
-/// `floor((2^128 - 1) / d) - 2^64` for `d >= 2^63`: Möller & Granlund's algorithm 3 (a
-/// table lookup and three Newton steps), as in intx.
+/// `floor((2^128 - 1) / d) - 2^64` for `d >= 2^63`. One hardware division (here faster
+/// than Möller & Granlund's table-and-Newton algorithm 3); it is computed once per call.
 #[inline(always)]
 fn reciprocal_2by1(d: u64) -> u64 {
-    /// `floor((2^19 - 3 * 2^8) / (256 + i))`: the 9-bit reciprocal of `d`'s top 9 bits.
-    const TABLE: [u16; 256] = {
-        let mut t = [0u16; 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = (((1 << 19) - 3 * (1 << 8)) / (256 + i)) as u16;
-            i += 1;
-        }
-        t
-    };
     debug_assert!(d >> 63 == 1);
-    let v0 = u64::from(TABLE[((d >> 55) & 0xff) as usize]);
-    let d40 = (d >> 24) + 1;
-    // Wrapping arithmetic throughout, as in intx (the paper bounds every step).
-    let v1 = (v0 << 11).wrapping_sub((v0 * v0 * d40) >> 40).wrapping_sub(1);
-    let e1 = (1u64 << 60).wrapping_sub(v1.wrapping_mul(d40));
-    let v2 = (v1 << 13).wrapping_add(v1.wrapping_mul(e1) >> 47);
-    let d0 = d & 1;
-    let d63 = (d >> 1) + d0;
-    let e = ((v2 >> 1) & 0u64.wrapping_sub(d0)).wrapping_sub(v2.wrapping_mul(d63));
-    let v3 = (((u128::from(v2) * u128::from(e)) >> 64) as u64 >> 1).wrapping_add(v2 << 31);
-    let t = (u128::from(v3) * u128::from(d)).wrapping_add(u128::from(d));
-    v3.wrapping_sub((t >> 64) as u64).wrapping_sub(d)
+    // The quotient is in `[2^64, 2^65)`: truncating subtracts `2^64`. (Setting the top
+    // bit, already set, tells the compiler the divisor is not zero.)
+    (u128::MAX / u128::from(d | 1 << 63)) as u64
 }
 
 /// `floor((2^192 - 1) / d) - 2^64` for `d >= 2^127`: Möller & Granlund's algorithm 6.
 #[inline(always)]
 fn reciprocal_3by2(d: u128) -> u64 {
     let (d1, d0) = ((d >> 64) as u64, d as u64);
-    let mut v = (u128::MAX / u128::from(d1)) as u64;
+    let mut v = reciprocal_2by1(d1);
     let mut p = d1.wrapping_mul(v).wrapping_add(d0);
     if p < d0 {
         v = v.wrapping_sub(1);
@@ -517,8 +476,7 @@ fn reciprocal_3by2(d: u128) -> u64 {
         }
         p = p.wrapping_sub(d1);
     }
-    let t = u128::from(v) * u128::from(d0);
-    let (t1, t0) = ((t >> 64) as u64, t as u64);
+    let (t0, t1) = mac(v, d0, 0, 0);
     p = p.wrapping_add(t1);
     if p < t1 {
         v = v.wrapping_sub(1);
@@ -545,7 +503,7 @@ fn rem_2by1(u1: u64, u0: u64, d: u64, v: u64) -> u64 {
     r
 }
 
-/// The unlikely last correction of [`rem_2by1`].
+/// The unlikely last correction of [`rem_2by1`] (out of line: a branch, not a select).
 #[cold]
 #[inline(never)]
 fn rem_2by1_fix(r: u64, d: u64) -> u64 {
@@ -573,7 +531,7 @@ fn div_3by2(u2: u64, u1: u64, u0: u64, d: u128, v: u64) -> (u64, u128) {
     (q1, r)
 }
 
-/// The unlikely last correction of [`div_3by2`].
+/// The unlikely last correction of [`div_3by2`] (out of line: a branch, not a select).
 #[cold]
 #[inline(never)]
 fn div_3by2_fix(q: u64, r: u128, d: u128) -> (u64, u128) {
