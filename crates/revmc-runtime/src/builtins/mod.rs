@@ -9,6 +9,7 @@
 mod arith;
 pub(crate) mod host;
 mod memory;
+mod mulmod;
 
 use revm_interpreter::context_interface::cfg::GasParams;
 use revm_interpreter::interpreter::EthInterpreter;
