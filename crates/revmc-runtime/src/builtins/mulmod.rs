@@ -82,10 +82,10 @@ fn mulmod_max(a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
 // ---------------------------------------------------------------------------------------
 // Barrett reduction with cached constants.
 
-/// Per thread, the last two 4-limb moduli MULMOD saw and, once they are seen a second
-/// time in a row of at most two distinct moduli, their Barrett constants (computing one
-/// costs a long division). Code that keeps using one or two moduli takes the Barrett path;
-/// code that changes moduli all the time pays a few compares and stores per call.
+/// Per thread, the last two 4-limb moduli MULMOD saw, and the Barrett constant of each
+/// one used again while still here (computing one costs a long division). Code that
+/// keeps using one or two moduli takes the Barrett path; code that changes moduli all
+/// the time pays a few compares and stores per call (and long division).
 struct BarrettCache {
     /// The moduli; all-zero (no 4-limb modulus) for an empty slot.
     moduli: [Cell<[u64; 4]>; 2],
@@ -163,10 +163,12 @@ fn barrett_mu(n: &[u64; 4]) -> Option<[u64; 5]> {
 /// 14.42, base `2^64`, `k = 4`).
 ///
 /// With `x = a * b < 2^512` and `q = floor(x / n)`, HAC's estimate `floor(floor(x /
-/// 2^192) * mu / 2^320)` is in `[q - 2, q]` (fact 14.43). Its product `floor(x / 2^192) *
-/// mu` here leaves out the partial products of weight below `2^192`, which total less
-/// than `(1 + 2 * 2^64 + 3 * 2^128) * 2^128 < 4 * 2^256`, so the estimate `q̂` used loses
-/// at most one more: `q - 3 <= q̂ <= q`. Then `x - q̂ n` is in `[0, 4n)`, is exact modulo
+/// 2^192) * mu / 2^320)` is in `[q - 2, q]`: `mu <= 2^512 / n` bounds it above by `x /
+/// n`, and `floor(x / 2^192) > x / 2^192 - 1`, `mu > 2^512 / n - 1` bound the product
+/// divided by `2^320` below by `x / n - 2^192 / n - x / 2^512 > x / n - 2`. The product
+/// here leaves out its partial products of weight below `2^192`, which total less than
+/// `(1 + 2 * 2^64 + 3 * 2^128) * 2^128 < 4 * 2^256`, so the estimate `q̂` used loses at
+/// most one more: `q - 3 <= q̂ <= q`. Then `x - q̂ n` is in `[0, 4n)`, is exact modulo
 /// `2^320`, and at most three subtractions of `n` reduce it.
 #[inline(always)]
 fn barrett(a: &[u64; 4], b: &[u64; 4], n: &[u64; 4], mu: &[u64; 5]) -> [u64; 4] {
