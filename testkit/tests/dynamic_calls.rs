@@ -26,9 +26,7 @@ fn contract_a() -> Vec<u8> {
         code.extend([0x56, 0x5b]); // JUMP; JUMPDEST(ret)
         assert_eq!(code.len() as u16, ret + 1);
     }
-    for _ in 1..SITES {
-        code.push(0x01); // ADD the 20 entries
-    }
+    code.extend(std::iter::repeat_n(0x01, usize::from(SITES) - 1)); // ADD the 20 entries
     code.extend([0x61, 0x03, 0xe7, 0x55, 0x00]); // SSTORE(999, sum); STOP
     assert_eq!(code.len() as u16, g);
     // g: [.., ret, i]
