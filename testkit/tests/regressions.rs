@@ -38,18 +38,17 @@ fn out_of_gas_before_a_later_stack_underflow() {
 
 /// Fuzz input (`jit_vs_interpreter` format) whose contract keeps about a thousand stack
 /// values live across a hundred blocks and a dozen calls: LLVM took over a minute on its
-/// 262 bytes. It is now refused by the translator's live-stack bound and runs interpreted,
-/// with the same result.
+/// 262 bytes when every block kept its whole stack in SSA slots. The translator's
+/// live-stack bound refused it then; now its blocks reached at many heights collapse into
+/// the dynamic mode, whose few slots keep the live stack small, and it compiles (0.1 s at
+/// O0 and O2 here) with the interpreter's result.
 #[test]
-fn a_compile_time_bomb_is_refused_and_runs_interpreted() {
+fn a_former_compile_time_bomb_compiles_in_the_dynamic_mode() {
     let data = include_bytes!("inputs/compile-time-bomb.bin");
     let case = Case::from_bytes(&data[1..]).unwrap();
-    let err = revmc_ir::translate(&case.code_a, case.spec, &Default::default()).unwrap_err();
-    assert!(
-        matches!(err, revmc_ir::TranslateError::LimitExceeded { what: "live stack cost", .. }),
-        "{err}"
-    );
-    let mut cache = JitCache::new(OptLevel::O2).unwrap();
-    check(&case, &mut cache).unwrap();
-    assert_eq!(cache.failures.len(), 1, "code_a is refused, code_b compiles");
+    let ir = revmc_ir::translate(&case.code_a, case.spec, &Default::default()).unwrap();
+    assert!(ir.to_string().contains("dyn_charge"), "code_a runs in the dynamic mode");
+    let start = std::time::Instant::now();
+    replay(&case);
+    eprintln!("compiled and replayed in {:?}", start.elapsed());
 }
