@@ -105,25 +105,31 @@ impl BlockFacts {
         self.variants.iter().position(|v| v.shape == shape)
     }
 
-    /// The shape an edge leaving with `shape` enters this block with, if the analysis
-    /// found the block reachable that way.
-    pub fn entry_shape(&self, shape: Shape) -> Option<Shape> {
-        if self.collapsed {
-            return Some(Shape::Dynamic(0));
-        }
-        let shapes: Vec<_> = self.variants.iter().map(|v| v.shape).collect();
-        entry_shape(&shapes, shape)
+    /// The variant an edge leaving with `shape` enters, if the analysis found the block
+    /// reachable that way: the one of that shape, or a dynamic one with fewer slots (the
+    /// only variant of a collapsed block is `Dynamic(0)`).
+    pub fn entered_variant(&self, shape: Shape) -> Option<usize> {
+        let shape = if self.collapsed { Shape::Dynamic(0) } else { shape };
+        entered(self.variants.iter().map(|v| v.shape), shape)
     }
 }
 
-/// Among `shapes` (at most one of them dynamic), the one an edge leaving with `shape`
-/// enters with: `shape` itself, or for a dynamic one the dynamic shape with fewer slots.
-fn entry_shape(shapes: &[Shape], shape: Shape) -> Option<Shape> {
-    if shapes.contains(&shape) {
-        return Some(shape);
+/// Among `shapes` (at most one of them dynamic), the index of the one an edge leaving
+/// with `shape` enters: `shape` itself, or for a dynamic one the dynamic shape with fewer
+/// slots.
+fn entered(shapes: impl Iterator<Item = Shape>, shape: Shape) -> Option<usize> {
+    let mut dynamic = None;
+    for (i, s) in shapes.enumerate() {
+        if s == shape {
+            return Some(i);
+        }
+        if let (Shape::Dynamic(r0), Shape::Dynamic(r)) = (s, shape)
+            && r0 <= r
+        {
+            dynamic = Some(i);
+        }
     }
-    let Shape::Dynamic(r) = shape else { return None };
-    shapes.iter().copied().find(|s| matches!(s, Shape::Dynamic(r0) if *r0 <= r))
+    dynamic
 }
 
 /// Jump targets and stack shapes of every block.
@@ -183,12 +189,8 @@ impl JumpAnalysis {
 
     /// The shape an unresolved jump leaving with `shape` enters its target with.
     pub fn dispatch_shape(&self, shape: Shape) -> Shape {
-        entry_shape(&self.dispatch_shapes, shape).unwrap_or(Shape::Dynamic(0))
-    }
-
-    /// Number of variants with a dynamic shape.
-    pub fn dynamic_variants(&self) -> usize {
-        self.blocks.iter().flat_map(|b| &b.variants).filter(|v| v.shape.is_dynamic()).count()
+        entered(self.dispatch_shapes.iter().copied(), shape)
+            .map_or(Shape::Dynamic(0), |i| self.dispatch_shapes[i])
     }
 }
 
@@ -536,7 +538,8 @@ mod tests {
             facts.variants,
             [Variant { shape: Shape::Dynamic(0), jump: JumpTarget::Static(vec![0]) }]
         );
-        assert_eq!(facts.entry_shape(Shape::Static(3)), Some(Shape::Dynamic(0)));
+        let entered = facts.entered_variant(Shape::Static(3)).unwrap();
+        assert_eq!(facts.variants[entered].shape, Shape::Dynamic(0));
     }
 
     #[test]

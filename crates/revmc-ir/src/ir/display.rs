@@ -75,7 +75,6 @@ fn write_inst(f: &mut fmt::Formatter<'_>, inst: &InstData) -> fmt::Result {
         InstData::SlotSet(n, v) => write!(f, "slot_set {n}, {v}"),
         InstData::StackLoad(n) => write!(f, "stack_load base{n:+}"),
         InstData::StackStore(n, v) => write!(f, "stack_store base{n:+}, {v}"),
-        InstData::SetBase(n) => write!(f, "set_base {n}"),
         InstData::AdjustBase(n) => write!(f, "adjust_base {n:+}"),
         InstData::SetJumpTarget(v) => write!(f, "set_jump_target {v}"),
         InstData::JumpTarget => f.write_str("jump_target"),

@@ -101,9 +101,9 @@ pub enum InstData {
     StackLoad(i32),
     /// Writes the frame's stack array at the block's base plus `n` (dynamic shapes).
     StackStore(i32, Value),
-    /// Sets the base to `n` (entering a dynamic shape from a static one).
-    SetBase(u32),
-    /// Adds `n` to the base (leaving a dynamic block whose stack moved the base).
+    /// Adds `n` to the base (leaving a dynamic block whose stack moved the base). The base
+    /// is 0 when the function starts: static shapes, which never follow dynamic ones, are
+    /// a dynamic stack on base 0.
     AdjustBase(i32),
     /// Records the target of an unresolved jump for the shared dispatch block.
     SetJumpTarget(Value),
@@ -180,7 +180,6 @@ impl InstData {
         match self {
             InstData::SlotSet(..)
             | InstData::StackStore(..)
-            | InstData::SetBase(_)
             | InstData::AdjustBase(_)
             | InstData::SetJumpTarget(_)
             | InstData::DynCharge { .. }
@@ -209,7 +208,6 @@ impl InstData {
             InstData::Const(_)
             | InstData::SlotGet(_)
             | InstData::StackLoad(_)
-            | InstData::SetBase(_)
             | InstData::AdjustBase(_)
             | InstData::JumpTarget
             | InstData::DynCharge { .. }

@@ -105,6 +105,16 @@ impl<'f> BlockBuilder<'f> {
         (pos - self.bottom) as usize
     }
 
+    /// The value the entry at `pos` was read from its home into, if it was.
+    fn loaded(&self, pos: isize) -> Option<Value> {
+        let (home, i) = if pos >= 0 {
+            (&self.loaded_slots, pos as usize)
+        } else {
+            (&self.loaded_array, (-1 - pos) as usize)
+        };
+        home.get(i).copied().flatten()
+    }
+
     /// Reads the entry at `pos` from its home.
     fn load_home(&mut self, pos: isize) -> Value {
         if pos >= 0 {
@@ -248,11 +258,13 @@ impl<'f> BlockBuilder<'f> {
                 debug_assert!(pos < d || d == 0, "entries above the new base were all read");
                 continue;
             };
+            // An entry staying at home is written only if it changed.
+            let unchanged = self.loaded(pos) == Some(v);
             if pos < d {
-                if self.loaded_array.get((-1 - pos) as usize).copied().flatten() != Some(v) {
+                if !unchanged {
                     self.ins(InstData::StackStore(pos as i32, v));
                 }
-            } else if d != 0 || self.loaded_slots.get(pos as usize).copied().flatten() != Some(v) {
+            } else if d != 0 || !unchanged {
                 self.ins(InstData::SlotSet((pos - d) as u32, v));
             }
         }
@@ -272,8 +284,8 @@ impl<'f> BlockBuilder<'f> {
                 None if pos >= 0 => self.load_home(pos),
                 None => continue,
             };
-            if pos >= 0 || self.loaded_array.get((-1 - pos) as usize).copied().flatten() != Some(v)
-            {
+            // Slots are not in the array; entries below the base are, unless changed.
+            if pos >= 0 || self.loaded(pos) != Some(v) {
                 self.ins(InstData::StackStore(pos as i32, v));
             }
         }

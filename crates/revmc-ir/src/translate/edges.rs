@@ -16,9 +16,9 @@ impl Translator<'_> {
     /// found `b` reachable that way.
     pub(super) fn try_edge(&mut self, b: usize, shape: Shape) -> Option<Block> {
         let facts = self.analysis.blocks.get(b)?;
-        let to = facts.entry_shape(shape)?;
-        let target = self.ir_blocks[b][facts.variant(to)?];
-        Some(self.trampoline(target, shape, to))
+        let v = facts.entered_variant(shape)?;
+        let target = self.ir_blocks[b][v];
+        Some(self.trampoline(target, shape, facts.variants[v].shape))
     }
 
     /// As [`Self::try_edge`], for edges the analysis guarantees.
@@ -35,20 +35,14 @@ impl Translator<'_> {
         if let Some(&t) = self.trampolines.get(&(target, from)) {
             return t;
         }
-        let keep = to.slots();
         let t = self.func.create_block(None);
-        // The bottom `spill` slots go below the new base; the rest move down to slot 0.
-        let spill = from.slots() - keep;
-        let (offset, adjust) = match from {
-            Shape::Static(_) => {
-                self.func.append(t, InstData::SetBase(spill as u32));
-                (-(spill as i32), None)
-            }
-            Shape::Dynamic(_) => (0, Some(spill as i32)),
-        };
+        // A static stack is a dynamic one on base 0 (the base starts at 0 and only dynamic
+        // blocks move it). The bottom `spill` slots go to the array, the rest move down to
+        // slot 0, and the base moves over the spilled ones.
+        let (keep, spill) = (to.slots(), from.slots() - to.slots());
         for i in 0..spill {
             let v = self.func.append(t, InstData::SlotGet(i as u32)).expect("result");
-            self.func.append(t, InstData::StackStore(offset + i as i32, v));
+            self.func.append(t, InstData::StackStore(i as i32, v));
         }
         let moved: Vec<_> = (0..keep)
             .map(|i| self.func.append(t, InstData::SlotGet((spill + i) as u32)).expect("result"))
@@ -56,8 +50,8 @@ impl Translator<'_> {
         for (i, v) in moved.into_iter().enumerate() {
             self.func.append(t, InstData::SlotSet(i as u32, v));
         }
-        if let Some(d) = adjust.filter(|&d| d != 0) {
-            self.func.append(t, InstData::AdjustBase(d));
+        if spill != 0 {
+            self.func.append(t, InstData::AdjustBase(spill as i32));
         }
         self.func.terminate(t, Terminator::Jump(target));
         self.trampolines.insert((target, from), t);

@@ -128,9 +128,8 @@ impl Translator<'_> {
             // Fell off the end of the block into the next one.
             if self.merged.get(b + 1) == Some(&true) {
                 // Its analysis facts are those of the variant this exit enters.
-                let facts = &analysis.blocks[b + 1];
-                let to = facts.entry_shape(bb.exit_shape()).expect("the chain is reachable");
-                (b, v) = (b + 1, facts.variant(to).expect("entered variant"));
+                let entered = analysis.blocks[b + 1].entered_variant(bb.exit_shape());
+                (b, v) = (b + 1, entered.expect("the chain is reachable"));
                 continue;
             }
             break;

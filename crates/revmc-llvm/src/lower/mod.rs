@@ -91,6 +91,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let stack_len = f.get_nth_param(2).expect("param").into_pointer_value();
         let gas = b.build_alloca(i64, "gas")?;
         let base = b.build_alloca(i64, "base")?;
+        // Static shapes are a dynamic stack on base 0: it starts at 0 and only dynamic
+        // blocks move it.
         b.build_store(base, i64.const_zero())?;
         let jump_target = b.build_alloca(i256, "jump_target")?;
         let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;

@@ -30,10 +30,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 self.store_stack_at(i, self.value(*v))?;
                 return Ok(None);
             }
-            InstData::SetBase(n) => {
-                self.b.build_store(self.base, self.i64.const_int(*n as u64, false))?;
-                return Ok(None);
-            }
             InstData::AdjustBase(n) => {
                 let b = self.height(Height::Rel(*n))?;
                 self.b.build_store(self.base, b)?;
