@@ -2,9 +2,9 @@
 
 use crate::merkle::{log_rlp_hash, state_root};
 use anyhow::{Context as _, bail};
-use revm::context::{Context, cfg::CfgEnv};
+use revm::context::{BlockEnv, Context, TxEnv, cfg::CfgEnv};
 use revm::context_interface::result::{ExecutionResult, HaltReason};
-use revm::database::State;
+use revm::database::{EmptyDB, State};
 use revm::primitives::{B256, hardfork::SpecId};
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 use revm_statetest_types::{SpecName, Test, TestSuite, TestUnit};
@@ -134,17 +134,7 @@ pub fn execute(
     mode: Mode,
     source: &mut dyn ProgramSource,
 ) -> anyhow::Result<Option<Observed>> {
-    let mut cfg = CfgEnv::default();
-    cfg.chain_id = unit.env.current_chain_id.map_or(1, |c| c.try_into().unwrap_or(1));
-    cfg.set_spec_and_mainnet_gas_params(spec);
-    cfg.set_max_blobs_per_tx(
-        if spec.is_enabled_in(SpecId::PRAGUE) && !spec.is_enabled_in(SpecId::OSAKA) {
-            9
-        } else {
-            6
-        },
-    );
-    let block = unit.block_env(&mut cfg);
+    let (cfg, block) = environment(unit, spec);
     let tx = match test.tx_env(unit) {
         Ok(tx) => tx,
         Err(_) if test.expect_exception.is_some() => return Ok(None),
@@ -152,15 +142,10 @@ pub fn execute(
     };
     let mut state =
         State::builder().with_cached_prestate(unit.state()).with_bundle_update().build();
-    let ctx = Context::mainnet().with_block(&block).with_tx(&tx).with_cfg(cfg).with_db(&mut state);
-    let result = match mode {
-        Mode::Interp => ctx.build_mainnet().transact_commit(&tx),
-        Mode::Jit | Mode::Aot => JitEvm::new(ctx.build_mainnet(), source).transact_commit(&tx),
-    };
-    let result = match result {
+    let result = match transact(cfg, &block, &tx, &mut state, mode, source) {
         Ok(r) => r,
         Err(_) if test.expect_exception.is_some() => return Ok(None),
-        Err(e) => bail!("unexpected error: {e:?}"),
+        Err(e) => bail!("unexpected error: {e}"),
     };
     Ok(Some(Observed {
         outcome: describe(&result),
@@ -170,24 +155,49 @@ pub fn execute(
     }))
 }
 
+/// The configuration and block of `unit` under `spec`.
+fn environment(unit: &TestUnit, spec: SpecId) -> (CfgEnv, BlockEnv) {
+    let mut cfg = CfgEnv::default();
+    cfg.chain_id = unit.env.current_chain_id.map_or(1, |c| c.try_into().unwrap_or(1));
+    cfg.set_spec_and_mainnet_gas_params(spec);
+    let prague_blobs = spec.is_enabled_in(SpecId::PRAGUE) && !spec.is_enabled_in(SpecId::OSAKA);
+    cfg.set_max_blobs_per_tx(if prague_blobs { 9 } else { 6 });
+    let block = unit.block_env(&mut cfg);
+    (cfg, block)
+}
+
+/// Runs `tx` on `state` and commits it, interpreted or with compiled frames.
+fn transact(
+    cfg: CfgEnv,
+    block: &BlockEnv,
+    tx: &TxEnv,
+    state: &mut State<EmptyDB>,
+    mode: Mode,
+    source: &mut dyn ProgramSource,
+) -> Result<ExecutionResult, String> {
+    let ctx = Context::mainnet().with_block(block).with_tx(tx).with_cfg(cfg).with_db(state);
+    let result = match mode {
+        Mode::Interp => ctx.build_mainnet().transact_commit(tx),
+        Mode::Jit | Mode::Aot => JitEvm::new(ctx.build_mainnet(), source).transact_commit(tx),
+    };
+    result.map_err(|e| format!("{e:?}"))
+}
+
 /// A case made ready to execute many times, for benchmarks: the pre-state (accounts with
 /// analysed code), the environment and the transaction are built once; each run only
 /// copies the pre-state and executes, with no hashing of code, logs or state.
 #[derive(Debug)]
 pub struct Prepared {
     cfg: CfgEnv,
-    block: revm::context::BlockEnv,
-    tx: revm::context::TxEnv,
+    block: BlockEnv,
+    tx: TxEnv,
     prestate: revm::database::CacheState,
 }
 
 impl Prepared {
     /// Prepares `test` of `unit` under `spec`; `None` if the transaction is invalid.
     pub fn new(unit: &TestUnit, spec: SpecId, test: &Test) -> Option<Self> {
-        let mut cfg = CfgEnv::default();
-        cfg.chain_id = unit.env.current_chain_id.map_or(1, |c| c.try_into().unwrap_or(1));
-        cfg.set_spec_and_mainnet_gas_params(spec);
-        let block = unit.block_env(&mut cfg);
+        let (cfg, block) = environment(unit, spec);
         let tx = test.tx_env(unit).ok()?;
         Some(Self { cfg, block, tx, prestate: unit.state() })
     }
@@ -195,18 +205,7 @@ impl Prepared {
     /// Executes the transaction once on a fresh copy of the pre-state.
     pub fn run(&self, mode: Mode, source: &mut dyn ProgramSource) -> Option<ExecutionResult> {
         let mut state = State::builder().with_cached_prestate(self.prestate.clone()).build();
-        let ctx = Context::mainnet()
-            .with_block(&self.block)
-            .with_tx(&self.tx)
-            .with_cfg(self.cfg.clone())
-            .with_db(&mut state);
-        let result = match mode {
-            Mode::Interp => ctx.build_mainnet().transact_commit(&self.tx),
-            Mode::Jit | Mode::Aot => {
-                JitEvm::new(ctx.build_mainnet(), source).transact_commit(&self.tx)
-            }
-        };
-        result.ok()
+        transact(self.cfg.clone(), &self.block, &self.tx, &mut state, mode, source).ok()
     }
 }
 

@@ -42,13 +42,19 @@ fn reason(checked: &Checked, i: usize) -> String {
     }
 }
 
-#[test]
-fn erc20_preset_minter_pauser() {
-    let Some(fixtures) = Fixtures::load() else { return };
+/// A scenario with the deployer, Alice, Bob and Carol funded.
+fn four_funded_accounts() -> Scenario {
     let mut s = Scenario::new();
     for (eoa, name) in [(DEPLOYER, "deployer"), (ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")] {
         s.fund(eoa, name);
     }
+    s
+}
+
+#[test]
+fn erc20_preset_minter_pauser() {
+    let Some(fixtures) = Fixtures::load() else { return };
+    let mut s = four_funded_accounts();
     let token = s.deploy(
         DEPLOYER,
         "ERC20PresetMinterPauser",
@@ -108,10 +114,7 @@ fn erc20_preset_minter_pauser() {
 #[test]
 fn erc721_preset_minter_pauser_auto_id() {
     let Some(fixtures) = Fixtures::load() else { return };
-    let mut s = Scenario::new();
-    for (eoa, name) in [(DEPLOYER, "deployer"), (ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")] {
-        s.fund(eoa, name);
-    }
+    let mut s = four_funded_accounts();
     let nft = s.deploy(
         DEPLOYER,
         "ERC721PresetMinterPauserAutoId",
