@@ -343,18 +343,12 @@ impl<'a> Analyzer<'a> {
     }
 
     fn flow_into(&mut self, b: usize, state: &State) {
-        if self.collapsed[b] {
-            let state = state.to_dynamic_base();
-            if self.entry[b].is_empty() {
-                self.entry[b].push(state);
-                self.jump[b].push(JumpTarget::None);
-                self.enqueue(b, 0);
-            } else if self.entry[b][0].join(&state) {
-                self.enqueue(b, 0);
-            }
-            return;
-        }
-        match join_into(&mut self.entry[b], state, self.limits.max_variants) {
+        let joined = if self.collapsed[b] {
+            join_into(&mut self.entry[b], &state.to_dynamic_base(), usize::MAX)
+        } else {
+            join_into(&mut self.entry[b], state, self.limits.max_variants)
+        };
+        match joined {
             Some((v, changed)) => {
                 if self.jump[b].len() <= v {
                     self.jump[b].push(JumpTarget::None);
@@ -382,21 +376,9 @@ impl<'a> Analyzer<'a> {
     /// most [`MAX_DISPATCH_SHAPES`] shapes between them; past that, with the whole stack
     /// in the array (`Dynamic(0)`). The translator gives each shape one shared dispatch.
     fn flow_dynamic(&mut self, state: &State) {
-        let i = match join_into(&mut self.dynamic, state, MAX_DISPATCH_SHAPES) {
-            Some((i, true)) => i,
-            Some((_, false)) => return,
-            None => {
-                let base = state.to_dynamic_base();
-                match self.dynamic.iter().position(|s| s.shape == base.shape) {
-                    Some(i) if !self.dynamic[i].join(&base) => return,
-                    Some(i) => i,
-                    None => {
-                        self.dynamic.push(base);
-                        self.dynamic.len() - 1
-                    }
-                }
-            }
-        };
+        let joined = join_into(&mut self.dynamic, state, MAX_DISPATCH_SHAPES)
+            .or_else(|| join_into(&mut self.dynamic, &state.to_dynamic_base(), usize::MAX));
+        let Some((i, true)) = joined else { return };
         let dynamic = self.dynamic[i].clone();
         for j in 0..self.jumpdest_blocks.len() {
             self.flow_into(self.jumpdest_blocks[j], &dynamic);
