@@ -1,17 +1,17 @@
-//! `--fixtures DIR`: state-test files as whole-transaction benchmarks. Each file's first
-//! test, under its first fork (or `--fork`), with data, gas and value index 0, runs through
-//! revm with frames interpreted and with frames compiled; the two must agree, and match
-//! the file's expected post-state when it has one, before anything is timed. The timed
-//! loop runs only the transaction on a copy of the prepared pre-state (no JSON, code
-//! hashing, state root or logs hash inside it).
+//! State-test files as whole-transaction benchmarks: each file's first test, under its
+//! first fork (or `--fork`), with data, gas and value index 0. The interpreter must match
+//! the file's expected post-state when it has one; the case is then timed like every other
+//! transaction ([`crate::tx`]).
 
-use crate::measure::{Measurement, Settings, ns_per_run};
+use crate::tx::TxCase;
 use anyhow::{Context, bail};
+use revm_interpreter::primitives::Bytes;
 use revm_statetest_types::SpecName;
-use revmc_runtime::evm::JitCache;
+use revmc_runtime::evm::ProgramSource;
+use revmc_runtime::{CompiledProgram, RuntimeCacheKey};
 use revmc_statetest::runner::{Mode, Prepared, execute, first_case};
-use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The `.json` files under `dir`, sorted.
 pub fn files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -37,37 +37,28 @@ pub fn parse_fork(name: &str) -> anyhow::Result<SpecName> {
         .with_context(|| format!("unknown fork {name}"))
 }
 
-/// Checks and times one file.
-pub fn measure(
-    path: &Path,
-    fork: Option<&str>,
-    cache: &mut JitCache,
-    settings: Settings,
-) -> anyhow::Result<Measurement> {
+/// Never has a program: runs the state-test path interpreted.
+struct Interpreted;
+
+impl ProgramSource for Interpreted {
+    fn program(&mut self, _: RuntimeCacheKey, _: &Bytes) -> Option<Arc<CompiledProgram>> {
+        None
+    }
+}
+
+/// The file's first case, as a transaction benchmark. When the file has expectations for
+/// it, the interpreter must meet them first (post-state root and logs hash).
+pub fn case(path: &Path, fork: Option<&str>) -> anyhow::Result<TxCase> {
     let fork = fork.map(parse_fork).transpose()?;
     let (name, unit, spec, test) = first_case(path, fork)?;
-    let run = |mode, cache: &mut JitCache| {
-        execute(&unit, spec, &test, mode, cache)?.context("the transaction was rejected")
-    };
-    let interp = run(Mode::Interp, cache)?;
-    let before = cache.compile_time;
-    let jit = run(Mode::Jit, cache)?;
-    let compile_ms = (cache.compile_time - before).as_secs_f64() * 1e3;
-    if jit != interp {
-        bail!(
-            "{name}: compiled run differs from the interpreter\n  jit:    {jit:?}\n  interp: {interp:?}"
-        );
+    if !test.hash.is_zero() {
+        let interp = execute(&unit, spec, &test, Mode::Interp, &mut Interpreted)?
+            .context("the transaction was rejected")?;
+        if interp.state_root != test.hash || interp.logs_hash != test.logs {
+            bail!("{name}: post-state differs from the file's expectation ({})", interp.outcome);
+        }
     }
-    if !test.hash.is_zero() && (interp.state_root != test.hash || interp.logs_hash != test.logs) {
-        bail!("{name}: post-state differs from the file's expectation ({})", interp.outcome);
-    }
-    // Timed: only the transaction, on a fresh copy of the prepared pre-state.
-    let prepared = Prepared::new(&unit, spec, &test).context("the transaction is invalid")?;
-    let interp_ns = ns_per_run(settings, || {
-        black_box(prepared.run(Mode::Interp, cache));
-    });
-    let jit_ns = ns_per_run(settings, || {
-        black_box(prepared.run(Mode::Jit, cache));
-    });
-    Ok(Measurement { name, interp_ns, jit_ns, aot_ns: None, compile_ms, gas_used: interp.gas_used })
+    let Prepared { cfg, block, tx, db } =
+        Prepared::new(&unit, spec, &test).context("the transaction is invalid")?;
+    Ok(TxCase::new(name, cfg, block, vec![tx], db))
 }

@@ -1,37 +1,41 @@
-//! `revmc-bench`: times host-free EVM programs in revm's interpreter and in revmc's JIT,
-//! after checking that both produce identical outcomes.
+//! `revmc-bench`: the benchmark board. Whole transactions through revm, interpreted, with
+//! JIT-compiled frames and with AOT shared libraries, after checking that all three leave
+//! the same results and state: a STOP-only transaction (the floor, the fixed cost in every
+//! row), our compute programs, the state-test benchmark fixtures and real-contract
+//! workloads from `../shared/fixtures`.
 //!
-//! Usage: `revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR [--fork NAME]]
-//! [--compile-scaling]`. Exit codes: 0 on
-//! success, 1 when a program fails to compile or the JIT disagrees with the interpreter,
-//! 2 on a usage error.
+//! Exit codes: 0 on success, 1 when a case fails (a compiled run differs from the
+//! interpreter, a fixture misses its expectation), 2 on a usage error.
 
+mod aot;
 mod asm;
+mod board;
 mod fixtures;
 mod measure;
 mod programs;
 mod scaling;
+mod tx;
+mod workloads;
 
-use measure::{Measurement, Settings};
-use revmc_llvm::{JitCompiler, OptLevel};
-use revmc_runtime::SpecId;
-use serde::Serialize;
-use std::path::PathBuf;
+use board::Board;
+use measure::Settings;
+use revmc_llvm::OptLevel;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tx::{Engines, TxCase};
 
-const USAGE: &str =
-    "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR [--fork NAME]]
+const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR]
+                   [--fork NAME] [--max-variants N] [--compile-scaling]
 
-  --json FILE      also write the results as JSON to FILE
-  --filter SUBSTR  only run benchmarks whose name contains SUBSTR
-  --quick          short warm-up and few samples (CI smoke run; noisy numbers)
-  --fixtures DIR   state-test files in DIR as whole transactions (first test, index 0)
-  --fork NAME      fork for fixture files without `post` (e.g. London)
-  --compile-scaling  compile time against code size (1-24 KiB) at every opt level
-  --max-variants N with --fixtures: the translator's variant bound (for tuning)";
+  --json FILE        also write the board as JSON to FILE
+  --filter SUBSTR    only rows whose name contains SUBSTR (the floor always runs)
+  --quick            short warm-up and few samples (smoke run; noisy numbers)
+  --fixtures DIR     state-test benchmarks (default ../shared/fixtures/bench)
+  --fork NAME        fork for fixture files without `post` (e.g. London)
+  --max-variants N   the translator's variant bound (for tuning)
+  --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
 
 const OPT_LEVEL: OptLevel = OptLevel::O2;
-const SPEC: SpecId = SpecId::CANCUN;
 
 /// Command-line options.
 #[derive(Debug, Default)]
@@ -76,17 +80,6 @@ impl Args {
     }
 }
 
-/// One row of the JSON report.
-#[derive(Debug, Serialize)]
-struct JsonRow<'a> {
-    name: &'a str,
-    interp_ns: f64,
-    jit_ns: f64,
-    aot_ns: Option<f64>,
-    compile_ms: f64,
-    gas_used: u64,
-}
-
 fn main() -> ExitCode {
     let args = match Args::parse(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
@@ -99,35 +92,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.compile_scaling {
-        return match scaling::run() {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("revmc-bench: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    if let Some(dir) = args.fixtures.clone() {
-        return match run_fixtures(&args, &dir) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("revmc-bench: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let programs: Vec<_> = programs::all(None)
-        .into_iter()
-        .filter(|p| args.filter.as_deref().is_none_or(|f| p.name.contains(f)))
-        .collect();
-    if programs.is_empty() {
-        eprintln!("revmc-bench: no benchmark matches the filter");
-        return ExitCode::from(2);
-    }
-    match run(&args, &programs) {
+    let result = if args.compile_scaling { scaling::run() } else { run(&args) };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -137,166 +103,84 @@ fn main() -> ExitCode {
     }
 }
 
-/// Measures `programs`, printing the table as it goes. Returns whether all succeeded.
-fn run(args: &Args, programs: &[programs::Program]) -> anyhow::Result<bool> {
-    let settings = if args.quick { Settings::QUICK } else { Settings::FULL };
-    let mut compiler = JitCompiler::new(OPT_LEVEL)?;
-    let aot = measure::Aot::new(OPT_LEVEL)?;
-    let width = programs.iter().map(|p| p.name.len()).max().unwrap_or(0).max("benchmark".len());
-
-    println!("revmc-bench: LLVM opt level {OPT_LEVEL:?}, spec {SPEC:?}{}", quick_note(args.quick));
-    println!(
-        "{:<width$} {:>11} {:>11} {:>9} {:>11} {:>9} {:>9} {:>15}",
-        "benchmark", "interp", "jit", "speedup", "aot", "speedup", "compile", "gas used"
-    );
-    let mut results = Vec::new();
-    let mut ok = true;
-    for program in programs {
-        match measure::measure(&mut compiler, &aot, program, SPEC, settings) {
-            Ok(m) => {
-                println!("{}", row(&m, width));
-                results.push(m);
-            }
-            Err(e) => {
-                eprintln!("revmc-bench: FAILED {e:#}");
-                ok = false;
-            }
-        }
-    }
-    if let Some(path) = &args.json {
-        write_json(path, &results)?;
-    }
-    Ok(ok)
+/// `../shared/fixtures` beside the workspace.
+fn shared_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
 }
 
-/// `--fixtures DIR`: every state-test file in `dir` as a whole-transaction benchmark.
-fn run_fixtures(args: &Args, dir: &std::path::Path) -> anyhow::Result<bool> {
+/// Measures the whole board, printing it as it goes. Returns whether every case passed.
+fn run(args: &Args) -> anyhow::Result<bool> {
     let settings = if args.quick { Settings::QUICK } else { Settings::FULL };
     let mut limits = revmc_ir::Limits::default();
     if let Some(n) = args.max_variants {
         limits.max_variants = n;
     }
-    let mut cache = revmc_runtime::evm::JitCache::new(OPT_LEVEL)?.with_limits(limits);
-    let files: Vec<_> = fixtures::files(dir)?
-        .into_iter()
-        .filter(|p| args.filter.as_deref().is_none_or(|f| p.to_string_lossy().contains(f)))
-        .collect();
-    let width = files
-        .iter()
-        .filter_map(|p| p.file_stem().map(|s| s.len()))
-        .max()
-        .unwrap_or(0)
-        .max("benchmark".len());
-    println!(
-        "revmc-bench: fixtures {} (whole transactions), LLVM opt level {OPT_LEVEL:?}{}",
-        dir.display(),
-        quick_note(args.quick)
-    );
-    println!(
-        "{:<width$} {:>11} {:>11} {:>9} {:>9} {:>15}",
-        "benchmark", "interp", "jit", "speedup", "compile", "gas used"
-    );
-    let mut results = Vec::new();
+    let mut engines = Engines {
+        jit: revmc_runtime::evm::JitCache::new(OPT_LEVEL)?.with_limits(limits),
+        aot: aot::Aot::new(OPT_LEVEL)?,
+    };
+    let quick = if args.quick { " (quick: noisy numbers)" } else { "" };
+    let mut board = Board::new(&format!(
+        "revmc-bench: whole transactions, LLVM opt level {OPT_LEVEL:?}, fork Cancun unless \
+         the fixture says otherwise{quick}"
+    ));
     let mut ok = true;
-    for file in &files {
-        let refused = cache.failures.len();
-        let result = fixtures::measure(file, args.fork.as_deref(), &mut cache, settings);
-        for (key, why) in &cache.failures[refused..] {
-            eprintln!(
-                "revmc-bench: note: {} runs interpreted: {} ({:?}) not compiled: {why}",
-                file.display(),
-                key.code_hash,
-                key.spec_id
-            );
+    let wanted = |name: &str| args.filter.as_deref().is_none_or(|f| name.contains(f));
+    let mut measure = |board: &mut Board, case: anyhow::Result<TxCase>, floor: bool| match case
+        .and_then(|case| tx::measure(&case, &mut engines, settings))
+    {
+        Ok(row) if floor => board.floor(row),
+        Ok(row) => board.push(row),
+        Err(e) => {
+            eprintln!("revmc-bench: FAILED {e:#}");
+            ok = false;
         }
-        match result {
-            Ok(m) => {
-                println!("{}", row(&m, width));
-                results.push(m);
+    };
+    measure(&mut board, Ok(TxCase::floor()), true);
+
+    board.section("compute programs (one call, host-free loops)");
+    for p in programs::all(None).into_iter().filter(|p| wanted(p.name)) {
+        measure(&mut board, Ok(TxCase::call(p.name, &p.code, &p.calldata, p.gas_limit)), false);
+    }
+
+    let dir = args.fixtures.clone().unwrap_or_else(|| shared_fixtures().join("bench"));
+    if dir.is_dir() {
+        let mut section = None;
+        for file in fixtures::files(&dir)? {
+            let name = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            if !wanted(&name) {
+                continue;
             }
-            Err(e) => {
-                eprintln!("revmc-bench: FAILED {}: {e:#}", file.display());
-                ok = false;
+            let parent = file.parent().unwrap_or(&dir);
+            if section.as_deref() != Some(parent) {
+                board.section(&format!("state-test fixtures {}", parent.display()));
+                section = Some(parent.to_path_buf());
             }
+            let case = fixtures::case(&file, args.fork.as_deref())
+                .map(|c| c.named(name))
+                .map_err(|e| e.context(file.display().to_string()));
+            measure(&mut board, case, false);
         }
+    } else {
+        println!("SKIPPED: state-test fixtures: {} not found", dir.display());
+    }
+
+    board.section("real workloads (../shared/fixtures/contracts)");
+    if let Some(contracts) = revmc_testkit::contracts::Fixtures::load() {
+        for w in workloads::all(&contracts).into_iter().filter(|w| wanted(w.name)) {
+            measure(&mut board, TxCase::from_scenario(w.name, &w.scenario, w.setup_len), false);
+        }
+    }
+    for (key, why) in engines.jit.failures.iter() {
+        eprintln!(
+            "revmc-bench: note: {} ({:?}) ran interpreted: {why}",
+            key.code_hash, key.spec_id
+        );
     }
     if let Some(path) = &args.json {
-        write_json(path, &results)?;
+        board.write_json(path)?;
     }
-    Ok(ok)
-}
-
-fn quick_note(quick: bool) -> &'static str {
-    if quick { " (quick: noisy numbers)" } else { "" }
-}
-
-fn row(m: &Measurement, width: usize) -> String {
-    let Some(aot_ns) = m.aot_ns else {
-        return format!(
-            "{:<width$} {:>11} {:>11} {:>9} {:>9} {:>15}",
-            m.name,
-            fmt_time(m.interp_ns),
-            fmt_time(m.jit_ns),
-            format!("{:.1}x", m.interp_ns / m.jit_ns),
-            fmt_ms(m.compile_ms),
-            fmt_thousands(m.gas_used),
-        );
-    };
-    format!(
-        "{:<width$} {:>11} {:>11} {:>9} {:>11} {:>9} {:>9} {:>15}",
-        m.name,
-        fmt_time(m.interp_ns),
-        fmt_time(m.jit_ns),
-        format!("{:.1}x", m.interp_ns / m.jit_ns),
-        fmt_time(aot_ns),
-        format!("{:.1}x", m.interp_ns / aot_ns),
-        fmt_ms(m.compile_ms),
-        fmt_thousands(m.gas_used),
-    )
-}
-
-fn write_json(path: &std::path::Path, results: &[Measurement]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let rows: Vec<_> = results
-        .iter()
-        .map(|m| JsonRow {
-            name: &m.name,
-            interp_ns: m.interp_ns,
-            jit_ns: m.jit_ns,
-            aot_ns: m.aot_ns,
-            compile_ms: m.compile_ms,
-            gas_used: m.gas_used,
-        })
-        .collect();
-    let json = serde_json::to_string_pretty(&rows)?;
-    std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
-}
-
-/// `ns` with an adaptive unit: ns, µs, ms or s.
-fn fmt_time(ns: f64) -> String {
-    match ns {
-        ns if ns < 1e3 => format!("{ns:.0} ns"),
-        ns if ns < 1e6 => format!("{:.2} µs", ns / 1e3),
-        ns if ns < 1e9 => format!("{:.2} ms", ns / 1e6),
-        ns => format!("{:.2} s", ns / 1e9),
-    }
-}
-
-fn fmt_ms(ms: f64) -> String {
-    if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }
-}
-
-/// `2100000` → `2_100_000`.
-fn fmt_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() * 4 / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('_');
-        }
-        out.push(c);
-    }
-    out
+    Ok(ok && board.len() > 1)
 }
 
 #[cfg(test)]
@@ -318,14 +202,5 @@ mod tests {
         let a = parse(&["--fixtures=dir", "--fork", "London"]).unwrap().unwrap();
         assert_eq!(a.fixtures.as_deref(), Some(std::path::Path::new("dir")));
         assert_eq!(a.fork.as_deref(), Some("London"));
-    }
-
-    #[test]
-    fn formats() {
-        assert_eq!(fmt_thousands(2_100_000), "2_100_000");
-        assert_eq!(fmt_thousands(999), "999");
-        assert_eq!(fmt_time(12.3e6), "12.30 ms");
-        assert_eq!(fmt_time(410.0), "410 ns");
-        assert_eq!(fmt_time(1_500.0), "1.50 µs");
     }
 }

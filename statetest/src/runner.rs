@@ -2,10 +2,12 @@
 
 use crate::merkle::{log_rlp_hash, state_root};
 use anyhow::{Context as _, bail};
+use revm::bytecode::Bytecode;
 use revm::context::{BlockEnv, Context, TxEnv, cfg::CfgEnv};
 use revm::context_interface::result::{ExecutionResult, HaltReason};
-use revm::database::{EmptyDB, State};
+use revm::database::{CacheDB, EmptyDB, State};
 use revm::primitives::{B256, hardfork::SpecId};
+use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 use revm_statetest_types::{SpecName, Test, TestSuite, TestUnit};
 use revmc_runtime::evm::{JitEvm, ProgramSource};
@@ -183,15 +185,20 @@ fn transact(
     result.map_err(|e| format!("{e:?}"))
 }
 
-/// A case made ready to execute many times, for benchmarks: the pre-state (accounts with
-/// analysed code), the environment and the transaction are built once; each run only
-/// copies the pre-state and executes, with no hashing of code, logs or state.
+/// A case made ready to execute many times, for benchmarks: the environment and the
+/// transaction, and the pre-state as an in-memory database whose code is analysed once.
+/// A benchmark runs the transaction on a copy of `db`, with no hashing of code, logs or
+/// state.
 #[derive(Debug)]
 pub struct Prepared {
-    cfg: CfgEnv,
-    block: BlockEnv,
-    tx: TxEnv,
-    prestate: revm::database::CacheState,
+    /// The configuration (fork, chain id, blob limits).
+    pub cfg: CfgEnv,
+    /// The block.
+    pub block: BlockEnv,
+    /// The transaction.
+    pub tx: TxEnv,
+    /// The pre-state.
+    pub db: CacheDB<EmptyDB>,
 }
 
 impl Prepared {
@@ -199,13 +206,23 @@ impl Prepared {
     pub fn new(unit: &TestUnit, spec: SpecId, test: &Test) -> Option<Self> {
         let (cfg, block) = environment(unit, spec);
         let tx = test.tx_env(unit).ok()?;
-        Some(Self { cfg, block, tx, prestate: unit.state() })
-    }
-
-    /// Executes the transaction once on a fresh copy of the pre-state.
-    pub fn run(&self, mode: Mode, source: &mut dyn ProgramSource) -> Option<ExecutionResult> {
-        let mut state = State::builder().with_cached_prestate(self.prestate.clone()).build();
-        transact(self.cfg.clone(), &self.block, &self.tx, &mut state, mode, source).ok()
+        let mut db = CacheDB::new(EmptyDB::default());
+        for (address, info) in &unit.pre {
+            let code = Bytecode::new_raw_checked(info.code.clone())
+                .unwrap_or_else(|_| Bytecode::new_legacy(info.code.clone()));
+            let account = AccountInfo {
+                balance: info.balance,
+                nonce: info.nonce,
+                code_hash: code.hash_slow(),
+                code: Some(code),
+                ..Default::default()
+            };
+            db.insert_account_info(*address, account);
+            for (slot, value) in &info.storage {
+                db.insert_account_storage(*address, *slot, *value).ok()?;
+            }
+        }
+        Some(Self { cfg, block, tx, db })
     }
 }
 

@@ -254,6 +254,21 @@ pub struct Step {
     pub creates: Option<Address>,
 }
 
+impl Step {
+    /// The transaction: gas limit [`GAS_LIMIT`] at gas price [`GAS_PRICE`].
+    pub fn tx_env(&self) -> TxEnv {
+        TxEnv::builder()
+            .caller(self.caller)
+            .kind(self.kind)
+            .data(self.data.clone())
+            .value(self.value)
+            .nonce(self.nonce)
+            .gas_limit(GAS_LIMIT)
+            .gas_price(u128::from(GAS_PRICE))
+            .build_fill()
+    }
+}
+
 /// A sequence of transactions over a fresh state, with names for accounts and codes.
 #[derive(Debug, Clone, Default)]
 pub struct Scenario {
@@ -378,9 +393,8 @@ impl Scenario {
         &self.steps
     }
 
-    /// Runs every step over a fresh state, in the interpreter or with programs from
-    /// `source`, committing each.
-    pub fn run(&self, source: Option<&mut dyn ProgramSource>) -> Run {
+    /// The pre-state: every funded EOA holding 10^24 wei.
+    pub fn genesis(&self) -> CacheDB<EmptyDB> {
         let mut db = CacheDB::new(EmptyDB::default());
         for &eoa in self.nonces.keys() {
             db.insert_account_info(
@@ -388,6 +402,11 @@ impl Scenario {
                 AccountInfo { balance: U256::from(10u128.pow(24)), ..Default::default() },
             );
         }
+        db
+    }
+
+    /// The configuration (fork [`SPEC`]) and block every step runs in.
+    pub fn environment() -> (CfgEnv, BlockEnv) {
         let mut cfg = CfgEnv::default();
         cfg.set_spec_and_mainnet_gas_params(SPEC);
         let block = BlockEnv {
@@ -396,17 +415,15 @@ impl Scenario {
             basefee: GAS_PRICE,
             ..Default::default()
         };
-        let txs = self.steps.iter().map(|s| {
-            TxEnv::builder()
-                .caller(s.caller)
-                .kind(s.kind)
-                .data(s.data.clone())
-                .value(s.value)
-                .nonce(s.nonce)
-                .gas_limit(GAS_LIMIT)
-                .gas_price(u128::from(GAS_PRICE))
-                .build_fill()
-        });
+        (cfg, block)
+    }
+
+    /// Runs every step over a fresh state, in the interpreter or with programs from
+    /// `source`, committing each.
+    pub fn run(&self, source: Option<&mut dyn ProgramSource>) -> Run {
+        let mut db = self.genesis();
+        let (cfg, block) = Self::environment();
+        let txs = self.steps.iter().map(Step::tx_env);
         let ctx = Context::mainnet().with_cfg(cfg).with_block(block).with_db(&mut db);
         let mut stats = FrameStats::default();
         let results = match source {

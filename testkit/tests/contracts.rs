@@ -8,13 +8,14 @@
 //! prints `SKIPPED: …` and passes.
 
 use revm::context_interface::result::ExecutionResult;
-use revm::primitives::{Address, U256, address, keccak256};
+use revm::primitives::{Address, U256, address};
 use revmc_runtime::OptLevel;
 use revmc_runtime::evm::JitCache;
 use revmc_testkit::contracts::{
-    Checked, Expect, Fixtures, Scenario, TIMESTAMP, Token, check, decode_string, encode,
-    revert_reason, word, word_address, word_int,
+    Checked, Expect, Fixtures, Scenario, Token, check, decode_string, revert_reason, word,
+    word_address, word_int,
 };
+use revmc_testkit::uniswap::{FULL_RANGE, Uniswap};
 
 const DEPLOYER: Address = address!("0x1000000000000000000000000000000000000001");
 const ALICE: Address = address!("0x2000000000000000000000000000000000000002");
@@ -170,164 +171,33 @@ fn erc721_preset_minter_pauser_auto_id() {
 #[test]
 fn uniswap_v3_positions_and_swaps() {
     let Some(fixtures) = Fixtures::load() else { return };
-    let pool_code = &fixtures.get("UniswapV3Pool").creation;
-    let pool_init_code_hash = keccak256(pool_code);
-    // The factory CREATE2s the pool with the pool's creation code embedded in it, and the
-    // periphery computes pool addresses with its POOL_INIT_CODE_HASH constant: both must
-    // be this pool's, or the periphery calls an empty address and reverts.
-    let contains = |code: &[u8], part: &[u8]| code.windows(part.len()).any(|w| w == part);
-    assert!(
-        contains(&fixtures.get("UniswapV3Factory").deployed, pool_code),
-        "the factory does not embed the fixtures' UniswapV3Pool creation code"
-    );
-    for periphery in ["NonfungiblePositionManager", "SwapRouter"] {
-        assert!(
-            contains(&fixtures.get(periphery).deployed, pool_init_code_hash.as_slice()),
-            "{periphery}'s POOL_INIT_CODE_HASH is not keccak256 of the UniswapV3Pool creation \
-             code ({pool_init_code_hash})"
-        );
-    }
-
     let mut s = Scenario::new();
     s.fund(DEPLOYER, "deployer");
     s.fund(ALICE, "alice");
-    let (addr, num, int) = (Token::address, Token::num, Token::int);
-    // Aave's package ships the canonical WETH9; any ERC-20 would do for these swaps.
-    let has_weth = fixtures.has("WETH9");
-    let weth = if has_weth {
-        s.deploy(DEPLOYER, "WETH9", &fixtures.get("WETH9").creation, &[])
-    } else {
-        let creation = &fixtures.get("ERC20PresetMinterPauser").creation;
-        s.deploy(
-            DEPLOYER,
-            "ERC20PresetMinterPauser",
-            creation,
-            &[Token::string("Wrapped Ether"), Token::string("WETH")],
-        )
-    };
-    let erc20 = &fixtures.get("ERC20PresetMinterPauser").creation;
-    let token_a = s.deploy(
-        DEPLOYER,
-        "ERC20PresetMinterPauser",
-        erc20,
-        &[Token::string("Token A"), Token::string("TKA")],
-    );
-    let token_b = s.deploy(
-        DEPLOYER,
-        "ERC20PresetMinterPauser",
-        erc20,
-        &[Token::string("Token B"), Token::string("TKB")],
-    );
-    let (token0, token1) = (token_a.min(token_b), token_a.max(token_b));
-    s.name_account(token0, "token0");
-    s.name_account(token1, "token1");
-    let factory =
-        s.deploy(DEPLOYER, "UniswapV3Factory", &fixtures.get("UniswapV3Factory").creation, &[]);
-    let manager = s.deploy(
-        DEPLOYER,
-        "NonfungiblePositionManager",
-        &fixtures.get("NonfungiblePositionManager").creation,
-        // The token descriptor is only used by tokenURI, which this scenario does not call.
-        &[addr(factory), addr(weth), addr(Address::ZERO)],
-    );
-    let router = s.deploy(
-        DEPLOYER,
-        "SwapRouter",
-        &fixtures.get("SwapRouter").creation,
-        &[addr(factory), addr(weth)],
-    );
-    let fee = 3000;
-    let salt = keccak256(encode(&[addr(token0), addr(token1), num(fee)]));
-    let pool = factory.create2(salt, pool_init_code_hash);
-    s.name_contract(pool, "UniswapV3Pool");
-    s.name_code(pool_code, "UniswapV3Pool (creation)");
+    let addr = Token::address;
+    let uni = Uniswap::deploy(&mut s, &fixtures, DEPLOYER, ALICE);
+    let Uniswap { weth, has_weth, token0, token1, factory, manager, pool, fee, .. } = uni;
 
     let deposit = has_weth.then(|| {
         s.call_with_value(ALICE, weth, ether(2), "deposit()", &[], Expect::Success);
         s.call(ALICE, weth, "balanceOf(address)", &[addr(ALICE)], Expect::Success)
     });
-    for token in [token0, token1] {
-        s.call(
-            DEPLOYER,
-            token,
-            "mint(address,uint256)",
-            &[addr(ALICE), Token::uint(ether(1_000_000))],
-            Expect::Success,
-        );
-        for spender in [manager, router] {
-            s.call(
-                ALICE,
-                token,
-                "approve(address,uint256)",
-                &[addr(spender), Token::uint(U256::MAX)],
-                Expect::Success,
-            );
-        }
-    }
-    let created = s.call(
-        ALICE,
-        manager,
-        "createAndInitializePoolIfNecessary(address,address,uint24,uint160)",
-        // sqrtPriceX96 = 2^96: price 1, tick 0.
-        &[addr(token0), addr(token1), num(fee), Token::uint(U256::from(1) << 96)],
-        Expect::Success,
-    );
     let get_pool = s.call(
         ALICE,
         factory,
         "getPool(address,address,uint24)",
-        &[addr(token0), addr(token1), num(fee)],
+        &[addr(token0), addr(token1), Token::num(fee.into())],
         Expect::Success,
     );
-    let deadline = num(u128::from(TIMESTAMP) + 3600);
-    let mint = "mint((address,address,uint24,int24,int24,uint256,uint256,uint256,uint256,address,uint256))";
-    let position = |lower: i64, upper: i64, amount: U256| {
-        [
-            addr(token0),
-            addr(token1),
-            num(fee),
-            int(lower),
-            int(upper),
-            Token::uint(amount),
-            Token::uint(amount),
-            num(0),
-            num(0),
-            addr(ALICE),
-            deadline.clone(),
-        ]
-    };
-    // Full range: the widest ticks that are multiples of the spacing (60).
-    let wide =
-        s.call(ALICE, manager, mint, &position(-887220, 887220, ether(1000)), Expect::Success);
-    let exact_input_single =
-        "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))";
-    let swap = |token_in: Address, token_out: Address, amount: U256| {
-        [
-            addr(token_in),
-            addr(token_out),
-            num(fee),
-            addr(ALICE),
-            deadline.clone(),
-            Token::uint(amount),
-            num(0),
-            num(0),
-        ]
-    };
-    let swap01 =
-        s.call(ALICE, router, exact_input_single, &swap(token0, token1, ether(1)), Expect::Success);
-    let swap10 =
-        s.call(ALICE, router, exact_input_single, &swap(token1, token0, ether(1)), Expect::Success);
+    let (lower, upper) = FULL_RANGE;
+    let wide = uni.mint(&mut s, lower, upper, ether(1000));
+    let swap01 = uni.swap(&mut s, token0, token1, ether(1));
+    let swap10 = uni.swap(&mut s, token1, token0, ether(1));
     // ±600 ticks (about ±6 % in price) around the current price.
-    let narrow = s.call(ALICE, manager, mint, &position(-600, 600, ether(100)), Expect::Success);
+    let narrow = uni.mint(&mut s, -600, 600, ether(100));
     let liquidity_before = s.call(ALICE, pool, "liquidity()", &[], Expect::Success);
     // About 130 token0 move the price to tick -600; 300 take it well past it.
-    let crossing = s.call(
-        ALICE,
-        router,
-        exact_input_single,
-        &swap(token0, token1, ether(300)),
-        Expect::Success,
-    );
+    let crossing = uni.swap(&mut s, token0, token1, ether(300));
     let slot0 = s.call(ALICE, pool, "slot0()", &[], Expect::Success);
     let liquidity_after = s.call(ALICE, pool, "liquidity()", &[], Expect::Success);
     let positions = s.call(ALICE, manager, "balanceOf(address)", &[addr(ALICE)], Expect::Success);
@@ -337,7 +207,7 @@ fn uniswap_v3_positions_and_swaps() {
     if let Some(weth_balance) = deposit {
         assert_eq!(word(run.output(weth_balance), 0), ether(2), "WETH9 deposit");
     }
-    assert_eq!(word_address(run.output(created), 0), pool, "the manager's pool address");
+    assert_eq!(word_address(run.output(uni.created), 0), pool, "the manager's pool address");
     assert_eq!(word_address(run.output(get_pool), 0), pool, "the factory's pool address");
     // mint returns (tokenId, liquidity, amount0, amount1).
     assert_eq!(word(run.output(wide), 0), U256::from(1));

@@ -1,0 +1,81 @@
+//! AOT programs for benchmarks: compiled to a shared library, linked, put in a temporary
+//! artifact store and loaded back through the store's verification, as a node would.
+
+use anyhow::bail;
+use revm_interpreter::primitives::Bytes;
+use revmc_llvm::{AotCompiler, OptLevel};
+use revmc_runtime::evm::ProgramSource;
+use revmc_runtime::store::{ArtifactKey, ArtifactStore, FsStore, Loaded};
+use revmc_runtime::{CompiledProgram, RuntimeCacheKey, SpecId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// An AOT compiler with an empty temporary store; a [`ProgramSource`] that compiles on
+/// first sight.
+#[derive(Debug)]
+pub struct Aot {
+    compiler: AotCompiler,
+    store: FsStore,
+    _dir: tempfile::TempDir,
+    target: String,
+    programs: HashMap<RuntimeCacheKey, Option<Arc<CompiledProgram>>>,
+    /// Compilations that failed, with their errors.
+    pub failures: Vec<(RuntimeCacheKey, String)>,
+    /// Time spent compiling, linking, storing and loading.
+    pub compile_time: Duration,
+}
+
+impl Aot {
+    /// An AOT compiler at `level` with an empty temporary store.
+    pub fn new(level: OptLevel) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        Ok(Self {
+            compiler: AotCompiler::new(level)?,
+            store: FsStore::open(dir.path())?,
+            _dir: dir,
+            target: revmc_llvm::host_target_id(),
+            programs: HashMap::new(),
+            failures: Vec::new(),
+            compile_time: Duration::ZERO,
+        })
+    }
+
+    /// Compiles `code` for `spec`, persists it and loads it back.
+    pub fn load(&self, code: &[u8], spec: SpecId) -> anyhow::Result<CompiledProgram> {
+        let key = RuntimeCacheKey::new(revm_interpreter::primitives::keccak256(code), spec);
+        let artifact = ArtifactKey::current(key, &self.target, self.compiler.opt_level() as u8);
+        let symbol = format!("bench_{}", artifact.id());
+        let (library, _) = revmc_worker::compile_aot(
+            &self.compiler,
+            &symbol,
+            code,
+            spec,
+            &revmc_ir::Limits::default(),
+        )?;
+        self.store.store(&artifact, &library.bytes, &library.symbol)?;
+        match self.store.load(&artifact)? {
+            Loaded::Hit(program) => Ok(program),
+            other => bail!("the stored library did not load: {other:?}"),
+        }
+    }
+}
+
+impl ProgramSource for Aot {
+    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+        if let Some(p) = self.programs.get(&key) {
+            return p.clone();
+        }
+        let start = Instant::now();
+        let program = match self.load(code, key.spec_id) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                self.failures.push((key, format!("{e:#}")));
+                None
+            }
+        };
+        self.compile_time += start.elapsed();
+        self.programs.insert(key, program.clone());
+        program
+    }
+}

@@ -1,0 +1,253 @@
+//! Whole transactions as benchmarks. A [`TxCase`] is prepared once: environment,
+//! transactions, and the pre-state as an in-memory database with analysed code. Each timed
+//! iteration copies the pre-state (untimed), then runs the transactions through revm,
+//! interpreted or with compiled frames (timed): no JSON, code hashing, state root or log
+//! hashing inside the loop. Before timing, the compiled runs (JIT and AOT) must leave
+//! exactly what the interpreter leaves: every result and every account.
+
+use crate::aot::Aot;
+use crate::board::Row;
+use crate::measure::{Settings, time};
+use anyhow::bail;
+use revm::bytecode::Bytecode;
+use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
+use revm::context_interface::result::ExecutionResult;
+use revm::database::{CacheDB, EmptyDB};
+use revm::primitives::{Address, Bytes, TxKind, U256, address};
+use revm::state::AccountInfo;
+use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
+use revmc_runtime::evm::{JitCache, JitEvm, ProgramSource};
+use revmc_runtime::{CompiledProgram, RuntimeCacheKey};
+use revmc_testkit::contracts::{GAS_PRICE, Scenario};
+use std::collections::{BTreeMap, HashMap};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Sender of the transactions this module builds.
+const SENDER: Address = address!("0x5000000000000000000000000000000000000005");
+/// The contract they call.
+const TARGET: Address = address!("0x000000000000000000000000000000000000c0de");
+
+/// Transactions on a prepared pre-state.
+#[derive(Debug, Clone)]
+pub struct TxCase {
+    /// Row name.
+    pub name: String,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    txs: Vec<TxEnv>,
+    db: CacheDB<EmptyDB>,
+}
+
+/// Where a run takes compiled programs from; `None` interprets every frame.
+type Source<'a> = Option<&'a mut dyn ProgramSource>;
+
+impl TxCase {
+    /// A case from its parts.
+    pub fn new(
+        name: String,
+        cfg: CfgEnv,
+        block: BlockEnv,
+        txs: Vec<TxEnv>,
+        db: CacheDB<EmptyDB>,
+    ) -> Self {
+        Self { name, cfg, block, txs, db }
+    }
+
+    /// The same case under another name.
+    pub fn named(self, name: String) -> Self {
+        Self { name, ..self }
+    }
+
+    /// One call of `code` (installed at a contract address) with `calldata` and `gas_limit`,
+    /// from a funded sender, in the environment of the contract scenarios.
+    pub fn call(name: &str, code: &[u8], calldata: &[u8], gas_limit: u64) -> Self {
+        let mut db = CacheDB::new(EmptyDB::default());
+        let balance = U256::from(10u128.pow(24));
+        db.insert_account_info(SENDER, AccountInfo { balance, ..Default::default() });
+        let code = Bytecode::new_raw(Bytes::copy_from_slice(code));
+        db.insert_account_info(TARGET, AccountInfo::from_bytecode(code));
+        let tx = TxEnv::builder()
+            .caller(SENDER)
+            .kind(TxKind::Call(TARGET))
+            .data(Bytes::copy_from_slice(calldata))
+            .gas_limit(gas_limit)
+            .gas_price(u128::from(GAS_PRICE))
+            .build_fill();
+        let (cfg, block) = Scenario::environment();
+        Self::new(name.to_string(), cfg, block, vec![tx], db)
+    }
+
+    /// The floor: a transaction calling a contract whose code is `STOP`. Its time is the
+    /// fixed cost of a transaction in every row.
+    pub fn floor() -> Self {
+        Self::call("floor (STOP)", &[0x00], &[], 100_000)
+    }
+
+    /// The steps of `scenario` from `setup_len` on, on the state its first `setup_len`
+    /// steps leave in the interpreter (each of which must succeed).
+    pub fn from_scenario(
+        name: &str,
+        scenario: &Scenario,
+        setup_len: usize,
+    ) -> anyhow::Result<Self> {
+        let (cfg, block) = Scenario::environment();
+        let steps = scenario.steps();
+        let (setup, measured) = steps.split_at(setup_len.min(steps.len()));
+        if measured.is_empty() {
+            bail!("{name}: no transaction to measure");
+        }
+        let mut setup_case = Self::new(
+            name.to_string(),
+            cfg.clone(),
+            block.clone(),
+            setup.iter().map(|s| s.tx_env()).collect(),
+            scenario.genesis(),
+        );
+        let mut db = std::mem::take(&mut setup_case.db);
+        for (step, result) in setup.iter().zip(setup_case.run(&mut db, None)) {
+            match result {
+                Ok(ExecutionResult::Success { .. }) => {}
+                other => bail!("{name}: setup step `{}` failed: {other:?}", step.label),
+            }
+        }
+        let txs = measured.iter().map(|s| s.tx_env()).collect();
+        Ok(Self::new(name.to_string(), cfg, block, txs, db))
+    }
+
+    /// Runs the transactions on `db`, committing each.
+    fn run(
+        &self,
+        db: &mut CacheDB<EmptyDB>,
+        source: Source<'_>,
+    ) -> Vec<Result<ExecutionResult, String>> {
+        let ctx = Context::mainnet()
+            .with_cfg(self.cfg.clone())
+            .with_block(self.block.clone())
+            .with_db(db);
+        let txs = self.txs.iter().cloned();
+        match source {
+            None => {
+                let mut evm = ctx.build_mainnet();
+                txs.map(|tx| evm.transact_commit(tx).map_err(|e| format!("{e:?}"))).collect()
+            }
+            Some(source) => {
+                let mut evm = JitEvm::new(ctx.build_mainnet(), source);
+                txs.map(|tx| evm.transact_commit(tx).map_err(|e| format!("{e:?}"))).collect()
+            }
+        }
+    }
+
+    /// One run on a fresh copy of the pre-state, and what it leaves.
+    fn outcome(&self, source: Source<'_>) -> Outcome {
+        let mut db = self.db.clone();
+        let results = self.run(&mut db, source);
+        let gas_used = results.iter().flatten().map(ExecutionResult::tx_gas_used).sum();
+        let accounts: BTreeMap<_, _> = db.cache.accounts.iter().collect();
+        let state = accounts
+            .into_iter()
+            .map(|(addr, acc)| revmc_testkit::tx::describe_account(addr, acc))
+            .collect();
+        Outcome { results: results.iter().map(|r| format!("{r:?}")).collect(), state, gas_used }
+    }
+
+    /// The time of one iteration: copy the pre-state (untimed), run (timed).
+    fn time(&self, settings: Settings, mut source: Source<'_>) -> crate::measure::Timing {
+        time(settings, || {
+            let mut db = self.db.clone();
+            let source = source.as_mut().map(|s| &mut **s as &mut dyn ProgramSource);
+            let start = Instant::now();
+            black_box(self.run(black_box(&mut db), source));
+            start.elapsed()
+        })
+    }
+}
+
+/// Everything a run leaves that compiled code must reproduce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outcome {
+    /// Each transaction's result (status, gas used and refunded, output, logs).
+    results: Vec<String>,
+    /// Every account afterwards: balance, nonce, code hash, storage.
+    state: String,
+    /// Gas used by all the transactions.
+    gas_used: u64,
+}
+
+/// The engines a board compares against the interpreter.
+#[derive(Debug)]
+pub struct Engines {
+    /// JIT programs, compiled on first sight.
+    pub jit: JitCache,
+    /// AOT programs, compiled, stored and loaded on first sight.
+    pub aot: Aot,
+}
+
+/// A [`ProgramSource`] that remembers which codes it was asked for and what it gave.
+struct Recording<'a> {
+    inner: &'a mut dyn ProgramSource,
+    /// Per code: the native size of its program, or `None` when it runs interpreted.
+    seen: HashMap<RuntimeCacheKey, Option<usize>>,
+}
+
+impl ProgramSource for Recording<'_> {
+    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+        let program = self.inner.program(key, code);
+        self.seen.entry(key).or_insert(program.as_ref().map(|p| p.code_bytes()));
+        program
+    }
+}
+
+/// Checks `case` (JIT and AOT against the interpreter) and times it in all three.
+pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyhow::Result<Row> {
+    let name = &case.name;
+    let want = case.outcome(None);
+    if let Some(invalid) = want.results.iter().find(|r| r.starts_with("Err")) {
+        bail!("{name}: the transaction is invalid: {invalid}");
+    }
+    let compile_before = engines.jit.compile_time;
+    let mut jit = Recording { inner: &mut engines.jit, seen: HashMap::new() };
+    let got = case.outcome(Some(&mut jit));
+    let (code_bytes, interpreted) = summarize(&jit.seen);
+    let compile_ms = (engines.jit.compile_time - compile_before).as_secs_f64() * 1e3;
+    compare(name, "JIT", &want, &got)?;
+    let got = case.outcome(Some(&mut engines.aot));
+    compare(name, "AOT", &want, &got)?;
+
+    let interp = case.time(settings, None);
+    let jit = case.time(settings, Some(&mut engines.jit));
+    let aot = case.time(settings, Some(&mut engines.aot));
+    Ok(Row {
+        name: name.clone(),
+        interp,
+        jit,
+        aot: Some(aot),
+        compile_ms,
+        code_bytes,
+        gas_used: want.gas_used,
+        interpreted_contracts: interpreted,
+    })
+}
+
+/// Native bytes of the programs that ran, and the number of codes that ran interpreted.
+fn summarize(seen: &HashMap<RuntimeCacheKey, Option<usize>>) -> (usize, usize) {
+    let code_bytes = seen.values().flatten().sum();
+    (code_bytes, seen.values().filter(|s| s.is_none()).count())
+}
+
+fn compare(name: &str, engine: &str, want: &Outcome, got: &Outcome) -> anyhow::Result<()> {
+    for (i, (w, g)) in want.results.iter().zip(&got.results).enumerate() {
+        if w != g {
+            bail!("{name}: transaction {i} differs\n  interpreter: {w}\n  {engine}: {g}");
+        }
+    }
+    if want.state != got.state {
+        bail!(
+            "{name}: the state after the {engine} run differs\n  interpreter:\n{}  {engine}:\n{}",
+            want.state,
+            got.state
+        );
+    }
+    Ok(())
+}

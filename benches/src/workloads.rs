@@ -1,0 +1,322 @@
+//! Real workloads: whole transactions on real production contracts from the shared
+//! fixtures (`../shared/fixtures/contracts`): OpenZeppelin's ERC-20 and ERC-721 presets,
+//! WETH9, Uniswap v3 and Aave v3's `WadRayMath`. Each [`Workload`] is a
+//! [`Scenario`] whose first [`Workload::setup_len`] steps prepare the state (deploy from
+//! creation code, mint, approve, add liquidity) and whose remaining steps are the
+//! transactions to time. Every step, setup or measured, succeeds in the interpreter.
+
+use revm::primitives::{Address, U256, address};
+use revmc_testkit::contracts::{Expect, Fixtures, Scenario, Token};
+use revmc_testkit::uniswap::{FULL_RANGE, Uniswap};
+
+const DEPLOYER: Address = address!("0x1000000000000000000000000000000000000001");
+const ALICE: Address = address!("0x2000000000000000000000000000000000000002");
+const BOB: Address = address!("0x3000000000000000000000000000000000000003");
+const CAROL: Address = address!("0x4000000000000000000000000000000000000004");
+
+const TRANSFER: &str = "transfer(address,uint256)";
+const APPROVE: &str = "approve(address,uint256)";
+const TRANSFER_FROM: &str = "transferFrom(address,address,uint256)";
+const MINT_AMOUNT: &str = "mint(address,uint256)";
+
+/// `WadRayMathWrapper` functions the `aave_wadraymath` workload calls (each a `PUSH4`
+/// constant of the deployed code's dispatcher).
+const WAD_RAY_MATH: [&str; 4] = [
+    "wadMul(uint256,uint256)",
+    "wadDiv(uint256,uint256)",
+    "rayMul(uint256,uint256)",
+    "rayDiv(uint256,uint256)",
+];
+
+/// One real-workload benchmark: setup steps, then the measured transactions.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// The benchmark's name (snake case).
+    pub name: &'static str,
+    /// Every transaction, setup first.
+    pub scenario: Scenario,
+    /// How many of the scenario's steps prepare the state; the rest are measured.
+    pub setup_len: usize,
+}
+
+impl Workload {
+    /// The workload `name`: the steps `s` has so far are the setup, the ones `measured`
+    /// adds are timed.
+    fn new(name: &'static str, mut s: Scenario, measured: impl FnOnce(&mut Scenario)) -> Self {
+        let setup_len = s.steps().len();
+        measured(&mut s);
+        Self { name, scenario: s, setup_len }
+    }
+}
+
+/// All workloads; empty when a contract they need is missing from `fixtures` (the
+/// `WETH9` and `WadRayMathWrapper` workloads are left out when those are missing).
+pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
+    let base = ["ERC20PresetMinterPauser", "ERC721PresetMinterPauserAutoId"];
+    let uniswap = ["UniswapV3Pool", "UniswapV3Factory", "NonfungiblePositionManager", "SwapRouter"];
+    if !base.iter().chain(&uniswap).all(|name| fixtures.has(name)) {
+        return Vec::new();
+    }
+    let mut out = vec![
+        erc20_transfer(fixtures),
+        erc20_approve_transfer_from(fixtures),
+        erc721_mint(fixtures),
+        erc721_transfer(fixtures),
+    ];
+    if fixtures.has("WETH9") {
+        out.push(weth9_deposit_withdraw(fixtures));
+    }
+    out.push(uniswap_swap(fixtures, false).0);
+    out.push(uniswap_swap(fixtures, true).0);
+    if fixtures.has("WadRayMathWrapper") {
+        out.push(aave_wadraymath(fixtures));
+    }
+    out
+}
+
+/// `n` ether in wei.
+fn ether(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64.pow(18))
+}
+
+/// A scenario with the deployer, Alice, Bob and Carol funded.
+fn accounts() -> Scenario {
+    let mut s = Scenario::new();
+    for (eoa, name) in [(DEPLOYER, "deployer"), (ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")] {
+        s.fund(eoa, name);
+    }
+    s
+}
+
+/// `ERC20PresetMinterPauser` with 1000 tokens minted to Alice and 1 to Bob (so a transfer
+/// to Bob updates a non-zero balance, as most real transfers do).
+fn erc20(fixtures: &Fixtures) -> (Scenario, Address) {
+    let mut s = accounts();
+    let token = s.deploy(
+        DEPLOYER,
+        "ERC20PresetMinterPauser",
+        &fixtures.get("ERC20PresetMinterPauser").creation,
+        &[Token::string("Bench Token"), Token::string("BENCH")],
+    );
+    for (who, amount) in [(ALICE, 1000), (BOB, 1)] {
+        let args = [Token::address(who), Token::uint(ether(amount))];
+        s.call(DEPLOYER, token, MINT_AMOUNT, &args, Expect::Success);
+    }
+    (s, token)
+}
+
+/// Alice transfers 1 token to Bob.
+fn erc20_transfer(fixtures: &Fixtures) -> Workload {
+    let (s, token) = erc20(fixtures);
+    Workload::new("erc20_transfer", s, |s| {
+        let args = [Token::address(BOB), Token::uint(ether(1))];
+        s.call(ALICE, token, TRANSFER, &args, Expect::Success);
+    })
+}
+
+/// Alice approves Carol for 10 tokens, and Carol moves them from Alice to Bob.
+fn erc20_approve_transfer_from(fixtures: &Fixtures) -> Workload {
+    let (s, token) = erc20(fixtures);
+    Workload::new("erc20_approve_transfer_from", s, |s| {
+        let amount = Token::uint(ether(10));
+        s.call(ALICE, token, APPROVE, &[Token::address(CAROL), amount.clone()], Expect::Success);
+        let args = [Token::address(ALICE), Token::address(BOB), amount];
+        s.call(CAROL, token, TRANSFER_FROM, &args, Expect::Success);
+    })
+}
+
+/// `ERC721PresetMinterPauserAutoId` with token 0 minted to Alice.
+fn erc721(fixtures: &Fixtures) -> (Scenario, Address) {
+    let mut s = accounts();
+    let nft = s.deploy(
+        DEPLOYER,
+        "ERC721PresetMinterPauserAutoId",
+        &fixtures.get("ERC721PresetMinterPauserAutoId").creation,
+        &[
+            Token::string("Bench Collectible"),
+            Token::string("BCOL"),
+            Token::string("https://example.com/token/"),
+        ],
+    );
+    s.call(DEPLOYER, nft, "mint(address)", &[Token::address(ALICE)], Expect::Success);
+    (s, nft)
+}
+
+/// The deployer mints token 1 to Alice (the id counter, the supply and Alice's balance
+/// are already non-zero).
+fn erc721_mint(fixtures: &Fixtures) -> Workload {
+    let (s, nft) = erc721(fixtures);
+    Workload::new("erc721_mint", s, |s| {
+        s.call(DEPLOYER, nft, "mint(address)", &[Token::address(ALICE)], Expect::Success);
+    })
+}
+
+/// Alice transfers token 0 to Bob.
+fn erc721_transfer(fixtures: &Fixtures) -> Workload {
+    let (s, nft) = erc721(fixtures);
+    Workload::new("erc721_transfer", s, |s| {
+        let args = [Token::address(ALICE), Token::address(BOB), Token::num(0)];
+        s.call(ALICE, nft, TRANSFER_FROM, &args, Expect::Success);
+    })
+}
+
+/// WETH9, with 2 ether already deposited by Alice; Alice deposits 1 ether and withdraws
+/// it again.
+fn weth9_deposit_withdraw(fixtures: &Fixtures) -> Workload {
+    let mut s = accounts();
+    let weth = s.deploy(DEPLOYER, "WETH9", &fixtures.get("WETH9").creation, &[]);
+    s.call_with_value(ALICE, weth, ether(2), "deposit()", &[], Expect::Success);
+    Workload::new("weth9_deposit_withdraw", s, |s| {
+        s.call_with_value(ALICE, weth, ether(1), "deposit()", &[], Expect::Success);
+        s.call(ALICE, weth, "withdraw(uint256)", &[Token::uint(ether(1))], Expect::Success);
+    })
+}
+
+/// Uniswap v3 with a full-range position of 1000 of each token that has seen a swap each
+/// way (so the pool's fee-growth accumulators are non-zero, as in any live pool), and with
+/// `crossing` a narrow position (ticks -600..600, 100 of each) on top. Measured: Alice
+/// swaps 1 token0 for token1, which stays between initialized ticks, or with `crossing`
+/// 300 token0, which takes the price past the narrow position's lower tick (about 130
+/// reach it).
+fn uniswap_swap(fixtures: &Fixtures, crossing: bool) -> (Workload, Uniswap) {
+    let mut s = Scenario::new();
+    s.fund(DEPLOYER, "deployer");
+    s.fund(ALICE, "alice");
+    let uni = Uniswap::deploy(&mut s, fixtures, DEPLOYER, ALICE);
+    let (lower, upper) = FULL_RANGE;
+    uni.mint(&mut s, lower, upper, ether(1000));
+    uni.swap(&mut s, uni.token0, uni.token1, ether(1));
+    uni.swap(&mut s, uni.token1, uni.token0, ether(1));
+    let (name, amount) = if crossing {
+        uni.mint(&mut s, -600, 600, ether(100));
+        ("uniswap_swap_crossing_ticks", ether(300))
+    } else {
+        ("uniswap_swap_within_tick", ether(1))
+    };
+    let workload = Workload::new(name, s, |s| {
+        uni.swap(s, uni.token0, uni.token1, amount);
+    });
+    (workload, uni)
+}
+
+/// Aave v3's `WadRayMathWrapper`: Alice calls `wadMul`, `wadDiv`, `rayMul` and `rayDiv`
+/// on balance-sized operands and an index of 1.05 (the arithmetic of every aToken and
+/// debt-token balance).
+fn aave_wadraymath(fixtures: &Fixtures) -> Workload {
+    let mut s = accounts();
+    let math =
+        s.deploy(DEPLOYER, "WadRayMathWrapper", &fixtures.get("WadRayMathWrapper").creation, &[]);
+    Workload::new("aave_wadraymath", s, |s| {
+        for (signature, (a, b)) in WAD_RAY_MATH.into_iter().zip(wad_ray_operands()) {
+            s.call(ALICE, math, signature, &[Token::uint(a), Token::uint(b)], Expect::Success);
+        }
+    })
+}
+
+/// The operands of each [`WAD_RAY_MATH`] call: 1234.5 tokens (in wei) and an index of
+/// 1.05 in wad (10^18) or ray (10^27) units.
+fn wad_ray_operands() -> [(U256, U256); 4] {
+    let amount = U256::from(1_234_500_000_000_000_000_000u128);
+    let wad_index = U256::from(105) * U256::from(10u64.pow(16));
+    let ray_index = U256::from(105) * U256::from(10u128.pow(25));
+    [(amount, wad_index), (amount, wad_index), (amount, ray_index), (amount, ray_index)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use revm::context_interface::result::ExecutionResult;
+    use revmc_testkit::contracts::{Run, selector, word, word_int};
+
+    /// Runs `w` in the interpreter; asserts every step succeeded and prints the gas of the
+    /// measured ones.
+    fn run(w: &Workload) -> Run {
+        let steps = w.scenario.steps();
+        assert!(w.setup_len < steps.len(), "{}: nothing to measure", w.name);
+        let run = w.scenario.run(None);
+        let mut measured = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let result = run.result(i);
+            assert!(
+                matches!(result, ExecutionResult::Success { .. }),
+                "{}: step {i} ({}) did not succeed: {result:?}",
+                w.name,
+                step.label
+            );
+            if i >= w.setup_len {
+                measured.push(format!("{} gas {}", step.label, result.gas().tx_gas_used()));
+            }
+        }
+        println!("{}: {}", w.name, measured.join(", "));
+        run
+    }
+
+    #[test]
+    fn workloads_succeed_in_the_interpreter() {
+        let Some(fixtures) = Fixtures::load() else { return };
+        let workloads = all(&fixtures);
+        let names: Vec<_> = workloads.iter().map(|w| w.name).collect();
+        let mut want = vec!["erc20_transfer", "erc20_approve_transfer_from"];
+        want.extend(["erc721_mint", "erc721_transfer"]);
+        if fixtures.has("WETH9") {
+            want.push("weth9_deposit_withdraw");
+        }
+        want.extend(["uniswap_swap_within_tick", "uniswap_swap_crossing_ticks"]);
+        if fixtures.has("WadRayMathWrapper") {
+            want.push("aave_wadraymath");
+        }
+        assert_eq!(names, want);
+        for w in &workloads {
+            run(w);
+        }
+    }
+
+    /// The within-tick swap leaves the price between the full-range position's ticks
+    /// without reaching -600; the crossing swap takes it past the narrow position's lower
+    /// tick, leaving only the full-range liquidity in range.
+    #[test]
+    fn uniswap_swaps_cross_as_named() {
+        let Some(fixtures) = Fixtures::load() else { return };
+        for crossing in [false, true] {
+            let (mut w, uni) = uniswap_swap(&fixtures, crossing);
+            let swap = w.scenario.steps().len() - 1;
+            let slot0 = w.scenario.call(ALICE, uni.pool, "slot0()", &[], Expect::Success);
+            let run = run(&w);
+            assert!(word(run.output(swap), 0) > U256::ZERO, "{}: swapped nothing", w.name);
+            // slot0 = (sqrtPriceX96, tick, …).
+            let tick = word_int(run.output(slot0), 1);
+            println!("{}: tick {tick} after the swap", w.name);
+            assert_eq!(tick < -600, crossing, "{}: tick {tick}", w.name);
+            assert!(tick < 0, "{}: a token0-for-token1 swap lowers the price", w.name);
+        }
+    }
+
+    /// The `WadRayMathWrapper` dispatcher has every called selector, and the calls compute
+    /// what the operands give.
+    #[test]
+    fn aave_wadraymath_calls_exist_and_compute() {
+        let Some(fixtures) = Fixtures::load() else { return };
+        if !fixtures.has("WadRayMathWrapper") {
+            return;
+        }
+        let code = &fixtures.get("WadRayMathWrapper").deployed;
+        for signature in WAD_RAY_MATH {
+            let push4 = [&[0x63][..], &selector(signature)].concat();
+            assert!(code.windows(5).any(|w| w == push4), "no PUSH4 of {signature}");
+        }
+        let w = aave_wadraymath(&fixtures);
+        let run = run(&w);
+        let got: Vec<U256> =
+            (w.setup_len..w.scenario.steps().len()).map(|i| word(run.output(i), 0)).collect();
+        let (wad, ray) = (U256::from(10u64.pow(18)), U256::from(10u128.pow(27)));
+        // Half-up rounding; every quotient here is exact or far from a half.
+        let [(a, wi), _, (_, ri), _] = wad_ray_operands();
+        let want = [
+            (a * wi + wad / U256::from(2)) / wad,
+            (a * wad + wi / U256::from(2)) / wi,
+            (a * ri + ray / U256::from(2)) / ray,
+            (a * ray + ri / U256::from(2)) / ri,
+        ];
+        assert_eq!(got, want);
+    }
+}
