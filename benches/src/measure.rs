@@ -18,7 +18,7 @@ pub struct Settings {
 impl Settings {
     /// About 0.8 s per row per engine.
     pub const FULL: Self =
-        Self { warmup: Duration::from_millis(100), sample: Duration::from_millis(75), samples: 9 };
+        Self { warmup: Duration::from_millis(100), sample: Duration::from_millis(50), samples: 15 };
     /// A smoke run for CI: numbers are noisy.
     pub const QUICK: Self =
         Self { warmup: Duration::from_millis(5), sample: Duration::from_millis(10), samples: 3 };
@@ -33,28 +33,38 @@ pub struct Timing {
     pub spread: f64,
 }
 
-/// Times `iteration`, which does its own preparation and returns how long the part that
-/// counts took: warms up for `settings.warmup`, then takes `settings.samples` samples,
-/// each the mean over the iterations that fit in `settings.sample` of wall time.
-pub fn time(settings: Settings, mut iteration: impl FnMut() -> Duration) -> Timing {
-    let start = Instant::now();
-    while start.elapsed() < settings.warmup {
-        iteration();
+/// Times each of `engines`, whose every call is one iteration that does its own
+/// preparation and returns how long the part that counts took. After a warm-up of
+/// `settings.warmup` each, takes `settings.samples` samples of each, interleaved (one of
+/// each engine in turn, so that a slow phase of the machine hits all of them alike); a
+/// sample is the mean over the iterations that fit in `settings.sample` of wall time.
+pub fn time(settings: Settings, engines: &mut [&mut dyn FnMut() -> Duration]) -> Vec<Timing> {
+    for iteration in engines.iter_mut() {
+        let start = Instant::now();
+        while start.elapsed() < settings.warmup {
+            iteration();
+        }
     }
-    let mut samples: Vec<f64> = (0..settings.samples.max(1))
-        .map(|_| {
+    let mut samples = vec![Vec::with_capacity(settings.samples); engines.len()];
+    for _ in 0..settings.samples.max(1) {
+        for (iteration, samples) in engines.iter_mut().zip(&mut samples) {
             let (start, mut timed, mut runs) = (Instant::now(), Duration::ZERO, 0u32);
             while runs == 0 || start.elapsed() < settings.sample {
                 timed += iteration();
                 runs += 1;
             }
-            timed.as_secs_f64() * 1e9 / f64::from(runs)
+            samples.push(timed.as_secs_f64() * 1e9 / f64::from(runs));
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut samples| {
+            let mid = median(&mut samples);
+            let mut deviations: Vec<f64> = samples.iter().map(|s| (s - mid).abs()).collect();
+            let spread = if mid > 0.0 { median(&mut deviations) / mid } else { 0.0 };
+            Timing { median_ns: mid, spread }
         })
-        .collect();
-    let mid = median(&mut samples);
-    let mut deviations: Vec<f64> = samples.iter().map(|s| (s - mid).abs()).collect();
-    let spread = if mid > 0.0 { median(&mut deviations) / mid } else { 0.0 };
-    Timing { median_ns: mid, spread }
+        .collect()
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -71,21 +81,23 @@ mod tests {
         let settings =
             Settings { warmup: Duration::ZERO, sample: Duration::from_millis(1), samples: 3 };
         // Each iteration sleeps (preparation) but reports a fixed 5 µs.
-        let t = time(settings, || {
+        let mut prepared = || {
             std::thread::sleep(Duration::from_micros(50));
             Duration::from_micros(5)
-        });
-        assert_eq!(t.median_ns, 5_000.0);
-        assert_eq!(t.spread, 0.0);
+        };
+        let mut fixed = || Duration::from_micros(7);
+        let t = time(settings, &mut [&mut prepared, &mut fixed]);
+        assert_eq!(t[0], Timing { median_ns: 5_000.0, spread: 0.0 });
+        assert_eq!(t[1], Timing { median_ns: 7_000.0, spread: 0.0 });
     }
 
     #[test]
     fn spread_is_the_median_deviation() {
-        let mut reported = [100u64, 300, 200, 200, 200].into_iter().cycle();
+        let mut reported = [100u64, 300, 200, 200, 260].into_iter().cycle();
         let settings = Settings { warmup: Duration::ZERO, sample: Duration::ZERO, samples: 5 };
-        let t = time(settings, || Duration::from_nanos(reported.next().unwrap()));
-        assert_eq!(t.median_ns, 200.0);
-        // Deviations 100, 100, 0, 0, 0: median 0.
-        assert_eq!(t.spread, 0.0);
+        let t = time(settings, &mut [&mut || Duration::from_nanos(reported.next().unwrap())]);
+        assert_eq!(t[0].median_ns, 200.0);
+        // Deviations 100, 100, 0, 0, 60: median 60.
+        assert_eq!(t[0].spread, 0.3);
     }
 }

@@ -1,16 +1,16 @@
 //! Whole transactions as benchmarks. A [`TxCase`] is prepared once: environment,
 //! transactions, and the pre-state as an in-memory database with analysed code. Each timed
-//! iteration copies the pre-state (untimed), then runs the transactions through revm,
-//! interpreted or with compiled frames (timed): no JSON, code hashing, state root or log
+//! iteration hands a copy of the pre-state to the EVM (untimed), then runs the transactions
+//! through revm, interpreted or with compiled frames (timed): no JSON, code hashing, state root or log
 //! hashing inside the loop. Before timing, the compiled runs (JIT and AOT) must leave
 //! exactly what the interpreter leaves: every result and every account.
 
 use crate::aot::Aot;
 use crate::board::Row;
-use crate::measure::{Settings, time};
+use crate::measure::{Settings, Timing, time};
 use anyhow::bail;
 use revm::bytecode::Bytecode;
-use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
+use revm::context::{BlockEnv, CfgEnv, Context, ContextTr, TxEnv};
 use revm::context_interface::result::ExecutionResult;
 use revm::database::{CacheDB, EmptyDB};
 use revm::primitives::{Address, Bytes, TxKind, U256, address};
@@ -152,15 +152,50 @@ impl TxCase {
         Outcome { results: results.iter().map(|r| format!("{r:?}")).collect(), state, gas_used }
     }
 
-    /// The time of one iteration: copy the pre-state (untimed), run (timed).
-    fn time(&self, settings: Settings, mut source: Source<'_>) -> crate::measure::Timing {
-        time(settings, || {
-            let mut db = self.db.clone();
-            let source = source.as_mut().map(|s| &mut **s as &mut dyn ProgramSource);
-            let start = Instant::now();
-            black_box(self.run(black_box(&mut db), source));
-            start.elapsed()
-        })
+    /// Times the case interpreted and with programs from `jit` and `aot`. As in a node,
+    /// which keeps one EVM for a block, each engine's EVM (and the buffers revm reuses
+    /// across transactions) is built once; each iteration hands it a fresh copy of the
+    /// pre-state (untimed) and runs the transactions (timed).
+    fn time(
+        &self,
+        settings: Settings,
+        jit: &mut dyn ProgramSource,
+        aot: &mut dyn ProgramSource,
+    ) -> [Timing; 3] {
+        let ctx = || {
+            Context::mainnet()
+                .with_cfg(self.cfg.clone())
+                .with_block(self.block.clone())
+                .with_db(self.db.clone())
+        };
+        let mut interp_evm = ctx().build_mainnet();
+        let mut jit_evm = JitEvm::new(ctx().build_mainnet(), jit);
+        let mut aot_evm = JitEvm::new(ctx().build_mainnet(), aot);
+        // One iteration: a fresh pre-state and the transactions (untimed), then the run.
+        macro_rules! iteration {
+            ($db:expr, $evm:expr) => {
+                || {
+                    let (txs, fresh) = (self.txs.clone(), self.db.clone());
+                    drop(std::mem::replace($db, fresh));
+                    let start = Instant::now();
+                    for tx in txs {
+                        let _ = black_box($evm.transact_commit(tx));
+                    }
+                    start.elapsed()
+                }
+            };
+        }
+        let [interp, jit, aot] = time(
+            settings,
+            &mut [
+                &mut iteration!(interp_evm.ctx.db_mut(), interp_evm),
+                &mut iteration!(jit_evm.inner.ctx.db_mut(), jit_evm),
+                &mut iteration!(aot_evm.inner.ctx.db_mut(), aot_evm),
+            ],
+        )[..] else {
+            unreachable!("three engines")
+        };
+        [interp, jit, aot]
     }
 }
 
@@ -215,9 +250,7 @@ pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyh
     let got = case.outcome(Some(&mut engines.aot));
     compare(name, "AOT", &want, &got)?;
 
-    let interp = case.time(settings, None);
-    let jit = case.time(settings, Some(&mut engines.jit));
-    let aot = case.time(settings, Some(&mut engines.aot));
+    let [interp, jit, aot] = case.time(settings, &mut engines.jit, &mut engines.aot);
     Ok(Row {
         name: name.clone(),
         interp,

@@ -20,7 +20,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -74,6 +74,105 @@ pub struct EvmContext {
     /// Where to continue: 0 to start the program, `k` to resume after the `k`-th
     /// suspension point (CALL / CREATE). Compiled code sets it when it suspends.
     pub resume_at: u64,
+    /// The environment words, [`EnvField::COUNT`] of them in [`EnvField`] order: the
+    /// values of ADDRESS, CALLER, ORIGIN, TIMESTAMP and the like, which compiled code
+    /// loads inline instead of calling the host.
+    pub env: *const Word,
+}
+
+/// The environment values compiled code loads from [`EvmContext::env`]: one word each,
+/// exactly what the opcode pushes. The first three belong to the frame; the others are
+/// the same for every frame of a transaction.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnvField {
+    /// ADDRESS: the frame's target address.
+    Address,
+    /// CALLER: the frame's caller.
+    Caller,
+    /// CALLVALUE: the frame's call value.
+    CallValue,
+    /// ORIGIN: the transaction's sender.
+    Origin,
+    /// GASPRICE: the transaction's effective gas price.
+    GasPrice,
+    /// COINBASE: the block's beneficiary.
+    Coinbase,
+    /// TIMESTAMP.
+    Timestamp,
+    /// NUMBER.
+    Number,
+    /// PREVRANDAO from the Merge on, DIFFICULTY before.
+    PrevRandao,
+    /// GASLIMIT: the block's gas limit.
+    GasLimit,
+    /// CHAINID.
+    ChainId,
+    /// BASEFEE.
+    BaseFee,
+    /// BLOBBASEFEE.
+    BlobBaseFee,
+}
+
+impl EnvField {
+    /// Every field, in array order.
+    pub const ALL: [EnvField; 13] = [
+        EnvField::Address,
+        EnvField::Caller,
+        EnvField::CallValue,
+        EnvField::Origin,
+        EnvField::GasPrice,
+        EnvField::Coinbase,
+        EnvField::Timestamp,
+        EnvField::Number,
+        EnvField::PrevRandao,
+        EnvField::GasLimit,
+        EnvField::ChainId,
+        EnvField::BaseFee,
+        EnvField::BlobBaseFee,
+    ];
+    /// Number of environment words.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The field opcode `op` pushes, if it is one of them.
+    pub const fn of_opcode(op: u8) -> Option<Self> {
+        use revm_interpreter::bytecode::opcode as op;
+        Some(match op {
+            op::ADDRESS => EnvField::Address,
+            op::CALLER => EnvField::Caller,
+            op::CALLVALUE => EnvField::CallValue,
+            op::ORIGIN => EnvField::Origin,
+            op::GASPRICE => EnvField::GasPrice,
+            op::COINBASE => EnvField::Coinbase,
+            op::TIMESTAMP => EnvField::Timestamp,
+            op::NUMBER => EnvField::Number,
+            op::DIFFICULTY => EnvField::PrevRandao,
+            op::GASLIMIT => EnvField::GasLimit,
+            op::CHAINID => EnvField::ChainId,
+            op::BASEFEE => EnvField::BaseFee,
+            op::BLOBBASEFEE => EnvField::BlobBaseFee,
+            _ => return None,
+        })
+    }
+
+    /// Name for dumps.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EnvField::Address => "address",
+            EnvField::Caller => "caller",
+            EnvField::CallValue => "callvalue",
+            EnvField::Origin => "origin",
+            EnvField::GasPrice => "gasprice",
+            EnvField::Coinbase => "coinbase",
+            EnvField::Timestamp => "timestamp",
+            EnvField::Number => "number",
+            EnvField::PrevRandao => "prevrandao",
+            EnvField::GasLimit => "gaslimit",
+            EnvField::ChainId => "chainid",
+            EnvField::BaseFee => "basefee",
+            EnvField::BlobBaseFee => "blobbasefee",
+        }
+    }
 }
 
 /// Field offsets of [`EvmContext`], for the backend.
@@ -86,6 +185,7 @@ impl EvmContext {
     pub const OFFSET_CALLDATA_LEN: usize = offset_of!(EvmContext, calldata_len);
     pub const OFFSET_BUILTINS: usize = offset_of!(EvmContext, builtins);
     pub const OFFSET_RESUME_AT: usize = offset_of!(EvmContext, resume_at);
+    pub const OFFSET_ENV: usize = offset_of!(EvmContext, env);
 }
 
 // Layout assertions: the backend hard-codes 8-byte fields at these offsets.
@@ -99,7 +199,8 @@ const _: () = {
     assert!(EvmContext::OFFSET_CALLDATA_LEN == 32);
     assert!(EvmContext::OFFSET_BUILTINS == 72);
     assert!(EvmContext::OFFSET_RESUME_AT == 88);
-    assert!(size_of::<EvmContext>() == 96);
+    assert!(EvmContext::OFFSET_ENV == 96);
+    assert!(size_of::<EvmContext>() == 104);
 };
 
 macro_rules! builtins {

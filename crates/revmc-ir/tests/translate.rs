@@ -72,8 +72,9 @@ fn static_stack_errors_and_memory_sections() {
 
 #[test]
 fn host_operations_and_call_suspension() {
-    // PUSH1 1; SLOAD; CALLER; 7 x PUSH1 0; CALL; POP; STOP
-    let mut code = vec![0x60, 1, 0x54, 0x33];
+    // PUSH1 1; SLOAD; SELFBALANCE; CALLER; POP; 7 x PUSH1 0; CALL; POP; STOP. CALLER is
+    // no host operation: it loads the context's environment word in the section.
+    let mut code = vec![0x60, 1, 0x54, 0x47, 0x33, 0x50];
     code.extend([0x60, 0].repeat(7));
     code.extend([0xf1, 0x50, 0x00]);
     check(
@@ -83,22 +84,23 @@ fn host_operations_and_call_suspension() {
                 charge_gas 103
                 v0 = const 0x1
                 v1 = host SLOAD @1 v0
-                charge_gas 2
-                v2 = host CALLER @1 
-                charge_gas 121
-                v3 = const 0x0
+                charge_gas 5
+                v2 = host SELFBALANCE @1 
+                charge_gas 125
+                v3 = caller
                 v4 = const 0x0
                 v5 = const 0x0
                 v6 = const 0x0
                 v7 = const 0x0
                 v8 = const 0x0
                 v9 = const 0x0
+                v10 = const 0x0
                 slot_set 0, v1
                 slot_set 1, v2
-                suspend CALL @9 #1 v9, v8, v7, v6, v5, v4, v3, resume block1
-            block1:  ; pc 19
+                suspend CALL @9 #1 v10, v9, v8, v7, v6, v5, v4, resume block1
+            block1:  ; pc 21
                 charge_gas 2
-                v10 = slot_get 2
+                v11 = slot_get 2
                 exit Stop, stack 2
         "#]],
     );

@@ -18,6 +18,7 @@ fn empty_ctx(gas: u64) -> EvmContext {
         builtins: std::ptr::null(),
         runtime: std::ptr::null_mut(),
         resume_at: 0,
+        env: std::ptr::null(),
     }
 }
 

@@ -92,7 +92,8 @@ pub unsafe fn execute(
     );
     let mut host = DummyHost::new(spec);
     let mut resume_at = 0;
+    let mut env = crate::EnvWords::new(&host, spec);
     // SAFETY: guaranteed by the caller.
-    let action = unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host) };
+    let action = unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host, &mut env) };
     outcome(&interp, action)
 }

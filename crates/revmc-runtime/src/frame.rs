@@ -7,6 +7,7 @@
 //! returns, revm has pushed its result and updated gas and memory; calling
 //! [`run_compiled`] again with the saved resume point continues after the call.
 
+use crate::EnvWords;
 use crate::builtins::{self, FrameRuntime};
 use revm_interpreter::interpreter::EthInterpreter;
 use revm_interpreter::interpreter_types::LoopControl;
@@ -15,7 +16,8 @@ use revm_interpreter::{CallInput, Host, InstructionResult, Interpreter, Interpre
 use revmc_ir::abi::{EvmContext, RawEvmFn, STACK_LIMIT, exit_code_to_result};
 
 /// Runs `f` on `interp` from resume point `*resume_at` (0: a fresh frame), updating it
-/// when the frame suspends.
+/// when the frame suspends. `env` holds the transaction's environment words
+/// ([`EnvWords::new`] of this host); the frame's own words are written into it here.
 ///
 /// # Safety
 /// `f` must be compiled from the bytecode `interp` runs, for its spec, and be live.
@@ -24,6 +26,7 @@ pub unsafe fn run_compiled<H: Host>(
     resume_at: &mut u64,
     interp: &mut Interpreter<EthInterpreter>,
     host: &mut H,
+    env: &mut EnvWords,
 ) -> InterpreterAction {
     if interp.stack.data().capacity() < STACK_LIMIT {
         let len = interp.stack.len();
@@ -42,6 +45,7 @@ pub unsafe fn run_compiled<H: Host>(
         };
         interp.input.input = CallInput::Bytes(copy);
     }
+    env.set_frame(interp);
     let table = builtins::table_for::<H>();
     let mut rt = FrameRuntime {
         interp: &raw mut *interp,
@@ -66,6 +70,7 @@ pub unsafe fn run_compiled<H: Host>(
         builtins: table.as_ptr(),
         runtime: (&raw mut rt).cast(),
         resume_at: *resume_at,
+        env: env.as_ptr(),
     };
     builtins::publish_memory(&mut ctx, interp);
     let stack = interp.stack.data_mut().as_mut_ptr();

@@ -14,6 +14,7 @@
 //! memory, stack and journal.
 
 pub mod builtins;
+mod env;
 mod error;
 pub mod evm;
 mod execute;
@@ -22,6 +23,7 @@ pub mod oracle;
 mod program;
 mod service;
 
+pub use env::EnvWords;
 pub use error::RuntimeError;
 pub use execute::{ExecutionOutcome, execute};
 pub use program::JitProgram;

@@ -49,6 +49,10 @@ pub fn kind(op: u8, spec: SpecId) -> OpKind {
     if !spec.is_enabled_in(activation(op)) {
         return OpKind::NotActivated;
     }
+    if crate::abi::EnvField::of_opcode(op).is_some() {
+        // Loaded inline from the context's environment words.
+        return OpKind::Compute;
+    }
     match op {
         opcode::ADDRESS..=opcode::CALLVALUE
         | opcode::GASPRICE..=opcode::EXTCODEHASH
@@ -158,7 +162,9 @@ mod tests {
         ] {
             assert_eq!(kind(op, SpecId::CANCUN), OpKind::Compute, "{op:#x}");
         }
-        assert_eq!(kind(opcode::CALLER, SpecId::CANCUN), OpKind::Host);
+        assert_eq!(kind(opcode::CALLER, SpecId::CANCUN), OpKind::Compute);
+        assert_eq!(kind(opcode::BALANCE, SpecId::CANCUN), OpKind::Host);
+        assert_eq!(kind(opcode::BASEFEE, SpecId::BERLIN), OpKind::NotActivated);
         assert_eq!(kind(opcode::PUSH0, SpecId::LONDON), OpKind::NotActivated);
         assert_eq!(kind(opcode::CLZ, SpecId::OSAKA), OpKind::Compute);
         assert_eq!(kind(0x0c, SpecId::OSAKA), OpKind::Unknown);

@@ -98,6 +98,7 @@ fn write_inst(f: &mut fmt::Formatter<'_>, inst: &InstData) -> fmt::Result {
         InstData::Gas => f.write_str("gas"),
         InstData::MSize => f.write_str("msize"),
         InstData::CallDataSize => f.write_str("calldatasize"),
+        InstData::Env(field) => f.write_str(field.name()),
         InstData::Call(b, args) => {
             write!(f, "call {} ", b.name())?;
             write_list(f, args)

@@ -141,6 +141,8 @@ pub enum InstData {
     MSize,
     /// Call data size in bytes.
     CallDataSize,
+    /// An environment word (ADDRESS, CALLER, TIMESTAMP, …) from the context.
+    Env(crate::abi::EnvField),
     /// Calls a fallible builtin (memory, copies, hashing, call data). Halts with the
     /// builtin's result if it fails; produces `args[0]` if the builtin has a result.
     Call(Builtin, Vec<Value>),
@@ -214,7 +216,8 @@ impl InstData {
             | InstData::ChargeGas(_)
             | InstData::Gas
             | InstData::MSize
-            | InstData::CallDataSize => vec![],
+            | InstData::CallDataSize
+            | InstData::Env(_) => vec![],
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::Translator;
 use super::builder::BlockBuilder;
-use crate::abi::Builtin;
+use crate::abi::{Builtin, EnvField};
 use crate::analysis::jumps::{JumpTarget, Shape};
 use crate::analysis::opcodes::{OpKind, is_suspending, kind, stack_error};
 use crate::bytecode::Instr;
@@ -290,6 +290,23 @@ fn step(
         }
         op::CALLDATASIZE => {
             let v = bb.val(InstData::CallDataSize);
+            bb.push(v);
+        }
+        op::ADDRESS
+        | op::CALLER
+        | op::CALLVALUE
+        | op::ORIGIN
+        | op::GASPRICE
+        | op::COINBASE
+        | op::TIMESTAMP
+        | op::NUMBER
+        | op::DIFFICULTY
+        | op::GASLIMIT
+        | op::CHAINID
+        | op::BASEFEE
+        | op::BLOBBASEFEE => {
+            let field = EnvField::of_opcode(opc).expect("an environment opcode");
+            let v = bb.val(InstData::Env(field));
             bb.push(v);
         }
         op::CODESIZE => {

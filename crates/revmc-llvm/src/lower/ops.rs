@@ -5,7 +5,7 @@ use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::values::{BasicValue, IntValue};
-use revmc_ir::abi::{Builtin, CONTINUE, EvmContext};
+use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext};
 use revmc_ir::ir::{BinaryOp, Height, InstData, StackCheck, UnaryOp, Value};
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -68,6 +68,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstData::MSize => self.ctx_usize(EvmContext::OFFSET_MEMORY_LEN)?,
             InstData::CallDataSize => self.ctx_usize(EvmContext::OFFSET_CALLDATA_LEN)?,
+            InstData::Env(field) => self.env_word(*field)?,
             InstData::Call(Builtin::MemoryExpand, args) => {
                 self.memory_expand(args)?;
                 return Ok(None);
@@ -171,6 +172,20 @@ impl<'ctx> Lowerer<'ctx, '_> {
     fn ctx_usize(&self, offset: usize) -> Result<IntValue<'ctx>, LlvmError> {
         let v = self.load_ctx_field(offset, self.i64)?.into_int_value();
         Ok(self.b.build_int_z_extend(v, self.i256, "")?)
+    }
+
+    /// Environment word `field`, loaded from the context's environment array.
+    fn env_word(&self, field: EnvField) -> Result<IntValue<'ctx>, LlvmError> {
+        let env = self.load_ctx_field(EvmContext::OFFSET_ENV, self.ptr)?.into_pointer_value();
+        let index = self.i64.const_int(field as u64, false);
+        // SAFETY: the array has `EnvField::COUNT` words and `field` indexes one of them.
+        let p = unsafe { self.b.build_in_bounds_gep(self.i256, env, &[index], "")? };
+        let l = self.b.build_load(self.i256, p, field.name())?;
+        l.as_instruction_value()
+            .expect("load")
+            .set_alignment(8)
+            .map_err(|e| LlvmError::Verify(e.to_string()))?;
+        Ok(l.into_int_value())
     }
 
     /// Address of EVM memory at `offset`, which a `MemoryExpand` has proven in bounds.

@@ -7,6 +7,7 @@
 //! point is an interpreter pc, not a compiled resume point.
 
 use super::ProgramSource;
+use crate::EnvWords;
 use crate::frame::run_compiled;
 use revm::context::{ContextSetters, ContextTr, JournalTr};
 use revm::context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
@@ -42,6 +43,9 @@ pub struct JitEvm<'c, E> {
     source: &'c mut dyn ProgramSource,
     /// Mode of the frame at each depth of the frame stack.
     modes: Vec<FrameMode>,
+    /// The current transaction's environment words, taken when its first compiled frame
+    /// runs.
+    env: Option<EnvWords>,
     /// Frames run compiled / interpreted, for reports.
     pub stats: FrameStats,
 }
@@ -58,7 +62,7 @@ pub struct FrameStats {
 impl<'c, E> JitEvm<'c, E> {
     /// Wraps `inner`, taking compiled programs from `source`.
     pub fn new(inner: E, source: &'c mut dyn ProgramSource) -> Self {
-        Self { inner, source, modes: Vec::new(), stats: FrameStats::default() }
+        Self { inner, source, modes: Vec::new(), env: None, stats: FrameStats::default() }
     }
 }
 
@@ -152,10 +156,12 @@ where
             }
             FrameMode::Undecided => unreachable!("decided above"),
         };
+        let spec = frame.interpreter.runtime_flag.spec_id;
+        let env = self.env.get_or_insert_with(|| EnvWords::new(&*ctx, spec));
         // SAFETY: the program was compiled from this frame's bytecode for its spec, and the
         // `Arc` keeps its code alive for the call.
         let action =
-            unsafe { run_compiled(program.entry(), resume_at, &mut frame.interpreter, ctx) };
+            unsafe { run_compiled(program.entry(), resume_at, &mut frame.interpreter, ctx, env) };
         frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action).inspect(|i| {
             if i.is_result() {
                 frame.set_finished(true);
@@ -195,6 +201,7 @@ where
         EVMError<<<E::Context as ContextTr>::Db as Database>::Error, InvalidTransaction>,
     > {
         self.modes.clear();
+        self.env = None;
         self.inner.ctx().set_tx(tx);
         let result = MainnetHandler::<_, EVMError<_, InvalidTransaction>, EthFrame<EthInterpreter>>::default().run(self);
         let state = self.inner.ctx().journal_mut().finalize();
