@@ -69,6 +69,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             InstData::MSize => self.ctx_usize(EvmContext::OFFSET_MEMORY_LEN)?,
             InstData::CallDataSize => self.ctx_usize(EvmContext::OFFSET_CALLDATA_LEN)?,
             InstData::Env(field) => self.env_word(*field)?,
+            InstData::Call(Builtin::CallDataLoad, args) => self.calldata_load(args)?,
             InstData::Call(Builtin::MemoryExpand, args) => {
                 self.memory_expand(args)?;
                 return Ok(None);
@@ -133,6 +134,51 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
         self.b.position_at_end(slow);
         let slow_result = self.call_builtin(builtin, args, false)?.expect("division has a result");
+        let slow_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(join);
+        let phi = self.b.build_phi(self.i256, "")?;
+        phi.add_incoming(&[(&fast_result, fast_end), (&slow_result, slow_end)]);
+        Ok(phi.as_basic_value().into_int_value())
+    }
+
+    /// CALLDATALOAD: a 32-byte load when the word lies wholly inside the call data, else
+    /// the builtin (zero padding past the end, and offsets beyond it).
+    fn calldata_load(&mut self, args: &[Value]) -> Result<IntValue<'ctx>, LlvmError> {
+        let offset = self.value(args[0]);
+        let hi = self.b.build_right_shift(offset, self.i256.const_int(64, false), false, "")?;
+        let small = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
+        let off = self.b.build_int_truncate(offset, self.i64, "")?;
+        let len = self.load_ctx_field(EvmContext::OFFSET_CALLDATA_LEN, self.i64)?.into_int_value();
+        // off <= len && len - off >= 32, which cannot wrap.
+        let starts_inside = self.b.build_int_compare(P::ULE, off, len, "")?;
+        let rest = self.b.build_int_sub(len, off, "")?;
+        let word_fits =
+            self.b.build_int_compare(P::UGE, rest, self.i64.const_int(32, false), "")?;
+        let inside = self.b.build_and(starts_inside, word_fits, "")?;
+        let inside = self.b.build_and(small, inside, "")?;
+        let fast = self.cx.append_basic_block(self.f, "cdload_inline");
+        let slow = self.cx.append_basic_block(self.f, "cdload_builtin");
+        let join = self.cx.append_basic_block(self.f, "cdload_done");
+        self.b.build_conditional_branch(inside, fast, slow)?;
+
+        self.b.position_at_end(fast);
+        let data = self.load_ctx_field(EvmContext::OFFSET_CALLDATA, self.ptr)?.into_pointer_value();
+        // SAFETY: `off + 32 <= calldata_len`, checked above.
+        let p = unsafe { self.b.build_in_bounds_gep(self.i8, data, &[off], "")? };
+        let l = self.b.build_load(self.i256, p, "")?;
+        l.as_instruction_value()
+            .expect("load")
+            .set_alignment(1)
+            .map_err(|e| LlvmError::Verify(e.to_string()))?;
+        let fast_result = self.bswap(l.into_int_value())?;
+        let fast_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(slow);
+        let slow_result =
+            self.call_builtin(Builtin::CallDataLoad, args, true)?.expect("a loaded word");
         let slow_end = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(join)?;
 

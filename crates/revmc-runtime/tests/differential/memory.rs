@@ -96,9 +96,10 @@ fn calldata_and_code_reads() {
         .op(0x00)
         .code();
     let case = Case::new(&code, SpecId::CANCUN);
-    for off in
-        [U256::ZERO, U256::from(1), U256::from(31), U256::from(40), U256::from(64), U256::MAX]
-    {
+    // Around the inline load's bounds: the word ending exactly at the end (32 of 64
+    // bytes, 3 of 35), one byte past it, offsets whose `+ 32` wraps 64 bits, and above.
+    let offsets = [0, 1, 3, 4, 31, 32, 33, 40, 63, 64, u64::MAX - 31, u64::MAX - 10, u64::MAX];
+    for off in offsets.map(U256::from).into_iter().chain([U256::from(1) << 64, U256::MAX]) {
         case.check(&words(&[off, U256::from_be_bytes([0x33; 32])]), 1_000_000);
         let mut short = words(&[off]);
         short.truncate(35);
