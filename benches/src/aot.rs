@@ -2,7 +2,6 @@
 //! artifact store and loaded back through the store's verification, as a node would.
 
 use anyhow::bail;
-use revm_interpreter::primitives::Bytes;
 use revmc_llvm::{AotCompiler, OptLevel};
 use revmc_runtime::evm::ProgramSource;
 use revmc_runtime::store::{ArtifactKey, ArtifactStore, FsStore, Loaded};
@@ -19,6 +18,7 @@ pub struct Aot {
     store: FsStore,
     _dir: tempfile::TempDir,
     target: String,
+    limits: revmc_ir::Limits,
     programs: HashMap<RuntimeCacheKey, Option<Arc<CompiledProgram>>>,
     /// Compilations that failed, with their errors.
     pub failures: Vec<(RuntimeCacheKey, String)>,
@@ -27,14 +27,15 @@ pub struct Aot {
 }
 
 impl Aot {
-    /// An AOT compiler at `level` with an empty temporary store.
-    pub fn new(level: OptLevel) -> anyhow::Result<Self> {
+    /// An AOT compiler at `level` translating under `limits`, with an empty temporary store.
+    pub fn new(level: OptLevel, limits: revmc_ir::Limits) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         Ok(Self {
             compiler: AotCompiler::new(level)?,
             store: FsStore::open(dir.path())?,
             _dir: dir,
             target: revmc_llvm::host_target_id(),
+            limits,
             programs: HashMap::new(),
             failures: Vec::new(),
             compile_time: Duration::ZERO,
@@ -46,13 +47,8 @@ impl Aot {
         let key = RuntimeCacheKey::new(revm_interpreter::primitives::keccak256(code), spec);
         let artifact = ArtifactKey::current(key, &self.target, self.compiler.opt_level() as u8);
         let symbol = format!("bench_{}", artifact.id());
-        let (library, _) = revmc_worker::compile_aot(
-            &self.compiler,
-            &symbol,
-            code,
-            spec,
-            &revmc_ir::Limits::default(),
-        )?;
+        let (library, _) =
+            revmc_worker::compile_aot(&self.compiler, &symbol, code, spec, &self.limits)?;
         self.store.store(&artifact, &library.bytes, &library.symbol)?;
         match self.store.load(&artifact)? {
             Loaded::Hit(program) => Ok(program),
@@ -62,7 +58,7 @@ impl Aot {
 }
 
 impl ProgramSource for Aot {
-    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         if let Some(p) = self.programs.get(&key) {
             return p.clone();
         }

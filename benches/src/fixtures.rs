@@ -5,7 +5,6 @@
 
 use crate::tx::TxCase;
 use anyhow::{Context, bail};
-use revm_interpreter::primitives::Bytes;
 use revm_statetest_types::SpecName;
 use revmc_runtime::evm::ProgramSource;
 use revmc_runtime::{CompiledProgram, RuntimeCacheKey};
@@ -41,7 +40,7 @@ pub fn parse_fork(name: &str) -> anyhow::Result<SpecName> {
 struct Interpreted;
 
 impl ProgramSource for Interpreted {
-    fn program(&mut self, _: RuntimeCacheKey, _: &Bytes) -> Option<Arc<CompiledProgram>> {
+    fn program(&mut self, _: RuntimeCacheKey, _: &[u8]) -> Option<Arc<CompiledProgram>> {
         None
     }
 }

@@ -111,13 +111,18 @@ fn shared_fixtures() -> PathBuf {
 /// Measures the whole board, printing it as it goes. Returns whether every case passed.
 fn run(args: &Args) -> anyhow::Result<bool> {
     let settings = if args.quick { Settings::QUICK } else { Settings::FULL };
-    let mut limits = revmc_ir::Limits::default();
+    // The runtime's policy: loop-free code too short to repay compiled entry runs
+    // interpreted, as in a node.
+    let mut limits = revmc_ir::Limits {
+        min_loop_free_instructions: revmc_runtime::Tuning::default().min_loop_free_instructions,
+        ..revmc_ir::Limits::default()
+    };
     if let Some(n) = args.max_variants {
         limits.max_variants = n;
     }
     let mut engines = Engines {
         jit: revmc_runtime::evm::JitCache::new(OPT_LEVEL)?.with_limits(limits),
-        aot: aot::Aot::new(OPT_LEVEL)?,
+        aot: aot::Aot::new(OPT_LEVEL, limits)?,
     };
     let quick = if args.quick { " (quick: noisy numbers)" } else { "" };
     let mut board = Board::new(&format!(

@@ -227,7 +227,7 @@ struct Recording<'a> {
 }
 
 impl ProgramSource for Recording<'_> {
-    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         let program = self.inner.program(key, code);
         self.seen.entry(key).or_insert(program.as_ref().map(|p| p.code_bytes()));
         program

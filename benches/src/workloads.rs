@@ -60,6 +60,7 @@ pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     let mut out = vec![
         erc20_transfer(fixtures),
         erc20_approve_transfer_from(fixtures),
+        proxy_balance_of(fixtures),
         erc721_mint(fixtures),
         erc721_transfer(fixtures),
     ];
@@ -111,6 +112,27 @@ fn erc20_transfer(fixtures: &Fixtures) -> Workload {
     Workload::new("erc20_transfer", s, |s| {
         let args = [Token::address(BOB), Token::uint(ether(1))];
         s.call(ALICE, token, TRANSFER, &args, Expect::Success);
+    })
+}
+
+/// Creation code of an EIP-1167 minimal proxy delegating every call to `target`.
+fn minimal_proxy(target: Address) -> Vec<u8> {
+    let mut code = vec![0x3d, 0x60, 0x2d, 0x80, 0x60, 0x0a, 0x3d, 0x39, 0x81, 0xf3];
+    code.extend([0x36, 0x3d, 0x3d, 0x37, 0x3d, 0x3d, 0x3d, 0x36, 0x3d, 0x73]);
+    code.extend(target.as_slice());
+    code.extend([0x5a, 0xf4, 0x3d, 0x82, 0x80, 0x3e, 0x90, 0x3d, 0x91, 0x60, 0x2b, 0x57]);
+    code.extend([0xfd, 0x5b, 0xf3]);
+    code
+}
+
+/// Bob reads a balance through an EIP-1167 minimal proxy in front of the token: a
+/// 24-instruction loop-free frame (which the runtime runs interpreted) around a compiled
+/// one.
+fn proxy_balance_of(fixtures: &Fixtures) -> Workload {
+    let (mut s, token) = erc20(fixtures);
+    let proxy = s.deploy(DEPLOYER, "EIP-1167 proxy", &minimal_proxy(token), &[]);
+    Workload::new("proxy_balance_of", s, |s| {
+        s.call(BOB, proxy, "balanceOf(address)", &[Token::address(ALICE)], Expect::Success);
     })
 }
 
@@ -256,7 +278,7 @@ mod tests {
         let Some(fixtures) = Fixtures::load() else { return };
         let workloads = all(&fixtures);
         let names: Vec<_> = workloads.iter().map(|w| w.name).collect();
-        let mut want = vec!["erc20_transfer", "erc20_approve_transfer_from"];
+        let mut want = vec!["erc20_transfer", "erc20_approve_transfer_from", "proxy_balance_of"];
         want.extend(["erc721_mint", "erc721_transfer"]);
         if fixtures.has("WETH9") {
             want.push("weth9_deposit_withdraw");

@@ -495,7 +495,7 @@ impl<'a> Recorder<'a> {
 }
 
 impl ProgramSource for Recorder<'_> {
-    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         let program = self.cache.get_or_compile(key, code);
         if !self.seen.iter().any(|(k, _)| *k == key) {
             self.seen.push((key, program.is_some()));

@@ -28,6 +28,10 @@ pub struct Limits {
     /// Most entry shapes (variants) one block is translated for before it collapses into
     /// one dynamic-stack variant (`analysis::jumps`). Each variant is a copy of the block.
     pub max_variants: usize,
+    /// Loop-free code that runs fewer instructions than this per call is not worth
+    /// compiling (`analysis::work`): its entry costs more than it saves. 0 compiles
+    /// everything.
+    pub min_loop_free_instructions: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +44,7 @@ impl Default for Limits {
             max_switch_cases: 64 * 1024,
             max_live_cost: 4 << 20,
             max_variants: DEFAULT_MAX_VARIANTS,
+            min_loop_free_instructions: 0,
         }
     }
 }

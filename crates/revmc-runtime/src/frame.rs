@@ -49,7 +49,7 @@ pub unsafe fn run_compiled<H: Host>(
     let table = builtins::table_for::<H>();
     let mut rt = FrameRuntime {
         interp: &raw mut *interp,
-        gas_params: host.gas_params().clone(),
+        gas_params: host.gas_params(),
         host: (&raw mut *host).cast(),
     };
     let (calldata, calldata_len) = match &interp.input.input {

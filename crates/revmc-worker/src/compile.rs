@@ -14,6 +14,12 @@ fn translate_timed(
     if code.len() > limits.max_code_len {
         return Err(CompileError::TooLarge { len: code.len(), max: limits.max_code_len });
     }
+    let min = limits.min_loop_free_instructions;
+    if let Some(instructions) = revmc_ir::analysis::work::loop_free_instructions(code)
+        && instructions < min
+    {
+        return Err(CompileError::Unprofitable { instructions, min });
+    }
     let start = Instant::now();
     let _span = tracing::debug_span!("translate", len = code.len()).entered();
     let ir = translate(code, spec, limits)?;

@@ -13,6 +13,15 @@ pub enum CompileError {
         /// The configured maximum.
         max: usize,
     },
+    /// The code is loop-free and runs too few instructions for compiled code to repay its
+    /// entry; it runs interpreted.
+    #[error("loop-free code of {instructions} instructions (compiling pays from {min})")]
+    Unprofitable {
+        /// The most instructions one call runs.
+        instructions: usize,
+        /// The configured minimum.
+        min: usize,
+    },
     /// The translator rejected the code (limits, unsupported shapes).
     #[error("translation: {0}")]
     Translate(#[from] revmc_ir::TranslateError),

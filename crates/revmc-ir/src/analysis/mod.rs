@@ -6,3 +6,4 @@ pub mod cfg;
 pub mod jumps;
 pub mod opcodes;
 pub mod state;
+pub mod work;

@@ -52,8 +52,8 @@ pub(crate) fn table_for<H: revm_interpreter::Host>() -> [BuiltinFn; Builtin::COU
 pub(crate) struct FrameRuntime {
     /// The frame's interpreter: gas, memory, stack, return data, inputs.
     pub(crate) interp: *mut Interpreter<EthInterpreter>,
-    /// Gas schedule of the frame's spec.
-    pub(crate) gas_params: GasParams,
+    /// Gas schedule of the frame's spec: the host's, which outlives the frame.
+    pub(crate) gas_params: *const GasParams,
     /// The host (`*mut H` for the table's `H`).
     pub(crate) host: *mut c_void,
 }
@@ -117,7 +117,9 @@ fn with_interp<R>(
     // borrowed while compiled code runs.
     let interp = unsafe { &mut *rt.interp };
     interp.gas.set_remaining(ctx.gas_remaining);
-    let r = f(interp, &rt.gas_params, ctx);
+    // SAFETY: the host's gas schedule outlives the frame's execution.
+    let gas_params = unsafe { &*rt.gas_params };
+    let r = f(interp, gas_params, ctx);
     ctx.gas_remaining = interp.gas.remaining();
     publish_memory(ctx, interp);
     r

@@ -1,12 +1,11 @@
 //! A synchronous compile-on-first-sight cache on the calling thread: the simplest
 //! policy, for tools and tests. Nodes use the compile service ([`crate::Runtime`]).
 
-use revm::primitives::Bytes;
+use revm::primitives::map::HashMap;
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
 use revmc_ir::Limits;
 use revmc_llvm::{JitCompiler, OptLevel};
 use revmc_worker::compile_jit;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ impl JitCache {
     pub fn new(opt_level: OptLevel) -> Result<Self, revmc_llvm::LlvmError> {
         Ok(Self {
             compiler: JitCompiler::new(opt_level)?,
-            programs: HashMap::new(),
+            programs: HashMap::default(),
             failures: Vec::new(),
             compile_time: Duration::ZERO,
             limits: Limits::default(),
@@ -44,7 +43,7 @@ impl JitCache {
     pub fn get_or_compile(
         &mut self,
         key: RuntimeCacheKey,
-        code: &Bytes,
+        code: &[u8],
     ) -> Option<Arc<CompiledProgram>> {
         if let Some(p) = self.programs.get(&key) {
             return p.clone();

@@ -20,7 +20,6 @@ use revm::handler::{
 };
 use revm::interpreter::InterpreterResult;
 use revm::interpreter::interpreter::EthInterpreter;
-use revm::primitives::Bytes;
 use revm::state::EvmState;
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
 use std::sync::Arc;
@@ -31,7 +30,7 @@ enum FrameMode {
     /// Pushed but not run yet.
     Undecided,
     /// In revm's interpreter; its gas is reported to the source when it ends.
-    Interpreted { key: RuntimeCacheKey, code: Bytes },
+    Interpreted { key: RuntimeCacheKey },
     /// Natively, from resume point `resume_at`.
     Compiled { program: Arc<CompiledProgram>, resume_at: u64 },
 }
@@ -133,24 +132,30 @@ where
             let spec = frame.interpreter.runtime_flag.spec_id;
             let key =
                 RuntimeCacheKey::new(frame.interpreter.bytecode.get_or_calculate_hash(), spec);
-            let code = frame.interpreter.bytecode.original_bytes();
-            self.modes[depth] = match self.source.program(key, &code) {
+            let code = frame.interpreter.bytecode.original_byte_slice();
+            self.modes[depth] = match self.source.program(key, code) {
                 Some(program) => {
                     self.stats.compiled += 1;
                     FrameMode::Compiled { program, resume_at: 0 }
                 }
                 None => {
                     self.stats.interpreted += 1;
-                    FrameMode::Interpreted { key, code }
+                    FrameMode::Interpreted { key }
                 }
             };
         }
         let (program, resume_at) = match &mut self.modes[depth] {
             FrameMode::Compiled { program, resume_at } => (program, resume_at),
-            FrameMode::Interpreted { key, code } => {
+            FrameMode::Interpreted { key } => {
+                let key = *key;
                 let next = self.inner.frame_run()?;
-                if let ItemOrResult::Result(result) = &next {
-                    self.source.interpreted(*key, code, result.gas().total_gas_spent());
+                if let ItemOrResult::Result(result) = &next
+                    && self.source.records_interpreted()
+                {
+                    // The frame is still on the stack until its result is returned.
+                    let frame = self.inner.all_mut().3.get();
+                    let code = frame.interpreter.bytecode.original_bytes();
+                    self.source.interpreted(key, &code, result.gas().total_gas_spent());
                 }
                 return Ok(next);
             }

@@ -11,16 +11,23 @@ use std::sync::Arc;
 pub trait ProgramSource {
     /// The program to run a frame of `code` (`key`: its hash and spec) with, or `None` to
     /// interpret it. Asked once per frame, when it first runs.
-    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>>;
+    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>>;
 
-    /// An interpreted frame of `code` ended having used `gas`.
+    /// Whether [`Self::interpreted`] wants to hear of interpreted frames (false: the
+    /// frame loop skips taking their code).
+    fn records_interpreted(&self) -> bool {
+        false
+    }
+
+    /// An interpreted frame of `code` ended having used `gas`; called only when
+    /// [`Self::records_interpreted`].
     fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         let _ = (key, code, gas);
     }
 }
 
 impl ProgramSource for JitCache {
-    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         self.get_or_compile(key, code)
     }
 }
@@ -51,7 +58,7 @@ impl<'r> RuntimeSource<'r> {
 }
 
 impl ProgramSource for RuntimeSource<'_> {
-    fn program(&mut self, key: RuntimeCacheKey, code: &Bytes) -> Option<Arc<CompiledProgram>> {
+    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         match self.runtime.lookup(key) {
             Lookup::Compiled(program) => Some(program),
             Lookup::Interpret(_)
@@ -61,6 +68,10 @@ impl ProgramSource for RuntimeSource<'_> {
             }
             Lookup::Interpret(_) => None,
         }
+    }
+
+    fn records_interpreted(&self) -> bool {
+        self.on_miss == OnMiss::Background
     }
 
     fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {

@@ -63,6 +63,10 @@ pub struct Tuning {
     pub aot_opt_level: OptLevel,
     /// Longer bytecode is never compiled.
     pub max_bytecode_len: usize,
+    /// Loop-free bytecode that runs fewer instructions per call is never compiled: entering
+    /// compiled code costs about what the interpreter spends on 50 instructions
+    /// (`docs/benchmarks.md`). 0 compiles everything.
+    pub min_loop_free_instructions: usize,
     /// Capacity of the execution-event channel; events beyond it are dropped, never waited on.
     pub event_capacity: usize,
 }
@@ -80,6 +84,7 @@ impl Default for Tuning {
             jit_opt_level: OptLevel::O2,
             aot_opt_level: OptLevel::O3,
             max_bytecode_len: 64 * 1024,
+            min_loop_free_instructions: 64,
             event_capacity: 4096,
         }
     }

@@ -23,4 +23,7 @@ pub enum InterpretReason {
     Failed,
     /// The bytecode is longer than `max_bytecode_len`.
     TooLarge,
+    /// Loop-free code too short for compiled code to repay its entry
+    /// (`Tuning::min_loop_free_instructions`).
+    Unprofitable,
 }

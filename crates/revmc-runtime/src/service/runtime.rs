@@ -179,7 +179,11 @@ impl Runtime {
             threads: tuning.jit_worker_count,
             per_worker_capacity: tuning.queue_capacity_per_worker,
             recycle_threshold: tuning.compiler_recycle_threshold,
-            limits: Limits { max_code_len: tuning.max_bytecode_len, ..Limits::default() },
+            limits: Limits {
+                max_code_len: tuning.max_bytecode_len,
+                min_loop_free_instructions: tuning.min_loop_free_instructions,
+                ..Limits::default()
+            },
         };
         let pool =
             WorkerPool::new(worker, results_tx).map_err(|e| RuntimeError::Start(e.to_string()))?;
@@ -243,6 +247,7 @@ impl Runtime {
         Counters::bump(&self.shared.counters.misses);
         Lookup::Interpret(match self.shared.failure(&key) {
             Some(CompileError::TooLarge { .. }) => InterpretReason::TooLarge,
+            Some(CompileError::Unprofitable { .. }) => InterpretReason::Unprofitable,
             Some(_) => InterpretReason::Failed,
             None => InterpretReason::NotCompiled,
         })

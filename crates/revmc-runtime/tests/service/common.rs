@@ -42,6 +42,8 @@ pub fn tuning() -> Tuning {
         hot_threshold_gas: 1_000,
         jit_opt_level: OptLevel::O1,
         idle_eviction: None,
+        // The tests' programs are tiny and loop-free; they must compile all the same.
+        min_loop_free_instructions: 0,
         ..Tuning::default()
     }
 }
