@@ -52,12 +52,12 @@ fn failed_compilations_are_remembered_and_not_retried() {
 fn loop_free_code_too_short_to_pay_runs_interpreted() {
     let rt = runtime(Tuning { min_loop_free_instructions: 64, ..tuning() });
     // 63 straight-line instructions: never compiled, and remembered as such.
-    let short = [vec![0x5f, 0x50].repeat(31), vec![0x00]].concat();
+    let short = [[0x5f, 0x50].repeat(31), vec![0x00]].concat();
     let err = rt.compile_sync(key(&short), &short).unwrap_err();
     assert!(matches!(err, CompileError::Unprofitable { instructions: 63, min: 64 }), "{err}");
     assert!(matches!(rt.lookup(key(&short)), Lookup::Interpret(InterpretReason::Unprofitable)));
     // One more instruction, or a loop however short, compiles.
-    let long = [vec![0x5f, 0x50].repeat(32)].concat();
+    let long = [0x5f, 0x50].repeat(32);
     assert!(rt.compile_sync(key(&long), &long).is_ok());
     // JUMPDEST; PUSH0; JUMPI (never taken); STOP
     let looping = vec![0x5b, 0x5f, 0x5f, 0x57, 0x00];
