@@ -28,7 +28,8 @@ const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick
                    [--fork NAME] [--max-variants N] [--compile-scaling]
 
   --json FILE        also write the board as JSON to FILE
-  --filter SUBSTR    only rows whose name contains SUBSTR (the floor always runs)
+  --filter SUBSTR    only rows whose name contains SUBSTR, or one of a comma-separated
+                     list (the floor always runs)
   --quick            short warm-up and few samples (smoke run; noisy numbers)
   --fixtures DIR     state-test benchmarks (default ../shared/fixtures/bench)
   --fork NAME        fork for fixture files without `post` (e.g. London)
@@ -130,7 +131,8 @@ fn run(args: &Args) -> anyhow::Result<bool> {
          the fixture says otherwise{quick}"
     ));
     let mut ok = true;
-    let wanted = |name: &str| args.filter.as_deref().is_none_or(|f| name.contains(f));
+    let wanted =
+        |name: &str| args.filter.as_deref().is_none_or(|f| f.split(',').any(|f| name.contains(f)));
     let mut measure = |board: &mut Board, case: anyhow::Result<TxCase>, floor: bool| match case
         .and_then(|case| tx::measure(&case, &mut engines, settings))
     {

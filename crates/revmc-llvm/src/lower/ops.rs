@@ -49,6 +49,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
             InstData::Arith(builtin @ (Builtin::Div | Builtin::Mod), args) => {
                 self.div_rem(*builtin, args)?
             }
+            InstData::Arith(builtin @ (Builtin::SDiv | Builtin::SMod), args) => {
+                self.sdiv_smod(*builtin, args)?
+            }
             InstData::Arith(builtin, args) => {
                 return self.call_builtin(*builtin, args, false);
             }
@@ -129,6 +132,58 @@ impl<'ctx> Lowerer<'ctx, '_> {
         };
         let q = self.b.build_select(zero, self.i64.const_zero(), q, "")?.into_int_value();
         let fast_result = self.b.build_int_z_extend(q, self.i256, "")?;
+        let fast_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(slow);
+        let slow_result = self.call_builtin(builtin, args, false)?.expect("division has a result");
+        let slow_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(join);
+        let phi = self.b.build_phi(self.i256, "")?;
+        phi.add_incoming(&[(&fast_result, fast_end), (&slow_result, slow_end)]);
+        Ok(phi.as_basic_value().into_int_value())
+    }
+
+    /// Signed SDIV / SMOD: native 64-bit division when both operands are sign-extended
+    /// 64-bit values (fixed-point code divides small signed numbers), else the builtin.
+    /// Division by zero yields zero; `x / -1` is `-x` computed in 256 bits (so
+    /// `i64::MIN / -1` is `2^63`, as in the EVM) and `x % -1` is zero.
+    fn sdiv_smod(&mut self, builtin: Builtin, args: &[Value]) -> Result<IntValue<'ctx>, LlvmError> {
+        let (a, b) = (self.value(args[0]), self.value(args[1]));
+        let fits = |v: IntValue<'ctx>| -> Result<IntValue<'ctx>, LlvmError> {
+            let low = self.b.build_int_truncate(v, self.i64, "")?;
+            let back = self.b.build_int_s_extend(low, self.i256, "")?;
+            Ok(self.b.build_int_compare(P::EQ, back, v, "")?)
+        };
+        let small = self.b.build_and(fits(a)?, fits(b)?, "")?;
+        let fast = self.cx.append_basic_block(self.f, "sdiv64");
+        let slow = self.cx.append_basic_block(self.f, "sdiv256");
+        let join = self.cx.append_basic_block(self.f, "sdiv_done");
+        self.b.build_conditional_branch(small, fast, slow)?;
+
+        self.b.position_at_end(fast);
+        let a64 = self.b.build_int_truncate(a, self.i64, "")?;
+        let b64 = self.b.build_int_truncate(b, self.i64, "")?;
+        let zero = self.b.build_int_compare(P::EQ, b64, self.i64.const_zero(), "")?;
+        let minus_one = self.b.build_int_compare(P::EQ, b64, self.i64.const_all_ones(), "")?;
+        // Zero and -1 divisors are answered below; divide by 1 instead so the native
+        // instruction can neither trap nor overflow.
+        let special = self.b.build_or(zero, minus_one, "")?;
+        let divisor =
+            self.b.build_select(special, self.i64.const_int(1, false), b64, "")?.into_int_value();
+        let fast_result = if builtin == Builtin::SDiv {
+            let q = self.b.build_int_signed_div(a64, divisor, "")?;
+            let q = self.b.build_int_s_extend(q, self.i256, "")?;
+            let negated = self.b.build_int_sub(self.i256.const_zero(), a, "")?;
+            let q = self.b.build_select(minus_one, negated, q, "")?.into_int_value();
+            self.b.build_select(zero, self.i256.const_zero(), q, "")?.into_int_value()
+        } else {
+            // With the divisor 1 for 0 and -1, the remainder is already 0 for both.
+            let r = self.b.build_int_signed_rem(a64, divisor, "")?;
+            self.b.build_int_s_extend(r, self.i256, "")?
+        };
         let fast_end = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(join)?;
 

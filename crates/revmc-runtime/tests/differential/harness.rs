@@ -116,6 +116,12 @@ pub fn edge_words() -> Vec<U256> {
         U256::from(255),
         U256::from(256),
         U256::from(u64::MAX),
+        // The bounds of the signed 64-bit fast paths: 2^63 - 1, 2^63, -2^63, -2^63 - 1, -7.
+        U256::from(i64::MAX as u64),
+        one << 63,
+        U256::MAX << 63,
+        (U256::MAX << 63) - one,
+        U256::MAX - U256::from(6),
         one << 64,
         one << 128,
         (one << 255) - one,
