@@ -83,12 +83,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstData::MLoad(offset) => {
                 let p = self.memory_ptr(self.value(*offset))?;
-                let l = self.b.build_load(i256, p, "")?;
-                l.as_instruction_value()
-                    .expect("load")
-                    .set_alignment(1)
-                    .map_err(|e| LlvmError::Verify(e.to_string()))?;
-                self.bswap(l.into_int_value())?
+                let word = self.load_word(p, 1, "")?;
+                self.bswap(word)?
             }
             InstData::MStore { offset, value, width } => {
                 let p = self.memory_ptr(self.value(*offset))?;
@@ -114,36 +110,20 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let either = self.b.build_or(a, b, "")?;
         let hi = self.b.build_right_shift(either, self.i256.const_int(64, false), false, "")?;
         let small = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
-        let fast = self.cx.append_basic_block(self.f, "div64");
-        let slow = self.cx.append_basic_block(self.f, "div256");
-        let join = self.cx.append_basic_block(self.f, "div_done");
-        self.b.build_conditional_branch(small, fast, slow)?;
-
-        self.b.position_at_end(fast);
-        let a64 = self.b.build_int_truncate(a, self.i64, "")?;
-        let b64 = self.b.build_int_truncate(b, self.i64, "")?;
-        let zero = self.b.build_int_compare(P::EQ, b64, self.i64.const_zero(), "")?;
-        let divisor =
-            self.b.build_select(zero, self.i64.const_int(1, false), b64, "")?.into_int_value();
-        let q = if builtin == Builtin::Div {
-            self.b.build_int_unsigned_div(a64, divisor, "")?
-        } else {
-            self.b.build_int_unsigned_rem(a64, divisor, "")?
-        };
-        let q = self.b.build_select(zero, self.i64.const_zero(), q, "")?.into_int_value();
-        let fast_result = self.b.build_int_z_extend(q, self.i256, "")?;
-        let fast_end = self.b.get_insert_block().expect("positioned");
-        self.b.build_unconditional_branch(join)?;
-
-        self.b.position_at_end(slow);
-        let slow_result = self.call_builtin(builtin, args, false)?.expect("division has a result");
-        let slow_end = self.b.get_insert_block().expect("positioned");
-        self.b.build_unconditional_branch(join)?;
-
-        self.b.position_at_end(join);
-        let phi = self.b.build_phi(self.i256, "")?;
-        phi.add_incoming(&[(&fast_result, fast_end), (&slow_result, slow_end)]);
-        Ok(phi.as_basic_value().into_int_value())
+        self.inline_or_builtin(small, builtin, args, |l| {
+            let a64 = l.b.build_int_truncate(a, l.i64, "")?;
+            let b64 = l.b.build_int_truncate(b, l.i64, "")?;
+            let zero = l.b.build_int_compare(P::EQ, b64, l.i64.const_zero(), "")?;
+            let divisor =
+                l.b.build_select(zero, l.i64.const_int(1, false), b64, "")?.into_int_value();
+            let q = if builtin == Builtin::Div {
+                l.b.build_int_unsigned_div(a64, divisor, "")?
+            } else {
+                l.b.build_int_unsigned_rem(a64, divisor, "")?
+            };
+            let q = l.b.build_select(zero, l.i64.const_zero(), q, "")?.into_int_value();
+            Ok(l.b.build_int_z_extend(q, l.i256, "")?)
+        })
     }
 
     /// Signed SDIV / SMOD: native 64-bit division when both operands are sign-extended
@@ -158,44 +138,27 @@ impl<'ctx> Lowerer<'ctx, '_> {
             Ok(self.b.build_int_compare(P::EQ, back, v, "")?)
         };
         let small = self.b.build_and(fits(a)?, fits(b)?, "")?;
-        let fast = self.cx.append_basic_block(self.f, "sdiv64");
-        let slow = self.cx.append_basic_block(self.f, "sdiv256");
-        let join = self.cx.append_basic_block(self.f, "sdiv_done");
-        self.b.build_conditional_branch(small, fast, slow)?;
-
-        self.b.position_at_end(fast);
-        let a64 = self.b.build_int_truncate(a, self.i64, "")?;
-        let b64 = self.b.build_int_truncate(b, self.i64, "")?;
-        let zero = self.b.build_int_compare(P::EQ, b64, self.i64.const_zero(), "")?;
-        let minus_one = self.b.build_int_compare(P::EQ, b64, self.i64.const_all_ones(), "")?;
-        // Zero and -1 divisors are answered below; divide by 1 instead so the native
-        // instruction can neither trap nor overflow.
-        let special = self.b.build_or(zero, minus_one, "")?;
-        let divisor =
-            self.b.build_select(special, self.i64.const_int(1, false), b64, "")?.into_int_value();
-        let fast_result = if builtin == Builtin::SDiv {
-            let q = self.b.build_int_signed_div(a64, divisor, "")?;
-            let q = self.b.build_int_s_extend(q, self.i256, "")?;
-            let negated = self.b.build_int_sub(self.i256.const_zero(), a, "")?;
-            let q = self.b.build_select(minus_one, negated, q, "")?.into_int_value();
-            self.b.build_select(zero, self.i256.const_zero(), q, "")?.into_int_value()
-        } else {
-            // With the divisor 1 for 0 and -1, the remainder is already 0 for both.
-            let r = self.b.build_int_signed_rem(a64, divisor, "")?;
-            self.b.build_int_s_extend(r, self.i256, "")?
-        };
-        let fast_end = self.b.get_insert_block().expect("positioned");
-        self.b.build_unconditional_branch(join)?;
-
-        self.b.position_at_end(slow);
-        let slow_result = self.call_builtin(builtin, args, false)?.expect("division has a result");
-        let slow_end = self.b.get_insert_block().expect("positioned");
-        self.b.build_unconditional_branch(join)?;
-
-        self.b.position_at_end(join);
-        let phi = self.b.build_phi(self.i256, "")?;
-        phi.add_incoming(&[(&fast_result, fast_end), (&slow_result, slow_end)]);
-        Ok(phi.as_basic_value().into_int_value())
+        self.inline_or_builtin(small, builtin, args, |l| {
+            let a64 = l.b.build_int_truncate(a, l.i64, "")?;
+            let b64 = l.b.build_int_truncate(b, l.i64, "")?;
+            let zero = l.b.build_int_compare(P::EQ, b64, l.i64.const_zero(), "")?;
+            let minus_one = l.b.build_int_compare(P::EQ, b64, l.i64.const_all_ones(), "")?;
+            // Zero and -1 divisors are answered below; divide by 1 instead so the native
+            // instruction can neither trap nor overflow.
+            let special = l.b.build_or(zero, minus_one, "")?;
+            let divisor =
+                l.b.build_select(special, l.i64.const_int(1, false), b64, "")?.into_int_value();
+            if builtin == Builtin::SMod {
+                // With the divisor 1 for 0 and -1, the remainder is already 0 for both.
+                let r = l.b.build_int_signed_rem(a64, divisor, "")?;
+                return Ok(l.b.build_int_s_extend(r, l.i256, "")?);
+            }
+            let q = l.b.build_int_signed_div(a64, divisor, "")?;
+            let q = l.b.build_int_s_extend(q, l.i256, "")?;
+            let negated = l.b.build_int_sub(l.i256.const_zero(), a, "")?;
+            let q = l.b.build_select(minus_one, negated, q, "")?.into_int_value();
+            Ok(l.b.build_select(zero, l.i256.const_zero(), q, "")?.into_int_value())
+        })
     }
 
     /// CALLDATALOAD: a 32-byte load when the word lies wholly inside the call data, else
@@ -213,27 +176,38 @@ impl<'ctx> Lowerer<'ctx, '_> {
             self.b.build_int_compare(P::UGE, rest, self.i64.const_int(32, false), "")?;
         let inside = self.b.build_and(starts_inside, word_fits, "")?;
         let inside = self.b.build_and(small, inside, "")?;
-        let fast = self.cx.append_basic_block(self.f, "cdload_inline");
-        let slow = self.cx.append_basic_block(self.f, "cdload_builtin");
-        let join = self.cx.append_basic_block(self.f, "cdload_done");
-        self.b.build_conditional_branch(inside, fast, slow)?;
+        self.inline_or_builtin(inside, Builtin::CallDataLoad, args, |l| {
+            let data = l.load_ctx_field(EvmContext::OFFSET_CALLDATA, l.ptr)?.into_pointer_value();
+            // SAFETY: `off + 32 <= calldata_len`, checked above.
+            let p = unsafe { l.b.build_in_bounds_gep(l.i8, data, &[off], "")? };
+            let word = l.load_word(p, 1, "")?;
+            l.bswap(word)
+        })
+    }
+
+    /// `inline(self)` where `cond` holds, else builtin `builtin` on `args`: the result of
+    /// whichever ran. The builtin is the reference; the inline path covers the common
+    /// operands.
+    fn inline_or_builtin(
+        &mut self,
+        cond: IntValue<'ctx>,
+        builtin: Builtin,
+        args: &[Value],
+        inline: impl FnOnce(&mut Self) -> Result<IntValue<'ctx>, LlvmError>,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        let fast = self.cx.append_basic_block(self.f, "inline");
+        let slow = self.cx.append_basic_block(self.f, builtin.name());
+        let join = self.cx.append_basic_block(self.f, "joined");
+        self.b.build_conditional_branch(cond, fast, slow)?;
 
         self.b.position_at_end(fast);
-        let data = self.load_ctx_field(EvmContext::OFFSET_CALLDATA, self.ptr)?.into_pointer_value();
-        // SAFETY: `off + 32 <= calldata_len`, checked above.
-        let p = unsafe { self.b.build_in_bounds_gep(self.i8, data, &[off], "")? };
-        let l = self.b.build_load(self.i256, p, "")?;
-        l.as_instruction_value()
-            .expect("load")
-            .set_alignment(1)
-            .map_err(|e| LlvmError::Verify(e.to_string()))?;
-        let fast_result = self.bswap(l.into_int_value())?;
+        let fast_result = inline(self)?;
         let fast_end = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(join)?;
 
         self.b.position_at_end(slow);
         let slow_result =
-            self.call_builtin(Builtin::CallDataLoad, args, true)?.expect("a loaded word");
+            self.call_builtin(builtin, args, false)?.expect("a builtin with a result");
         let slow_end = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(join)?;
 
@@ -281,10 +255,20 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let index = self.i64.const_int(field as u64, false);
         // SAFETY: the array has `EnvField::COUNT` words and `field` indexes one of them.
         let p = unsafe { self.b.build_in_bounds_gep(self.i256, env, &[index], "")? };
-        let l = self.b.build_load(self.i256, p, field.name())?;
+        self.load_word(p, 8, field.name())
+    }
+
+    /// Loads a 256-bit word from `p`, which is aligned to `align` bytes.
+    fn load_word(
+        &self,
+        p: inkwell::values::PointerValue<'ctx>,
+        align: u32,
+        name: &str,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        let l = self.b.build_load(self.i256, p, name)?;
         l.as_instruction_value()
             .expect("load")
-            .set_alignment(8)
+            .set_alignment(align)
             .map_err(|e| LlvmError::Verify(e.to_string()))?;
         Ok(l.into_int_value())
     }
@@ -426,12 +410,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// Loads a word from the caller's stack array.
     fn load_stack_at(&self, i: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
-        let l = self.b.build_load(self.i256, self.stack_ptr(i)?, "")?;
-        l.as_instruction_value()
-            .expect("load")
-            .set_alignment(8)
-            .map_err(|e| LlvmError::Verify(e.to_string()))?;
-        Ok(l.into_int_value())
+        self.load_word(self.stack_ptr(i)?, 8, "")
     }
 
     /// Stores a word into entry `i` of the caller's stack array.
