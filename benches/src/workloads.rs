@@ -5,14 +5,11 @@
 //! creation code, mint, approve, add liquidity) and whose remaining steps are the
 //! transactions to time. Every step, setup or measured, succeeds in the interpreter.
 
-use revm::primitives::{Address, U256, address};
-use revmc_testkit::contracts::{Expect, Fixtures, Scenario, Token};
+use revm::primitives::{Address, U256};
+use revmc_testkit::contracts::{
+    ALICE, BOB, CAROL, DEPLOYER, Expect, Fixtures, Scenario, Token, ether,
+};
 use revmc_testkit::uniswap::{FULL_RANGE, Uniswap};
-
-const DEPLOYER: Address = address!("0x1000000000000000000000000000000000000001");
-const ALICE: Address = address!("0x2000000000000000000000000000000000000002");
-const BOB: Address = address!("0x3000000000000000000000000000000000000003");
-const CAROL: Address = address!("0x4000000000000000000000000000000000000004");
 
 const TRANSFER: &str = "transfer(address,uint256)";
 const APPROVE: &str = "approve(address,uint256)";
@@ -75,24 +72,10 @@ pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     out
 }
 
-/// `n` ether in wei.
-fn ether(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64.pow(18))
-}
-
-/// A scenario with the deployer, Alice, Bob and Carol funded.
-fn accounts() -> Scenario {
-    let mut s = Scenario::new();
-    for (eoa, name) in [(DEPLOYER, "deployer"), (ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")] {
-        s.fund(eoa, name);
-    }
-    s
-}
-
 /// `ERC20PresetMinterPauser` with 1000 tokens minted to Alice and 1 to Bob (so a transfer
 /// to Bob updates a non-zero balance, as most real transfers do).
 fn erc20(fixtures: &Fixtures) -> (Scenario, Address) {
-    let mut s = accounts();
+    let mut s = Scenario::with_four_accounts();
     let token = s.deploy(
         DEPLOYER,
         "ERC20PresetMinterPauser",
@@ -149,7 +132,7 @@ fn erc20_approve_transfer_from(fixtures: &Fixtures) -> Workload {
 
 /// `ERC721PresetMinterPauserAutoId` with token 0 minted to Alice.
 fn erc721(fixtures: &Fixtures) -> (Scenario, Address) {
-    let mut s = accounts();
+    let mut s = Scenario::with_four_accounts();
     let nft = s.deploy(
         DEPLOYER,
         "ERC721PresetMinterPauserAutoId",
@@ -185,7 +168,7 @@ fn erc721_transfer(fixtures: &Fixtures) -> Workload {
 /// WETH9, with 2 ether already deposited by Alice; Alice deposits 1 ether and withdraws
 /// it again.
 fn weth9_deposit_withdraw(fixtures: &Fixtures) -> Workload {
-    let mut s = accounts();
+    let mut s = Scenario::with_four_accounts();
     let weth = s.deploy(DEPLOYER, "WETH9", &fixtures.get("WETH9").creation, &[]);
     s.call_with_value(ALICE, weth, ether(2), "deposit()", &[], Expect::Success);
     Workload::new("weth9_deposit_withdraw", s, |s| {
@@ -225,7 +208,7 @@ fn uniswap_swap(fixtures: &Fixtures, crossing: bool) -> (Workload, Uniswap) {
 /// on balance-sized operands and an index of 1.05 (the arithmetic of every aToken and
 /// debt-token balance).
 fn aave_wadraymath(fixtures: &Fixtures) -> Workload {
-    let mut s = accounts();
+    let mut s = Scenario::with_four_accounts();
     let math =
         s.deploy(DEPLOYER, "WadRayMathWrapper", &fixtures.get("WadRayMathWrapper").creation, &[]);
     Workload::new("aave_wadraymath", s, |s| {

@@ -12,7 +12,7 @@ use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
 use revm::context_interface::result::{ExecutionResult, HaltReason};
 use revm::database::{CacheDB, EmptyDB};
 use revm::primitives::hardfork::SpecId;
-use revm::primitives::{Address, B256, Bytes, TxKind, U256, hex, keccak256};
+use revm::primitives::{Address, B256, Bytes, TxKind, U256, address, hex, keccak256};
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 use revmc_runtime::evm::{FrameStats, JitCache, JitEvm, ProgramSource};
@@ -30,6 +30,20 @@ pub const GAS_LIMIT: u64 = 30_000_000;
 pub const GAS_PRICE: u64 = 1_000_000_000;
 /// Block timestamp; deadlines in calls must be at or after it.
 pub const TIMESTAMP: u64 = 1_700_000_000;
+
+/// The deployer of the scenarios' contracts.
+pub const DEPLOYER: Address = address!("0x1000000000000000000000000000000000000001");
+/// A user.
+pub const ALICE: Address = address!("0x2000000000000000000000000000000000000002");
+/// Another user.
+pub const BOB: Address = address!("0x3000000000000000000000000000000000000003");
+/// A third user (a spender, an operator).
+pub const CAROL: Address = address!("0x4000000000000000000000000000000000000004");
+
+/// `n` ether (10^18 wei each, or 10^18 units of an 18-decimal token).
+pub fn ether(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64.pow(18))
+}
 
 /// One contract of the fixtures.
 #[derive(Debug, Clone)]
@@ -287,6 +301,17 @@ impl Scenario {
     /// An empty scenario.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A scenario with [`DEPLOYER`], [`ALICE`], [`BOB`] and [`CAROL`] funded.
+    pub fn with_four_accounts() -> Self {
+        let mut s = Self::new();
+        for (eoa, name) in
+            [(DEPLOYER, "deployer"), (ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")]
+        {
+            s.fund(eoa, name);
+        }
+        s
     }
 
     /// Adds an EOA holding 10^24 wei to the pre-state.

@@ -8,23 +8,14 @@
 //! prints `SKIPPED: …` and passes.
 
 use revm::context_interface::result::ExecutionResult;
-use revm::primitives::{Address, U256, address};
+use revm::primitives::U256;
 use revmc_runtime::OptLevel;
 use revmc_runtime::evm::JitCache;
 use revmc_testkit::contracts::{
-    Checked, Expect, Fixtures, Scenario, Token, check, decode_string, revert_reason, word,
-    word_address, word_int,
+    ALICE, BOB, CAROL, Checked, DEPLOYER, Expect, Fixtures, Scenario, Token, check, decode_string,
+    ether, revert_reason, word, word_address, word_int,
 };
 use revmc_testkit::uniswap::{FULL_RANGE, Uniswap};
-
-const DEPLOYER: Address = address!("0x1000000000000000000000000000000000000001");
-const ALICE: Address = address!("0x2000000000000000000000000000000000000002");
-const BOB: Address = address!("0x3000000000000000000000000000000000000003");
-const CAROL: Address = address!("0x4000000000000000000000000000000000000004");
-
-fn ether(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64.pow(18))
-}
 
 /// Runs `scenario` both ways at O2 (what a node runs), panicking on the first difference,
 /// and prints the interpreter's gas per step and which codes compiled.
@@ -43,19 +34,10 @@ fn reason(checked: &Checked, i: usize) -> String {
     }
 }
 
-/// A scenario with the deployer, Alice, Bob and Carol funded.
-fn four_funded_accounts() -> Scenario {
-    let mut s = Scenario::new();
-    for (eoa, name) in [(DEPLOYER, "deployer"), (ALICE, "alice"), (BOB, "bob"), (CAROL, "carol")] {
-        s.fund(eoa, name);
-    }
-    s
-}
-
 #[test]
 fn erc20_preset_minter_pauser() {
     let Some(fixtures) = Fixtures::load() else { return };
-    let mut s = four_funded_accounts();
+    let mut s = Scenario::with_four_accounts();
     let token = s.deploy(
         DEPLOYER,
         "ERC20PresetMinterPauser",
@@ -115,7 +97,7 @@ fn erc20_preset_minter_pauser() {
 #[test]
 fn erc721_preset_minter_pauser_auto_id() {
     let Some(fixtures) = Fixtures::load() else { return };
-    let mut s = four_funded_accounts();
+    let mut s = Scenario::with_four_accounts();
     let nft = s.deploy(
         DEPLOYER,
         "ERC721PresetMinterPauserAutoId",
