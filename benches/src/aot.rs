@@ -5,7 +5,7 @@ use anyhow::bail;
 use revmc_llvm::{AotCompiler, OptLevel};
 use revmc_runtime::evm::ProgramSource;
 use revmc_runtime::store::{ArtifactKey, ArtifactStore, FsStore, Loaded};
-use revmc_runtime::{CompiledProgram, RuntimeCacheKey, SpecId};
+use revmc_runtime::{CompiledProgram, RuntimeCacheKey};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,13 +42,12 @@ impl Aot {
         })
     }
 
-    /// Compiles `code` for `spec`, persists it and loads it back.
-    pub fn load(&self, code: &[u8], spec: SpecId) -> anyhow::Result<CompiledProgram> {
-        let key = RuntimeCacheKey::new(revm_interpreter::primitives::keccak256(code), spec);
+    /// Compiles `code` (whose key is `key`), persists it and loads it back.
+    fn load(&self, key: RuntimeCacheKey, code: &[u8]) -> anyhow::Result<CompiledProgram> {
         let artifact = ArtifactKey::current(key, &self.target, self.compiler.opt_level() as u8);
         let symbol = format!("bench_{}", artifact.id());
         let (library, _) =
-            revmc_worker::compile_aot(&self.compiler, &symbol, code, spec, &self.limits)?;
+            revmc_worker::compile_aot(&self.compiler, &symbol, code, key.spec_id, &self.limits)?;
         self.store.store(&artifact, &library.bytes, &library.symbol)?;
         match self.store.load(&artifact)? {
             Loaded::Hit(program) => Ok(program),
@@ -63,7 +62,7 @@ impl ProgramSource for Aot {
             return p.clone();
         }
         let start = Instant::now();
-        let program = match self.load(code, key.spec_id) {
+        let program = match self.load(key, code) {
             Ok(p) => Some(Arc::new(p)),
             Err(e) => {
                 self.failures.push((key, format!("{e:#}")));

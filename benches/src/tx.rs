@@ -17,11 +17,9 @@ use revm::primitives::{Address, Bytes, TxKind, U256, address};
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 use revmc_runtime::evm::{JitCache, JitEvm, ProgramSource};
-use revmc_runtime::{CompiledProgram, RuntimeCacheKey};
-use revmc_testkit::contracts::{GAS_PRICE, Scenario};
-use std::collections::{BTreeMap, HashMap};
+use revmc_testkit::contracts::{GAS_PRICE, Recorder, Scenario};
+use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Sender of the transactions this module builds.
@@ -98,22 +96,19 @@ impl TxCase {
         if measured.is_empty() {
             bail!("{name}: no transaction to measure");
         }
-        let mut setup_case = Self::new(
-            name.to_string(),
-            cfg.clone(),
-            block.clone(),
-            setup.iter().map(|s| s.tx_env()).collect(),
-            scenario.genesis(),
-        );
-        let mut db = std::mem::take(&mut setup_case.db);
-        for (step, result) in setup.iter().zip(setup_case.run(&mut db, None)) {
+        let txs = setup.iter().map(|s| s.tx_env()).collect();
+        let mut case =
+            Self::new(name.to_string(), cfg, block, txs, CacheDB::new(EmptyDB::default()));
+        let mut db = scenario.genesis();
+        for (step, result) in setup.iter().zip(case.run(&mut db, None)) {
             match result {
                 Ok(ExecutionResult::Success { .. }) => {}
                 other => bail!("{name}: setup step `{}` failed: {other:?}", step.label),
             }
         }
-        let txs = measured.iter().map(|s| s.tx_env()).collect();
-        Ok(Self::new(name.to_string(), cfg, block, txs, db))
+        case.txs = measured.iter().map(|s| s.tx_env()).collect();
+        case.db = db;
+        Ok(case)
     }
 
     /// Runs the transactions on `db`, committing each.
@@ -219,21 +214,6 @@ pub struct Engines {
     pub aot: Aot,
 }
 
-/// A [`ProgramSource`] that remembers which codes it was asked for and what it gave.
-struct Recording<'a> {
-    inner: &'a mut dyn ProgramSource,
-    /// Per code: the native size of its program, or `None` when it runs interpreted.
-    seen: HashMap<RuntimeCacheKey, Option<usize>>,
-}
-
-impl ProgramSource for Recording<'_> {
-    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
-        let program = self.inner.program(key, code);
-        self.seen.entry(key).or_insert(program.as_ref().map(|p| p.code_bytes()));
-        program
-    }
-}
-
 /// Checks `case` (JIT and AOT against the interpreter) and times it in all three.
 pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyhow::Result<Row> {
     let name = &case.name;
@@ -242,9 +222,10 @@ pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyh
         bail!("{name}: the transaction is invalid: {invalid}");
     }
     let compile_before = engines.jit.compile_time;
-    let mut jit = Recording { inner: &mut engines.jit, seen: HashMap::new() };
+    let mut jit = Recorder::new(&mut engines.jit);
     let got = case.outcome(Some(&mut jit));
-    let (code_bytes, interpreted) = summarize(&jit.seen);
+    let code_bytes = jit.seen.iter().filter_map(|(_, bytes)| *bytes).sum();
+    let interpreted = jit.seen.iter().filter(|(_, bytes)| bytes.is_none()).count();
     let compile_ms = (engines.jit.compile_time - compile_before).as_secs_f64() * 1e3;
     compare(name, "JIT", &want, &got)?;
     let got = case.outcome(Some(&mut engines.aot));
@@ -261,12 +242,6 @@ pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyh
         gas_used: want.gas_used,
         interpreted_contracts: interpreted,
     })
-}
-
-/// Native bytes of the programs that ran, and the number of codes that ran interpreted.
-fn summarize(seen: &HashMap<RuntimeCacheKey, Option<usize>>) -> (usize, usize) {
-    let code_bytes = seen.values().flatten().sum();
-    (code_bytes, seen.values().filter(|s| s.is_none()).count())
 }
 
 fn compare(name: &str, engine: &str, want: &Outcome, got: &Outcome) -> anyhow::Result<()> {

@@ -502,30 +502,44 @@ impl Run {
     }
 }
 
-/// A [`ProgramSource`] that takes programs from a [`JitCache`] and remembers every code
-/// it was asked for and whether it compiled: which contracts really ran compiled.
-#[derive(Debug)]
+/// A [`ProgramSource`] that takes programs from another and remembers every code it was
+/// asked for and what came back: which contracts really ran compiled, and their size.
 pub struct Recorder<'a> {
     /// Where programs come from.
-    pub cache: &'a mut JitCache,
-    /// Every code asked for, in first-seen order, and whether a program came back.
-    pub seen: Vec<(RuntimeCacheKey, bool)>,
+    pub inner: &'a mut dyn ProgramSource,
+    /// Every code asked for, in first-seen order, and the native bytes of its program
+    /// (`None`: it ran interpreted).
+    pub seen: Vec<(RuntimeCacheKey, Option<usize>)>,
 }
 
 impl<'a> Recorder<'a> {
-    /// A recorder over `cache`.
-    pub fn new(cache: &'a mut JitCache) -> Self {
-        Self { cache, seen: Vec::new() }
+    /// A recorder over `inner`.
+    pub fn new(inner: &'a mut dyn ProgramSource) -> Self {
+        Self { inner, seen: Vec::new() }
+    }
+}
+
+impl std::fmt::Debug for Recorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").field("seen", &self.seen).finish_non_exhaustive()
     }
 }
 
 impl ProgramSource for Recorder<'_> {
     fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
-        let program = self.cache.get_or_compile(key, code);
+        let program = self.inner.program(key, code);
         if !self.seen.iter().any(|(k, _)| *k == key) {
-            self.seen.push((key, program.is_some()));
+            self.seen.push((key, program.as_ref().map(|p| p.code_bytes())));
         }
         program
+    }
+
+    fn records_interpreted(&self) -> bool {
+        self.inner.records_interpreted()
+    }
+
+    fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        self.inner.interpreted(key, code, gas);
     }
 }
 
@@ -642,8 +656,9 @@ pub fn check(scenario: &Scenario, cache: &mut JitCache) -> Result<Checked, Strin
             ));
         }
     }
-    let mut recorder = Recorder::new(cache);
+    let mut recorder = Recorder::new(&mut *cache);
     let got = scenario.run(Some(&mut recorder));
+    let seen = recorder.seen;
     for (i, step) in scenario.steps.iter().enumerate() {
         let (w, g) = (format!("{:?}", want.results[i]), format!("{:?}", got.results[i]));
         if w != g {
@@ -659,8 +674,7 @@ pub fn check(scenario: &Scenario, cache: &mut JitCache) -> Result<Checked, Strin
             want.state, got.state
         ));
     }
-    let codes = recorder
-        .seen
+    let codes = seen
         .iter()
         .map(|(key, compiled)| CodeRun {
             name: want
@@ -668,8 +682,8 @@ pub fn check(scenario: &Scenario, cache: &mut JitCache) -> Result<Checked, Strin
                 .get(&key.code_hash)
                 .cloned()
                 .unwrap_or_else(|| key.code_hash.to_string()),
-            compiled: *compiled,
-            error: recorder.cache.failures.iter().find(|(k, _)| k == key).map(|(_, e)| e.clone()),
+            compiled: compiled.is_some(),
+            error: cache.failures.iter().find(|(k, _)| k == key).map(|(_, e)| e.clone()),
         })
         .collect();
     Ok(Checked {
