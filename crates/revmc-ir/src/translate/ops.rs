@@ -158,6 +158,11 @@ fn step(
 ) -> Option<End> {
     use InstructionResult as R;
     let opc = instr.op;
+    if let Some(field) = EnvField::of_opcode(opc) {
+        let v = bb.val(InstData::Env(field));
+        bb.push(v);
+        return None;
+    }
     match opc {
         op::STOP => return Some(End::WithStack(R::Stop)),
         op::INVALID => return Some(End::Halt(R::InvalidFEOpcode)),
@@ -290,23 +295,6 @@ fn step(
         }
         op::CALLDATASIZE => {
             let v = bb.val(InstData::CallDataSize);
-            bb.push(v);
-        }
-        op::ADDRESS
-        | op::CALLER
-        | op::CALLVALUE
-        | op::ORIGIN
-        | op::GASPRICE
-        | op::COINBASE
-        | op::TIMESTAMP
-        | op::NUMBER
-        | op::DIFFICULTY
-        | op::GASLIMIT
-        | op::CHAINID
-        | op::BASEFEE
-        | op::BLOBBASEFEE => {
-            let field = EnvField::of_opcode(opc).expect("an environment opcode");
-            let v = bb.val(InstData::Env(field));
             bb.push(v);
         }
         op::CODESIZE => {
