@@ -45,7 +45,7 @@ impl ProgramSource for Interpreted {
     }
 }
 
-/// The file's first case, as a transaction benchmark. When the file has expectations for
+/// The file's first case, as a transaction benchmark named after the file. When the file has expectations for
 /// it, the interpreter must meet them first (post-state root and logs hash).
 pub fn case(path: &Path, fork: Option<&str>) -> anyhow::Result<TxCase> {
     let fork = fork.map(parse_fork).transpose()?;
@@ -59,5 +59,6 @@ pub fn case(path: &Path, fork: Option<&str>) -> anyhow::Result<TxCase> {
     }
     let Prepared { cfg, block, tx, db } =
         Prepared::new(&unit, spec, &test).context("the transaction is invalid")?;
-    Ok(TxCase::new(name, cfg, block, vec![tx], db))
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    Ok(TxCase::new(stem, cfg, block, vec![tx], db))
 }

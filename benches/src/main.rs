@@ -164,7 +164,6 @@ fn run(args: &Args) -> anyhow::Result<bool> {
                 section = Some(parent.to_path_buf());
             }
             let case = fixtures::case(&file, args.fork.as_deref())
-                .map(|c| c.named(name))
                 .map_err(|e| e.context(file.display().to_string()));
             measure(&mut board, case, false);
         }

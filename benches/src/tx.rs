@@ -53,11 +53,6 @@ impl TxCase {
         Self { name, cfg, block, txs, db }
     }
 
-    /// The same case under another name.
-    pub fn named(self, name: String) -> Self {
-        Self { name, ..self }
-    }
-
     /// One call of `code` (installed at a contract address) with `calldata` and `gas_limit`,
     /// from a funded sender, in the environment of the contract scenarios.
     pub fn call(name: &str, code: &[u8], calldata: &[u8], gas_limit: u64) -> Self {
