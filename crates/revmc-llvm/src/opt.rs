@@ -65,8 +65,30 @@ pub fn init_native_target() -> Result<(), LlvmError> {
     INIT.call_once(|| {
         result =
             Target::initialize_native(&InitializationConfig::default()).map_err(LlvmError::Target);
+        parse_llvm_args();
     });
     result
+}
+
+/// Passes `REVMC_LLVM_ARGS` (space-separated, e.g. `-time-passes`) to LLVM's option
+/// parser: a debugging aid for measuring the backend, read once per process.
+fn parse_llvm_args() {
+    let Some(args) = std::env::var_os("REVMC_LLVM_ARGS") else { return };
+    let args = args.to_string_lossy();
+    let owned: Vec<std::ffi::CString> = std::iter::once("revmc")
+        .chain(args.split_whitespace())
+        .filter_map(|a| std::ffi::CString::new(a).ok())
+        .collect();
+    let ptrs: Vec<*const std::ffi::c_char> = owned.iter().map(|a| a.as_ptr()).collect();
+    // SAFETY: `ptrs` points to NUL-terminated strings that outlive the call, and the
+    // overview is a NUL-terminated literal.
+    unsafe {
+        llvm_sys::support::LLVMParseCommandLineOptions(
+            ptrs.len() as i32,
+            ptrs.as_ptr(),
+            c"revmc".as_ptr(),
+        )
+    };
 }
 
 /// A target machine for the host, tuned for its CPU.

@@ -6,6 +6,7 @@
 //! touched where the ABI requires it (builtin calls, exits, memory).
 
 mod ops;
+mod stack_fault;
 
 use crate::LlvmError;
 use inkwell::AddressSpace;
@@ -14,7 +15,7 @@ use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType, PointerType};
-use inkwell::values::{FunctionValue, IntValue, PointerValue};
+use inkwell::values::{FunctionValue, IntValue, PhiValue, PointerValue};
 use revmc_ir::InstructionResult;
 use revmc_ir::abi::EvmContext;
 use revmc_ir::ir::{Block, Function, Height, Terminator, Value};
@@ -55,6 +56,15 @@ struct Lowerer<'ctx, 'a> {
     blocks: Vec<BasicBlock<'ctx>>,
     values: Vec<Option<IntValue<'ctx>>>,
     oog: BasicBlock<'ctx>,
+    /// The function's one exit after a builtin that halted: returns the builtin's code
+    /// (a phi), the gas being in the context already.
+    halt: (BasicBlock<'ctx>, PhiValue<'ctx>),
+    /// The function's one exceptional exit: spends all gas and returns the code (a phi).
+    fail: (BasicBlock<'ctx>, PhiValue<'ctx>),
+    /// The shared exit of failing dynamic-shape sections, once one needs it.
+    stack_fault: Option<stack_fault::StackFaultExit<'ctx>>,
+    /// The check tables emitted so far, by content: sections with the same checks share one.
+    check_tables: std::collections::HashMap<Vec<u64>, PointerValue<'ctx>>,
     /// Resume block and live stack height, by the IR block a static-shape suspension
     /// resumes in.
     resume_blocks: std::collections::HashMap<usize, (BasicBlock<'ctx>, u64)>,
@@ -104,6 +114,13 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             .map(|blk| cx.append_basic_block(f, &blk.to_string()))
             .collect::<Vec<_>>();
         let oog = cx.append_basic_block(f, "out_of_gas");
+        let halt = cx.append_basic_block(f, "halt");
+        let fail = cx.append_basic_block(f, "fail");
+        b.position_at_end(halt);
+        let halt_code = b.build_phi(i8, "halt_code")?;
+        b.position_at_end(fail);
+        let fail_code = b.build_phi(i8, "fail_code")?;
+        b.position_at_end(entry);
         Ok(Self {
             cx,
             module,
@@ -126,6 +143,10 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             blocks,
             values: vec![None; func.values.len()],
             oog,
+            halt: (halt, halt_code),
+            fail: (fail, fail_code),
+            stack_fault: None,
+            check_tables: Default::default(),
             resume_blocks: Default::default(),
         })
     }
@@ -143,6 +164,14 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let code = self.i8.const_int(revmc_ir::InstructionResult::OutOfGas as u64, false);
         self.b.build_return(Some(&code))?;
 
+        // The shared halting exits: one `ret` each instead of one per halting site, which
+        // spares codegen an epilogue per site.
+        self.b.position_at_end(self.halt.0);
+        self.b.build_return(Some(&self.halt.1.as_basic_value()))?;
+        self.b.position_at_end(self.fail.0);
+        self.spend_all_gas()?;
+        self.b.build_return(Some(&self.fail.1.as_basic_value()))?;
+
         for blk in self.func.block_ids() {
             self.b.position_at_end(self.blocks[blk.index()]);
             for &inst in &self.func.block(blk).insts {
@@ -154,6 +183,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             self.terminator(&self.func.block(blk).term)?;
         }
+        self.emit_stack_fault_scan()?;
         Ok(())
     }
 
@@ -264,6 +294,14 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(())
     }
 
+    /// Branches to the shared exceptional exit with `code`.
+    fn exit_failing(&self, code: IntValue<'ctx>) -> Result<(), LlvmError> {
+        let here = self.b.get_insert_block().expect("positioned");
+        self.fail.1.add_incoming(&[(&code, here)]);
+        self.b.build_unconditional_branch(self.fail.0)?;
+        Ok(())
+    }
+
     /// Reads the context's gas back into the local.
     fn sync_gas_in(&self) -> Result<(), LlvmError> {
         let g = self.load_ctx_field(EvmContext::OFFSET_GAS_REMAINING, self.i64)?;
@@ -348,9 +386,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             Terminator::Exit { result, stack_len } if !result.is_ok_or_revert() => {
                 debug_assert_eq!(*stack_len, Height::Abs(0));
-                self.spend_all_gas()?;
                 let code = self.i8.const_int(*result as u64, false);
-                self.b.build_return(Some(&code))?;
+                self.exit_failing(code)?;
             }
             Terminator::Exit { result, stack_len } => {
                 self.sync_gas_out()?;

@@ -5,7 +5,7 @@ use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::values::{BasicValue, IntValue};
-use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext};
+use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext, Word as U256};
 use revmc_ir::ir::{BinaryOp, Height, InstData, StackCheck, UnaryOp, Value};
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -289,17 +289,39 @@ impl<'ctx> Lowerer<'ctx, '_> {
     fn memory_expand(&mut self, args: &[Value]) -> Result<(), LlvmError> {
         let offset = self.value(args[0]);
         let width = self.value(args[1]);
-        let i128 = self.cx.i128_type();
         let len = self.load_ctx_field(EvmContext::OFFSET_MEMORY_LEN, self.i64)?.into_int_value();
-        let len = self.b.build_int_z_extend(len, self.i256, "")?;
-        // offset + width cannot wrap in 256 bits for any offset that passes, since len < 2^64.
-        let hi = self.b.build_right_shift(offset, self.i256.const_int(128, false), false, "")?;
-        let hi_zero = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
-        let lo = self.b.build_int_truncate(offset, i128, "")?;
-        let lo = self.b.build_int_z_extend(lo, self.i256, "")?;
-        let end = self.b.build_int_add(lo, width, "")?;
-        let fits = self.b.build_int_compare(P::ULE, end, len, "")?;
-        let fast = self.b.build_and(hi_zero, fits, "")?;
+        let constant_width = match self.func.inst(self.func.value_def(args[1])) {
+            InstData::Const(w) if *w <= U256::from(32) => Some(w.as_limbs()[0]),
+            _ => None,
+        };
+        let fast = match constant_width {
+            // MLOAD / MSTORE / MSTORE8: 64-bit arithmetic on an offset below 2^32, where
+            // `offset + width` cannot wrap. Larger offsets take the builtin, which is
+            // exact for every offset: the check only has to be conservative.
+            Some(w) => {
+                let hi =
+                    self.b.build_right_shift(offset, self.i256.const_int(32, false), false, "")?;
+                let small = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
+                let lo = self.b.build_int_truncate(offset, self.i64, "")?;
+                let end = self.b.build_int_add(lo, self.i64.const_int(w, false), "")?;
+                let fits = self.b.build_int_compare(P::ULE, end, len, "")?;
+                self.b.build_and(small, fits, "")?
+            }
+            None => {
+                let i128 = self.cx.i128_type();
+                let len = self.b.build_int_z_extend(len, self.i256, "")?;
+                // offset + width cannot wrap in 256 bits for any offset that passes, since
+                // len < 2^64.
+                let hi =
+                    self.b.build_right_shift(offset, self.i256.const_int(128, false), false, "")?;
+                let hi_zero = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
+                let lo = self.b.build_int_truncate(offset, i128, "")?;
+                let lo = self.b.build_int_z_extend(lo, self.i256, "")?;
+                let end = self.b.build_int_add(lo, width, "")?;
+                let fits = self.b.build_int_compare(P::ULE, end, len, "")?;
+                self.b.build_and(hi_zero, fits, "")?
+            }
+        };
         let slow = self.cx.append_basic_block(self.f, "mem_grow");
         let done = self.cx.append_basic_block(self.f, "mem_ok");
         self.b.build_conditional_branch(fast, done, slow)?;
@@ -383,10 +405,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let ok =
             self.b.build_int_compare(P::EQ, rc, self.i8.const_int(CONTINUE as u64, false), "")?;
         let cont = self.cx.append_basic_block(self.f, "cont");
-        let fail = self.cx.append_basic_block(self.f, "halt");
-        self.b.build_conditional_branch(ok, cont, fail)?;
-        self.b.position_at_end(fail);
-        self.b.build_return(Some(&rc))?;
+        let here = self.b.get_insert_block().expect("positioned");
+        self.halt.1.add_incoming(&[(&rc, here)]);
+        self.b.build_conditional_branch(ok, cont, self.halt.0)?;
         self.b.position_at_end(cont);
         Ok(())
     }
@@ -507,26 +528,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let charge = self.cx.append_basic_block(self.f, "stack_ok");
         self.b.build_conditional_branch(ok, charge, fault)?;
 
-        // The first failing check decides: scan from the last so earlier ones win.
         self.b.position_at_end(fault);
-        let code = |r: revmc_ir::InstructionResult| self.i8.const_int(r as u64, false);
-        let mut err = code(revmc_ir::InstructionResult::StackUnderflow);
-        let mut need = self.i64.const_zero();
-        for chk in checks.iter().rev() {
-            let under = self.b.build_int_compare(P::SLT, base, c(chk.min_base), "")?;
-            let over = self.b.build_int_compare(P::SGT, base, c(chk.max_base), "")?;
-            let fails = self.b.build_or(under, over, "")?;
-            let e = self.b.build_select(over, code(chk.over), err, "")?.into_int_value();
-            err = self.b.build_select(under, code(chk.under), e, "")?.into_int_value();
-            let g = self.i64.const_int(chk.gas, false);
-            need = self.b.build_select(fails, g, need, "")?.into_int_value();
-        }
-        let left = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
-        let short = self.b.build_int_compare(P::ULT, left, need, "")?;
-        let rc =
-            self.b.build_select(short, code(revmc_ir::InstructionResult::OutOfGas), err, "")?;
-        self.sync_gas_out()?;
-        self.b.build_return(Some(&rc))?;
+        self.exit_stack_fault(checks)?;
 
         self.b.position_at_end(charge);
         if gas > 0 {

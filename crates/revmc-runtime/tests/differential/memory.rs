@@ -128,3 +128,31 @@ fn memory_gas_is_exact_in_every_fork() {
         Case::new(&code, spec).check_gas_edges(&words(&[U256::from(3)]), 40);
     }
 }
+
+#[test]
+fn accesses_at_huge_offsets_after_memory_has_grown() {
+    // With 64 bytes of memory, an offset whose low 64 (or 32) bits lie inside it must
+    // still halt: the inline bounds check may not look at the low bits alone.
+    let one = U256::from(1);
+    let huge = [
+        one << 32,
+        (one << 32) + U256::from(8),
+        one << 64,
+        (one << 64) + U256::from(1),
+        one << 128,
+        (one << 255) + U256::from(16),
+        U256::MAX - U256::from(31),
+    ];
+    for op in [0x51u8, 0x52, 0x53] {
+        // MSTORE 0 at 32 (memory is 64 bytes), then `op` at calldata[0].
+        let mut asm = Asm::default().push_u(0).push_u(32).op(0x52);
+        asm = match op {
+            0x51 => asm.arg(0).op(0x51).op(0x50),
+            _ => asm.push_u(0xa5).arg(0).op(op),
+        };
+        let case = Case::new(&asm.op(0x59).op(0x00).code(), SpecId::CANCUN);
+        for off in huge {
+            case.check(&words(&[off]), 30_000_000);
+        }
+    }
+}

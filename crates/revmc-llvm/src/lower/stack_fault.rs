@@ -1,0 +1,142 @@
+//! The shared exit of dynamic-shape sections whose stack checks fail.
+//!
+//! Which instruction of a section fails, and whether gas runs out before it does, is
+//! decided at run time from the base. Each section's checks are a constant table; every
+//! failing section branches to one loop that scans its table, so a program pays a few
+//! bytes of data per section instead of a chain of compares and selects per section
+//! (which made a fifth of the optimized IR of a large contract).
+
+use super::Lowerer;
+use crate::LlvmError;
+use inkwell::IntPredicate as P;
+use inkwell::basic_block::BasicBlock;
+use inkwell::module::Linkage;
+use inkwell::values::{IntValue, PhiValue, PointerValue};
+use revmc_ir::InstructionResult;
+use revmc_ir::ir::StackCheck;
+
+/// Words per check in a table: the gas up to the instruction, then the minimum and
+/// maximum base (16 bits each: bases lie within the 1024-entry stack, and bounds beyond
+/// 16 bits are saturated without changing any comparison with such a base) and the two
+/// halt codes (8 bits each).
+const WORDS: u64 = 2;
+
+/// The second word of a check.
+fn packed(c: &StackCheck) -> u64 {
+    let bound = |b: i64| b.clamp(i16::MIN as i64, i16::MAX as i64) as i16 as u16 as u64;
+    bound(c.min_base) | bound(c.max_base) << 16 | (c.under as u64) << 32 | (c.over as u64) << 40
+}
+
+/// The shared scan: its entry block and the phis of the table and its length.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StackFaultExit<'ctx> {
+    block: BasicBlock<'ctx>,
+    table: PhiValue<'ctx>,
+    count: PhiValue<'ctx>,
+}
+
+impl<'ctx> Lowerer<'ctx, '_> {
+    /// Branches to the shared scan with the table of `checks`, in instruction order.
+    pub(super) fn exit_stack_fault(&mut self, checks: &[StackCheck]) -> Result<(), LlvmError> {
+        let exit = match self.stack_fault {
+            Some(exit) => exit,
+            None => {
+                let here = self.b.get_insert_block().expect("positioned");
+                let block = self.cx.append_basic_block(self.f, "stack_fault");
+                self.b.position_at_end(block);
+                let table = self.b.build_phi(self.ptr, "checks")?;
+                let count = self.b.build_phi(self.i64, "count")?;
+                self.b.position_at_end(here);
+                let exit = StackFaultExit { block, table, count };
+                self.stack_fault = Some(exit);
+                exit
+            }
+        };
+        let table = self.check_table(checks)?;
+        let count = self.i64.const_int(checks.len() as u64, false);
+        let here = self.b.get_insert_block().expect("positioned");
+        exit.table.add_incoming(&[(&table, here)]);
+        exit.count.add_incoming(&[(&count, here)]);
+        self.b.build_unconditional_branch(exit.block)?;
+        Ok(())
+    }
+
+    /// A private constant holding `checks`, one per distinct list.
+    fn check_table(&mut self, checks: &[StackCheck]) -> Result<PointerValue<'ctx>, LlvmError> {
+        let words: Vec<u64> = checks.iter().flat_map(|c| [c.gas, packed(c)]).collect();
+        if let Some(&table) = self.check_tables.get(&words) {
+            return Ok(table);
+        }
+        let consts: Vec<IntValue<'ctx>> =
+            words.iter().map(|&w| self.i64.const_int(w, false)).collect();
+        let init = self.i64.const_array(&consts);
+        let global = self.module.add_global(init.get_type(), None, "stack_checks");
+        global.set_initializer(&init);
+        global.set_constant(true);
+        global.set_linkage(Linkage::Private);
+        global.set_unnamed_addr(true);
+        let table = global.as_pointer_value();
+        self.check_tables.insert(words, table);
+        Ok(table)
+    }
+
+    /// Emits the scan, if any section uses it: the first check the base fails decides the
+    /// halt, `OutOfGas` if the gas left is short of the section's gas up to it.
+    pub(super) fn emit_stack_fault_scan(&mut self) -> Result<(), LlvmError> {
+        let Some(exit) = self.stack_fault else { return Ok(()) };
+        let c = |v: u64| self.i64.const_int(v, false);
+        let code = |r: InstructionResult| self.i8.const_int(r as u64, false);
+        self.b.position_at_end(exit.block);
+        let base = self.b.build_load(self.i64, self.base, "base")?.into_int_value();
+        let left = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
+        let table = exit.table.as_basic_value().into_pointer_value();
+        let count = exit.count.as_basic_value().into_int_value();
+        let head = self.cx.append_basic_block(self.f, "stack_fault_scan");
+        let body = self.cx.append_basic_block(self.f, "stack_fault_check");
+        let failed = self.cx.append_basic_block(self.f, "stack_fault_found");
+        let entry = exit.block;
+        self.b.build_unconditional_branch(head)?;
+
+        self.b.position_at_end(head);
+        let i = self.b.build_phi(self.i64, "i")?;
+        i.add_incoming(&[(&c(0), entry)]);
+        let i_val = i.as_basic_value().into_int_value();
+        // Unreachable in practice (the section's range check failed, so one check
+        // fails); ending the scan keeps a wrong table from reading past its end.
+        let done = self.b.build_int_compare(P::UGE, i_val, count, "")?;
+        self.fail.1.add_incoming(&[(&code(InstructionResult::StackUnderflow), head)]);
+        self.b.build_conditional_branch(done, self.fail.0, body)?;
+
+        self.b.position_at_end(body);
+        let word = |k: u64| -> Result<IntValue<'ctx>, LlvmError> {
+            let at = self.b.build_int_add(self.b.build_int_mul(i_val, c(WORDS), "")?, c(k), "")?;
+            // SAFETY: `at` indexes check `i < count` of a table of `count` checks.
+            let p = unsafe { self.b.build_in_bounds_gep(self.i64, table, &[at], "")? };
+            Ok(self.b.build_load(self.i64, p, "")?.into_int_value())
+        };
+        let (gas, packed) = (word(0)?, word(1)?);
+        let field = |shift: u64, ty: inkwell::types::IntType<'ctx>| {
+            let v = self.b.build_right_shift(packed, c(shift), false, "")?;
+            self.b.build_int_truncate(v, ty, "")
+        };
+        let i16 = self.cx.i16_type();
+        let min = self.b.build_int_s_extend(field(0, i16)?, self.i64, "")?;
+        let max = self.b.build_int_s_extend(field(16, i16)?, self.i64, "")?;
+        let under = self.b.build_int_compare(P::SLT, base, min, "")?;
+        let over = self.b.build_int_compare(P::SGT, base, max, "")?;
+        let fails = self.b.build_or(under, over, "")?;
+        let next = self.b.build_int_add(i_val, c(1), "")?;
+        i.add_incoming(&[(&next, body)]);
+        self.b.build_conditional_branch(fails, failed, head)?;
+
+        self.b.position_at_end(failed);
+        let under_code = field(32, self.i8)?;
+        let over_code = field(40, self.i8)?;
+        let stack = self.b.build_select(under, under_code, over_code, "")?.into_int_value();
+        let short = self.b.build_int_compare(P::ULT, left, gas, "")?;
+        let rc = self.b.build_select(short, code(InstructionResult::OutOfGas), stack, "")?;
+        // Out of gas or a stack error: an exceptional halt, which spends all gas.
+        self.exit_failing(rc.into_int_value())?;
+        Ok(())
+    }
+}
