@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use tx::{Engines, TxCase};
 
 const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR]
-                   [--fork NAME] [--max-variants N] [--compile-scaling]
+                   [--fork NAME] [--max-variants N] [--opt-level N] [--compile-scaling]
 
   --json FILE        also write the board as JSON to FILE
   --filter SUBSTR    only rows whose name contains SUBSTR, or one of a comma-separated
@@ -34,9 +34,9 @@ const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick
   --fixtures DIR     state-test benchmarks (default ../shared/fixtures/bench)
   --fork NAME        fork for fixture files without `post` (e.g. London)
   --max-variants N   the translator's variant bound (for tuning)
+  --opt-level N      LLVM optimization level 0-3 of the JIT and AOT engines (default 2,
+                     the runtime's optimizing tier; 0 is its first tier)
   --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
-
-const OPT_LEVEL: OptLevel = OptLevel::O2;
 
 /// Command-line options.
 #[derive(Debug, Default)]
@@ -48,12 +48,13 @@ struct Args {
     fixtures: Option<PathBuf>,
     fork: Option<String>,
     max_variants: Option<usize>,
+    opt_level: OptLevel,
 }
 
 impl Args {
     /// Parses `--flag VALUE` and `--flag=VALUE` forms. `Ok(None)` means `--help`.
     fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Self>, String> {
-        let mut args = Self::default();
+        let mut args = Self { opt_level: OptLevel::O2, ..Self::default() };
         while let Some(arg) = it.next() {
             let (flag, inline) = match arg.split_once('=') {
                 Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -73,6 +74,10 @@ impl Args {
                 "--max-variants" => {
                     let n = value("--max-variants")?.parse().ok().filter(|n: &usize| *n >= 1);
                     args.max_variants = Some(n.ok_or("--max-variants takes a positive number")?);
+                }
+                "--opt-level" => {
+                    let n = value("--opt-level")?.parse().ok().filter(|n: &u8| *n <= 3);
+                    args.opt_level = OptLevel::from_u8(n.ok_or("--opt-level takes 0 to 3")?);
                 }
                 _ => return Err(format!("unknown argument `{flag}`")),
             }
@@ -122,13 +127,14 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         limits.max_variants = n;
     }
     let mut engines = Engines {
-        jit: revmc_runtime::evm::JitCache::new(OPT_LEVEL)?.with_limits(limits),
-        aot: aot::Aot::new(OPT_LEVEL, limits)?,
+        jit: revmc_runtime::evm::JitCache::new(args.opt_level)?.with_limits(limits),
+        aot: aot::Aot::new(args.opt_level, limits)?,
     };
     let quick = if args.quick { " (quick: noisy numbers)" } else { "" };
     let mut board = Board::new(&format!(
-        "revmc-bench: whole transactions, LLVM opt level {OPT_LEVEL:?}, fork Cancun unless \
-         the fixture says otherwise{quick}"
+        "revmc-bench: whole transactions, LLVM opt level {:?}, fork Cancun unless the \
+         fixture says otherwise{quick}",
+        args.opt_level
     ));
     let mut ok = true;
     let wanted =

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const USAGE: &str = "\
-usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N] [--translate-only]
+usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N | --tier T] [--translate-only]
                     [--timeout-s S] [--jobs J] [--min-coverage PCT] [--max-variants N]
 
   PATH              contract files or folders (recursively *.json): the `contracts/` format
@@ -13,6 +13,8 @@ usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N] [--translate-only]
                     default ../shared/fixtures/contracts beside the workspace
   --json FILE       also write one record per contract as JSON to FILE
   --opt-level N     LLVM optimization level 0..3 (default 2)
+  --tier T          `first` or `optimized`: the runtime's default level of that JIT tier
+                    (Tuning::first_tier_opt_level, Tuning::jit_opt_level)
   --translate-only  only translate to IR, in this process (no LLVM)
   --timeout-s S     per-contract time bound in seconds (default 60); past it: `timeout`
   --jobs J          contracts compiled in parallel, one child process each (default 1;
@@ -82,6 +84,15 @@ impl Args {
                         .ok()
                         .filter(|n| *n <= 3)
                         .ok_or("--opt-level takes 0, 1, 2 or 3")?
+                }
+                "--tier" => {
+                    let tuning = revmc_runtime::Tuning::default();
+                    let level = match value()?.as_str() {
+                        "first" => tuning.first_tier_opt_level.unwrap_or(tuning.jit_opt_level),
+                        "optimized" => tuning.jit_opt_level,
+                        _ => return Err("--tier takes `first` or `optimized`".into()),
+                    };
+                    a.opt_level = level as u8;
                 }
                 "--translate-only" => a.translate_only = true,
                 "--max-variants" => {

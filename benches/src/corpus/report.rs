@@ -123,6 +123,40 @@ pub fn coverage(records: &[Record]) -> f64 {
     if records.is_empty() { 100.0 } else { ok as f64 * 100.0 / records.len() as f64 }
 }
 
+/// Native code per bytecode byte and the time of each phase, over compiled records that
+/// report them (none with `--translate-only`).
+fn code_and_phases(ok: &[&Record]) -> Vec<String> {
+    let with_code: Vec<&&Record> = ok.iter().filter(|r| r.code_bytes.is_some()).collect();
+    if with_code.is_empty() {
+        return Vec::new();
+    }
+    let mut ratios: Vec<f64> = with_code
+        .iter()
+        .map(|r| r.code_bytes.unwrap_or(0) as f64 / r.bytes.max(1) as f64)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let code: usize = with_code.iter().map(|r| r.code_bytes.unwrap_or(0)).sum();
+    let bytes: usize = with_code.iter().map(|r| r.bytes).sum();
+    let sum = |f: fn(&Record) -> Option<f64>| with_code.iter().filter_map(|r| f(r)).sum::<f64>();
+    vec![
+        format!(
+            "native code per bytecode byte: median {:.1}, p90 {:.1}, max {:.1}; total {code} B for {bytes} B ({:.1})",
+            percentile(&ratios, 0.5),
+            percentile(&ratios, 0.9),
+            ratios[ratios.len() - 1],
+            code as f64 / bytes.max(1) as f64,
+        ),
+        format!(
+            "phases, ms summed: translate {:.0}, lower {:.0}, optimize {:.0}, codegen {:.0}, link {:.0}",
+            sum(|r| r.translate_ms),
+            sum(|r| r.lower_ms),
+            sum(|r| r.optimize_ms),
+            sum(|r| r.codegen_ms),
+            sum(|r| r.link_ms),
+        ),
+    ]
+}
+
 /// The summary lines.
 pub fn summary(records: &[Record], verb: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -154,6 +188,7 @@ pub fn summary(records: &[Record], verb: &str) -> Vec<String> {
             out.push(format!("  {:<40} {:>6} B  {:>9.1} ms", r.name, r.bytes, r.compile_ms));
         }
     }
+    out.extend(code_and_phases(&ok));
     let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for r in records {
         if let Some(reason) = &r.reason {

@@ -16,5 +16,5 @@ mod resident;
 pub mod store;
 
 pub use key::RuntimeCacheKey;
-pub use program::{CompiledProgram, ProgramKind};
+pub use program::{CompiledProgram, ProgramKind, Tier};
 pub use resident::{Insert, ResidentCache};

@@ -13,11 +13,23 @@ pub enum ProgramKind {
     Aot,
 }
 
+/// Which compilation produced a program. The runtime compiles hot code cheaply first and
+/// recompiles it optimized once it stays hot; AOT libraries are always optimized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Tier {
+    /// The cheap first compilation (e.g. LLVM O0): ready soon, slower code.
+    First,
+    /// The optimizing compilation.
+    #[default]
+    Optimized,
+}
+
 /// A compiled EVM function. Dropping it drops `backing`, which frees the code; share it
 /// as `Arc<CompiledProgram>` so the code outlives every frame running it.
 pub struct CompiledProgram {
     entry: RawEvmFn,
     kind: ProgramKind,
+    tier: Tier,
     code_bytes: usize,
     backing: Box<dyn Any + Send + Sync>,
 }
@@ -36,7 +48,18 @@ impl CompiledProgram {
         code_bytes: usize,
         backing: Box<dyn Any + Send + Sync>,
     ) -> Self {
-        Self { entry, kind, code_bytes, backing }
+        Self { entry, kind, tier: Tier::Optimized, code_bytes, backing }
+    }
+
+    /// The same program, marked as produced by `tier` (the default is
+    /// [`Tier::Optimized`]).
+    pub fn with_tier(self, tier: Tier) -> Self {
+        Self { tier, ..self }
+    }
+
+    /// The compilation tier that produced it.
+    pub fn tier(&self) -> Tier {
+        self.tier
     }
 
     /// The entry point; valid for as long as `self` is alive.
@@ -65,6 +88,7 @@ impl fmt::Debug for CompiledProgram {
         f.debug_struct("CompiledProgram")
             .field("entry", &(self.entry as *const ()))
             .field("kind", &self.kind)
+            .field("tier", &self.tier)
             .field("code_bytes", &self.code_bytes)
             .finish_non_exhaustive()
     }

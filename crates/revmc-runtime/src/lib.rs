@@ -28,7 +28,7 @@ pub use error::RuntimeError;
 pub use execute::{ExecutionOutcome, execute};
 pub use program::JitProgram;
 pub use revmc_cache::store;
-pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey};
+pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey, Tier};
 pub use revmc_ir::{InstructionResult, SpecId, U256};
 pub use revmc_llvm::OptLevel;
 pub use revmc_worker::CompileError;

@@ -77,7 +77,7 @@ pub(crate) fn compile(
         CompileKind::Jit => {
             with_compiler(&JIT, job.opt_level, recycle_threshold, JitCompiler::new, |c| {
                 let (program, phases) = compile_jit(c, &job.symbol, code, spec, limits)?;
-                Ok((Compiled::Program(Arc::new(program)), phases))
+                Ok((Compiled::Program(Arc::new(program.with_tier(job.tier))), phases))
             })
         }
         CompileKind::Aot => {

@@ -1,7 +1,7 @@
 //! What crosses the worker boundary: jobs in, results out.
 
 use crate::{CompileError, Notifier};
-use revmc_cache::{CompiledProgram, RuntimeCacheKey};
+use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
 use revmc_llvm::{OptLevel, SharedLibrary};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,8 @@ pub struct CompileJob {
     pub symbol: String,
     /// LLVM optimization level.
     pub opt_level: OptLevel,
+    /// The tier the program is marked with (JIT programs; AOT libraries are optimized).
+    pub tier: Tier,
     /// Completed by whoever consumes the result, for callers that wait.
     pub notifier: Option<Arc<Notifier>>,
     /// The runtime's generation at dispatch; results of older generations are dropped.
@@ -87,6 +89,8 @@ pub struct WorkerResult {
     pub outcome: Result<Compiled, CompileError>,
     /// The job's kind.
     pub kind: CompileKind,
+    /// The job's tier.
+    pub tier: Tier,
     /// The job's notifier, to complete once the result is stored.
     pub notifier: Option<Arc<Notifier>>,
     /// The job's generation.

@@ -21,7 +21,7 @@ use revm::handler::{
 use revm::interpreter::InterpreterResult;
 use revm::interpreter::interpreter::EthInterpreter;
 use revm::state::EvmState;
-use revmc_cache::{CompiledProgram, RuntimeCacheKey};
+use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
 use std::sync::Arc;
 
 /// How a frame on the stack runs.
@@ -31,8 +31,9 @@ enum FrameMode {
     Undecided,
     /// In revm's interpreter; its gas is reported to the source when it ends.
     Interpreted { key: RuntimeCacheKey },
-    /// Natively, from resume point `resume_at`.
-    Compiled { program: Arc<CompiledProgram>, resume_at: u64 },
+    /// Natively, from resume point `resume_at`; first-tier code reports its gas when the
+    /// frame ends.
+    Compiled { key: RuntimeCacheKey, program: Arc<CompiledProgram>, resume_at: u64 },
 }
 
 /// A revm EVM whose frames run compiled code where the source has it.
@@ -136,7 +137,7 @@ where
             self.modes[depth] = match self.source.program(key, code) {
                 Some(program) => {
                     self.stats.compiled += 1;
-                    FrameMode::Compiled { program, resume_at: 0 }
+                    FrameMode::Compiled { key, program, resume_at: 0 }
                 }
                 None => {
                     self.stats.interpreted += 1;
@@ -144,8 +145,8 @@ where
                 }
             };
         }
-        let (program, resume_at) = match &mut self.modes[depth] {
-            FrameMode::Compiled { program, resume_at } => (program, resume_at),
+        let (key, program, resume_at) = match &mut self.modes[depth] {
+            FrameMode::Compiled { key, program, resume_at } => (*key, program, resume_at),
             FrameMode::Interpreted { key } => {
                 let key = *key;
                 let next = self.inner.frame_run()?;
@@ -167,11 +168,16 @@ where
         // `Arc` keeps its code alive for the call.
         let action =
             unsafe { run_compiled(program.entry(), resume_at, &mut frame.interpreter, ctx, env) };
-        frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action).inspect(|i| {
-            if i.is_result() {
-                frame.set_finished(true);
+        let first_tier = program.tier() == Tier::First;
+        let next = frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action)?;
+        if let ItemOrResult::Result(result) = &next {
+            frame.set_finished(true);
+            if first_tier && self.source.records_interpreted() {
+                let code = frame.interpreter.bytecode.original_bytes();
+                self.source.first_tier_ran(key, &code, result.gas().total_gas_spent());
             }
-        })
+        }
+        Ok(next)
     }
 
     fn frame_return_result(

@@ -24,6 +24,12 @@ pub trait ProgramSource {
     fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         let _ = (key, code, gas);
     }
+
+    /// A frame of first-tier code of `code` ended having used `gas` (see
+    /// [`Tier`](revmc_cache::Tier)); called only when [`Self::records_interpreted`].
+    fn first_tier_ran(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        let _ = (key, code, gas);
+    }
 }
 
 impl ProgramSource for JitCache {
@@ -77,6 +83,12 @@ impl ProgramSource for RuntimeSource<'_> {
     fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         if self.on_miss == OnMiss::Background {
             self.runtime.record_interpreted(key, code, gas);
+        }
+    }
+
+    fn first_tier_ran(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        if self.on_miss == OnMiss::Background {
+            self.runtime.record_first_tier(key, code, gas);
         }
     }
 }

@@ -57,8 +57,15 @@ pub struct Tuning {
     pub idle_eviction: Option<Duration>,
     /// Compilations after which a worker's compiler is replaced.
     pub compiler_recycle_threshold: usize,
-    /// Optimization level of JIT compilations.
+    /// Optimization level of JIT compilations (the optimizing tier).
     pub jit_opt_level: OptLevel,
+    /// The first JIT tier: hot code is compiled at this level first (ready in a fraction
+    /// of the optimizing tier's time) and recompiled at `jit_opt_level` once its
+    /// first-tier frames have run `tier_up_gas`. `None`: one tier, at `jit_opt_level`.
+    /// AOT compilations and `compile_sync` always use the optimizing level.
+    pub first_tier_opt_level: Option<OptLevel>,
+    /// Gas that first-tier code must run before it is recompiled optimized.
+    pub tier_up_gas: u64,
     /// Optimization level of AOT compilations.
     pub aot_opt_level: OptLevel,
     /// Longer bytecode is never compiled.
@@ -82,6 +89,8 @@ impl Default for Tuning {
             idle_eviction: Some(Duration::from_secs(3600)),
             compiler_recycle_threshold: 256,
             jit_opt_level: OptLevel::O2,
+            first_tier_opt_level: Some(OptLevel::O0),
+            tier_up_gas: 10_000_000,
             aot_opt_level: OptLevel::O3,
             max_bytecode_len: 64 * 1024,
             min_loop_free_instructions: 64,

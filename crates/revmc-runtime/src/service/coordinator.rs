@@ -7,8 +7,8 @@ use super::stats::Counters;
 use crossbeam_channel::{Receiver, select};
 use revm::primitives::Bytes;
 use revmc_cache::CompiledProgram;
-use revmc_cache::RuntimeCacheKey;
 use revmc_cache::store::Loaded;
+use revmc_cache::{RuntimeCacheKey, Tier};
 use revmc_worker::{CompileError, CompileKind, Compiled, Rejected, WorkerResult};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 /// What callers tell the coordinator.
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// `code` ran interpreted under `key` and used `gas`.
-    Executed { key: RuntimeCacheKey, code: Bytes, gas: u64 },
+    /// `code` ran under `key` and used `gas`: interpreted (`tier: None`), or as compiled
+    /// code of that tier.
+    Executed { key: RuntimeCacheKey, code: Bytes, gas: u64, tier: Option<Tier> },
     /// Forget hotness.
     Clear,
     /// Exit.
@@ -30,8 +31,34 @@ pub(crate) enum Event {
 /// when a node sees endless distinct cold code.
 const MAX_TRACKED_KEYS: usize = 1 << 16;
 
+/// Gas run per key: interpreted (towards the first compilation) and as first-tier code
+/// (towards the optimizing one).
+#[derive(Debug, Default)]
+struct Hotness {
+    interpreted: HashMap<RuntimeCacheKey, u64>,
+    first_tier: HashMap<RuntimeCacheKey, u64>,
+}
+
+impl Hotness {
+    fn clear(&mut self) {
+        self.interpreted.clear();
+        self.first_tier.clear();
+    }
+}
+
+/// Adds `gas` to `key`'s count in `counts`, restarting the counts at the cap; returns the
+/// new total.
+fn add_gas(counts: &mut HashMap<RuntimeCacheKey, u64>, key: RuntimeCacheKey, gas: u64) -> u64 {
+    if counts.len() >= MAX_TRACKED_KEYS && !counts.contains_key(&key) {
+        counts.clear();
+    }
+    let total = counts.entry(key).or_default();
+    *total = total.saturating_add(gas);
+    *total
+}
+
 pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<WorkerResult>) {
-    let mut hot: HashMap<RuntimeCacheKey, u64> = HashMap::new();
+    let mut hot = Hotness::default();
     let sweep = shared.tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
         (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
     });
@@ -79,9 +106,15 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
 }
 
 /// Applies one event; `false` on shutdown.
-fn handle(shared: &Shared, hot: &mut HashMap<RuntimeCacheKey, u64>, event: Event) -> bool {
+fn handle(shared: &Shared, hot: &mut Hotness, event: Event) -> bool {
     match event {
-        Event::Executed { key, code, gas } => executed(shared, hot, key, &code, gas),
+        Event::Executed { key, code, gas, tier: None } => {
+            executed(shared, &mut hot.interpreted, key, &code, gas)
+        }
+        Event::Executed { key, code, gas, tier: Some(Tier::First) } => {
+            ran_first_tier(shared, &mut hot.first_tier, key, &code, gas)
+        }
+        Event::Executed { tier: Some(Tier::Optimized), .. } => {}
         Event::Clear => hot.clear(),
         Event::Shutdown => return false,
     }
@@ -105,12 +138,7 @@ fn executed(
         hot.remove(&key);
         return;
     }
-    if hot.len() >= MAX_TRACKED_KEYS && !hot.contains_key(&key) {
-        hot.clear();
-    }
-    let total = hot.entry(key).or_default();
-    *total = total.saturating_add(gas);
-    if *total < shared.tuning.hot_threshold_gas {
+    if add_gas(hot, key, gas) < shared.tuning.hot_threshold_gas {
         return;
     }
     if code.len() > shared.tuning.max_bytecode_len {
@@ -119,18 +147,18 @@ fn executed(
         hot.remove(&key);
         return;
     }
-    let kind = match shared.mode {
-        CompileMode::Jit => CompileKind::Jit,
+    let (kind, tier) = match shared.mode {
+        CompileMode::Jit => (CompileKind::Jit, Tier::First),
         CompileMode::Aot => {
             // Compiled before (this run or an earlier one) and evicted since: reload it.
             if shared.load_artifact(key).is_some() {
                 hot.remove(&key);
                 return;
             }
-            CompileKind::Aot
+            (CompileKind::Aot, Tier::Optimized)
         }
     };
-    match shared.dispatch(key, code, kind).1 {
+    match shared.dispatch(key, code, kind, tier).1 {
         // Keep the count: the next execution retries once the queue has room.
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) | None => {
@@ -139,9 +167,42 @@ fn executed(
     }
 }
 
+/// First-tier code of `key` ran a frame using `gas`: once it has run `tier_up_gas`,
+/// dispatch the optimizing compilation, whose result replaces the first-tier program.
+fn ran_first_tier(
+    shared: &Shared,
+    warm: &mut HashMap<RuntimeCacheKey, u64>,
+    key: RuntimeCacheKey,
+    code: &[u8],
+    gas: u64,
+) {
+    if shared.paused.load(Ordering::Relaxed) {
+        return;
+    }
+    let first_tier = shared.cache.get(&key).is_some_and(|p| p.tier() == Tier::First);
+    // A failed optimizing compilation is not retried: the first-tier code stays.
+    if !first_tier || shared.failure(&key).is_some() || shared.in_flight().contains_key(&key) {
+        warm.remove(&key);
+        return;
+    }
+    if add_gas(warm, key, gas) < shared.tuning.tier_up_gas {
+        return;
+    }
+    match shared.dispatch(key, code, CompileKind::Jit, Tier::Optimized).1 {
+        Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
+        Some(Rejected::ShutDown) => {
+            warm.remove(&key);
+        }
+        None => {
+            Counters::bump(&shared.counters.tier_ups);
+            warm.remove(&key);
+        }
+    }
+}
+
 /// Stores a result of the current generation and wakes its waiters.
 fn store(shared: &Shared, result: WorkerResult) {
-    let WorkerResult { key, outcome, notifier, generation, duration, phases, .. } = result;
+    let WorkerResult { key, outcome, notifier, generation, duration, phases, tier, .. } = result;
     // Libraries are persisted and loaded outside the in-flight lock: disk and dlopen.
     let outcome = match outcome {
         Ok(Compiled::Program(program)) => Ok(program),
@@ -166,7 +227,7 @@ fn store(shared: &Shared, result: WorkerResult) {
             match &outcome {
                 Ok(program) => {
                     Counters::bump(&shared.counters.succeeded);
-                    shared.counters.add_compile(duration, phases);
+                    shared.counters.add_compile(duration, phases, tier);
                     if !shared.cache.insert(key, program.clone()).stored {
                         // Larger than the whole budget: never resident, so never recompile.
                         let max = shared.cache.budget();

@@ -7,7 +7,7 @@ use crate::RuntimeError;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use revm::primitives::Bytes;
 use revmc_cache::store::{ArtifactKey, ArtifactStore, Loaded};
-use revmc_cache::{CompiledProgram, ProgramKind, ResidentCache, RuntimeCacheKey};
+use revmc_cache::{CompiledProgram, ProgramKind, ResidentCache, RuntimeCacheKey, Tier};
 use revmc_ir::Limits;
 use revmc_worker::{
     CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerConfig, WorkerPool,
@@ -92,6 +92,7 @@ impl Shared {
         key: RuntimeCacheKey,
         code: &[u8],
         kind: CompileKind,
+        tier: Tier,
     ) -> (Arc<Notifier>, Option<Rejected>) {
         // The code must be what the key names: compiled code runs on frames found by hash.
         if revm::primitives::keccak256(code) != key.code_hash {
@@ -110,15 +111,22 @@ impl Shared {
             in_flight.insert(key, n.clone());
             (n, self.generation.load(Ordering::Acquire))
         };
-        let (symbol, opt_level) = match kind {
-            CompileKind::Jit => (
-                format!("revmc_{}_{}", &key.code_hash.to_string()[2..18], key.spec_id as u8),
-                self.tuning.jit_opt_level,
-            ),
-            // Deterministic, so that concurrent writers of one key write the same bytes.
-            CompileKind::Aot => {
-                (format!("revmc_aot_{}", self.artifact_key(key).id()), self.tuning.aot_opt_level)
+        let (symbol, opt_level, tier) = match kind {
+            CompileKind::Jit => {
+                let (level, t) = match (tier, self.tuning.first_tier_opt_level) {
+                    (Tier::First, Some(level)) => (level, "t1"),
+                    _ => (self.tuning.jit_opt_level, "t2"),
+                };
+                let hash = &key.code_hash.to_string()[2..18];
+                let tier = if t == "t1" { Tier::First } else { Tier::Optimized };
+                (format!("revmc_{hash}_{}_{t}", key.spec_id as u8), level, tier)
             }
+            // Deterministic, so that concurrent writers of one key write the same bytes.
+            CompileKind::Aot => (
+                format!("revmc_aot_{}", self.artifact_key(key).id()),
+                self.tuning.aot_opt_level,
+                Tier::Optimized,
+            ),
         };
         let job = CompileJob {
             kind,
@@ -126,6 +134,7 @@ impl Shared {
             bytecode: code.into(),
             symbol,
             opt_level,
+            tier,
             notifier: Some(notifier.clone()),
             generation,
         };
@@ -257,16 +266,28 @@ impl Runtime {
     /// used `hot_threshold_gas` in total is compiled in the background. Never blocks: if
     /// the event channel is full the event is dropped.
     pub fn record_interpreted(&self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        self.send_event(Event::Executed { key, code: code.clone(), gas, tier: None });
+    }
+
+    /// Sends an execution event unless the service is off; drops it if the channel is full.
+    fn send_event(&self, event: Event) {
         if !self.shared.enabled.load(Ordering::Relaxed) || self.shut_down.load(Ordering::Relaxed) {
             return;
         }
         self.ensure_started();
-        match self.events.try_send(Event::Executed { key, code: code.clone(), gas }) {
+        match self.events.try_send(event) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 Counters::bump(&self.shared.counters.events_dropped)
             }
         }
+    }
+
+    /// Records that first-tier code of `key` ran a frame that used `gas`; once such
+    /// frames have used `tier_up_gas`, the code is recompiled optimized in the background
+    /// and swapped in (frames already running keep their code). Never blocks.
+    pub fn record_first_tier(&self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        self.send_event(Event::Executed { key, code: code.clone(), gas, tier: Some(Tier::First) });
     }
 
     /// Compiles `code` under `key` now, whatever its hotness, and waits for the program.
@@ -303,7 +324,8 @@ impl Runtime {
             }
         };
         self.ensure_started();
-        let (notifier, _) = self.shared.dispatch(key, code, kind);
+        // Someone waits: compile the code as it will stay, optimized.
+        let (notifier, _) = self.shared.dispatch(key, code, kind, Tier::Optimized);
         notifier.wait()
     }
 
@@ -337,11 +359,12 @@ impl Runtime {
                 results[i] = Some(Err(CompileError::TooLarge { len: code.len(), max }));
             } else {
                 let (mut notifier, mut refused) =
-                    self.shared.dispatch(*key, code, CompileKind::Aot);
+                    self.shared.dispatch(*key, code, CompileKind::Aot, Tier::Optimized);
                 if refused == Some(Rejected::Full) {
                     // The batch is larger than the queue: let the queued part finish.
                     wait_all(&mut waiting, &mut results);
-                    (notifier, refused) = self.shared.dispatch(*key, code, CompileKind::Aot);
+                    (notifier, refused) =
+                        self.shared.dispatch(*key, code, CompileKind::Aot, Tier::Optimized);
                 }
                 let _ = refused; // a refusal completed the notifier with its reason
                 waiting.push((i, notifier));
@@ -399,7 +422,8 @@ impl Runtime {
         let s = &self.shared;
         let c = &s.counters;
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let (compile_time, phases) = *c.compile.lock().unwrap_or_else(|e| e.into_inner());
+        let (compile_time, phases, first_tier_compile_time) =
+            *c.compile.lock().unwrap_or_else(|e| e.into_inner());
         RuntimeStats {
             hits: load(&c.hits),
             misses: load(&c.misses),
@@ -408,6 +432,8 @@ impl Runtime {
             dispatched: load(&c.dispatched),
             deferred: load(&c.deferred),
             succeeded: load(&c.succeeded),
+            first_tier: load(&c.first_tier),
+            tier_ups: load(&c.tier_ups),
             failed: load(&c.failed),
             stale: load(&c.stale),
             aot_loaded: load(&c.aot_loaded),
@@ -418,6 +444,7 @@ impl Runtime {
             jit_code_bytes: s.cache.code_bytes() as u64,
             live_jit_code_bytes: revmc_llvm::live_code_bytes() as u64,
             compile_time,
+            first_tier_compile_time,
             phases,
         }
     }

@@ -1,5 +1,6 @@
 //! Counters of the compile service and their snapshot.
 
+use revmc_cache::Tier;
 use revmc_worker::CompilePhases;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,10 @@ pub struct RuntimeStats {
     pub deferred: u64,
     /// Compilations that produced a program.
     pub succeeded: u64,
+    /// Of `succeeded`, first-tier compilations.
+    pub first_tier: u64,
+    /// Optimizing recompilations of first-tier code dispatched.
+    pub tier_ups: u64,
     /// Compilations that failed.
     pub failed: u64,
     /// Results dropped because `clear` ran while they compiled.
@@ -42,6 +47,8 @@ pub struct RuntimeStats {
     pub aot_discarded: u64,
     /// Compile time, summed over successful compilations.
     pub compile_time: Duration,
+    /// Of `compile_time`, first-tier compilations'.
+    pub first_tier_compile_time: Duration,
     /// The same, by phase.
     pub phases: CompilePhases,
 }
@@ -55,12 +62,15 @@ pub(crate) struct Counters {
     pub dispatched: AtomicU64,
     pub deferred: AtomicU64,
     pub succeeded: AtomicU64,
+    pub first_tier: AtomicU64,
+    pub tier_ups: AtomicU64,
     pub failed: AtomicU64,
     pub stale: AtomicU64,
     pub aot_loaded: AtomicU64,
     pub aot_stored: AtomicU64,
     pub aot_discarded: AtomicU64,
-    pub compile: Mutex<(Duration, CompilePhases)>,
+    /// Compile time, its phases, and the first tier's share of the time.
+    pub compile: Mutex<(Duration, CompilePhases, Duration)>,
 }
 
 impl Counters {
@@ -68,9 +78,13 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn add_compile(&self, time: Duration, phases: CompilePhases) {
+    pub fn add_compile(&self, time: Duration, phases: CompilePhases, tier: Tier) {
         let mut c = self.compile.lock().unwrap_or_else(|e| e.into_inner());
         c.0 += time;
         c.1 += phases;
+        if tier == Tier::First {
+            c.2 += time;
+            Self::bump(&self.first_tier);
+        }
     }
 }

@@ -65,3 +65,65 @@ fn transactions_run_interpreted_until_hot_then_compiled_with_the_same_results() 
     assert_eq!(slot, U256::from(n), "one increment per transaction");
     assert!(results.last().unwrap().contains(&format!("{n:064x}")), "{}", results.last().unwrap());
 }
+
+/// Loops 200 times, then increments storage slot 0.
+const LOOP_THEN_COUNT: &[u8] = &[
+    0x61, 0x00, 0xc8, // PUSH2 200
+    0x5b, 0x60, 1, 0x90, 0x03, // JUMPDEST; n - 1
+    0x80, 0x60, 3, 0x57, // DUP1; JUMPI back while n != 0
+    0x50, 0x60, 0, 0x54, 0x60, 1, 0x01, 0x60, 0, 0x55, 0x00, // POP; slot 0 += 1; STOP
+];
+
+#[test]
+fn hot_code_runs_first_tier_then_is_recompiled_optimized_with_the_same_results() {
+    use revm::ExecuteCommitEvm;
+    use revmc_runtime::{Lookup, OptLevel, Tier};
+    let rt = runtime(Tuning {
+        hot_threshold_gas: 20_000,
+        first_tier_opt_level: Some(OptLevel::O0),
+        tier_up_gas: 100_000,
+        ..tuning()
+    });
+    // Keyed by the spec the transactions run under.
+    let spec = Context::mainnet().cfg.spec;
+    let k = revmc_runtime::RuntimeCacheKey::new(revm::primitives::keccak256(LOOP_THEN_COUNT), spec);
+    let genesis = || {
+        let mut db = CacheDB::new(EmptyDB::default());
+        let code = Bytecode::new_legacy(Bytes::from_static(LOOP_THEN_COUNT));
+        db.insert_account_info(A, AccountInfo::default().with_code(code));
+        let rich = AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() };
+        db.insert_account_info(CALLER, rich);
+        db
+    };
+    let (mut db, mut oracle_db) = (genesis(), genesis());
+    let mut tiers = Vec::new();
+    for nonce in 0..300u64 {
+        let tx =
+            || TxEnv::builder().caller(CALLER).call(A).nonce(nonce).gas_limit(100_000).build_fill();
+        let tier = match rt.lookup(k) {
+            Lookup::Compiled(p) => Some(p.tier()),
+            Lookup::Interpret(_) => None,
+        };
+        let mut source = RuntimeSource::new(&rt, OnMiss::Background);
+        let mut evm = JitEvm::new(Context::mainnet().with_db(&mut db).build_mainnet(), &mut source);
+        let got = evm.transact_commit(tx()).unwrap();
+        let want = Context::mainnet().with_db(&mut oracle_db).build_mainnet().transact_commit(tx());
+        assert_eq!(format!("{got:?}"), format!("{:?}", want.unwrap()), "transaction {nonce}");
+        if tiers.last() != Some(&tier) {
+            tiers.push(tier);
+        }
+        if tier == Some(Tier::Optimized) {
+            break;
+        }
+        // Let a dispatched compilation land before the next transaction; bounded.
+        wait_until("the compile queue drains", Duration::from_secs(60), || rt.stats().queued == 0);
+    }
+    assert_eq!(tiers, [None, Some(Tier::First), Some(Tier::Optimized)], "{:?}", rt.stats());
+    let s = rt.stats();
+    assert_eq!((s.succeeded, s.first_tier, s.tier_ups), (2, 1, 1), "{s:?}");
+    assert!(
+        s.first_tier_compile_time > Duration::ZERO && s.first_tier_compile_time < s.compile_time
+    );
+    let slot = |db: &CacheDB<EmptyDB>| db.cache.accounts[&A].storage[&U256::ZERO];
+    assert_eq!(slot(&db), slot(&oracle_db));
+}

@@ -3,7 +3,7 @@
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
 use alloy_primitives::B256;
-use revmc_cache::RuntimeCacheKey;
+use revmc_cache::{RuntimeCacheKey, Tier};
 use revmc_ir::SpecId;
 use revmc_llvm::OptLevel;
 use revmc_worker::{CompileJob, CompileKind};
@@ -16,6 +16,7 @@ pub fn job(n: u8, code: Vec<u8>, level: OptLevel) -> CompileJob {
         bytecode: code.into(),
         symbol: format!("test_{n}"),
         opt_level: level,
+        tier: Tier::Optimized,
         notifier: None,
         generation: 0,
     }
