@@ -112,3 +112,80 @@ fn an_evicted_aot_program_is_reloaded_from_disk() {
     let s = rt.stats();
     assert_eq!((s.aot_loaded, s.succeeded, s.dispatched), (2, 1, 1), "a came from disk: {s:?}");
 }
+
+/// A store whose first loads fail as a descriptor-starved process's would.
+#[derive(Debug)]
+struct StarvedStore {
+    inner: FsStore,
+    failures_left: std::sync::atomic::AtomicUsize,
+}
+
+impl revmc_runtime::store::ArtifactStore for StarvedStore {
+    fn load(
+        &self,
+        key: &revmc_runtime::store::ArtifactKey,
+    ) -> Result<revmc_runtime::store::Loaded, revmc_runtime::store::StoreError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .failures_left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(revmc_runtime::store::StoreError::Io {
+                what: "opening",
+                path: self.inner.root().to_path_buf(),
+                source: std::io::Error::from_raw_os_error(24), // EMFILE
+            });
+        }
+        self.inner.load(key)
+    }
+
+    fn store(
+        &self,
+        key: &revmc_runtime::store::ArtifactKey,
+        library: &[u8],
+        symbol: &str,
+    ) -> Result<(), revmc_runtime::store::StoreError> {
+        self.inner.store(key, library, symbol)
+    }
+
+    fn keys(
+        &self,
+    ) -> Result<Vec<revmc_runtime::store::ArtifactKey>, revmc_runtime::store::StoreError> {
+        self.inner.keys()
+    }
+}
+
+#[test]
+fn a_store_short_of_descriptors_is_retried_and_nothing_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every load fails until two have: the lookup before compiling and the load back
+    // after storing.
+    let store = Arc::new(StarvedStore {
+        inner: FsStore::open(dir.path()).unwrap(),
+        failures_left: 2.into(),
+    });
+    let config = RuntimeConfig {
+        mode: CompileMode::Aot,
+        store: Some(store),
+        preload: false,
+        enabled: true,
+        tuning: tuning(),
+    };
+    let rt = Runtime::new(config).unwrap();
+    let code = program(7);
+    let err = rt.compile_sync(key(&code), &code).unwrap_err();
+    assert!(err.to_string().contains("os error 24"), "{err}");
+    assert!(
+        matches!(
+            rt.lookup(key(&code)),
+            revmc_runtime::Lookup::Interpret(revmc_runtime::InterpretReason::NotCompiled)
+        ),
+        "a transient store failure is not remembered as the code's"
+    );
+    // Next time the artifact written before is loaded: it was kept, not quarantined.
+    let program = rt.compile_sync(key(&code), &code).unwrap();
+    run_checked(&program, &code, &[]);
+    assert_eq!(std::fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 0);
+    assert_eq!(rt.stats().aot_stored, 1, "loaded from the store, not compiled again");
+}

@@ -3,17 +3,32 @@
 //!
 //! Writes go to a temporary file in `root` and are renamed into place: the library first
 //! (its name includes its checksum, so concurrent writers never clobber each other's
-//! library), then the manifest, whose atomic rename commits the artifact. Two processes
-//! storing one key end with one manifest naming one complete library.
+//! library), then the manifest, whose atomic rename commits the artifact; the file and
+//! the directory are synced before the rename counts. Two processes storing one key end
+//! with one manifest naming one complete library.
+//!
+//! Loading trusts nothing it has not checked ([`super::trust`]): the directory must be
+//! ours alone, every file is opened without following symlinks and checked on its
+//! descriptor, read up to the size `fstat` gave, and a library is `dlopen`ed through
+//! `/proc/self/fd/N` — the very descriptor whose bytes were checksummed. Errors that say
+//! the process is short of something (descriptors, memory, space) are returned as errors
+//! and the artifact is kept; only a bad artifact is moved aside.
 
+use super::trust::{self, MAX_LIBRARY_BYTES, MAX_MANIFEST_BYTES, Untrusted};
 use super::{ArtifactKey, ArtifactStore, Loaded, Manifest, StoreError};
 use crate::{CompiledProgram, ProgramKind};
 use alloy_primitives::keccak256;
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 use revmc_ir::abi::{ABI_VERSION, RawEvmFn};
+use std::fs::File;
 use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Temporary files older than this are a crashed writer's and are removed at open.
+const STALE_TEMP: Duration = Duration::from_secs(600);
 
 /// Name of the `u32` every library exports with the ABI version it was compiled for.
 const ABI_VERSION_SYMBOL: &[u8] = b"revmc_abi_version\0";
@@ -34,14 +49,50 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreEr
 struct LoadedLibrary {
     #[allow(dead_code, reason = "held for its Drop, which unloads the library")]
     library: Library,
+    /// The descriptor the library was loaded from, open while it is loaded: glibc reuses
+    /// a loaded object whose name matches, so `/proc/self/fd/N` must not name another
+    /// library while this one lives. Dropped after `library`.
+    #[allow(dead_code, reason = "held to keep its number unique among loaded libraries")]
+    file: File,
 }
 
 impl FsStore {
     /// A store in `root`, created if missing.
+    /// Refuses ([`StoreError::Untrusted`]) a directory owned by another user or writable
+    /// by group or others: whoever can write there chooses the code this process runs.
+    /// Sweeps temporary files left by crashed writers.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
-        std::fs::create_dir_all(root.join("quarantine")).map_err(io("creating", &root))?;
-        Ok(Self { root })
+        // Created for this user alone, whatever the umask; existing ones are checked.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root.join("quarantine"))
+            .map_err(io("creating", &root))?;
+        for dir in [root.clone(), root.join("quarantine")] {
+            if let Err(Untrusted(why)) = trust::check_dir(&dir).map_err(io("checking", &dir))? {
+                return Err(StoreError::Untrusted { path: dir, why });
+            }
+        }
+        let store = Self { root };
+        store.sweep_temporaries();
+        Ok(store)
+    }
+
+    /// Removes `.tmp-*` files older than [`STALE_TEMP`] (a writer that crashed between
+    /// creating and renaming one); younger ones may belong to a live writer.
+    fn sweep_temporaries(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else { return };
+        for entry in entries.flatten() {
+            let stale = entry.file_name().to_string_lossy().starts_with(".tmp-")
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_TEMP);
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The directory.
@@ -85,6 +136,10 @@ impl FsStore {
             path,
             source: e.error,
         })?;
+        // The rename is durable only once the directory is.
+        File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(io("syncing the directory", &self.root))?;
         Ok(())
     }
 }
@@ -92,11 +147,14 @@ impl FsStore {
 impl ArtifactStore for FsStore {
     fn load(&self, key: &ArtifactKey) -> Result<Loaded, StoreError> {
         let manifest_path = self.manifest_path(key);
-        let text = match std::fs::read(&manifest_path) {
-            Ok(t) => t,
+        let (mut file, len) = match trust::open(&manifest_path, MAX_MANIFEST_BYTES) {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(Untrusted(why))) => return Ok(self.quarantine(&manifest_path, None, why)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Miss),
-            Err(e) => return Err(io("reading", &manifest_path)(e)),
+            Err(e) => return Err(io("opening", &manifest_path)(e)),
         };
+        let text = trust::read(&mut file, len).map_err(io("reading", &manifest_path))?;
+        drop(file);
         let manifest: Manifest = match serde_json::from_slice(&text) {
             Ok(m) => m,
             Err(e) => {
@@ -112,25 +170,32 @@ impl ArtifactStore for FsStore {
         let Some(lib) = lib else {
             return Ok(self.quarantine(&manifest_path, None, "library name is a path".into()));
         };
-        let bytes = match std::fs::read(lib) {
-            Ok(b) => b,
+        let (mut file, len) = match trust::open(lib, MAX_LIBRARY_BYTES) {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(Untrusted(why))) => return Ok(self.quarantine(&manifest_path, Some(lib), why)),
+            Err(e) if trust::is_transient(&e) => return Err(io("opening", lib)(e)),
             Err(e) => return Ok(self.quarantine(&manifest_path, None, format!("library: {e}"))),
         };
-        if bytes.len() as u64 != manifest.library_size {
-            let why = format!(
-                "library is {} bytes, manifest says {}",
-                bytes.len(),
-                manifest.library_size
-            );
+        if len != manifest.library_size {
+            let why = format!("library is {len} bytes, manifest says {}", manifest.library_size);
             return Ok(self.quarantine(&manifest_path, Some(lib), why));
         }
+        let bytes = trust::read(&mut file, len).map_err(io("reading", lib))?;
         if keccak256(&bytes).to_string() != manifest.checksum {
             return Ok(self.quarantine(&manifest_path, Some(lib), "checksum mismatch".into()));
         }
-        // SAFETY: the library's bytes match the checksum recorded when this store wrote
-        // it; loading runs no code of ours (the objects have no constructors).
-        let library = match unsafe { Library::open(Some(lib), RTLD_NOW | RTLD_LOCAL) } {
+        // The descriptor just checksummed, not the path, which could name another file
+        // by now.
+        let via_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let load_from = if via_fd.exists() { via_fd.as_path() } else { lib };
+        // SAFETY: the bytes behind the descriptor are ours (owner and mode checked, nobody
+        // else can write them) and match the checksum recorded when this store wrote
+        // them; loading runs no code of ours (the objects have no constructors).
+        let library = match unsafe { Library::open(Some(load_from), RTLD_NOW | RTLD_LOCAL) } {
             Ok(l) => l,
+            Err(e) if trust::is_transient_dlopen(&e.to_string()) => {
+                return Err(io("loading", lib)(std::io::Error::other(e.to_string())));
+            }
             Err(e) => {
                 return Ok(self.quarantine(&manifest_path, Some(lib), format!("dlopen: {e}")));
             }
@@ -155,11 +220,12 @@ impl ArtifactStore for FsStore {
                 return Ok(self.quarantine(&manifest_path, Some(lib), format!("symbol: {e}")));
             }
         };
-        let backing = Box::new(LoadedLibrary { library });
+        let code_bytes = bytes.len();
+        drop(bytes);
+        let backing = Box::new(LoadedLibrary { library, file });
         // SAFETY: `entry` stays mapped while the library (the backing) is loaded, and the
         // key guarantees it was compiled from this code for this spec and ABI.
-        let program =
-            unsafe { CompiledProgram::new(entry, ProgramKind::Aot, bytes.len(), backing) };
+        let program = unsafe { CompiledProgram::new(entry, ProgramKind::Aot, code_bytes, backing) };
         Ok(Loaded::Hit(program))
     }
 
@@ -184,8 +250,10 @@ impl ArtifactStore for FsStore {
         let mut keys = Vec::new();
         for entry in std::fs::read_dir(&self.root).map_err(io("listing", &self.root))? {
             let path = entry.map_err(io("listing", &self.root))?.path();
+            // Checked like a load: a FIFO or a huge file never stalls start-up.
             if path.extension().is_some_and(|e| e == "json")
-                && let Ok(text) = std::fs::read(&path)
+                && let Ok(Ok((mut file, len))) = trust::open(&path, MAX_MANIFEST_BYTES)
+                && let Ok(text) = trust::read(&mut file, len)
                 && let Ok(m) = serde_json::from_slice::<Manifest>(&text)
             {
                 keys.push(m.key);

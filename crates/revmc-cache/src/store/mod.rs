@@ -4,6 +4,7 @@
 mod fs;
 mod key;
 mod manifest;
+mod trust;
 
 pub use fs::FsStore;
 pub use key::ArtifactKey;
@@ -35,6 +36,15 @@ pub enum StoreError {
         path: std::path::PathBuf,
         /// The error.
         source: std::io::Error,
+    },
+    /// The store directory may be written by someone else, who would choose the code
+    /// this process runs.
+    #[error("untrusted artifact store {path}: {why}")]
+    Untrusted {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        why: String,
     },
 }
 

@@ -237,7 +237,11 @@ fn store(shared: &Shared, result: WorkerResult) {
                 }
                 Err(error) => {
                     Counters::bump(&shared.counters.failed);
-                    if !matches!(error, CompileError::ShutDown | CompileError::QueueFull) {
+                    // A store that failed for lack of resources may work later: not remembered.
+                    if !matches!(
+                        error,
+                        CompileError::ShutDown | CompileError::QueueFull | CompileError::Store(_)
+                    ) {
                         shared.remember_failure(key, error.clone());
                     }
                 }
