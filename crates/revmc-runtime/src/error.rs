@@ -9,6 +9,9 @@ pub enum RuntimeError {
     /// The LLVM backend failed.
     #[error(transparent)]
     Llvm(#[from] revmc_llvm::LlvmError),
+    /// The compiler panicked (a bug); drop the compiler that was used.
+    #[error("the compiler panicked")]
+    Panicked,
     /// The compile service could not start its threads.
     #[error("starting the compile service: {0}")]
     Start(String),

@@ -51,6 +51,7 @@ pub unsafe fn run_compiled<H: Host>(
         interp: &raw mut *interp,
         gas_params: host.gas_params(),
         host: (&raw mut *host).cast(),
+        panic: None,
     };
     let (calldata, calldata_len) = match &interp.input.input {
         CallInput::Bytes(b) => (b.as_ptr(), b.len()),
@@ -78,6 +79,11 @@ pub unsafe fn run_compiled<H: Host>(
     // SAFETY: the context's pointers are valid for the call (interpreter, host, call data
     // and code outlive it); the stack array has STACK_LIMIT words of capacity.
     let rc = unsafe { f(&mut ctx, stack, &mut stack_len) };
+    if let Some(payload) = rt.panic.take() {
+        // The host panicked inside a builtin: continue the panic here, in Rust, as if the
+        // interpreter had called the host.
+        std::panic::resume_unwind(payload);
+    }
     *resume_at = ctx.resume_at;
     interp.gas.set_remaining(ctx.gas_remaining);
     let result = exit_code_to_result(rc).unwrap_or(InstructionResult::FatalExternalError);

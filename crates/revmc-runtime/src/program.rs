@@ -21,7 +21,13 @@ impl JitProgram {
         spec: SpecId,
     ) -> Result<Self, RuntimeError> {
         let ir = translate(code, spec, &Limits::default())?;
-        let function = compiler.compile(&ir)?;
+        // A compiler bug must not unwind into the caller; `compiler` may be half-updated
+        // afterwards, which the error says.
+        let compiled = revmc_worker::catch_compile_panic(|| {
+            revmc_worker::failpoint();
+            Ok(compiler.compile(&ir))
+        });
+        let function = compiled.map_err(|_| RuntimeError::Panicked)??;
         Ok(Self { function, code: code.to_vec(), spec })
     }
 

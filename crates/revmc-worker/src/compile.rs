@@ -23,6 +23,7 @@ fn translate_timed(
     let start = Instant::now();
     let _span = tracing::debug_span!("translate", len = code.len()).entered();
     let ir = translate(code, spec, limits)?;
+    crate::panic::failpoint();
     Ok((ir, start.elapsed()))
 }
 

@@ -15,10 +15,12 @@ pub mod compilers;
 mod error;
 mod job;
 mod notifier;
+mod panic;
 mod pool;
 
 pub use compile::{compile_aot, compile_jit};
 pub use error::CompileError;
 pub use job::{CompileJob, CompileKind, CompilePhases, Compiled, WorkerResult};
 pub use notifier::Notifier;
+pub use panic::{FAILPOINT_COMPILE_PANIC, catch_compile_panic, failpoint};
 pub use pool::{Rejected, SubmitError, WorkerConfig, WorkerPool};

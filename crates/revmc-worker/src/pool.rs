@@ -6,10 +6,9 @@
 //! queued jobs finish at once as [`CompileError::ShutDown`], waits for the running ones,
 //! clears every thread's compilers, and returns only after every worker thread has exited.
 
-use crate::{CompileError, CompileJob, Compiled, WorkerResult, compilers};
+use crate::{CompileError, CompileJob, Compiled, WorkerResult, catch_compile_panic, compilers};
 use crossbeam_channel::Sender;
 use revmc_ir::Limits;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
@@ -252,28 +251,21 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
     );
     let _entered = span.enter();
     let start = Instant::now();
-    let compiled = catch_unwind(AssertUnwindSafe(|| {
-        compilers::compile(&job, &shared.limits, shared.recycle_threshold)
-    }));
-    let (outcome, phases) = match compiled {
-        Ok((result, recycled)) => {
-            if recycled {
-                shared.recycled.fetch_add(1, Ordering::Relaxed);
-            }
-            match result {
-                Ok((compiled, phases)) => (Ok(compiled), phases),
-                Err(e) => (Err(e), Default::default()),
-            }
+    let compiled = catch_compile_panic(|| {
+        let (result, recycled) = compilers::compile(&job, &shared.limits, shared.recycle_threshold);
+        if recycled {
+            shared.recycled.fetch_add(1, Ordering::Relaxed);
         }
-        Err(panic) => {
-            // The compiler's LLVM state may be half-updated: start this thread afresh.
-            compilers::clear();
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            (Err(CompileError::Panicked(msg)), Default::default())
+        result
+    });
+    let (outcome, phases) = match compiled {
+        Ok((compiled, phases)) => (Ok(compiled), phases),
+        Err(e) => {
+            if matches!(e, CompileError::Panicked(_)) {
+                // The compiler's LLVM state may be half-updated: start this thread afresh.
+                compilers::clear();
+            }
+            (Err(e), Default::default())
         }
     };
     let duration = start.elapsed();

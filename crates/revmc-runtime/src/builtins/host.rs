@@ -15,10 +15,31 @@ use revmc_ir::analysis::opcodes::is_suspending;
 
 /// Runs host opcode `args[0]` at stack height `args[1]`, keeping the first `args[2]`
 /// entries of the array.
+///
+/// The host and its database are the embedder's code and may panic; the panic is caught
+/// here (it must not unwind through compiled code), the frame halts, and
+/// [`crate::frame::run_compiled`] resumes it.
 pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut Word) -> u8 {
     // SAFETY: compiled code passes its live context and three operand words.
     let ((ctx, rt), a) = unsafe { (frame(ctx), args::<3>(a)) };
     let rt: &mut FrameRuntime = rt;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: as for this function.
+        unsafe { run_host_op::<H>(ctx, rt, a) }
+    })) {
+        Ok(rc) => rc,
+        Err(payload) => {
+            rt.panic = Some(payload);
+            InstructionResult::FatalExternalError as u8
+        }
+    }
+}
+
+/// The body of [`host_op`].
+///
+/// # Safety
+/// As for [`host_op`].
+unsafe fn run_host_op<H: Host>(ctx: &mut EvmContext, rt: &mut FrameRuntime, a: &[Word; 3]) -> u8 {
     let op = a[0].as_limbs()[0] as u8;
     let height = (a[1].as_limbs()[0] as usize).min(STACK_LIMIT);
     let keep = (a[2].as_limbs()[0] as usize).min(height);

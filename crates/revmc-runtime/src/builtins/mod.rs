@@ -56,6 +56,10 @@ pub(crate) struct FrameRuntime {
     pub(crate) gas_params: *const GasParams,
     /// The host (`*mut H` for the table's `H`).
     pub(crate) host: *mut c_void,
+    /// A panic of the host or database caught at a builtin's boundary: it cannot unwind
+    /// through compiled code, so the frame halts and [`crate::frame::run_compiled`]
+    /// resumes it once compiled code has returned.
+    pub(crate) panic: Option<Box<dyn std::any::Any + Send + 'static>>,
 }
 
 type Res = Result<(), InstructionResult>;

@@ -5,7 +5,7 @@ use revm::primitives::map::HashMap;
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
 use revmc_ir::Limits;
 use revmc_llvm::{JitCompiler, OptLevel};
-use revmc_worker::compile_jit;
+use revmc_worker::{CompileError, catch_compile_panic, compile_jit};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,9 +49,16 @@ impl JitCache {
             return p.clone();
         }
         let start = Instant::now();
-        let compiled =
-            compile_jit(&mut self.compiler, "revmc_evm", code, key.spec_id, &self.limits);
+        let compiled = catch_compile_panic(|| {
+            compile_jit(&mut self.compiler, "revmc_evm", code, key.spec_id, &self.limits)
+        });
         self.compile_time += start.elapsed();
+        if matches!(compiled, Err(CompileError::Panicked(_)))
+            && let Ok(fresh) = JitCompiler::new(self.compiler.opt_level())
+        {
+            // The panicked compiler may be half-updated; its programs stay valid.
+            self.compiler = fresh;
+        }
         let program = match compiled {
             Ok((p, _)) => Some(Arc::new(p)),
             Err(e) => {
