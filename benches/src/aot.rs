@@ -4,7 +4,9 @@
 use anyhow::bail;
 use revmc_llvm::{AotCompiler, OptLevel};
 use revmc_runtime::evm::ProgramSource;
-use revmc_runtime::store::{ArtifactKey, ArtifactStore, FsStore, Loaded};
+use revmc_runtime::store::{
+    ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded, options_hash,
+};
 use revmc_runtime::{CompiledProgram, RuntimeCacheKey};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ pub struct Aot {
     compiler: AotCompiler,
     store: FsStore,
     _dir: tempfile::TempDir,
-    target: String,
+    build: ArtifactBuild,
     limits: revmc_ir::Limits,
     programs: HashMap<RuntimeCacheKey, Option<Arc<CompiledProgram>>>,
     /// Compilations that failed, with their errors.
@@ -34,7 +36,12 @@ impl Aot {
             compiler: AotCompiler::new(level)?,
             store: FsStore::open(dir.path())?,
             _dir: dir,
-            target: revmc_llvm::host_target_id(),
+            build: ArtifactBuild {
+                target: revmc_llvm::host_target_id(),
+                build_id: revmc_llvm::build_id(),
+                opt_level: level as u8,
+                options_hash: options_hash(&format!("{limits:?}")),
+            },
             limits,
             programs: HashMap::new(),
             failures: Vec::new(),
@@ -44,7 +51,7 @@ impl Aot {
 
     /// Compiles `code` (whose key is `key`), persists it and loads it back.
     fn load(&self, key: RuntimeCacheKey, code: &[u8]) -> anyhow::Result<CompiledProgram> {
-        let artifact = ArtifactKey::current(key, &self.target, self.compiler.opt_level() as u8);
+        let artifact = ArtifactKey::new(key, &self.build);
         let symbol = format!("bench_{}", artifact.id());
         let (library, _) =
             revmc_worker::compile_aot(&self.compiler, &symbol, code, key.spec_id, &self.limits)?;

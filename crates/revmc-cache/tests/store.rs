@@ -4,16 +4,21 @@
 //! artifact.
 
 use alloy_primitives::keccak256;
-use revmc_cache::store::{ArtifactKey, ArtifactStore, FsStore, Loaded};
+use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded};
 use revmc_cache::{ProgramKind, RuntimeCacheKey};
 use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, OptLevel, host_target_id};
+use revmc_llvm::{AotCompiler, OptLevel, build_id, host_target_id};
+
+/// This build's AOT settings at O1.
+fn build() -> ArtifactBuild {
+    ArtifactBuild { target: host_target_id(), build_id: build_id(), opt_level: 1, options_hash: 0 }
+}
 
 const CODE: &[u8] = &[0x60, 1, 0x60, 2, 0x01, 0x00];
 
 fn key() -> ArtifactKey {
     let k = RuntimeCacheKey::new(keccak256(CODE), SpecId::CANCUN);
-    ArtifactKey::current(k, &host_target_id(), 1)
+    ArtifactKey::new(k, &build())
 }
 
 /// A real library compiled from `CODE`.
@@ -146,4 +151,30 @@ fn concurrent_writers_leave_one_valid_artifact() {
     });
     assert!(matches!(store.load(&key()).unwrap(), Loaded::Hit(_)));
     assert_eq!(quarantined(&store), 0);
+}
+
+#[test]
+fn an_artifact_of_another_build_or_options_is_a_miss() {
+    let (_dir, store) = stored();
+    let k = RuntimeCacheKey::new(keccak256(CODE), SpecId::CANCUN);
+    let id = build_id();
+    // The id names the sources' hash and LLVM's version.
+    let (hash, llvm) = id.split_once("-llvm").expect("hash-llvmX.Y.Z");
+    assert!(hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+    assert!(llvm.starts_with("22."), "{id}");
+    let changed = [
+        ArtifactBuild { build_id: format!("{:016x}-llvm{llvm}", 1), ..build() },
+        ArtifactBuild { build_id: format!("{hash}-llvm21.1.0"), ..build() },
+        ArtifactBuild { options_hash: 1, ..build() },
+        ArtifactBuild { opt_level: 2, ..build() },
+        ArtifactBuild { target: format!("{}+avx", build().target), ..build() },
+    ];
+    for b in changed {
+        assert!(matches!(store.load(&ArtifactKey::new(k, &b)).unwrap(), Loaded::Miss), "{b:?}");
+    }
+    assert!(matches!(store.load(&ArtifactKey::new(k, &build())).unwrap(), Loaded::Hit(_)));
+    assert_ne!(
+        revmc_cache::store::options_hash("Limits { max_variants: 4 }"),
+        revmc_cache::store::options_hash("Limits { max_variants: 5 }")
+    );
 }

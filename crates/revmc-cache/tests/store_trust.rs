@@ -5,9 +5,16 @@
 
 use alloy_primitives::keccak256;
 use revmc_cache::RuntimeCacheKey;
-use revmc_cache::store::{ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest, StoreError};
+use revmc_cache::store::{
+    ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest, StoreError,
+};
 use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, OptLevel, host_target_id};
+use revmc_llvm::{AotCompiler, OptLevel, build_id, host_target_id};
+
+/// This build's AOT settings at O1.
+fn build() -> ArtifactBuild {
+    ArtifactBuild { target: host_target_id(), build_id: build_id(), opt_level: 1, options_hash: 0 }
+}
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,7 +25,7 @@ fn code(n: u8) -> Vec<u8> {
 
 fn key(n: u8) -> ArtifactKey {
     let k = RuntimeCacheKey::new(keccak256(code(n)), SpecId::CANCUN);
-    ArtifactKey::current(k, &host_target_id(), 1)
+    ArtifactKey::new(k, &build())
 }
 
 fn store_one(store: &FsStore, n: u8) {

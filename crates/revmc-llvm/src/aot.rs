@@ -122,3 +122,14 @@ pub fn host_target_id() -> String {
         features.to_string_lossy()
     )
 }
+
+/// What built this compiler: a hash over the sources of the translator, the ABI, the
+/// lowering and the pipeline (made at build time), and LLVM's version. Any change to
+/// them changes the id, so an artifact key made with it never matches code compiled by
+/// another build.
+pub fn build_id() -> String {
+    let (mut major, mut minor, mut patch) = (0, 0, 0);
+    // SAFETY: the three pointers are valid for writes of one `u32` each.
+    unsafe { llvm_sys::core::LLVMGetVersion(&mut major, &mut minor, &mut patch) };
+    format!("{}-llvm{major}.{minor}.{patch}", env!("REVMC_SOURCE_HASH"))
+}

@@ -17,7 +17,7 @@ mod object;
 pub mod opt;
 mod orc;
 
-pub use aot::{ABI_VERSION_SYMBOL, AotCompiler, SharedLibrary, host_target_id};
+pub use aot::{ABI_VERSION_SYMBOL, AotCompiler, SharedLibrary, build_id, host_target_id};
 pub use error::LlvmError;
 pub use jit::{JitCodeBacking, JitCompiler, JitFunction, PhaseTimes, live_code_bytes};
 pub use opt::OptLevel;

@@ -7,7 +7,7 @@ mod manifest;
 mod trust;
 
 pub use fs::FsStore;
-pub use key::ArtifactKey;
+pub use key::{ArtifactBuild, ArtifactKey, options_hash};
 pub use manifest::Manifest;
 
 use crate::CompiledProgram;

@@ -6,7 +6,7 @@ use super::{CompileMode, InterpretReason, Lookup, RuntimeConfig, RuntimeStats, T
 use crate::RuntimeError;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use revm::primitives::Bytes;
-use revmc_cache::store::{ArtifactKey, ArtifactStore, Loaded};
+use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded, options_hash};
 use revmc_cache::{CompiledProgram, ProgramKind, ResidentCache, RuntimeCacheKey, Tier};
 use revmc_ir::Limits;
 use revmc_worker::{
@@ -24,8 +24,9 @@ pub(crate) struct Shared {
     pub tuning: Tuning,
     pub mode: CompileMode,
     pub store: Option<Arc<dyn ArtifactStore>>,
-    /// `revmc_llvm::host_target_id()`, part of every artifact key.
-    pub target: String,
+    /// How AOT code is compiled here (target, build, level, options): part of every
+    /// artifact key.
+    pub build: ArtifactBuild,
     pub enabled: AtomicBool,
     pub paused: AtomicBool,
     pub generation: AtomicU64,
@@ -54,7 +55,7 @@ impl Shared {
 
     /// The artifact key of `key` under this runtime's AOT settings.
     pub fn artifact_key(&self, key: RuntimeCacheKey) -> ArtifactKey {
-        ArtifactKey::current(key, &self.target, self.tuning.aot_opt_level as u8)
+        ArtifactKey::new(key, &self.build)
     }
 
     /// Loads `key`'s artifact from the store into the resident cache, if there is a valid
@@ -194,6 +195,7 @@ impl Runtime {
                 ..Limits::default()
             },
         };
+        let build = artifact_build(&tuning, &worker.limits);
         let pool =
             WorkerPool::new(worker, results_tx).map_err(|e| RuntimeError::Start(e.to_string()))?;
         let shared = Arc::new(Shared {
@@ -201,7 +203,7 @@ impl Runtime {
             tuning,
             mode: config.mode,
             store: config.store,
-            target: revmc_llvm::host_target_id(),
+            build,
             enabled: AtomicBool::new(config.enabled),
             paused: AtomicBool::new(false),
             generation: AtomicU64::new(0),
@@ -468,6 +470,19 @@ impl Runtime {
             let _ = self.events.send(Event::Shutdown);
             let _ = handle.join();
         }
+    }
+}
+
+/// The parts of this runtime's artifact keys that do not depend on the code. Of the
+/// translator's limits only those that shape the code count: which code is compiled at
+/// all is policy.
+fn artifact_build(tuning: &Tuning, limits: &Limits) -> ArtifactBuild {
+    let shaping = Limits { max_code_len: 0, min_loop_free_instructions: 0, ..*limits };
+    ArtifactBuild {
+        target: revmc_llvm::host_target_id(),
+        build_id: revmc_llvm::build_id(),
+        opt_level: tuning.aot_opt_level as u8,
+        options_hash: options_hash(&format!("{shaping:?}")),
     }
 }
 
