@@ -76,6 +76,11 @@ pub struct Tuning {
     pub min_loop_free_instructions: usize,
     /// Capacity of the execution-event channel; events beyond it are dropped, never waited on.
     pub event_capacity: usize,
+    /// Keys the negative cache remembers at most (least recently used evicted first).
+    pub max_negative_entries: usize,
+    /// Keys whose gas the coordinator counts at most, towards compiling or tiering up
+    /// (least recently executed evicted first).
+    pub max_tracked_keys: usize,
 }
 
 impl Default for Tuning {
@@ -95,6 +100,8 @@ impl Default for Tuning {
             max_bytecode_len: 64 * 1024,
             min_loop_free_instructions: 64,
             event_capacity: 4096,
+            max_negative_entries: 1 << 16,
+            max_tracked_keys: 1 << 16,
         }
     }
 }

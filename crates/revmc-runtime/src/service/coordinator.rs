@@ -5,12 +5,13 @@ use super::CompileMode;
 use super::runtime::Shared;
 use super::stats::Counters;
 use crossbeam_channel::{Receiver, select};
+use lru::LruCache;
 use revm::primitives::Bytes;
 use revmc_cache::CompiledProgram;
 use revmc_cache::store::Loaded;
 use revmc_cache::{RuntimeCacheKey, Tier};
 use revmc_worker::{CompileError, CompileKind, Compiled, Rejected, WorkerResult};
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -27,38 +28,48 @@ pub(crate) enum Event {
     Shutdown,
 }
 
-/// Keys tracked for hotness at most; beyond it the counts restart, which bounds memory
-/// when a node sees endless distinct cold code.
-const MAX_TRACKED_KEYS: usize = 1 << 16;
-
 /// Gas run per key: interpreted (towards the first compilation) and as first-tier code
-/// (towards the optimizing one).
-#[derive(Debug, Default)]
+/// (towards the optimizing one). Each is bounded by `Tuning::max_tracked_keys`; the least
+/// recently executed key goes first, so a flood of distinct cold code cannot push out
+/// code that keeps running.
+#[derive(Debug)]
 struct Hotness {
-    interpreted: HashMap<RuntimeCacheKey, u64>,
-    first_tier: HashMap<RuntimeCacheKey, u64>,
+    interpreted: LruCache<RuntimeCacheKey, u64>,
+    first_tier: LruCache<RuntimeCacheKey, u64>,
 }
 
 impl Hotness {
+    fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self { interpreted: LruCache::new(capacity), first_tier: LruCache::new(capacity) }
+    }
+
     fn clear(&mut self) {
         self.interpreted.clear();
         self.first_tier.clear();
     }
+
+    fn len(&self) -> usize {
+        self.interpreted.len() + self.first_tier.len()
+    }
 }
 
-/// Adds `gas` to `key`'s count in `counts`, restarting the counts at the cap; returns the
-/// new total.
-fn add_gas(counts: &mut HashMap<RuntimeCacheKey, u64>, key: RuntimeCacheKey, gas: u64) -> u64 {
-    if counts.len() >= MAX_TRACKED_KEYS && !counts.contains_key(&key) {
-        counts.clear();
+/// Adds `gas` to `key`'s count, marking it recently executed; returns the new total.
+fn add_gas(counts: &mut LruCache<RuntimeCacheKey, u64>, key: RuntimeCacheKey, gas: u64) -> u64 {
+    match counts.get_mut(&key) {
+        Some(total) => {
+            *total = total.saturating_add(gas);
+            *total
+        }
+        None => {
+            counts.put(key, gas);
+            gas
+        }
     }
-    let total = counts.entry(key).or_default();
-    *total = total.saturating_add(gas);
-    *total
 }
 
 pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<WorkerResult>) {
-    let mut hot = Hotness::default();
+    let mut hot = Hotness::new(shared.tuning.max_tracked_keys);
     let sweep = shared.tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
         (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
     });
@@ -107,6 +118,12 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
 
 /// Applies one event; `false` on shutdown.
 fn handle(shared: &Shared, hot: &mut Hotness, event: Event) -> bool {
+    let go_on = apply(shared, hot, event);
+    shared.counters.tracked_keys.store(hot.len() as u64, Ordering::Relaxed);
+    go_on
+}
+
+fn apply(shared: &Shared, hot: &mut Hotness, event: Event) -> bool {
     match event {
         Event::Executed { key, code, gas, tier: None } => {
             executed(shared, &mut hot.interpreted, key, &code, gas)
@@ -123,7 +140,7 @@ fn handle(shared: &Shared, hot: &mut Hotness, event: Event) -> bool {
 
 fn executed(
     shared: &Shared,
-    hot: &mut HashMap<RuntimeCacheKey, u64>,
+    hot: &mut LruCache<RuntimeCacheKey, u64>,
     key: RuntimeCacheKey,
     code: &[u8],
     gas: u64,
@@ -132,10 +149,10 @@ fn executed(
         return;
     }
     if shared.cache.contains(&key)
-        || shared.failure(&key).is_some()
+        || shared.failed.get(&key).is_some()
         || shared.in_flight().contains_key(&key)
     {
-        hot.remove(&key);
+        hot.pop(&key);
         return;
     }
     if add_gas(hot, key, gas) < shared.tuning.hot_threshold_gas {
@@ -144,7 +161,7 @@ fn executed(
     if code.len() > shared.tuning.max_bytecode_len {
         let error = CompileError::TooLarge { len: code.len(), max: shared.tuning.max_bytecode_len };
         shared.remember_failure(key, error);
-        hot.remove(&key);
+        hot.pop(&key);
         return;
     }
     let (kind, tier) = match shared.mode {
@@ -152,7 +169,7 @@ fn executed(
         CompileMode::Aot => {
             // Compiled before (this run or an earlier one) and evicted since: reload it.
             if shared.load_artifact(key).is_some() {
-                hot.remove(&key);
+                hot.pop(&key);
                 return;
             }
             (CompileKind::Aot, Tier::Optimized)
@@ -162,7 +179,7 @@ fn executed(
         // Keep the count: the next execution retries once the queue has room.
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) | None => {
-            hot.remove(&key);
+            hot.pop(&key);
         }
     }
 }
@@ -171,7 +188,7 @@ fn executed(
 /// dispatch the optimizing compilation, whose result replaces the first-tier program.
 fn ran_first_tier(
     shared: &Shared,
-    warm: &mut HashMap<RuntimeCacheKey, u64>,
+    warm: &mut LruCache<RuntimeCacheKey, u64>,
     key: RuntimeCacheKey,
     code: &[u8],
     gas: u64,
@@ -181,8 +198,8 @@ fn ran_first_tier(
     }
     let first_tier = shared.cache.get(&key).is_some_and(|p| p.tier() == Tier::First);
     // A failed optimizing compilation is not retried: the first-tier code stays.
-    if !first_tier || shared.failure(&key).is_some() || shared.in_flight().contains_key(&key) {
-        warm.remove(&key);
+    if !first_tier || shared.failed.get(&key).is_some() || shared.in_flight().contains_key(&key) {
+        warm.pop(&key);
         return;
     }
     if add_gas(warm, key, gas) < shared.tuning.tier_up_gas {
@@ -191,11 +208,11 @@ fn ran_first_tier(
     match shared.dispatch(key, code, CompileKind::Jit, Tier::Optimized).1 {
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) => {
-            warm.remove(&key);
+            warm.pop(&key);
         }
         None => {
             Counters::bump(&shared.counters.tier_ups);
-            warm.remove(&key);
+            warm.pop(&key);
         }
     }
 }

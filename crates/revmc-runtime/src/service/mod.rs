@@ -9,6 +9,7 @@
 mod config;
 mod coordinator;
 mod lookup;
+mod negative;
 mod runtime;
 mod stats;
 

@@ -1,6 +1,7 @@
 //! The [`Runtime`] handle: lookups, hotness events, synchronous compiles, control, stats.
 
 use super::coordinator::{self, Event};
+use super::negative::NegativeCache;
 use super::stats::Counters;
 use super::{CompileMode, InterpretReason, Lookup, RuntimeConfig, RuntimeStats, Tuning};
 use crate::RuntimeError;
@@ -32,7 +33,7 @@ pub(crate) struct Shared {
     pub generation: AtomicU64,
     pub cache: ResidentCache,
     /// The negative cache: keys whose compilation failed, with the error.
-    pub failed: RwLock<HashMap<RuntimeCacheKey, CompileError>>,
+    pub failed: NegativeCache,
     /// Compilations dispatched and not yet stored, each with the notifier its waiters
     /// share. Its lock also orders result storage against `clear`.
     pub in_flight: Mutex<HashMap<RuntimeCacheKey, Arc<Notifier>>>,
@@ -45,12 +46,13 @@ impl Shared {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The live failure of `key` (the execution path: no recency update).
     pub fn failure(&self, key: &RuntimeCacheKey) -> Option<CompileError> {
-        self.failed.read().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+        self.failed.peek(key)
     }
 
     pub fn remember_failure(&self, key: RuntimeCacheKey, error: CompileError) {
-        self.failed.write().unwrap_or_else(|e| e.into_inner()).insert(key, error);
+        self.failed.insert(key, error);
     }
 
     /// The artifact key of `key` under this runtime's AOT settings.
@@ -196,6 +198,7 @@ impl Runtime {
             },
         };
         let build = artifact_build(&tuning, &worker.limits);
+        let negative_entries = tuning.max_negative_entries;
         let pool =
             WorkerPool::new(worker, results_tx).map_err(|e| RuntimeError::Start(e.to_string()))?;
         let shared = Arc::new(Shared {
@@ -207,7 +210,7 @@ impl Runtime {
             enabled: AtomicBool::new(config.enabled),
             paused: AtomicBool::new(false),
             generation: AtomicU64::new(0),
-            failed: RwLock::default(),
+            failed: NegativeCache::new(negative_entries),
             in_flight: Mutex::default(),
             pool: RwLock::new(pool),
             counters: Counters::default(),
@@ -383,7 +386,7 @@ impl Runtime {
             let mut in_flight = self.shared.in_flight();
             self.shared.generation.fetch_add(1, Ordering::AcqRel);
             self.shared.cache.clear();
-            self.shared.failed.write().unwrap_or_else(|e| e.into_inner()).clear();
+            self.shared.failed.clear();
             // Waiters keep their notifiers; the stale results complete them as `Cleared`.
             in_flight.clear();
         }
@@ -443,6 +446,8 @@ impl Runtime {
             aot_discarded: load(&c.aot_discarded),
             evictions: s.cache.evictions(),
             resident_entries: s.cache.len() as u64,
+            negative_entries: s.failed.len() as u64,
+            tracked_keys: load(&c.tracked_keys),
             jit_code_bytes: s.cache.code_bytes() as u64,
             live_jit_code_bytes: revmc_llvm::live_code_bytes() as u64,
             compile_time,

@@ -35,6 +35,10 @@ pub struct RuntimeStats {
     pub evictions: u64,
     /// Programs resident.
     pub resident_entries: u64,
+    /// Keys in the negative cache.
+    pub negative_entries: u64,
+    /// Keys whose gas the coordinator is counting.
+    pub tracked_keys: u64,
     /// Code bytes of the resident programs.
     pub jit_code_bytes: u64,
     /// Code bytes of every JIT program alive in the process (resident or still running).
@@ -69,6 +73,7 @@ pub(crate) struct Counters {
     pub aot_loaded: AtomicU64,
     pub aot_stored: AtomicU64,
     pub aot_discarded: AtomicU64,
+    pub tracked_keys: AtomicU64,
     /// Compile time, its phases, and the first tier's share of the time.
     pub compile: Mutex<(Duration, CompilePhases, Duration)>,
 }

@@ -4,5 +4,6 @@
 
 mod common;
 mod evm;
+mod flood;
 mod lifecycle;
 mod threads;
