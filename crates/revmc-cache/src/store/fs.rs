@@ -23,12 +23,12 @@ use revmc_ir::abi::{ABI_VERSION, RawEvmFn};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Temporary files older than this are a crashed writer's and are removed at open.
-const STALE_TEMP: Duration = Duration::from_secs(600);
+pub(super) const STALE_TEMP: Duration = Duration::from_secs(600);
 
 /// Name of the `u32` every library exports with the ABI version it was compiled for.
 const ABI_VERSION_SYMBOL: &[u8] = b"revmc_abi_version\0";
@@ -226,6 +226,12 @@ impl ArtifactStore for FsStore {
         // SAFETY: `entry` stays mapped while the library (the backing) is loaded, and the
         // key guarantees it was compiled from this code for this spec and ABI.
         let program = unsafe { CompiledProgram::new(entry, ProgramKind::Aot, code_bytes, backing) };
+        // Recently used: garbage collection removes least recently used artifacts first.
+        if let Ok(f) =
+            File::options().write(true).custom_flags(libc::O_NOFOLLOW).open(&manifest_path)
+        {
+            let _ = f.set_modified(SystemTime::now());
+        }
         Ok(Loaded::Hit(program))
     }
 

@@ -2,11 +2,13 @@
 //! makes one valid for this process, verified before they are loaded.
 
 mod fs;
+mod gc;
 mod key;
 mod manifest;
 mod trust;
 
 pub use fs::FsStore;
+pub use gc::GcReport;
 pub use key::{ArtifactBuild, ArtifactKey, options_hash};
 pub use manifest::Manifest;
 
