@@ -23,7 +23,7 @@ use revmc_ir::abi::{ABI_VERSION, RawEvmFn};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -54,6 +54,36 @@ struct LoadedLibrary {
     /// library while this one lives. Dropped after `library`.
     #[allow(dead_code, reason = "held to keep its number unique among loaded libraries")]
     file: File,
+}
+
+/// A file's identity: device and inode.
+type FileId = (u64, u64);
+
+fn file_id(path: &Path) -> Option<FileId> {
+    std::fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn meta_id(file: &File) -> Option<FileId> {
+    file.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Renames `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`).
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c =
+        |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both paths are NUL-terminated and outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 impl FsStore {
@@ -105,20 +135,30 @@ impl FsStore {
         self.root.join(format!("{}.json", key.id()))
     }
 
-    /// Moves the manifest (and the library it names, if any) into `quarantine/`.
-    fn quarantine(&self, manifest: &Path, library: Option<&Path>, why: String) -> Loaded {
+    /// Moves the manifest (and the library it names, if any) into `quarantine/`. Each
+    /// file is given with the identity (device, inode) of the file that was found bad,
+    /// when it was opened: if the name meanwhile holds another process's fresh write, the
+    /// move is undone (unless a newer file took the name again), so one process never
+    /// quarantines another's good artifact.
+    fn quarantine(&self, files: &[(&Path, Option<FileId>)], why: String) -> Loaded {
         let stamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-        for path in [Some(manifest), library].into_iter().flatten() {
-            if let Some(name) = path.file_name() {
-                let to = self
-                    .root
-                    .join("quarantine")
-                    .join(format!("{stamp}-{}", name.to_string_lossy()));
-                // Losing a race with another process's quarantine is fine: either way
-                // the bad artifact is gone from its real name.
-                let _ = std::fs::rename(path, to);
+        for &(path, bad) in files {
+            let Some(name) = path.file_name() else { continue };
+            let to =
+                self.root.join("quarantine").join(format!("{stamp}-{}", name.to_string_lossy()));
+            // Losing a race with another process's quarantine is fine: either way the bad
+            // file is gone from its real name.
+            if std::fs::rename(path, &to).is_err() {
+                continue;
+            }
+            if let Some(bad) = bad
+                && file_id(&to).is_some_and(|moved| moved != bad)
+            {
+                // A fresh write replaced the bad file after it was checked: put it back.
+                let _ = rename_noreplace(&to, path);
             }
         }
+        let manifest = files.first().map_or(Path::new(""), |f| f.0);
         tracing::warn!(manifest = %manifest.display(), %why, "discarded an AOT artifact");
         Loaded::Discarded(why)
     }
@@ -149,40 +189,45 @@ impl ArtifactStore for FsStore {
         let manifest_path = self.manifest_path(key);
         let (mut file, len) = match trust::open(&manifest_path, MAX_MANIFEST_BYTES) {
             Ok(Ok(opened)) => opened,
-            Ok(Err(Untrusted(why))) => return Ok(self.quarantine(&manifest_path, None, why)),
+            Ok(Err(Untrusted(why))) => return Ok(self.quarantine(&[(&manifest_path, None)], why)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Miss),
             Err(e) => return Err(io("opening", &manifest_path)(e)),
         };
         let text = trust::read(&mut file, len).map_err(io("reading", &manifest_path))?;
+        let manifest_id = meta_id(&file);
         drop(file);
+        let bad_manifest = [(manifest_path.as_path(), manifest_id)];
         let manifest: Manifest = match serde_json::from_slice(&text) {
             Ok(m) => m,
             Err(e) => {
-                return Ok(self.quarantine(&manifest_path, None, format!("bad manifest: {e}")));
+                return Ok(self.quarantine(&bad_manifest, format!("bad manifest: {e}")));
             }
         };
         let lib_path = self.root.join(&manifest.library);
         let lib = (Path::new(&manifest.library).file_name() == Some(manifest.library.as_ref()))
             .then_some(lib_path.as_path());
         if manifest.key != *key {
-            return Ok(self.quarantine(&manifest_path, lib, "manifest is for another key".into()));
+            return Ok(self.quarantine(&bad_manifest, "manifest is for another key".into()));
         }
         let Some(lib) = lib else {
-            return Ok(self.quarantine(&manifest_path, None, "library name is a path".into()));
+            return Ok(self.quarantine(&bad_manifest, "library name is a path".into()));
         };
         let (mut file, len) = match trust::open(lib, MAX_LIBRARY_BYTES) {
             Ok(Ok(opened)) => opened,
-            Ok(Err(Untrusted(why))) => return Ok(self.quarantine(&manifest_path, Some(lib), why)),
+            Ok(Err(Untrusted(why))) => {
+                return Ok(self.quarantine(&[bad_manifest[0], (lib, None)], why));
+            }
             Err(e) if trust::is_transient(&e) => return Err(io("opening", lib)(e)),
-            Err(e) => return Ok(self.quarantine(&manifest_path, None, format!("library: {e}"))),
+            Err(e) => return Ok(self.quarantine(&bad_manifest, format!("library: {e}"))),
         };
+        let both = [bad_manifest[0], (lib, meta_id(&file))];
         if len != manifest.library_size {
             let why = format!("library is {len} bytes, manifest says {}", manifest.library_size);
-            return Ok(self.quarantine(&manifest_path, Some(lib), why));
+            return Ok(self.quarantine(&both, why));
         }
         let bytes = trust::read(&mut file, len).map_err(io("reading", lib))?;
         if keccak256(&bytes).to_string() != manifest.checksum {
-            return Ok(self.quarantine(&manifest_path, Some(lib), "checksum mismatch".into()));
+            return Ok(self.quarantine(&both, "checksum mismatch".into()));
         }
         // The descriptor just checksummed, not the path, which could name another file
         // by now.
@@ -197,7 +242,7 @@ impl ArtifactStore for FsStore {
                 return Err(io("loading", lib)(std::io::Error::other(e.to_string())));
             }
             Err(e) => {
-                return Ok(self.quarantine(&manifest_path, Some(lib), format!("dlopen: {e}")));
+                return Ok(self.quarantine(&both, format!("dlopen: {e}")));
             }
         };
         // SAFETY: the symbol is a `u32` constant in every library this store writes.
@@ -208,7 +253,7 @@ impl ArtifactStore for FsStore {
         if abi.as_ref().ok() != Some(&ABI_VERSION) {
             let why = format!("library ABI {abi:?}, expected {ABI_VERSION}");
             drop(library);
-            return Ok(self.quarantine(&manifest_path, Some(lib), why));
+            return Ok(self.quarantine(&both, why));
         }
         let mut name = manifest.symbol.clone().into_bytes();
         name.push(0);
@@ -217,7 +262,7 @@ impl ArtifactStore for FsStore {
             Ok(f) => *f,
             Err(e) => {
                 drop(library);
-                return Ok(self.quarantine(&manifest_path, Some(lib), format!("symbol: {e}")));
+                return Ok(self.quarantine(&both, format!("symbol: {e}")));
             }
         };
         let code_bytes = bytes.len();
