@@ -25,6 +25,7 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Temporary files older than this are a crashed writer's and are removed at open.
@@ -34,9 +35,21 @@ pub(super) const STALE_TEMP: Duration = Duration::from_secs(600);
 const ABI_VERSION_SYMBOL: &[u8] = b"revmc_abi_version\0";
 
 /// AOT artifacts in a directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FsStore {
     root: PathBuf,
+    /// With a key, manifests are authenticated (HMAC-SHA256) and nothing unauthenticated
+    /// is loaded: for a store shared between hosts.
+    hmac_key: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for FsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsStore")
+            .field("root", &self.root)
+            .field("authenticated", &self.hmac_key.is_some())
+            .finish()
+    }
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
@@ -104,9 +117,16 @@ impl FsStore {
                 return Err(StoreError::Untrusted { path: dir, why });
             }
         }
-        let store = Self { root };
+        let store = Self { root, hmac_key: None };
         store.sweep_temporaries();
         Ok(store)
+    }
+
+    /// The same store, authenticating with `key`: manifests it writes carry an HMAC-SHA256,
+    /// and it loads only artifacts whose manifest carries a valid one. An artifact without
+    /// one is refused but left in place (another host's, under another key, perhaps).
+    pub fn with_hmac_key(self, key: impl Into<Vec<u8>>) -> Self {
+        Self { hmac_key: Some(key.into().into()), ..self }
     }
 
     /// Removes `.tmp-*` files older than [`STALE_TEMP`] (a writer that crashed between
@@ -203,6 +223,19 @@ impl ArtifactStore for FsStore {
                 return Ok(self.quarantine(&bad_manifest, format!("bad manifest: {e}")));
             }
         };
+        if let Some(key) = &self.hmac_key {
+            use hmac::Mac;
+            let valid = manifest
+                .mac
+                .as_deref()
+                .and_then(|m| alloy_primitives::hex::decode(m).ok())
+                .is_some_and(|tag| manifest.authenticator(key).verify_slice(&tag).is_ok());
+            if !valid {
+                let why = "manifest is not authenticated by this store's key".to_string();
+                tracing::warn!(manifest = %manifest_path.display(), %why, "refused an AOT artifact");
+                return Ok(Loaded::Discarded(why));
+            }
+        }
         let lib_path = self.root.join(&manifest.library);
         let lib = (Path::new(&manifest.library).file_name() == Some(manifest.library.as_ref()))
             .then_some(lib_path.as_path());
@@ -292,6 +325,15 @@ impl ArtifactStore for FsStore {
             library_size: library.len() as u64,
             checksum,
             created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            mac: None,
+        };
+        let manifest = match &self.hmac_key {
+            Some(key) => {
+                use hmac::Mac;
+                let tag = manifest.authenticator(key).finalize().into_bytes();
+                Manifest { mac: Some(alloy_primitives::hex::encode(tag)), ..manifest }
+            }
+            None => manifest,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifests serialize");
         self.write_atomically(&format!("{id}.json"), &json)

@@ -22,7 +22,8 @@ pub enum Loaded {
     /// No artifact for the key.
     Miss,
     /// An artifact was there but failed verification (corrupt, truncated, stale, wrong
-    /// key or ABI); it was moved aside and must be recompiled.
+    /// key or ABI); it was moved aside and must be recompiled. An artifact that is only
+    /// unauthenticated (a store with an HMAC key) is refused and left in place.
     Discarded(String),
 }
 
