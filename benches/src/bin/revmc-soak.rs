@@ -227,5 +227,55 @@ fn main() -> ExitCode {
         );
     }
     rt.shutdown();
+    hit_latency_by_threads(&rt);
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Hit latency with nothing compiling: 1, 2, 4 and 8 threads looking up the resident
+/// programs round-robin. Each sample is the mean over a batch of 256 lookups (timing one
+/// lookup alone would measure the clock, about as slow as the lookup); the median and p99
+/// are over the batches.
+fn hit_latency_by_threads(rt: &Runtime) {
+    const BATCH: usize = 256;
+    let keys: Vec<RuntimeCacheKey> = (0..1_000_000u32)
+        .map(|n| RuntimeCacheKey::new(keccak256(contract(n)), SPEC))
+        .take(100_000)
+        .filter(|k| matches!(rt.lookup(*k), Lookup::Compiled(_)))
+        .take(64)
+        .collect();
+    if keys.is_empty() {
+        println!("hit latency by threads: no resident program to look up");
+        return;
+    }
+    let mut line =
+        format!("hit latency by threads ({} resident keys, 256-lookup batches):", keys.len());
+    for threads in [1, 2, 4, 8] {
+        let samples = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let (keys, samples) = (&keys, &samples);
+                s.spawn(move || {
+                    let mut mine = Vec::with_capacity(2000);
+                    let mut i = t * 7;
+                    for _ in 0..2000 {
+                        let start = Instant::now();
+                        for _ in 0..BATCH {
+                            i = (i + 1) % keys.len();
+                            std::hint::black_box(rt.lookup(keys[i]));
+                        }
+                        mine.push(start.elapsed().as_nanos() as u64 / BATCH as u64);
+                    }
+                    samples.lock().unwrap().extend(mine);
+                });
+            }
+        });
+        let mut samples = samples.into_inner().unwrap();
+        samples.sort_unstable();
+        line += &format!(
+            "  {threads}: p50 {} ns, p99 {} ns;",
+            percentile(&samples, 0.5),
+            percentile(&samples, 0.99)
+        );
+    }
+    println!("{line}");
 }

@@ -1,21 +1,36 @@
 //! The resident map: compiled programs in memory under a byte budget.
 //!
-//! Hits take a read lock and stamp the entry's last use atomically, so lookups from many
-//! threads do not serialize; inserts and evictions take the write lock. Eviction scans for
-//! the least recently used entry, which is linear in the number of entries but happens
-//! only when an insert goes over budget or on an idle sweep.
+//! Lookups take the read lock of one of 64 shards (picked by the code hash, which is
+//! uniformly distributed) and stamp the entry's last use atomically: threads looking up
+//! different code share no lock word, and no lookup waits for another. Inserts, removals
+//! and evictions are serialized by the eviction index, an ordered set of
+//! `(stamp, key)`. Hits do not touch the index; eviction pops its oldest item and gives an
+//! entry used since its stamp a second chance with its current stamp, so choosing the
+//! least recently used entry costs O(log n) amortized instead of a scan.
 
 use crate::{CompiledProgram, RuntimeCacheKey};
-use std::collections::HashMap;
+use alloy_primitives::map::HashMap;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
+
+/// Number of shards (a power of two).
+const SHARDS: usize = 64;
+
+/// How stale a hit's stamp may be left (for idle eviction), in nanoseconds.
+const STAMP_RESOLUTION_NS: u64 = 1_000_000;
 
 struct Entry {
     program: Arc<CompiledProgram>,
     /// Nanoseconds since the cache's epoch at the last hit or insert.
     last_used: AtomicU64,
 }
+
+/// One shard, alone on its cache lines so that shards do not share a lock word's line.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard(RwLock<HashMap<RuntimeCacheKey, Entry>>);
 
 /// What an insert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,30 +42,50 @@ pub struct Insert {
 }
 
 /// Compiled programs by key, at most `budget` bytes of code in total.
-#[derive(Debug)]
 pub struct ResidentCache {
-    entries: RwLock<HashMap<RuntimeCacheKey, Entry>>,
+    shards: Box<[Shard]>,
+    /// `(stamp, key)` of resident entries, oldest first; an item may be stale (its entry
+    /// was used since, replaced or removed), which eviction sorts out lazily.
+    order: Mutex<BTreeSet<(u64, RuntimeCacheKey)>>,
     budget: usize,
     bytes: AtomicUsize,
     evictions: AtomicU64,
     epoch: Instant,
+    /// The stamp of the latest insert.
+    newest_insert: AtomicU64,
 }
 
-impl std::fmt::Debug for Entry {
+impl std::fmt::Debug for ResidentCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entry").field("program", &self.program).finish_non_exhaustive()
+        f.debug_struct("ResidentCache")
+            .field("entries", &self.len())
+            .field("bytes", &self.code_bytes())
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
     }
+}
+
+/// What the eviction index says of its oldest item.
+enum Oldest {
+    /// The entry is resident and unused since the item's stamp.
+    Evict(RuntimeCacheKey),
+    /// Stale or refreshed: looked at, nothing to evict.
+    Skipped,
+    /// The index is empty, or its oldest item is at least the cutoff.
+    None,
 }
 
 impl ResidentCache {
     /// An empty cache holding at most `budget` bytes of code.
     pub fn new(budget: usize) -> Self {
         Self {
-            entries: RwLock::default(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            order: Mutex::default(),
             budget,
             bytes: AtomicUsize::new(0),
             evictions: AtomicU64::new(0),
             epoch: Instant::now(),
+            newest_insert: AtomicU64::new(0),
         }
     }
 
@@ -58,27 +93,72 @@ impl ResidentCache {
         self.epoch.elapsed().as_nanos() as u64
     }
 
-    // A panic while holding the lock cannot leave the map inconsistent (every mutation is
-    // one map operation plus a counter), so a poisoned lock is used as is.
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<RuntimeCacheKey, Entry>> {
-        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    fn shard(&self, key: &RuntimeCacheKey) -> &Shard {
+        &self.shards[key.code_hash[0] as usize % SHARDS]
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<RuntimeCacheKey, Entry>> {
-        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    // A panic while holding a lock cannot leave a map inconsistent (every mutation is one
+    // map operation plus a counter), so a poisoned lock is used as is.
+    fn read(&self, key: &RuntimeCacheKey) -> RwLockReadGuard<'_, HashMap<RuntimeCacheKey, Entry>> {
+        self.shard(key).0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(
+        &self,
+        key: &RuntimeCacheKey,
+    ) -> RwLockWriteGuard<'_, HashMap<RuntimeCacheKey, Entry>> {
+        self.shard(key).0.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn order(&self) -> MutexGuard<'_, BTreeSet<(u64, RuntimeCacheKey)>> {
+        self.order.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The program stored under `key`, marking it used.
     pub fn get(&self, key: &RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
-        let entries = self.read();
+        let entries = self.read(key);
         let entry = entries.get(key)?;
-        entry.last_used.store(self.now(), Ordering::Relaxed);
+        // Stamp only when it matters — an insert came after the stamp (recency against the
+        // newcomer), or it is older than the stamp resolution (idleness) — so that threads
+        // hitting one hot program do not keep writing its line.
+        let now = self.now();
+        let last = entry.last_used.load(Ordering::Relaxed);
+        if last < self.newest_insert.load(Ordering::Relaxed) || now - last > STAMP_RESOLUTION_NS {
+            entry.last_used.store(now, Ordering::Relaxed);
+        }
         Some(entry.program.clone())
     }
 
     /// Whether `key` is resident, without marking it used.
     pub fn contains(&self, key: &RuntimeCacheKey) -> bool {
-        self.read().contains_key(key)
+        self.read(key).contains_key(key)
+    }
+
+    /// Looks at the oldest index item older than `cutoff` (any, with `u64::MAX`), except
+    /// `keep`: pops it, and re-files it under its entry's current stamp if the entry was
+    /// used since.
+    fn oldest(
+        &self,
+        order: &mut BTreeSet<(u64, RuntimeCacheKey)>,
+        cutoff: u64,
+        keep: Option<(u64, RuntimeCacheKey)>,
+    ) -> Oldest {
+        let Some(&(stamp, key)) = order.iter().find(|item| Some(**item) != keep) else {
+            return Oldest::None;
+        };
+        if stamp >= cutoff {
+            return Oldest::None;
+        }
+        order.remove(&(stamp, key));
+        let current = self.read(&key).get(&key).map(|e| e.last_used.load(Ordering::Relaxed));
+        match current {
+            None => Oldest::Skipped,
+            Some(used) if used > stamp => {
+                order.insert((used, key));
+                Oldest::Skipped
+            }
+            Some(_) => Oldest::Evict(key),
+        }
     }
 
     /// Stores `program` under `key` (replacing any program there), then evicts least
@@ -88,39 +168,55 @@ impl ResidentCache {
         if size > self.budget {
             return Insert { stored: false, evicted: 0 };
         }
-        // Evicted programs are dropped after the lock is released: freeing code takes the
-        // JIT's or the loader's locks, which lookups must not wait behind.
+        // Evicted programs are dropped after the locks are released: freeing code takes
+        // the JIT's or the loader's locks, which lookups must not wait behind.
         let mut dropped = Vec::new();
         let mut evicted = 0;
         {
-            let mut entries = self.write();
-            let entry = Entry { program, last_used: AtomicU64::new(self.now()) };
-            if let Some(old) = entries.insert(key, entry) {
+            let mut order = self.order();
+            let stamp = self.now();
+            self.newest_insert.store(stamp, Ordering::Relaxed);
+            let entry = Entry { program, last_used: AtomicU64::new(stamp) };
+            if let Some(old) = self.write(&key).insert(key, entry) {
                 self.bytes.fetch_sub(old.program.code_bytes(), Ordering::Relaxed);
                 dropped.push(old.program);
             }
             self.bytes.fetch_add(size, Ordering::Relaxed);
+            order.insert((stamp, key));
+            let new = Some((stamp, key));
             while self.bytes.load(Ordering::Relaxed) > self.budget {
-                let lru = entries
-                    .iter()
-                    .filter(|(k, _)| **k != key)
-                    .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
-                    .map(|(k, _)| *k);
-                let Some(lru) = lru else { break };
-                dropped.extend(self.remove_locked(&mut entries, &lru));
-                evicted += 1;
+                match self.oldest(&mut order, u64::MAX, new) {
+                    Oldest::Evict(lru) => {
+                        dropped.extend(self.remove_entry(&lru));
+                        evicted += 1;
+                    }
+                    Oldest::Skipped => {}
+                    Oldest::None => break,
+                }
             }
+            self.compact(&mut order);
         }
         drop(dropped);
         Insert { stored: true, evicted }
     }
 
-    fn remove_locked(
-        &self,
-        entries: &mut HashMap<RuntimeCacheKey, Entry>,
-        key: &RuntimeCacheKey,
-    ) -> Option<Arc<CompiledProgram>> {
-        let entry = entries.remove(key)?;
+    /// Rebuilds the index when stale items (from replaced or removed entries) outnumber
+    /// the resident ones, so that it stays within twice the entries.
+    fn compact(&self, order: &mut BTreeSet<(u64, RuntimeCacheKey)>) {
+        let len = self.len();
+        if order.len() <= 2 * len + 64 {
+            return;
+        }
+        order.clear();
+        for shard in self.shards.iter() {
+            let entries = shard.0.read().unwrap_or_else(|e| e.into_inner());
+            order.extend(entries.iter().map(|(k, e)| (e.last_used.load(Ordering::Relaxed), *k)));
+        }
+    }
+
+    /// Removes `key`'s entry, counting an eviction. The index item is left stale.
+    fn remove_entry(&self, key: &RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
+        let entry = self.write(key).remove(key)?;
         self.bytes.fetch_sub(entry.program.code_bytes(), Ordering::Relaxed);
         self.evictions.fetch_add(1, Ordering::Relaxed);
         Some(entry.program)
@@ -128,38 +224,46 @@ impl ResidentCache {
 
     /// Removes `key`; the program's code is freed once no other `Arc` holds it.
     pub fn remove(&self, key: &RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
-        self.remove_locked(&mut self.write(), key)
+        let _order = self.order();
+        self.remove_entry(key)
     }
 
     /// Evicts every entry unused for longer than `max_idle`; returns how many.
     pub fn evict_idle(&self, max_idle: Duration) -> usize {
         let cutoff = self.now().saturating_sub(max_idle.as_nanos() as u64);
-        let dropped: Vec<_> = {
-            let mut entries = self.write();
-            let idle: Vec<_> = entries
-                .iter()
-                .filter(|(_, e)| e.last_used.load(Ordering::Relaxed) < cutoff)
-                .map(|(k, _)| *k)
-                .collect();
-            idle.iter().filter_map(|key| self.remove_locked(&mut entries, key)).collect()
-        };
-        // Freed outside the lock, as in `insert`.
+        let mut dropped = Vec::new();
+        {
+            let mut order = self.order();
+            loop {
+                match self.oldest(&mut order, cutoff, None) {
+                    Oldest::Evict(key) => dropped.extend(self.remove_entry(&key)),
+                    Oldest::Skipped => {}
+                    Oldest::None => break,
+                }
+            }
+        }
+        // Freed outside the locks, as in `insert`.
         dropped.len()
     }
 
     /// Drops every entry (not counted as evictions).
     pub fn clear(&self) {
-        let dropped: Vec<_> = {
-            let mut entries = self.write();
+        let mut dropped = Vec::new();
+        {
+            let mut order = self.order();
+            for shard in self.shards.iter() {
+                let mut entries = shard.0.write().unwrap_or_else(|e| e.into_inner());
+                dropped.extend(entries.drain().map(|(_, e)| e.program));
+            }
+            order.clear();
             self.bytes.store(0, Ordering::Relaxed);
-            entries.drain().map(|(_, e)| e.program).collect()
-        };
+        }
         drop(dropped);
     }
 
     /// Number of resident programs.
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.shards.iter().map(|s| s.0.read().unwrap_or_else(|e| e.into_inner()).len()).sum()
     }
 
     /// Whether no program is resident.

@@ -255,10 +255,10 @@ impl Runtime {
             return Lookup::Interpret(InterpretReason::Disabled);
         }
         if let Some(program) = self.shared.cache.get(&key) {
-            Counters::bump(&self.shared.counters.hits);
+            self.shared.counters.hits.bump();
             return Lookup::Compiled(program);
         }
-        Counters::bump(&self.shared.counters.misses);
+        self.shared.counters.misses.bump();
         Lookup::Interpret(match self.shared.failure(&key) {
             Some(CompileError::TooLarge { .. }) => InterpretReason::TooLarge,
             Some(CompileError::Unprofitable { .. }) => InterpretReason::Unprofitable,
@@ -430,8 +430,8 @@ impl Runtime {
         let (compile_time, phases, first_tier_compile_time) =
             *c.compile.lock().unwrap_or_else(|e| e.into_inner());
         RuntimeStats {
-            hits: load(&c.hits),
-            misses: load(&c.misses),
+            hits: c.hits.load(),
+            misses: c.misses.load(),
             events_dropped: load(&c.events_dropped),
             queued: s.pool.read().unwrap_or_else(|e| e.into_inner()).pending() as u64,
             dispatched: load(&c.dispatched),

@@ -57,11 +57,38 @@ pub struct RuntimeStats {
     pub phases: CompilePhases,
 }
 
+/// A counter bumped from many threads at once: one cache line per slot, each thread
+/// bumping the slot of its own, so that lookups on different threads never contend for
+/// one counter's line. Reading sums the slots.
+#[derive(Debug, Default)]
+pub(crate) struct ShardedCounter([PaddedU64; 16]);
+
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct PaddedU64(AtomicU64);
+
+impl ShardedCounter {
+    pub fn bump(&self) {
+        thread_local! {
+            static SLOT: usize = {
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) as usize % 16
+            };
+        }
+        let slot = SLOT.with(|s| *s);
+        self.0[slot].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn load(&self) -> u64 {
+        self.0.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
 /// Counters updated by callers and the coordinator.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
+    pub hits: ShardedCounter,
+    pub misses: ShardedCounter,
     pub events_dropped: AtomicU64,
     pub dispatched: AtomicU64,
     pub deferred: AtomicU64,
