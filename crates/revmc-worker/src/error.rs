@@ -46,6 +46,12 @@ pub enum CompileError {
     /// The cache was cleared while the job ran; its result was dropped.
     #[error("the cache was cleared during compilation")]
     Cleared,
+    /// The compilation ran past its deadline and was abandoned.
+    #[error("the compilation exceeded its deadline of {after:?}")]
+    Timeout {
+        /// The deadline.
+        after: std::time::Duration,
+    },
     /// The compiler panicked (a bug); the worker thread survives.
     #[error("the compiler panicked: {0}")]
     Panicked(String),

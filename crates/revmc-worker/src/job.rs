@@ -36,6 +36,22 @@ pub struct CompileJob {
     pub generation: u64,
 }
 
+impl CompileJob {
+    /// A copy for the compiler: everything but the notifier, which stays with the worker.
+    pub(crate) fn clone_for_compile(&self) -> Self {
+        Self {
+            kind: self.kind,
+            key: self.key,
+            bytecode: self.bytecode.clone(),
+            symbol: self.symbol.clone(),
+            opt_level: self.opt_level,
+            tier: self.tier,
+            notifier: None,
+            generation: self.generation,
+        }
+    }
+}
+
 /// Time spent per compilation phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CompilePhases {

@@ -12,6 +12,7 @@
 
 mod compile;
 pub mod compilers;
+mod deadline;
 mod error;
 mod job;
 mod notifier;

@@ -6,12 +6,16 @@
 //! queued jobs finish at once as [`CompileError::ShutDown`], waits for the running ones,
 //! clears every thread's compilers, and returns only after every worker thread has exited.
 
-use crate::{CompileError, CompileJob, Compiled, WorkerResult, catch_compile_panic, compilers};
+use crate::deadline::CompileThreads;
+use crate::{
+    CompileError, CompileJob, CompileKind, Compiled, WorkerResult, catch_compile_panic, compilers,
+};
 use crossbeam_channel::Sender;
+use revmc_cache::Tier;
 use revmc_ir::Limits;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Pool sizing and compiler policy.
 #[derive(Debug, Clone)]
@@ -24,6 +28,11 @@ pub struct WorkerConfig {
     pub recycle_threshold: usize,
     /// Translation bounds, including the maximum bytecode length.
     pub limits: Limits,
+    /// Deadline of first-tier JIT compilations (`None`: none), past which a compilation
+    /// is abandoned with [`CompileError::Timeout`] (see the `deadline` module).
+    pub deadline: Option<Duration>,
+    /// Deadline of optimizing JIT and AOT compilations.
+    pub optimizing_deadline: Option<Duration>,
 }
 
 impl Default for WorkerConfig {
@@ -33,6 +42,8 @@ impl Default for WorkerConfig {
             per_worker_capacity: 64,
             recycle_threshold: 256,
             limits: Limits::default(),
+            deadline: None,
+            optimizing_deadline: None,
         }
     }
 }
@@ -89,6 +100,10 @@ struct Shared {
     /// Mirrors `admitted` for shutdown to wait on.
     unfinished: Counter,
     results: Sender<WorkerResult>,
+    deadline: Option<Duration>,
+    optimizing_deadline: Option<Duration>,
+    /// Where deadline-bound compilations run.
+    compile_threads: Arc<CompileThreads>,
 }
 
 /// Compiles jobs on worker threads and sends each result to the channel given at creation.
@@ -130,6 +145,13 @@ impl WorkerPool {
             recycled: AtomicU64::new(0),
             unfinished: Counter::default(),
             results,
+            deadline: config.deadline,
+            optimizing_deadline: config.optimizing_deadline,
+            compile_threads: Arc::new(CompileThreads::new(
+                config.limits,
+                config.recycle_threshold,
+                config.threads,
+            )),
         });
         Ok(Self { pool, shared, threads: config.threads, handles })
     }
@@ -184,12 +206,18 @@ impl WorkerPool {
         self.shared.shut_down.store(true, Ordering::Release);
         let Some(pool) = self.pool.take() else { return };
         self.shared.unfinished.wait_for(|n| n == 0);
-        pool.broadcast(|_| compilers::clear());
+        pool.broadcast(|_| {
+            compilers::clear();
+            CompileThreads::release_current();
+        });
         drop(pool);
         for handle in self.handles.drain(..) {
             // A worker thread cannot panic: jobs run under `catch_unwind`.
             let _ = handle.join();
         }
+        // Abandoned compilations finish (the translator bounds them) and their threads
+        // exit, as do the workers' own.
+        self.shared.compile_threads.join_all();
     }
 }
 
@@ -251,13 +279,27 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
     );
     let _entered = span.enter();
     let start = Instant::now();
-    let compiled = catch_compile_panic(|| {
-        let (result, recycled) = compilers::compile(&job, &shared.limits, shared.recycle_threshold);
-        if recycled {
-            shared.recycled.fetch_add(1, Ordering::Relaxed);
+    let deadline = match (job.kind, job.tier) {
+        (CompileKind::Jit, Tier::First) => shared.deadline,
+        _ => shared.optimizing_deadline,
+    };
+    let compiled = match deadline {
+        Some(deadline) => {
+            let (result, recycled) = shared.compile_threads.compile(&job, deadline);
+            if recycled {
+                shared.recycled.fetch_add(1, Ordering::Relaxed);
+            }
+            result
         }
-        result
-    });
+        None => catch_compile_panic(|| {
+            let (result, recycled) =
+                compilers::compile(&job, &shared.limits, shared.recycle_threshold);
+            if recycled {
+                shared.recycled.fetch_add(1, Ordering::Relaxed);
+            }
+            result
+        }),
+    };
     let (outcome, phases) = match compiled {
         Ok((compiled, phases)) => (Ok(compiled), phases),
         Err(e) => {

@@ -66,6 +66,12 @@ pub struct Tuning {
     pub first_tier_opt_level: Option<OptLevel>,
     /// Gas that first-tier code must run before it is recompiled optimized.
     pub tier_up_gas: u64,
+    /// Deadline of a first-tier compilation: past it the compilation is abandoned, the
+    /// key is refused as `Timeout` (for 10 minutes) and the worker moves on. `None`: none.
+    pub compile_deadline: Option<Duration>,
+    /// Deadline of optimizing and AOT compilations, which take longer (up to 15 s for the
+    /// largest real contracts here, `docs/compile-cost.md`).
+    pub optimizing_compile_deadline: Option<Duration>,
     /// Optimization level of AOT compilations.
     pub aot_opt_level: OptLevel,
     /// Longer bytecode is never compiled.
@@ -96,6 +102,8 @@ impl Default for Tuning {
             jit_opt_level: OptLevel::O2,
             first_tier_opt_level: Some(OptLevel::O0),
             tier_up_gas: 10_000_000,
+            compile_deadline: Some(Duration::from_secs(2)),
+            optimizing_compile_deadline: Some(Duration::from_secs(60)),
             aot_opt_level: OptLevel::O3,
             max_bytecode_len: 64 * 1024,
             min_loop_free_instructions: 64,

@@ -23,6 +23,8 @@ pub enum InterpretReason {
     Failed,
     /// The bytecode is longer than `max_bytecode_len`.
     TooLarge,
+    /// A compilation of this key ran past its deadline; it is retried after a while.
+    TimedOut,
     /// Loop-free code too short for compiled code to repay its entry
     /// (`Tuning::min_loop_free_instructions`).
     Unprofitable,

@@ -5,8 +5,8 @@
 //! a flood of distinct failing code cannot grow it, and keys still being executed stay.
 //! Lookups on the execution path only peek (a read lock, no recency update); the
 //! coordinator's checks, made whenever the code runs interpreted, refresh recency.
-//! Failures that may not recur — the backend or a compiler panic, which can be a lack of
-//! memory — expire after [`TRANSIENT_REFUSAL`]; the translator's verdicts stay until
+//! Failures that may not recur — the backend, a compiler panic (either can be a lack of
+//! memory), a deadline missed on a busy machine — expire after [`TRANSIENT_REFUSAL`]; the translator's verdicts stay until
 //! `clear`.
 
 use lru::LruCache;
@@ -66,7 +66,10 @@ impl NegativeCache {
     /// Remembers that `key` failed with `error`, evicting the least recently used key if
     /// the cache is full.
     pub fn insert(&self, key: RuntimeCacheKey, error: CompileError) {
-        let transient = matches!(error, CompileError::Backend(_) | CompileError::Panicked(_));
+        let transient = matches!(
+            error,
+            CompileError::Backend(_) | CompileError::Panicked(_) | CompileError::Timeout { .. }
+        );
         let expires = transient.then(|| Instant::now() + TRANSIENT_REFUSAL);
         self.write().put(key, Entry { error, expires });
     }

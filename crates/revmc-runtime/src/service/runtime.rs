@@ -196,6 +196,8 @@ impl Runtime {
                 min_loop_free_instructions: tuning.min_loop_free_instructions,
                 ..Limits::default()
             },
+            deadline: tuning.compile_deadline,
+            optimizing_deadline: tuning.optimizing_compile_deadline,
         };
         let build = artifact_build(&tuning, &worker.limits);
         let negative_entries = tuning.max_negative_entries;
@@ -262,6 +264,7 @@ impl Runtime {
         Lookup::Interpret(match self.shared.failure(&key) {
             Some(CompileError::TooLarge { .. }) => InterpretReason::TooLarge,
             Some(CompileError::Unprofitable { .. }) => InterpretReason::Unprofitable,
+            Some(CompileError::Timeout { .. }) => InterpretReason::TimedOut,
             Some(_) => InterpretReason::Failed,
             None => InterpretReason::NotCompiled,
         })

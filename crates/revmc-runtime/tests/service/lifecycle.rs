@@ -158,3 +158,22 @@ fn code_that_does_not_match_its_key_is_refused() {
     assert!(matches!(rt.lookup(key(&a)), Lookup::Interpret(_)));
     assert_eq!(rt.stats().dispatched, 0);
 }
+
+#[test]
+fn a_compilation_past_its_deadline_is_abandoned_and_the_worker_moves_on() {
+    let rt = runtime(Tuning {
+        jit_opt_level: revmc_runtime::OptLevel::O2,
+        optimizing_compile_deadline: Some(Duration::from_millis(300)),
+        ..tuning()
+    });
+    // Seconds at O2: past the deadline, so the compilation is abandoned.
+    let slow = slow_program();
+    let err = rt.compile_sync(key(&slow), &slow).unwrap_err();
+    assert!(matches!(err, CompileError::Timeout { .. }), "{err}");
+    assert!(matches!(rt.lookup(key(&slow)), Lookup::Interpret(InterpretReason::TimedOut)));
+    // The one worker is free again while the abandoned compilation finishes elsewhere.
+    let p = rt.compile_sync(key(&program(3)), &program(3)).expect("small code compiles");
+    run_checked(&p, &program(3), &[]);
+    // Shutdown waits for the abandoned compilation's thread too (bounded by its work).
+    rt.shutdown();
+}

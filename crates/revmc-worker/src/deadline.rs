@@ -1,0 +1,153 @@
+//! Compile deadlines: each worker compiles on a compile thread of its own and waits for it
+//! at most the job's deadline. A compilation past it is abandoned: its thread is left to
+//! finish (LLVM cannot be interrupted; the translator's limits bound the work) and exit,
+//! the job fails with [`CompileError::Timeout`], and the worker takes the next job on a
+//! fresh compile thread. At most as many abandoned threads as workers run at once, so a
+//! flood of hostile code can take at most twice the pool's threads; past that bound a
+//! worker waits for one to finish before it starts another compilation.
+
+use crate::{CompileError, CompileJob, CompilePhases, Compiled, catch_compile_panic, compilers};
+use crossbeam_channel::{RecvTimeoutError, Sender, bounded, unbounded};
+use revmc_ir::Limits;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A compilation's outcome and whether the compiler was recycled for it.
+pub(crate) type Outcome = (Result<(Compiled, CompilePhases), CompileError>, bool);
+
+type Request = (CompileJob, Sender<Outcome>);
+
+/// What the compile threads of a pool share.
+#[derive(Debug)]
+pub(crate) struct CompileThreads {
+    limits: Limits,
+    recycle_threshold: usize,
+    /// Abandoned threads still running, and the bound on them.
+    abandoned: Mutex<usize>,
+    finished: Condvar,
+    max_abandoned: usize,
+    /// Every compile thread ever started, joined at shutdown.
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A worker's compile thread: where its jobs go, and the flag set when it is abandoned.
+struct CompileThread {
+    jobs: Sender<Request>,
+    abandoned: Arc<AtomicBool>,
+}
+
+thread_local! {
+    static COMPILE_THREAD: RefCell<Option<CompileThread>> = const { RefCell::new(None) };
+}
+
+impl CompileThreads {
+    pub(crate) fn new(limits: Limits, recycle_threshold: usize, max_abandoned: usize) -> Self {
+        Self {
+            limits,
+            recycle_threshold,
+            abandoned: Mutex::new(0),
+            finished: Condvar::new(),
+            max_abandoned: max_abandoned.max(1),
+            handles: Mutex::default(),
+        }
+    }
+
+    fn spawn(self: &Arc<Self>) -> Option<CompileThread> {
+        let (jobs, requests) = unbounded::<Request>();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let (threads, flag) = (self.clone(), abandoned.clone());
+        let handle = std::thread::Builder::new()
+            .name("revmc-compile".into())
+            .spawn(move || {
+                for (job, reply) in requests {
+                    let outcome = catch_compile_panic(|| {
+                        let (result, recycled) =
+                            compilers::compile(&job, &threads.limits, threads.recycle_threshold);
+                        result.map(|r| (r, recycled))
+                    });
+                    let outcome = match outcome {
+                        Ok((r, recycled)) => (Ok(r), recycled),
+                        Err(e) => {
+                            if matches!(e, CompileError::Panicked(_)) {
+                                // The compiler may be half-updated: start afresh.
+                                compilers::clear();
+                            }
+                            (Err(e), false)
+                        }
+                    };
+                    // Nobody listens if the job was abandoned.
+                    let _ = reply.send(outcome);
+                }
+                compilers::clear();
+                if flag.load(Ordering::Acquire) {
+                    let mut n = threads.abandoned.lock().unwrap_or_else(|e| e.into_inner());
+                    *n -= 1;
+                    threads.finished.notify_all();
+                }
+            })
+            .ok()?;
+        self.handles.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+        Some(CompileThread { jobs, abandoned })
+    }
+
+    /// Compiles `job` on this worker's compile thread, waiting at most `deadline`.
+    pub(crate) fn compile(self: &Arc<Self>, job: &CompileJob, deadline: Duration) -> Outcome {
+        {
+            let n = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
+            let _n = self
+                .finished
+                .wait_while(n, |n| *n >= self.max_abandoned)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        COMPILE_THREAD.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.is_none() {
+                *slot = self.spawn();
+            }
+            let Some(thread) = slot.as_ref() else {
+                return (
+                    Err(CompileError::Panicked("cannot start a compile thread".into())),
+                    false,
+                );
+            };
+            let (reply, outcome) = bounded(1);
+            // The compile thread needs the job, not its notifier (which stays here).
+            let request = job.clone_for_compile();
+            if thread.jobs.send((request, reply)).is_err() {
+                *slot = None;
+                return (Err(CompileError::Panicked("the compile thread exited".into())), false);
+            }
+            match outcome.recv_timeout(deadline) {
+                Ok(outcome) => outcome,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(thread) = slot.take() {
+                        *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                        thread.abandoned.store(true, Ordering::Release);
+                        // Dropping `thread.jobs` lets it exit once its compilation ends.
+                    }
+                    (Err(CompileError::Timeout { after: deadline }), false)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    *slot = None;
+                    (Err(CompileError::Panicked("the compile thread died".into())), false)
+                }
+            }
+        })
+    }
+
+    /// Ends this thread's compile thread (at worker shutdown).
+    pub(crate) fn release_current() {
+        COMPILE_THREAD.with(|slot| slot.borrow_mut().take());
+    }
+
+    /// Joins every compile thread; call once the workers have released theirs.
+    pub(crate) fn join_all(&self) {
+        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+}
