@@ -134,16 +134,16 @@ impl ResidentCache {
         self.read(key).contains_key(key)
     }
 
-    /// Looks at the oldest index item older than `cutoff` (any, with `u64::MAX`), except
+    /// Looks at the oldest index item older than `cutoff` (any, with `u64::MAX`) not of
     /// `keep`: pops it, and re-files it under its entry's current stamp if the entry was
     /// used since.
     fn oldest(
         &self,
         order: &mut BTreeSet<(u64, RuntimeCacheKey)>,
         cutoff: u64,
-        keep: Option<(u64, RuntimeCacheKey)>,
+        keep: Option<RuntimeCacheKey>,
     ) -> Oldest {
-        let Some(&(stamp, key)) = order.iter().find(|item| Some(**item) != keep) else {
+        let Some(&(stamp, key)) = order.iter().find(|item| Some(item.1) != keep) else {
             return Oldest::None;
         };
         if stamp >= cutoff {
@@ -176,16 +176,11 @@ impl ResidentCache {
             let mut order = self.order();
             let stamp = self.now();
             self.newest_insert.store(stamp, Ordering::Relaxed);
-            let entry = Entry { program, last_used: AtomicU64::new(stamp) };
-            if let Some(old) = self.write(&key).insert(key, entry) {
-                self.bytes.fetch_sub(old.program.code_bytes(), Ordering::Relaxed);
-                dropped.push(old.program);
-            }
-            self.bytes.fetch_add(size, Ordering::Relaxed);
-            order.insert((stamp, key));
-            let new = Some((stamp, key));
-            while self.bytes.load(Ordering::Relaxed) > self.budget {
-                match self.oldest(&mut order, u64::MAX, new) {
+            // Room first, then the insert: the total never exceeds the budget, even for a
+            // moment (mutations are serialized by the index lock).
+            let replaced = self.read(&key).get(&key).map_or(0, |e| e.program.code_bytes());
+            while self.bytes.load(Ordering::Relaxed) - replaced + size > self.budget {
+                match self.oldest(&mut order, u64::MAX, Some(key)) {
                     Oldest::Evict(lru) => {
                         dropped.extend(self.remove_entry(&lru));
                         evicted += 1;
@@ -194,6 +189,13 @@ impl ResidentCache {
                     Oldest::None => break,
                 }
             }
+            let entry = Entry { program, last_used: AtomicU64::new(stamp) };
+            if let Some(old) = self.write(&key).insert(key, entry) {
+                self.bytes.fetch_sub(old.program.code_bytes(), Ordering::Relaxed);
+                dropped.push(old.program);
+            }
+            self.bytes.fetch_add(size, Ordering::Relaxed);
+            order.insert((stamp, key));
             self.compact(&mut order);
         }
         drop(dropped);

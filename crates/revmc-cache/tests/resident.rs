@@ -99,3 +99,26 @@ fn replacing_a_key_keeps_the_byte_count_right() {
     cache.clear();
     assert_eq!((cache.len(), cache.code_bytes(), live.load(Ordering::SeqCst)), (0, 0, 0));
 }
+
+#[test]
+fn the_total_never_exceeds_the_budget_even_during_an_insert() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let cache = ResidentCache::new(1000);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let peak = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut peak = 0;
+            while !stop.load(Ordering::Relaxed) {
+                peak = peak.max(cache.code_bytes());
+            }
+            peak
+        });
+        for n in 0..5000u32 {
+            cache.insert(key((n % 200) as u8), program(&live, 100 + (n as usize % 7) * 10));
+        }
+        stop.store(true, Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    assert!(peak <= 1000, "peaked at {peak}");
+    assert!(cache.code_bytes() <= 1000);
+}
