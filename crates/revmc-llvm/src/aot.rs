@@ -11,8 +11,8 @@ use inkwell::values::BasicValue;
 use revmc_ir::abi::ABI_VERSION;
 use revmc_ir::ir::Function;
 use std::io::Write;
-use std::process::Command;
-use std::time::Instant;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Name of the exported `u32` holding the ABI version the library was compiled for.
 pub const ABI_VERSION_SYMBOL: &str = "revmc_abi_version";
@@ -38,12 +38,25 @@ pub struct SharedLibrary {
 pub struct AotCompiler {
     machine: TargetMachine,
     opt_level: OptLevel,
+    link_timeout: Duration,
 }
+
+/// How long the linker may run before it is killed and the compilation fails.
+pub const DEFAULT_LINK_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl AotCompiler {
     /// A compiler for the host CPU at `opt_level`.
     pub fn new(opt_level: OptLevel) -> Result<Self, LlvmError> {
-        Ok(Self { machine: opt::host_target_machine(opt_level)?, opt_level })
+        Ok(Self {
+            machine: opt::host_target_machine(opt_level)?,
+            opt_level,
+            link_timeout: DEFAULT_LINK_TIMEOUT,
+        })
+    }
+
+    /// The same compiler, killing a linker run that takes longer than `timeout`.
+    pub fn with_link_timeout(self, timeout: Duration) -> Self {
+        Self { link_timeout: timeout, ..self }
     }
 
     /// The optimization level.
@@ -78,32 +91,49 @@ impl AotCompiler {
             },
         )?;
         let t = Instant::now();
-        let bytes = link(object.as_slice())?;
+        let bytes = link(object.as_slice(), self.link_timeout)?;
         phases.link = t.elapsed();
         Ok(SharedLibrary { bytes, symbol: symbol.to_string(), phases })
     }
 }
 
-/// Links one object into a shared library with `cc -shared`.
-fn link(object: &[u8]) -> Result<Vec<u8>, LlvmError> {
+/// Links one object into a shared library with `cc -shared`, killing the linker if it runs
+/// past `timeout` (a wedged toolchain must not hold a worker forever).
+fn link(object: &[u8], timeout: Duration) -> Result<Vec<u8>, LlvmError> {
     let io = |what: &str, e: std::io::Error| LlvmError::Link(format!("{what}: {e}"));
     let dir = tempfile::tempdir().map_err(|e| io("temporary directory", e))?;
     let (obj, lib) = (dir.path().join("evm.o"), dir.path().join("evm.so"));
+    let errors = dir.path().join("stderr");
     std::fs::File::create(&obj)
         .and_then(|mut f| f.write_all(object))
         .map_err(|e| io("writing the object", e))?;
+    let stderr = std::fs::File::create(&errors).map_err(|e| io("creating a log", e))?;
     let cc = linker();
-    let out = Command::new(&cc)
+    // Output goes to a file, not a pipe: a pipe could fill while we poll.
+    let mut child = Command::new(&cc)
         .args(["-shared", "-nostartfiles", "-Wl,--build-id=none", "-o"])
         .arg(&lib)
         .arg(&obj)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
         .map_err(|e| io(&format!("running `{cc}` (install a C toolchain, e.g. gcc)"), e))?;
-    if !out.status.success() {
-        return Err(LlvmError::Link(format!(
-            "`{cc} -shared` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| io(&format!("waiting for `{cc}`"), e))? {
+            Some(status) => break status,
+            None if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(LlvmError::Link(format!("`{cc} -shared` timed out after {timeout:?}")));
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    };
+    if !status.success() {
+        let log = std::fs::read_to_string(&errors).unwrap_or_default();
+        return Err(LlvmError::Link(format!("`{cc} -shared` failed: {}", log.trim())));
     }
     std::fs::read(&lib).map_err(|e| io("reading the library", e))
 }
