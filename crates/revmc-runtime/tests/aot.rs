@@ -189,3 +189,78 @@ fn a_store_short_of_descriptors_is_retried_and_nothing_is_quarantined() {
     assert_eq!(std::fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 0);
     assert_eq!(rt.stats().aot_stored, 1, "loaded from the store, not compiled again");
 }
+
+/// A store whose loads of one code block until a gate opens (a disk that stalls).
+#[derive(Debug)]
+struct StallingStore {
+    inner: FsStore,
+    stalls: revm::primitives::B256,
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl revmc_runtime::store::ArtifactStore for StallingStore {
+    fn load(
+        &self,
+        key: &revmc_runtime::store::ArtifactKey,
+    ) -> Result<revmc_runtime::store::Loaded, revmc_runtime::store::StoreError> {
+        if key.code_hash == self.stalls {
+            let open = self.open.lock().unwrap();
+            // Bounded, so that a broken runtime fails the test instead of hanging it.
+            let _open = self
+                .opened
+                .wait_timeout_while(open, std::time::Duration::from_secs(30), |o| !*o)
+                .unwrap();
+        }
+        self.inner.load(key)
+    }
+
+    fn store(
+        &self,
+        key: &revmc_runtime::store::ArtifactKey,
+        library: &[u8],
+        symbol: &str,
+    ) -> Result<(), revmc_runtime::store::StoreError> {
+        self.inner.store(key, library, symbol)
+    }
+
+    fn keys(
+        &self,
+    ) -> Result<Vec<revmc_runtime::store::ArtifactKey>, revmc_runtime::store::StoreError> {
+        self.inner.keys()
+    }
+}
+
+#[test]
+fn a_stalled_store_load_does_not_hold_up_another_keys_promotion() {
+    use revmc_runtime::Lookup;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (program(21), program(22));
+    let store = Arc::new(StallingStore {
+        inner: FsStore::open(dir.path()).unwrap(),
+        stalls: revm::primitives::keccak256(&a),
+        open: std::sync::Mutex::new(false),
+        opened: std::sync::Condvar::new(),
+    });
+    let config = RuntimeConfig {
+        mode: CompileMode::Aot,
+        store: Some(store.clone()),
+        preload: false,
+        enabled: true,
+        tuning: Tuning { hot_threshold_gas: 1_000, ..tuning() },
+    };
+    let rt = Runtime::new(config).unwrap();
+    rt.record_interpreted(key(&a), &Bytes::from(a.clone()), 5_000);
+    rt.record_interpreted(key(&b), &Bytes::from(b.clone()), 5_000);
+    wait_until("B is promoted while A's load stalls", std::time::Duration::from_secs(20), || {
+        matches!(rt.lookup(key(&b)), Lookup::Compiled(_))
+    });
+    assert!(matches!(rt.lookup(key(&a)), Lookup::Interpret(_)), "A is still loading");
+    *store.open.lock().unwrap() = true;
+    store.opened.notify_all();
+    wait_until("A is compiled once its load returns", std::time::Duration::from_secs(60), || {
+        matches!(rt.lookup(key(&a)), Lookup::Compiled(_))
+    });
+    let Lookup::Compiled(p) = rt.lookup(key(&b)) else { unreachable!() };
+    run_checked(&p, &b, &[]);
+}

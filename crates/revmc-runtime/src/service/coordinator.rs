@@ -4,6 +4,7 @@
 use super::CompileMode;
 use super::runtime::Shared;
 use super::stats::Counters;
+use super::store_io::StoreIo;
 use crossbeam_channel::{Receiver, select};
 use lru::LruCache;
 use revm::primitives::Bytes;
@@ -68,8 +69,15 @@ fn add_gas(counts: &mut LruCache<RuntimeCacheKey, u64>, key: RuntimeCacheKey, ga
     }
 }
 
-pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<WorkerResult>) {
+pub(crate) fn run(
+    shared: &Arc<Shared>,
+    events: &Receiver<Event>,
+    results: &Receiver<WorkerResult>,
+) {
     let mut hot = Hotness::new(shared.tuning.max_tracked_keys);
+    // Store I/O and `dlopen` run on threads of their own (AOT mode).
+    let store_io = (shared.mode == CompileMode::Aot).then(|| StoreIo::start(shared));
+    let io = store_io.as_ref();
     let sweep = shared.tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
         (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
     });
@@ -85,7 +93,7 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
         select! {
             recv(events) -> event => match event {
                 Ok(event) => {
-                    if !handle(shared, &mut hot, event) {
+                    if !handle(shared, io, &mut hot, event) {
                         break;
                     }
                 }
@@ -98,10 +106,10 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
                 // Only those already queued: producers must not starve the result.
                 let mut go_on = true;
                 for event in events.try_iter().take(events.len()) {
-                    go_on &= handle(shared, &mut hot, event);
+                    go_on &= handle(shared, io, &mut hot, event);
                 }
                 if let Ok(result) = result {
-                    store(shared, result);
+                    store_or_persist(shared, io, result);
                 }
                 if !go_on {
                     break;
@@ -112,21 +120,33 @@ pub(crate) fn run(shared: &Shared, events: &Receiver<Event>, results: &Receiver<
     }
     // Results delivered before shutdown still wake their waiters.
     for result in results.try_iter() {
-        store(shared, result);
+        store_or_persist(shared, io, result);
+    }
+    if let Some(store_io) = store_io {
+        // Queued loads and libraries finish before the coordinator is gone.
+        store_io.finish();
+    }
+}
+
+/// Stores a result here, or hands a library to the store threads (disk and `dlopen`).
+fn store_or_persist(shared: &Shared, io: Option<&StoreIo>, result: WorkerResult) {
+    match io {
+        Some(io) if matches!(result.outcome, Ok(Compiled::Library(_))) => io.persist(result),
+        _ => store(shared, result),
     }
 }
 
 /// Applies one event; `false` on shutdown.
-fn handle(shared: &Shared, hot: &mut Hotness, event: Event) -> bool {
-    let go_on = apply(shared, hot, event);
+fn handle(shared: &Shared, io: Option<&StoreIo>, hot: &mut Hotness, event: Event) -> bool {
+    let go_on = apply(shared, io, hot, event);
     shared.counters.tracked_keys.store(hot.len() as u64, Ordering::Relaxed);
     go_on
 }
 
-fn apply(shared: &Shared, hot: &mut Hotness, event: Event) -> bool {
+fn apply(shared: &Shared, io: Option<&StoreIo>, hot: &mut Hotness, event: Event) -> bool {
     match event {
         Event::Executed { key, code, gas, tier: None } => {
-            executed(shared, &mut hot.interpreted, key, &code, gas)
+            executed(shared, io, &mut hot.interpreted, key, &code, gas)
         }
         Event::Executed { key, code, gas, tier: Some(Tier::First) } => {
             ran_first_tier(shared, &mut hot.first_tier, key, &code, gas)
@@ -140,9 +160,10 @@ fn apply(shared: &Shared, hot: &mut Hotness, event: Event) -> bool {
 
 fn executed(
     shared: &Shared,
+    io: Option<&StoreIo>,
     hot: &mut LruCache<RuntimeCacheKey, u64>,
     key: RuntimeCacheKey,
-    code: &[u8],
+    code: &Bytes,
     gas: u64,
 ) {
     if shared.paused.load(Ordering::Relaxed) {
@@ -164,18 +185,14 @@ fn executed(
         hot.pop(&key);
         return;
     }
-    let (kind, tier) = match shared.mode {
-        CompileMode::Jit => (CompileKind::Jit, Tier::First),
-        CompileMode::Aot => {
-            // Compiled before (this run or an earlier one) and evicted since: reload it.
-            if shared.load_artifact(key).is_some() {
-                hot.pop(&key);
-                return;
-            }
-            (CompileKind::Aot, Tier::Optimized)
-        }
-    };
-    match shared.dispatch(key, code, kind, tier).1 {
+    if let Some(io) = io {
+        // AOT: the store may have it (compiled before, evicted since); its threads look
+        // and compile if not.
+        io.load(key, code);
+        hot.pop(&key);
+        return;
+    }
+    match shared.dispatch(key, code, CompileKind::Jit, Tier::First).1 {
         // Keep the count: the next execution retries once the queue has room.
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) | None => {
@@ -218,7 +235,7 @@ fn ran_first_tier(
 }
 
 /// Stores a result of the current generation and wakes its waiters.
-fn store(shared: &Shared, result: WorkerResult) {
+pub(super) fn store(shared: &Shared, result: WorkerResult) {
     let WorkerResult { key, outcome, notifier, generation, duration, phases, tier, .. } = result;
     // Libraries are persisted and loaded outside the in-flight lock: disk and dlopen.
     let outcome = match outcome {

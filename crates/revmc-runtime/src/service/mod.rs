@@ -12,6 +12,7 @@ mod lookup;
 mod negative;
 mod runtime;
 mod stats;
+mod store_io;
 
 pub use config::{CompileMode, RuntimeConfig, Tuning};
 pub use lookup::{InterpretReason, Lookup};
