@@ -34,7 +34,13 @@ fn shutdown_under_load_returns_and_leaves_no_thread() {
                         Ok(p) => {
                             run_checked(&p, &code, &[]);
                         }
-                        Err(CompileError::ShutDown | CompileError::QueueFull) => {}
+                        // Under this load the slow program can miss the 2 s first-tier
+                        // deadline (it joins the promotion's first-tier job).
+                        Err(
+                            CompileError::ShutDown
+                            | CompileError::QueueFull
+                            | CompileError::Timeout { .. },
+                        ) => {}
                         Err(e) => panic!("unexpected {e}"),
                     }
                 }
