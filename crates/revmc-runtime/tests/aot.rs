@@ -264,3 +264,40 @@ fn a_stalled_store_load_does_not_hold_up_another_keys_promotion() {
     let Lookup::Compiled(p) = rt.lookup(key(&b)) else { unreachable!() };
     run_checked(&p, &b, &[]);
 }
+
+fn store_bytes(dir: &Path) -> u64 {
+    let files = |d: &Path| -> Vec<std::fs::DirEntry> {
+        std::fs::read_dir(d).map(|r| r.flatten().collect()).unwrap_or_default()
+    };
+    files(dir)
+        .into_iter()
+        .chain(files(&dir.join("quarantine")))
+        .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()))
+        .sum()
+}
+
+#[test]
+fn the_store_is_kept_within_its_byte_budget() {
+    // One artifact's size, from a store without a budget.
+    let one = tempfile::tempdir().unwrap();
+    let rt = aot_runtime(one.path(), Tuning { store_byte_budget: None, ..tuning() });
+    rt.compile_sync(key(&program(31)), &program(31)).unwrap();
+    rt.shutdown();
+    let size = store_bytes(one.path());
+    // Room for two and a half: the least recently used of three goes.
+    let dir = tempfile::tempdir().unwrap();
+    let budget = size * 5 / 2;
+    let rt = aot_runtime(dir.path(), Tuning { store_byte_budget: Some(budget), ..tuning() });
+    for n in [31, 32, 33] {
+        let p = rt.compile_sync(key(&program(n)), &program(n)).unwrap();
+        run_checked(&p, &program(n), &[]);
+    }
+    rt.shutdown();
+    assert!(store_bytes(dir.path()) <= budget, "{} > {budget}", store_bytes(dir.path()));
+    let manifests = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .count();
+    assert_eq!(manifests, 2, "the oldest artifact was collected");
+}

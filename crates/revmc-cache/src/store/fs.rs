@@ -339,6 +339,10 @@ impl ArtifactStore for FsStore {
         self.write_atomically(&format!("{id}.json"), &json)
     }
 
+    fn gc(&self, budget: u64) -> Result<super::GcReport, StoreError> {
+        FsStore::gc(self, budget)
+    }
+
     fn keys(&self) -> Result<Vec<ArtifactKey>, StoreError> {
         let mut keys = Vec::new();
         for entry in std::fs::read_dir(&self.root).map_err(io("listing", &self.root))? {

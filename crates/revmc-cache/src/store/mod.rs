@@ -60,4 +60,10 @@ pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
     fn store(&self, key: &ArtifactKey, library: &[u8], symbol: &str) -> Result<(), StoreError>;
     /// Keys of every artifact whose manifest parses (for preloading).
     fn keys(&self) -> Result<Vec<ArtifactKey>, StoreError>;
+    /// Deletes debris and least recently used artifacts until the store holds at most
+    /// `budget` bytes. Stores without a size to manage do nothing.
+    fn gc(&self, budget: u64) -> Result<GcReport, StoreError> {
+        let _ = budget;
+        Ok(GcReport::default())
+    }
 }

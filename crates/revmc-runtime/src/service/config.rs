@@ -82,6 +82,10 @@ pub struct Tuning {
     pub min_loop_free_instructions: usize,
     /// Capacity of the execution-event channel; events beyond it are dropped, never waited on.
     pub event_capacity: usize,
+    /// Bytes the AOT store may hold (artifacts, orphans, quarantine); after each library
+    /// it stores, the runtime collects least recently used artifacts beyond it
+    /// (`ArtifactStore::gc`). `None`: unbounded.
+    pub store_byte_budget: Option<u64>,
     /// Keys the negative cache remembers at most (least recently used evicted first).
     pub max_negative_entries: usize,
     /// Keys whose gas the coordinator counts at most, towards compiling or tiering up
@@ -108,6 +112,7 @@ impl Default for Tuning {
             max_bytecode_len: 64 * 1024,
             min_loop_free_instructions: 64,
             event_capacity: 4096,
+            store_byte_budget: Some(1 << 30),
             max_negative_entries: 1 << 16,
             max_tracked_keys: 1 << 16,
         }

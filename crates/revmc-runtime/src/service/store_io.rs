@@ -52,7 +52,10 @@ impl StoreIo {
                                     load_or_compile(&shared, key, &code);
                                     loading.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
                                 }
-                                Job::Persist(result) => coordinator::store(&shared, *result),
+                                Job::Persist(result) => {
+                                    coordinator::store(&shared, *result);
+                                    collect(&shared);
+                                }
                             }
                         }
                     })
@@ -104,5 +107,17 @@ fn load_or_compile(shared: &Shared, key: RuntimeCacheKey, code: &[u8]) {
     }
     if shared.dispatch(key, code, CompileKind::Aot, Tier::Optimized).1 == Some(Rejected::Full) {
         Counters::bump(&shared.counters.deferred);
+    }
+}
+
+/// Keeps the store within `Tuning::store_byte_budget` after a library was added.
+fn collect(shared: &Shared) {
+    let (Some(store), Some(budget)) = (&shared.store, shared.tuning.store_byte_budget) else {
+        return;
+    };
+    match store.gc(budget) {
+        Ok(r) if r.artifacts_removed + r.debris_removed > 0 => tracing::debug!(?r, "store gc"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "store gc"),
     }
 }
