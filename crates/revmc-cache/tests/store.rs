@@ -3,29 +3,24 @@
 //! detected, moved aside and reported, never loaded; concurrent writers leave one valid
 //! artifact.
 
+mod common;
+
 use alloy_primitives::keccak256;
+use common::build;
 use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded};
 use revmc_cache::{ProgramKind, RuntimeCacheKey};
-use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, OptLevel, build_id, host_target_id};
-
-/// This build's AOT settings at O1.
-fn build() -> ArtifactBuild {
-    ArtifactBuild { target: host_target_id(), build_id: build_id(), opt_level: 1, options_hash: 0 }
-}
+use revmc_ir::SpecId;
+use revmc_llvm::build_id;
 
 const CODE: &[u8] = &[0x60, 1, 0x60, 2, 0x01, 0x00];
 
 fn key() -> ArtifactKey {
-    let k = RuntimeCacheKey::new(keccak256(CODE), SpecId::CANCUN);
-    ArtifactKey::new(k, &build())
+    common::key_of(CODE)
 }
 
 /// A real library compiled from `CODE`.
 fn library() -> (Vec<u8>, String) {
-    let ir = translate(CODE, SpecId::CANCUN, &Limits::default()).unwrap();
-    let lib = AotCompiler::new(OptLevel::O1).unwrap().compile(&ir, "evm_test").unwrap();
-    (lib.bytes, lib.symbol)
+    common::library(CODE, "evm_test")
 }
 
 fn stored() -> (tempfile::TempDir, FsStore) {

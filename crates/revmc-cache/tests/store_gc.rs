@@ -1,28 +1,19 @@
 //! `FsStore::gc`: the store, its orphans and `quarantine/` under a byte budget; old debris
 //! goes first, then the least recently used artifacts; a live writer's young files stay.
 
-use alloy_primitives::keccak256;
-use revmc_cache::RuntimeCacheKey;
-use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest};
-use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, OptLevel, build_id, host_target_id};
+mod common;
+
+use revmc_cache::store::{ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 fn key(n: u8) -> ArtifactKey {
-    let build = ArtifactBuild {
-        target: host_target_id(),
-        build_id: build_id(),
-        opt_level: 1,
-        options_hash: 0,
-    };
-    ArtifactKey::new(RuntimeCacheKey::new(keccak256([0x60, n, 0x00]), SpecId::CANCUN), &build)
+    common::key_of(&[0x60, n, 0x00])
 }
 
 fn store_one(store: &FsStore, n: u8) {
-    let ir = translate(&[0x60, n, 0x00], SpecId::CANCUN, &Limits::default()).unwrap();
-    let lib = AotCompiler::new(OptLevel::O1).unwrap().compile(&ir, &format!("gc_{n}")).unwrap();
-    store.store(&key(n), &lib.bytes, &lib.symbol).unwrap();
+    let (bytes, symbol) = common::library(&[0x60, n, 0x00], &format!("gc_{n}"));
+    store.store(&key(n), &bytes, &symbol).unwrap();
 }
 
 fn artifact_files(store: &FsStore, n: u8) -> (PathBuf, PathBuf) {

@@ -3,28 +3,19 @@
 //! replaced (recomputing checksum and size, but not the MAC). Those are refused and left
 //! in place.
 
+mod common;
+
 use alloy_primitives::keccak256;
-use revmc_cache::RuntimeCacheKey;
-use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest};
-use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, OptLevel, build_id, host_target_id};
+use revmc_cache::store::{ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest};
 
 const CODE: &[u8] = &[0x60, 1, 0x60, 2, 0x01, 0x00];
 
 fn key() -> ArtifactKey {
-    let build = ArtifactBuild {
-        target: host_target_id(),
-        build_id: build_id(),
-        opt_level: 1,
-        options_hash: 0,
-    };
-    ArtifactKey::new(RuntimeCacheKey::new(keccak256(CODE), SpecId::CANCUN), &build)
+    common::key_of(CODE)
 }
 
 fn library(code: &[u8]) -> (Vec<u8>, String) {
-    let ir = translate(code, SpecId::CANCUN, &Limits::default()).unwrap();
-    let lib = AotCompiler::new(OptLevel::O1).unwrap().compile(&ir, "evm_hmac").unwrap();
-    (lib.bytes, lib.symbol)
+    common::library(code, "evm_hmac")
 }
 
 fn refused(store: &FsStore) {

@@ -2,11 +2,9 @@
 //! keeps replacing its manifest with garbage and loading it (so it quarantines). They end
 //! with one valid artifact, no library quarantined, and no temporary left behind.
 
-use alloy_primitives::keccak256;
-use revmc_cache::RuntimeCacheKey;
-use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded};
-use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, OptLevel, build_id, host_target_id};
+mod common;
+
+use revmc_cache::store::{ArtifactKey, ArtifactStore, FsStore, Loaded};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -15,13 +13,7 @@ const TEST: &str = "processes_storing_and_quarantining_one_key_end_with_one_vali
 const CODE: &[u8] = &[0x60, 1, 0x60, 2, 0x01, 0x00];
 
 fn key() -> ArtifactKey {
-    let build = ArtifactBuild {
-        target: host_target_id(),
-        build_id: build_id(),
-        opt_level: 1,
-        options_hash: 0,
-    };
-    ArtifactKey::new(RuntimeCacheKey::new(keccak256(CODE), SpecId::CANCUN), &build)
+    common::key_of(CODE)
 }
 
 /// One child: `writer` stores and loads; `garbler` garbles the manifest and loads it.
@@ -63,9 +55,8 @@ fn processes_storing_and_quarantining_one_key_end_with_one_valid_artifact() {
     }
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path().join("store")).unwrap();
-    let ir = translate(CODE, SpecId::CANCUN, &Limits::default()).unwrap();
-    let lib = AotCompiler::new(OptLevel::O1).unwrap().compile(&ir, "evm_processes").unwrap();
-    std::fs::write(dir.path().join("library"), &lib.bytes).unwrap();
+    let (library, _) = common::library(CODE, "evm_processes");
+    std::fs::write(dir.path().join("library"), &library).unwrap();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = ["writer", "writer", "writer", "garbler"]
         .iter()

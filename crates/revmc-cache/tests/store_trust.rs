@@ -3,18 +3,9 @@
 //! blocks a load or the key listing; stale temporaries are swept; two libraries loaded at
 //! once stay distinct (each through its own descriptor).
 
-use alloy_primitives::keccak256;
-use revmc_cache::RuntimeCacheKey;
-use revmc_cache::store::{
-    ArtifactBuild, ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest, StoreError,
-};
-use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, OptLevel, build_id, host_target_id};
+mod common;
 
-/// This build's AOT settings at O1.
-fn build() -> ArtifactBuild {
-    ArtifactBuild { target: host_target_id(), build_id: build_id(), opt_level: 1, options_hash: 0 }
-}
+use revmc_cache::store::{ArtifactKey, ArtifactStore, FsStore, Loaded, Manifest, StoreError};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,14 +15,12 @@ fn code(n: u8) -> Vec<u8> {
 }
 
 fn key(n: u8) -> ArtifactKey {
-    let k = RuntimeCacheKey::new(keccak256(code(n)), SpecId::CANCUN);
-    ArtifactKey::new(k, &build())
+    common::key_of(&code(n))
 }
 
 fn store_one(store: &FsStore, n: u8) {
-    let ir = translate(&code(n), SpecId::CANCUN, &Limits::default()).unwrap();
-    let lib = AotCompiler::new(OptLevel::O1).unwrap().compile(&ir, &format!("evm_{n}")).unwrap();
-    store.store(&key(n), &lib.bytes, &lib.symbol).unwrap();
+    let (bytes, symbol) = common::library(&code(n), &format!("evm_{n}"));
+    store.store(&key(n), &bytes, &symbol).unwrap();
 }
 
 fn stored() -> (tempfile::TempDir, FsStore) {

@@ -113,45 +113,32 @@ fn an_evicted_aot_program_is_reloaded_from_disk() {
     assert_eq!((s.aot_loaded, s.succeeded, s.dispatched), (2, 1, 1), "a came from disk: {s:?}");
 }
 
-/// A store whose first loads fail as a descriptor-starved process's would.
-#[derive(Debug)]
-struct StarvedStore {
+use revmc_runtime::store::{ArtifactKey, ArtifactStore, Loaded, StoreError};
+
+/// The filesystem store with a hook run before each load: a test's way to make loads
+/// fail or stall as a starved process's or a slow disk's would.
+struct HookedStore<F> {
     inner: FsStore,
-    failures_left: std::sync::atomic::AtomicUsize,
+    before_load: F,
 }
 
-impl revmc_runtime::store::ArtifactStore for StarvedStore {
-    fn load(
-        &self,
-        key: &revmc_runtime::store::ArtifactKey,
-    ) -> Result<revmc_runtime::store::Loaded, revmc_runtime::store::StoreError> {
-        use std::sync::atomic::Ordering;
-        if self
-            .failures_left
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(revmc_runtime::store::StoreError::Io {
-                what: "opening",
-                path: self.inner.root().to_path_buf(),
-                source: std::io::Error::from_raw_os_error(24), // EMFILE
-            });
-        }
+impl<F> std::fmt::Debug for HookedStore<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookedStore").field("inner", &self.inner).finish_non_exhaustive()
+    }
+}
+
+impl<F: Fn(&ArtifactKey) -> Result<(), StoreError> + Send + Sync> ArtifactStore for HookedStore<F> {
+    fn load(&self, key: &ArtifactKey) -> Result<Loaded, StoreError> {
+        (self.before_load)(key)?;
         self.inner.load(key)
     }
 
-    fn store(
-        &self,
-        key: &revmc_runtime::store::ArtifactKey,
-        library: &[u8],
-        symbol: &str,
-    ) -> Result<(), revmc_runtime::store::StoreError> {
+    fn store(&self, key: &ArtifactKey, library: &[u8], symbol: &str) -> Result<(), StoreError> {
         self.inner.store(key, library, symbol)
     }
 
-    fn keys(
-        &self,
-    ) -> Result<Vec<revmc_runtime::store::ArtifactKey>, revmc_runtime::store::StoreError> {
+    fn keys(&self) -> Result<Vec<ArtifactKey>, StoreError> {
         self.inner.keys()
     }
 }
@@ -161,9 +148,23 @@ fn a_store_short_of_descriptors_is_retried_and_nothing_is_quarantined() {
     let dir = tempfile::tempdir().unwrap();
     // Every load fails until two have: the lookup before compiling and the load back
     // after storing.
-    let store = Arc::new(StarvedStore {
+    let failures_left = std::sync::atomic::AtomicUsize::new(2);
+    let root = dir.path().to_path_buf();
+    let store = Arc::new(HookedStore {
         inner: FsStore::open(dir.path()).unwrap(),
-        failures_left: 2.into(),
+        before_load: move |_: &ArtifactKey| {
+            use std::sync::atomic::Ordering;
+            match failures_left
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            {
+                Ok(_) => Err(StoreError::Io {
+                    what: "opening",
+                    path: root.clone(),
+                    source: std::io::Error::from_raw_os_error(24), // EMFILE
+                }),
+                Err(_) => Ok(()),
+            }
+        },
     });
     let config = RuntimeConfig {
         mode: CompileMode::Aot,
@@ -190,61 +191,30 @@ fn a_store_short_of_descriptors_is_retried_and_nothing_is_quarantined() {
     assert_eq!(rt.stats().aot_stored, 1, "loaded from the store, not compiled again");
 }
 
-/// A store whose loads of one code block until a gate opens (a disk that stalls).
-#[derive(Debug)]
-struct StallingStore {
-    inner: FsStore,
-    stalls: revm::primitives::B256,
-    open: std::sync::Mutex<bool>,
-    opened: std::sync::Condvar,
-}
-
-impl revmc_runtime::store::ArtifactStore for StallingStore {
-    fn load(
-        &self,
-        key: &revmc_runtime::store::ArtifactKey,
-    ) -> Result<revmc_runtime::store::Loaded, revmc_runtime::store::StoreError> {
-        if key.code_hash == self.stalls {
-            let open = self.open.lock().unwrap();
-            // Bounded, so that a broken runtime fails the test instead of hanging it.
-            let _open = self
-                .opened
-                .wait_timeout_while(open, std::time::Duration::from_secs(30), |o| !*o)
-                .unwrap();
-        }
-        self.inner.load(key)
-    }
-
-    fn store(
-        &self,
-        key: &revmc_runtime::store::ArtifactKey,
-        library: &[u8],
-        symbol: &str,
-    ) -> Result<(), revmc_runtime::store::StoreError> {
-        self.inner.store(key, library, symbol)
-    }
-
-    fn keys(
-        &self,
-    ) -> Result<Vec<revmc_runtime::store::ArtifactKey>, revmc_runtime::store::StoreError> {
-        self.inner.keys()
-    }
-}
-
 #[test]
 fn a_stalled_store_load_does_not_hold_up_another_keys_promotion() {
     use revmc_runtime::Lookup;
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (program(21), program(22));
-    let store = Arc::new(StallingStore {
+    // Loads of A block until the gate opens (a disk that stalls); bounded, so that a
+    // broken runtime fails the test instead of hanging it.
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let (stalls, hook_gate) = (revm::primitives::keccak256(&a), gate.clone());
+    let store = Arc::new(HookedStore {
         inner: FsStore::open(dir.path()).unwrap(),
-        stalls: revm::primitives::keccak256(&a),
-        open: std::sync::Mutex::new(false),
-        opened: std::sync::Condvar::new(),
+        before_load: move |key: &ArtifactKey| {
+            if key.code_hash == stalls {
+                let (open, opened) = &*hook_gate;
+                let open = open.lock().unwrap();
+                let timeout = std::time::Duration::from_secs(30);
+                let _open = opened.wait_timeout_while(open, timeout, |o| !*o).unwrap();
+            }
+            Ok(())
+        },
     });
     let config = RuntimeConfig {
         mode: CompileMode::Aot,
-        store: Some(store.clone()),
+        store: Some(store),
         preload: false,
         enabled: true,
         tuning: Tuning { hot_threshold_gas: 1_000, ..tuning() },
@@ -256,8 +226,8 @@ fn a_stalled_store_load_does_not_hold_up_another_keys_promotion() {
         matches!(rt.lookup(key(&b)), Lookup::Compiled(_))
     });
     assert!(matches!(rt.lookup(key(&a)), Lookup::Interpret(_)), "A is still loading");
-    *store.open.lock().unwrap() = true;
-    store.opened.notify_all();
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
     wait_until("A is compiled once its load returns", std::time::Duration::from_secs(60), || {
         matches!(rt.lookup(key(&a)), Lookup::Compiled(_))
     });

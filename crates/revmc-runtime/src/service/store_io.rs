@@ -34,6 +34,7 @@ pub(crate) struct StoreIo {
     /// Keys with a load queued or running, so that repeated events queue one.
     loading: Arc<Mutex<HashSet<RuntimeCacheKey>>>,
     handles: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
 }
 
 impl StoreIo {
@@ -63,7 +64,7 @@ impl StoreIo {
                     .ok()
             })
             .collect();
-        Self { jobs: Some(jobs), loading, handles }
+        Self { jobs: Some(jobs), loading, handles, shared: shared.clone() }
     }
 
     /// Queues a load of `key` (a compilation of `code` if the store has none), unless one
@@ -78,16 +79,16 @@ impl StoreIo {
     }
 
     /// Queues the persistence of a compiled library and the recording of its result.
+    /// Without store threads (none could start) it is done here, so that no waiter of
+    /// the result is left hanging.
     pub fn persist(&self, result: WorkerResult) {
-        match &self.jobs {
-            Some(jobs) => {
-                if let Err(e) = jobs.send(Job::Persist(Box::new(result))) {
-                    let Job::Persist(result) = e.into_inner() else { unreachable!() };
-                    tracing::warn!("store threads gone; the result is dropped");
-                    drop(result);
-                }
-            }
-            None => drop(result),
+        let job = Job::Persist(Box::new(result));
+        let unsent = match &self.jobs {
+            Some(jobs) => jobs.send(job).err().map(|e| e.into_inner()),
+            None => Some(job),
+        };
+        if let Some(Job::Persist(result)) = unsent {
+            coordinator::store(&self.shared, *result);
         }
     }
 
