@@ -191,7 +191,8 @@ fn main() -> ExitCode {
     let n_lookups = lookups.load(Ordering::Relaxed);
     println!(
         "{} contracts, {} threads, {} workers in {:.1?}: {} lookups ({:.0}/s), {} compiled runs; \
-         hit latency median {} ns, p99 {} ns; compile time {:.1?}",
+         hit latency under load (callers and compiling workers sharing the CPUs, each \
+         lookup timed alone, the clock included) median {} ns, p99 {} ns; compile time {:.1?}",
         args.contracts,
         args.threads,
         args.workers,

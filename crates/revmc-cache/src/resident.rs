@@ -1,30 +1,35 @@
 //! The resident map: compiled programs in memory under a byte budget.
 //!
 //! Lookups take the read lock of one of 64 shards (picked by the code hash, which is
-//! uniformly distributed) and stamp the entry's last use atomically: threads looking up
-//! different code share no lock word, and no lookup waits for another. Inserts, removals
-//! and evictions are serialized by the eviction index, an ordered set of
-//! `(stamp, key)`. Hits do not touch the index; eviction pops its oldest item and gives an
-//! entry used since its stamp a second chance with its current stamp, so choosing the
-//! least recently used entry costs O(log n) amortized instead of a scan.
+//! uniformly distributed) and set the entry's `used` flag if it is clear: threads looking
+//! up different code share no lock word, no lookup waits for another, a hit reads no
+//! clock, and threads hitting one hot program do not keep writing its line.
+//!
+//! Inserts, removals and evictions are serialized by the eviction index, an ordered set of
+//! `(stamp, key)` (the time the entry was filed). Hits do not touch the index. Eviction
+//! pops the oldest item and gives an entry used since it was filed a second chance — its
+//! flag cleared, re-filed at the current time — so choosing the entry to evict costs
+//! O(log n) amortized instead of a scan (the CLOCK approximation of LRU). Idle eviction
+//! does the same with items older than the idle bound: an entry is evicted once it has
+//! gone unused for between `max_idle` and twice that.
 
 use crate::{CompiledProgram, RuntimeCacheKey};
 use alloy_primitives::map::HashMap;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 /// Number of shards (a power of two).
 const SHARDS: usize = 64;
 
-/// How stale a hit's stamp may be left (for idle eviction), in nanoseconds.
-const STAMP_RESOLUTION_NS: u64 = 1_000_000;
-
 struct Entry {
     program: Arc<CompiledProgram>,
-    /// Nanoseconds since the cache's epoch at the last hit or insert.
-    last_used: AtomicU64,
+    /// The stamp of the entry's live index item (nanoseconds since the cache's epoch);
+    /// written only under the index lock. An item with another stamp is stale.
+    filed: AtomicU64,
+    /// Whether a hit came since the entry was filed.
+    used: AtomicBool,
 }
 
 /// One shard, alone on its cache lines so that shards do not share a lock word's line.
@@ -51,8 +56,6 @@ pub struct ResidentCache {
     bytes: AtomicUsize,
     evictions: AtomicU64,
     epoch: Instant,
-    /// The stamp of the latest insert.
-    newest_insert: AtomicU64,
 }
 
 impl std::fmt::Debug for ResidentCache {
@@ -67,9 +70,9 @@ impl std::fmt::Debug for ResidentCache {
 
 /// What the eviction index says of its oldest item.
 enum Oldest {
-    /// The entry is resident and unused since the item's stamp.
+    /// The entry is resident and unused since it was filed.
     Evict(RuntimeCacheKey),
-    /// Stale or refreshed: looked at, nothing to evict.
+    /// Stale, or used and re-filed: looked at, nothing to evict.
     Skipped,
     /// The index is empty, or its oldest item is at least the cutoff.
     None,
@@ -85,7 +88,6 @@ impl ResidentCache {
             bytes: AtomicUsize::new(0),
             evictions: AtomicU64::new(0),
             epoch: Instant::now(),
-            newest_insert: AtomicU64::new(0),
         }
     }
 
@@ -118,13 +120,9 @@ impl ResidentCache {
     pub fn get(&self, key: &RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
         let entries = self.read(key);
         let entry = entries.get(key)?;
-        // Stamp only when it matters — an insert came after the stamp (recency against the
-        // newcomer), or it is older than the stamp resolution (idleness) — so that threads
-        // hitting one hot program do not keep writing its line.
-        let now = self.now();
-        let last = entry.last_used.load(Ordering::Relaxed);
-        if last < self.newest_insert.load(Ordering::Relaxed) || now - last > STAMP_RESOLUTION_NS {
-            entry.last_used.store(now, Ordering::Relaxed);
+        // Written once per filing, not per hit: the line stays shared between readers.
+        if !entry.used.load(Ordering::Relaxed) {
+            entry.used.store(true, Ordering::Relaxed);
         }
         Some(entry.program.clone())
     }
@@ -135,12 +133,13 @@ impl ResidentCache {
     }
 
     /// Looks at the oldest index item older than `cutoff` (any, with `u64::MAX`) not of
-    /// `keep`: pops it, and re-files it under its entry's current stamp if the entry was
-    /// used since.
+    /// `keep`: pops it, and re-files its entry at `now` (clearing its flag) if the entry
+    /// was used since it was filed.
     fn oldest(
         &self,
         order: &mut BTreeSet<(u64, RuntimeCacheKey)>,
         cutoff: u64,
+        now: u64,
         keep: Option<RuntimeCacheKey>,
     ) -> Oldest {
         let Some(&(stamp, key)) = order.iter().find(|item| Some(item.1) != keep) else {
@@ -150,14 +149,19 @@ impl ResidentCache {
             return Oldest::None;
         }
         order.remove(&(stamp, key));
-        let current = self.read(&key).get(&key).map(|e| e.last_used.load(Ordering::Relaxed));
-        match current {
-            None => Oldest::Skipped,
-            Some(used) if used > stamp => {
-                order.insert((used, key));
-                Oldest::Skipped
+        let entries = self.read(&key);
+        match entries.get(&key) {
+            Some(e) if e.filed.load(Ordering::Relaxed) == stamp => {
+                if e.used.swap(false, Ordering::Relaxed) {
+                    e.filed.store(now, Ordering::Relaxed);
+                    order.insert((now, key));
+                    Oldest::Skipped
+                } else {
+                    Oldest::Evict(key)
+                }
             }
-            Some(_) => Oldest::Evict(key),
+            // Removed or replaced since this item was filed.
+            _ => Oldest::Skipped,
         }
     }
 
@@ -174,13 +178,14 @@ impl ResidentCache {
         let mut evicted = 0;
         {
             let mut order = self.order();
-            let stamp = self.now();
-            self.newest_insert.store(stamp, Ordering::Relaxed);
+            // Distinct from every stamp filed before, so that a replaced entry's item is
+            // stale.
+            let stamp = self.now().max(order.last().map_or(0, |item| item.0 + 1));
             // Room first, then the insert: the total never exceeds the budget, even for a
             // moment (mutations are serialized by the index lock).
             let replaced = self.read(&key).get(&key).map_or(0, |e| e.program.code_bytes());
             while self.bytes.load(Ordering::Relaxed) - replaced + size > self.budget {
-                match self.oldest(&mut order, u64::MAX, Some(key)) {
+                match self.oldest(&mut order, u64::MAX, stamp, Some(key)) {
                     Oldest::Evict(lru) => {
                         dropped.extend(self.remove_entry(&lru));
                         evicted += 1;
@@ -189,7 +194,8 @@ impl ResidentCache {
                     Oldest::None => break,
                 }
             }
-            let entry = Entry { program, last_used: AtomicU64::new(stamp) };
+            let entry =
+                Entry { program, filed: AtomicU64::new(stamp), used: AtomicBool::new(false) };
             if let Some(old) = self.write(&key).insert(key, entry) {
                 self.bytes.fetch_sub(old.program.code_bytes(), Ordering::Relaxed);
                 dropped.push(old.program);
@@ -212,7 +218,7 @@ impl ResidentCache {
         order.clear();
         for shard in self.shards.iter() {
             let entries = shard.0.read().unwrap_or_else(|e| e.into_inner());
-            order.extend(entries.iter().map(|(k, e)| (e.last_used.load(Ordering::Relaxed), *k)));
+            order.extend(entries.iter().map(|(k, e)| (e.filed.load(Ordering::Relaxed), *k)));
         }
     }
 
@@ -232,12 +238,13 @@ impl ResidentCache {
 
     /// Evicts every entry unused for longer than `max_idle`; returns how many.
     pub fn evict_idle(&self, max_idle: Duration) -> usize {
-        let cutoff = self.now().saturating_sub(max_idle.as_nanos() as u64);
         let mut dropped = Vec::new();
         {
             let mut order = self.order();
+            let now = self.now().max(order.last().map_or(0, |item| item.0 + 1));
+            let cutoff = now.saturating_sub(max_idle.as_nanos() as u64);
             loop {
-                match self.oldest(&mut order, cutoff, None) {
+                match self.oldest(&mut order, cutoff, now, None) {
                     Oldest::Evict(key) => dropped.extend(self.remove_entry(&key)),
                     Oldest::Skipped => {}
                     Oldest::None => break,

@@ -122,3 +122,30 @@ fn the_total_never_exceeds_the_budget_even_during_an_insert() {
     assert!(peak <= 1000, "peaked at {peak}");
     assert!(cache.code_bytes() <= 1000);
 }
+
+#[test]
+fn a_replaced_entry_is_as_recent_as_its_replacement() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let cache = ResidentCache::new(300);
+    cache.insert(key(0), program(&live, 100));
+    cache.insert(key(1), program(&live, 100));
+    // Key 0's first filing is now the oldest item of the index, but stale.
+    cache.insert(key(0), program(&live, 100));
+    cache.insert(key(2), program(&live, 100));
+    cache.insert(key(3), program(&live, 100));
+    assert!(!cache.contains(&key(1)), "the least recently stored entry goes");
+    assert!(cache.contains(&key(0)) && cache.contains(&key(2)) && cache.contains(&key(3)));
+    assert_eq!(live.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn hits_keep_hot_entries_through_a_stream_of_inserts() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let cache = ResidentCache::new(1000);
+    cache.insert(key(0), program(&live, 100));
+    for n in 1..200u8 {
+        assert!(cache.get(&key(0)).is_some(), "hot entry evicted by insert {n}");
+        cache.insert(key(n), program(&live, 100));
+    }
+    assert!(cache.code_bytes() <= 1000);
+}

@@ -271,3 +271,34 @@ fn the_store_is_kept_within_its_byte_budget() {
         .count();
     assert_eq!(manifests, 2, "the oldest artifact was collected");
 }
+
+/// `Tuning::max_bytecode_len` is one decision for every path that compiles: a promotion,
+/// `compile_sync` and `prepare_aot` all refuse code one byte over it, dispatch nothing, and
+/// lookups say why; code at the bound compiles on each.
+#[test]
+fn the_length_bound_is_the_same_on_every_compile_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let at_bound = program(1);
+    let max = at_bound.len();
+    let over = [at_bound[..max - 1].to_vec(), vec![0x5b, 0x00]].concat();
+    let tuning = Tuning { max_bytecode_len: max, hot_threshold_gas: 1, ..tuning() };
+    let rt = aot_runtime(dir.path(), tuning);
+    let refused = |r: Result<_, revmc_runtime::CompileError>| matches!(r, Err(revmc_runtime::CompileError::TooLarge { len, max: m }) if len == max + 1 && m == max);
+    // prepare_aot.
+    let batch = rt.prepare_aot(&[(key(&over), Bytes::from(over.clone())), contracts()[0].clone()]);
+    assert!(refused(batch[0].clone()), "{:?}", batch[0].as_ref().err());
+    assert!(batch[1].is_ok());
+    // compile_sync.
+    assert!(refused(rt.compile_sync(key(&over), &over)));
+    // A promotion of hot code.
+    rt.clear();
+    let before = rt.stats().dispatched;
+    rt.record_interpreted(key(&over), &Bytes::from(over.clone()), 1_000);
+    wait_until("the promotion is refused", std::time::Duration::from_secs(30), || {
+        matches!(
+            rt.lookup(key(&over)),
+            revmc_runtime::Lookup::Interpret(revmc_runtime::InterpretReason::TooLarge)
+        )
+    });
+    assert_eq!(rt.stats().dispatched, before, "nothing was dispatched for it");
+}

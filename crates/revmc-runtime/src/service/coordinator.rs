@@ -1,18 +1,16 @@
 //! The coordinator thread: accumulates gas per key, promotes hot keys to compile jobs,
 //! stores results, and sweeps idle programs.
 
-use super::CompileMode;
-use super::runtime::Shared;
+use super::policy::{Hotness, add_gas};
+use super::results;
+use super::shared::Shared;
 use super::stats::Counters;
 use super::store_io::StoreIo;
 use crossbeam_channel::{Receiver, select};
 use lru::LruCache;
 use revm::primitives::Bytes;
-use revmc_cache::CompiledProgram;
-use revmc_cache::store::Loaded;
 use revmc_cache::{RuntimeCacheKey, Tier};
-use revmc_worker::{CompileError, CompileKind, Compiled, Rejected, WorkerResult};
-use std::num::NonZeroUsize;
+use revmc_worker::{CompileKind, Compiled, Rejected, WorkerResult};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -29,63 +27,24 @@ pub(crate) enum Event {
     Shutdown,
 }
 
-/// Gas run per key: interpreted (towards the first compilation) and as first-tier code
-/// (towards the optimizing one). Each is bounded by `Tuning::max_tracked_keys`; the least
-/// recently executed key goes first, so a flood of distinct cold code cannot push out
-/// code that keeps running.
-#[derive(Debug)]
-struct Hotness {
-    interpreted: LruCache<RuntimeCacheKey, u64>,
-    first_tier: LruCache<RuntimeCacheKey, u64>,
-}
-
-impl Hotness {
-    fn new(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
-        Self { interpreted: LruCache::new(capacity), first_tier: LruCache::new(capacity) }
-    }
-
-    fn clear(&mut self) {
-        self.interpreted.clear();
-        self.first_tier.clear();
-    }
-
-    fn len(&self) -> usize {
-        self.interpreted.len() + self.first_tier.len()
-    }
-}
-
-/// Adds `gas` to `key`'s count, marking it recently executed; returns the new total.
-fn add_gas(counts: &mut LruCache<RuntimeCacheKey, u64>, key: RuntimeCacheKey, gas: u64) -> u64 {
-    match counts.get_mut(&key) {
-        Some(total) => {
-            *total = total.saturating_add(gas);
-            *total
-        }
-        None => {
-            counts.put(key, gas);
-            gas
-        }
-    }
-}
-
 pub(crate) fn run(
     shared: &Arc<Shared>,
     events: &Receiver<Event>,
     results: &Receiver<WorkerResult>,
 ) {
-    let mut hot = Hotness::new(shared.tuning.max_tracked_keys);
-    // Store I/O and `dlopen` run on threads of their own (AOT mode).
-    let store_io = (shared.mode == CompileMode::Aot).then(|| StoreIo::start(shared));
+    let tuning = &shared.policy.tuning;
+    let mut hot = Hotness::new(tuning.max_tracked_keys);
+    // Store I/O and `dlopen` run on threads of their own, never here.
+    let store_io = shared.store.is_some().then(|| StoreIo::start(shared));
     let io = store_io.as_ref();
-    let sweep = shared.tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
+    let sweep = tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
         (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
     });
     let mut next_sweep = Instant::now() + sweep;
     loop {
         // Sweep on schedule even when events never stop (a busy node is never idle).
         if Instant::now() >= next_sweep {
-            if let Some(idle) = shared.tuning.idle_eviction {
+            if let Some(idle) = tuning.idle_eviction {
                 shared.cache.evict_idle(idle);
             }
             next_sweep = Instant::now() + sweep;
@@ -132,7 +91,7 @@ pub(crate) fn run(
 fn store_or_persist(shared: &Shared, io: Option<&StoreIo>, result: WorkerResult) {
     match io {
         Some(io) if matches!(result.outcome, Ok(Compiled::Library(_))) => io.persist(result),
-        _ => store(shared, result),
+        _ => results::record(shared, result),
     }
 }
 
@@ -170,29 +129,29 @@ fn executed(
         return;
     }
     if shared.cache.contains(&key)
-        || shared.failed.get(&key).is_some()
-        || shared.in_flight().contains_key(&key)
+        || shared.ledger.check_failure(&key).is_some()
+        || shared.ledger.is_in_flight(&key)
     {
         hot.pop(&key);
         return;
     }
-    if add_gas(hot, key, gas) < shared.tuning.hot_threshold_gas {
+    if add_gas(hot, key, gas) < shared.policy.tuning.hot_threshold_gas {
         return;
     }
-    if code.len() > shared.tuning.max_bytecode_len {
-        let error = CompileError::TooLarge { len: code.len(), max: shared.tuning.max_bytecode_len };
-        shared.remember_failure(key, error);
+    let kind = match shared.policy.admit(code.len(), false) {
+        Ok(kind) => kind,
+        Err(refused) => {
+            hot.pop(&key);
+            return shared.ledger.remember_failure(key, refused);
+        }
+    };
+    if let (CompileKind::Aot, Some(io)) = (kind, io) {
+        // The store may have it (compiled before, evicted since); its threads look and
+        // compile if not.
         hot.pop(&key);
-        return;
+        return io.load(key, code);
     }
-    if let Some(io) = io {
-        // AOT: the store may have it (compiled before, evicted since); its threads look
-        // and compile if not.
-        io.load(key, code);
-        hot.pop(&key);
-        return;
-    }
-    match shared.dispatch(key, code, CompileKind::Jit, Tier::First).1 {
+    match shared.dispatch(key, code, kind, Tier::First).1 {
         // Keep the count: the next execution retries once the queue has room.
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) | None => {
@@ -215,11 +174,14 @@ fn ran_first_tier(
     }
     let first_tier = shared.cache.get(&key).is_some_and(|p| p.tier() == Tier::First);
     // A failed optimizing compilation is not retried: the first-tier code stays.
-    if !first_tier || shared.failed.get(&key).is_some() || shared.in_flight().contains_key(&key) {
+    if !first_tier
+        || shared.ledger.check_failure(&key).is_some()
+        || shared.ledger.is_in_flight(&key)
+    {
         warm.pop(&key);
         return;
     }
-    if add_gas(warm, key, gas) < shared.tuning.tier_up_gas {
+    if add_gas(warm, key, gas) < shared.policy.tuning.tier_up_gas {
         return;
     }
     match shared.dispatch(key, code, CompileKind::Jit, Tier::Optimized).1 {
@@ -231,81 +193,5 @@ fn ran_first_tier(
             Counters::bump(&shared.counters.tier_ups);
             warm.pop(&key);
         }
-    }
-}
-
-/// Stores a result of the current generation and wakes its waiters.
-pub(super) fn store(shared: &Shared, result: WorkerResult) {
-    let WorkerResult { key, outcome, notifier, generation, duration, phases, tier, .. } = result;
-    // Libraries are persisted and loaded outside the in-flight lock: disk and dlopen.
-    let outcome = match outcome {
-        Ok(Compiled::Program(program)) => Ok(program),
-        Ok(Compiled::Library(library)) => persist(shared, key, &library),
-        Err(e) => Err(e),
-    };
-    let outcome = {
-        let mut in_flight = shared.in_flight();
-        let current = shared.generation.load(Ordering::Acquire) == generation;
-        // A newer compilation of the key may be in flight after a `clear`: leave it.
-        let ours = match (&notifier, in_flight.get(&key)) {
-            (Some(n), Some(m)) => Arc::ptr_eq(n, m),
-            _ => false,
-        };
-        if ours {
-            in_flight.remove(&key);
-        }
-        if !current {
-            Counters::bump(&shared.counters.stale);
-            Err(CompileError::Cleared)
-        } else {
-            match &outcome {
-                Ok(program) => {
-                    Counters::bump(&shared.counters.succeeded);
-                    shared.counters.add_compile(duration, phases, tier);
-                    if !shared.cache.insert(key, program.clone()).stored {
-                        // Larger than the whole budget: never resident, so never recompile.
-                        let max = shared.cache.budget();
-                        let len = program.code_bytes();
-                        shared.remember_failure(key, CompileError::TooLarge { len, max });
-                    }
-                }
-                Err(error) => {
-                    Counters::bump(&shared.counters.failed);
-                    // A store that failed for lack of resources may work later: not remembered.
-                    if !matches!(
-                        error,
-                        CompileError::ShutDown | CompileError::QueueFull | CompileError::Store(_)
-                    ) {
-                        shared.remember_failure(key, error.clone());
-                    }
-                }
-            }
-            outcome
-        }
-    };
-    if let Some(notifier) = notifier {
-        notifier.complete(outcome);
-    }
-}
-
-/// Writes an AOT library to the store and loads it back through the store's verification,
-/// so that what runs is exactly what a later process will load.
-fn persist(
-    shared: &Shared,
-    key: RuntimeCacheKey,
-    library: &revmc_llvm::SharedLibrary,
-) -> Result<Arc<CompiledProgram>, CompileError> {
-    let store = shared.store.as_ref().ok_or(CompileError::Store("no artifact store".into()))?;
-    let artifact = shared.artifact_key(key);
-    store
-        .store(&artifact, &library.bytes, &library.symbol)
-        .map_err(|e| CompileError::Store(e.to_string()))?;
-    Counters::bump(&shared.counters.aot_stored);
-    match store.load(&artifact) {
-        Ok(Loaded::Hit(program)) => Ok(Arc::new(program)),
-        Ok(other) => {
-            Err(CompileError::Store(format!("the stored library did not load: {other:?}")))
-        }
-        Err(e) => Err(CompileError::Store(e.to_string())),
     }
 }

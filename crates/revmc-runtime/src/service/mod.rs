@@ -4,13 +4,24 @@
 //!
 //! Threads: callers (executing transactions) only read the resident cache and send
 //! events on a bounded channel; the coordinator thread ([`coordinator`]) owns hotness,
-//! dispatches jobs and stores results; worker threads (`revmc-worker`) compile.
+//! dispatches jobs and stores results; worker threads (`revmc-worker`) compile; store
+//! threads ([`store_io`]) do the artifact store's disk I/O and `dlopen`.
+//!
+//! Files: [`policy`] decides what is compiled, when and how; [`ledger`] keeps the
+//! bookkeeping (in flight, failed, generations); [`shared`] holds what the threads share
+//! and dispatches; [`results`] records what the workers return; [`runtime`] is the handle.
+//! Imports go one way: `runtime` → `coordinator` → `store_io` → `results` → `shared` →
+//! `policy`, `ledger`.
 
 mod config;
 mod coordinator;
+mod ledger;
 mod lookup;
 mod negative;
+mod policy;
+mod results;
 mod runtime;
+mod shared;
 mod stats;
 mod store_io;
 

@@ -1,166 +1,23 @@
 //! The [`Runtime`] handle: lookups, hotness events, synchronous compiles, control, stats.
 
 use super::coordinator::{self, Event};
-use super::negative::NegativeCache;
+use super::ledger::Ledger;
+use super::policy::Policy;
+use super::shared::Shared;
 use super::stats::Counters;
 use super::{CompileMode, InterpretReason, Lookup, RuntimeConfig, RuntimeStats, Tuning};
 use crate::RuntimeError;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use revm::primitives::Bytes;
-use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded, options_hash};
+use revmc_cache::store::{ArtifactBuild, options_hash};
 use revmc_cache::{CompiledProgram, ProgramKind, ResidentCache, RuntimeCacheKey, Tier};
 use revmc_ir::Limits;
 use revmc_worker::{
-    CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerConfig, WorkerPool,
-    WorkerResult,
+    CompileError, CompileKind, Notifier, Rejected, WorkerConfig, WorkerPool, WorkerResult,
 };
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
-
-/// State shared by the handle and the coordinator thread.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub tuning: Tuning,
-    pub mode: CompileMode,
-    pub store: Option<Arc<dyn ArtifactStore>>,
-    /// How AOT code is compiled here (target, build, level, options): part of every
-    /// artifact key.
-    pub build: ArtifactBuild,
-    pub enabled: AtomicBool,
-    pub paused: AtomicBool,
-    pub generation: AtomicU64,
-    pub cache: ResidentCache,
-    /// The negative cache: keys whose compilation failed, with the error.
-    pub failed: NegativeCache,
-    /// Compilations dispatched and not yet stored, each with the notifier its waiters
-    /// share. Its lock also orders result storage against `clear`.
-    pub in_flight: Mutex<HashMap<RuntimeCacheKey, Arc<Notifier>>>,
-    pub pool: RwLock<WorkerPool>,
-    pub counters: Counters,
-}
-
-impl Shared {
-    pub fn in_flight(&self) -> MutexGuard<'_, HashMap<RuntimeCacheKey, Arc<Notifier>>> {
-        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The live failure of `key` (the execution path: no recency update).
-    pub fn failure(&self, key: &RuntimeCacheKey) -> Option<CompileError> {
-        self.failed.peek(key)
-    }
-
-    pub fn remember_failure(&self, key: RuntimeCacheKey, error: CompileError) {
-        self.failed.insert(key, error);
-    }
-
-    /// The artifact key of `key` under this runtime's AOT settings.
-    pub fn artifact_key(&self, key: RuntimeCacheKey) -> ArtifactKey {
-        ArtifactKey::new(key, &self.build)
-    }
-
-    /// Loads `key`'s artifact from the store into the resident cache, if there is a valid
-    /// one. A damaged artifact is counted and reported as absent (it gets recompiled).
-    pub fn load_artifact(&self, key: RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
-        let store = self.store.as_ref()?;
-        let generation = self.generation.load(Ordering::Acquire);
-        match store.load(&self.artifact_key(key)) {
-            Ok(Loaded::Hit(program)) => {
-                let program = Arc::new(program);
-                Counters::bump(&self.counters.aot_loaded);
-                // Stored only if no `clear` ran meanwhile (same lock as `clear`).
-                let _in_flight = self.in_flight();
-                if self.generation.load(Ordering::Acquire) == generation {
-                    self.cache.insert(key, program.clone());
-                }
-                Some(program)
-            }
-            Ok(Loaded::Miss) => None,
-            Ok(Loaded::Discarded(_)) => {
-                Counters::bump(&self.counters.aot_discarded);
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "artifact store");
-                None
-            }
-        }
-    }
-
-    /// Dispatches a compilation of `key` of `kind` unless one is in flight; returns the
-    /// notifier to wait on. A refused job completes its notifier with the reason.
-    pub fn dispatch(
-        &self,
-        key: RuntimeCacheKey,
-        code: &[u8],
-        kind: CompileKind,
-        tier: Tier,
-    ) -> (Arc<Notifier>, Option<Rejected>) {
-        // The code must be what the key names: compiled code runs on frames found by hash.
-        if revm::primitives::keccak256(code) != key.code_hash {
-            let n = Notifier::new();
-            n.complete(Err(CompileError::CodeMismatch));
-            return (n, None);
-        }
-        // The generation is read under the lock `clear` bumps it under, so a job is never
-        // tagged with a generation newer than its in-flight entry.
-        let (notifier, generation) = {
-            let mut in_flight = self.in_flight();
-            if let Some(n) = in_flight.get(&key) {
-                return (n.clone(), None);
-            }
-            let n = Notifier::new();
-            in_flight.insert(key, n.clone());
-            (n, self.generation.load(Ordering::Acquire))
-        };
-        let (symbol, opt_level, tier) = match kind {
-            CompileKind::Jit => {
-                let (level, t) = match (tier, self.tuning.first_tier_opt_level) {
-                    (Tier::First, Some(level)) => (level, "t1"),
-                    _ => (self.tuning.jit_opt_level, "t2"),
-                };
-                let hash = &key.code_hash.to_string()[2..18];
-                let tier = if t == "t1" { Tier::First } else { Tier::Optimized };
-                (format!("revmc_{hash}_{}_{t}", key.spec_id as u8), level, tier)
-            }
-            // Deterministic, so that concurrent writers of one key write the same bytes.
-            CompileKind::Aot => (
-                format!("revmc_aot_{}", self.artifact_key(key).id()),
-                self.tuning.aot_opt_level,
-                Tier::Optimized,
-            ),
-        };
-        let job = CompileJob {
-            kind,
-            key,
-            bytecode: code.into(),
-            symbol,
-            opt_level,
-            tier,
-            notifier: Some(notifier.clone()),
-            generation,
-        };
-        let submitted = self.pool.read().unwrap_or_else(|e| e.into_inner()).submit(job);
-        match submitted {
-            Ok(()) => {
-                Counters::bump(&self.counters.dispatched);
-                (notifier, None)
-            }
-            Err(refused) => {
-                let mut in_flight = self.in_flight();
-                if in_flight.get(&key).is_some_and(|n| Arc::ptr_eq(n, &notifier)) {
-                    in_flight.remove(&key);
-                }
-                notifier.complete(Err(match refused.reason {
-                    Rejected::Full => CompileError::QueueFull,
-                    Rejected::ShutDown => CompileError::ShutDown,
-                }));
-                (notifier, Some(refused.reason))
-            }
-        }
-    }
-}
 
 /// Channels the coordinator takes when it starts.
 type CoordinatorInputs = (Receiver<Event>, Receiver<WorkerResult>);
@@ -205,15 +62,12 @@ impl Runtime {
             WorkerPool::new(worker, results_tx).map_err(|e| RuntimeError::Start(e.to_string()))?;
         let shared = Arc::new(Shared {
             cache: ResidentCache::new(tuning.code_cache_bytes),
-            tuning,
-            mode: config.mode,
+            policy: Policy { tuning, mode: config.mode },
+            ledger: Ledger::new(negative_entries),
             store: config.store,
             build,
             enabled: AtomicBool::new(config.enabled),
             paused: AtomicBool::new(false),
-            generation: AtomicU64::new(0),
-            failed: NegativeCache::new(negative_entries),
-            in_flight: Mutex::default(),
             pool: RwLock::new(pool),
             counters: Counters::default(),
         });
@@ -261,7 +115,7 @@ impl Runtime {
             return Lookup::Compiled(program);
         }
         self.shared.counters.misses.bump();
-        Lookup::Interpret(match self.shared.failure(&key) {
+        Lookup::Interpret(match self.shared.ledger.failure(&key) {
             Some(CompileError::TooLarge { .. }) => InterpretReason::TooLarge,
             Some(CompileError::Unprofitable { .. }) => InterpretReason::Unprofitable,
             Some(CompileError::Timeout { .. }) => InterpretReason::TimedOut,
@@ -308,29 +162,20 @@ impl Runtime {
         if let Some(program) = self.shared.cache.get(&key) {
             return Ok(program);
         }
-        if let Some(error) = self.shared.failure(&key) {
+        if let Some(error) = self.shared.ledger.failure(&key) {
             return Err(error);
         }
         if self.shut_down.load(Ordering::Acquire) {
             return Err(CompileError::ShutDown);
         }
-        if code.len() > self.shared.tuning.max_bytecode_len {
-            let error = CompileError::TooLarge {
-                len: code.len(),
-                max: self.shared.tuning.max_bytecode_len,
-            };
-            self.shared.remember_failure(key, error.clone());
-            return Err(error);
+        let kind = self.shared.policy.admit(code.len(), false).inspect_err(|refused| {
+            self.shared.ledger.remember_failure(key, refused.clone());
+        })?;
+        if kind == CompileKind::Aot
+            && let Some(program) = self.shared.load_artifact(key)
+        {
+            return Ok(program);
         }
-        let kind = match self.shared.mode {
-            CompileMode::Jit => CompileKind::Jit,
-            CompileMode::Aot => {
-                if let Some(program) = self.shared.load_artifact(key) {
-                    return Ok(program);
-                }
-                CompileKind::Aot
-            }
-        };
         self.ensure_started();
         // Someone waits: compile the code as it will stay, optimized.
         let (notifier, _) = self.shared.dispatch(key, code, kind, Tier::Optimized);
@@ -362,9 +207,8 @@ impl Runtime {
                 results[i] = Some(Ok(p));
             } else if let Some(p) = self.shared.load_artifact(*key) {
                 results[i] = Some(Ok(p));
-            } else if code.len() > self.shared.tuning.max_bytecode_len {
-                let max = self.shared.tuning.max_bytecode_len;
-                results[i] = Some(Err(CompileError::TooLarge { len: code.len(), max }));
+            } else if let Err(refused) = self.shared.policy.admit(code.len(), true) {
+                results[i] = Some(Err(refused));
             } else {
                 let (mut notifier, mut refused) =
                     self.shared.dispatch(*key, code, CompileKind::Aot, Tier::Optimized);
@@ -385,14 +229,7 @@ impl Runtime {
     /// Drops every compiled program, the negative cache and hotness, and bumps the
     /// generation so that compilations running now are discarded when they finish.
     pub fn clear(&self) {
-        {
-            let mut in_flight = self.shared.in_flight();
-            self.shared.generation.fetch_add(1, Ordering::AcqRel);
-            self.shared.cache.clear();
-            self.shared.failed.clear();
-            // Waiters keep their notifiers; the stale results complete them as `Cleared`.
-            in_flight.clear();
-        }
+        self.shared.ledger.clear(|| self.shared.cache.clear());
         // Hotness lives in the coordinator; if the channel is full the counts survive,
         // which only means a contract may be compiled a little early.
         let _ = self.events.try_send(Event::Clear);
@@ -449,7 +286,7 @@ impl Runtime {
             aot_discarded: load(&c.aot_discarded),
             evictions: s.cache.evictions(),
             resident_entries: s.cache.len() as u64,
-            negative_entries: s.failed.len() as u64,
+            negative_entries: s.ledger.failures() as u64,
             tracked_keys: load(&c.tracked_keys),
             jit_code_bytes: s.cache.code_bytes() as u64,
             live_jit_code_bytes: revmc_llvm::live_code_bytes() as u64,

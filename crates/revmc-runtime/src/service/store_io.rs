@@ -7,8 +7,8 @@
 //! dispatches the compilation from here, and a stored library's result is recorded from
 //! here, exactly as the coordinator would.
 
-use super::coordinator;
-use super::runtime::Shared;
+use super::results;
+use super::shared::Shared;
 use super::stats::Counters;
 use crossbeam_channel::{Sender, unbounded};
 use revm::primitives::Bytes;
@@ -54,7 +54,7 @@ impl StoreIo {
                                     loading.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
                                 }
                                 Job::Persist(result) => {
-                                    coordinator::store(&shared, *result);
+                                    results::record(&shared, *result);
                                     collect(&shared);
                                 }
                             }
@@ -88,7 +88,7 @@ impl StoreIo {
             None => Some(job),
         };
         if let Some(Job::Persist(result)) = unsent {
-            coordinator::store(&self.shared, *result);
+            results::record(&self.shared, *result);
         }
     }
 
@@ -113,7 +113,8 @@ fn load_or_compile(shared: &Shared, key: RuntimeCacheKey, code: &[u8]) {
 
 /// Keeps the store within `Tuning::store_byte_budget` after a library was added.
 fn collect(shared: &Shared) {
-    let (Some(store), Some(budget)) = (&shared.store, shared.tuning.store_byte_budget) else {
+    let (Some(store), Some(budget)) = (&shared.store, shared.policy.tuning.store_byte_budget)
+    else {
         return;
     };
     match store.gc(budget) {

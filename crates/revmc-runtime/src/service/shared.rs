@@ -1,0 +1,111 @@
+//! State shared by the [`Runtime`](super::Runtime) handle, the coordinator and the store
+//! threads, and the two operations all of them need: dispatching a compilation and
+//! loading an artifact.
+
+use super::ledger::{Begun, Finish, Ledger};
+use super::policy::Policy;
+use super::stats::Counters;
+use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded};
+use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey, Tier};
+use revmc_worker::{CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerPool};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
+
+/// See the module documentation.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub policy: Policy,
+    pub ledger: Ledger,
+    pub cache: ResidentCache,
+    pub store: Option<Arc<dyn ArtifactStore>>,
+    /// How AOT code is compiled here (target, build, level, options): part of every
+    /// artifact key.
+    pub build: ArtifactBuild,
+    pub enabled: AtomicBool,
+    pub paused: AtomicBool,
+    pub pool: RwLock<WorkerPool>,
+    pub counters: Counters,
+}
+
+impl Shared {
+    /// The artifact key of `key` under this runtime's AOT settings.
+    pub fn artifact_key(&self, key: RuntimeCacheKey) -> ArtifactKey {
+        ArtifactKey::new(key, &self.build)
+    }
+
+    /// Loads `key`'s artifact from the store into the resident cache, if there is a valid
+    /// one. A damaged artifact is counted and reported as absent (it gets recompiled).
+    pub fn load_artifact(&self, key: RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
+        let store = self.store.as_ref()?;
+        let generation = self.ledger.generation();
+        match store.load(&self.artifact_key(key)) {
+            Ok(Loaded::Hit(program)) => {
+                let program = Arc::new(program);
+                Counters::bump(&self.counters.aot_loaded);
+                // Resident only if no `clear` ran meanwhile.
+                self.ledger.if_current(generation, |finish| {
+                    if finish == Finish::Current {
+                        self.cache.insert(key, program.clone());
+                    }
+                });
+                Some(program)
+            }
+            Ok(Loaded::Miss) => None,
+            Ok(Loaded::Discarded(_)) => {
+                Counters::bump(&self.counters.aot_discarded);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "artifact store");
+                None
+            }
+        }
+    }
+
+    /// Dispatches a compilation of `key` of `kind` unless one is in flight; returns the
+    /// notifier to wait on. A refused job completes its notifier with the reason.
+    pub fn dispatch(
+        &self,
+        key: RuntimeCacheKey,
+        code: &[u8],
+        kind: CompileKind,
+        tier: Tier,
+    ) -> (Arc<Notifier>, Option<Rejected>) {
+        // The code must be what the key names: compiled code runs on frames found by hash.
+        if revm::primitives::keccak256(code) != key.code_hash {
+            let n = Notifier::new();
+            n.complete(Err(CompileError::CodeMismatch));
+            return (n, None);
+        }
+        let (notifier, generation) = match self.ledger.begin(key) {
+            Begun::Joined(notifier) => return (notifier, None),
+            Begun::Started { notifier, generation } => (notifier, generation),
+        };
+        let shape = self.policy.job(&key, kind, tier, || self.artifact_key(key).id());
+        let job = CompileJob {
+            kind,
+            key,
+            bytecode: code.into(),
+            symbol: shape.symbol,
+            opt_level: shape.opt_level,
+            tier: shape.tier,
+            notifier: Some(notifier.clone()),
+            generation,
+        };
+        let submitted = self.pool.read().unwrap_or_else(|e| e.into_inner()).submit(job);
+        match submitted {
+            Ok(()) => {
+                Counters::bump(&self.counters.dispatched);
+                (notifier, None)
+            }
+            Err(refused) => {
+                self.ledger.abandon(&key, &notifier);
+                notifier.complete(Err(match refused.reason {
+                    Rejected::Full => CompileError::QueueFull,
+                    Rejected::ShutDown => CompileError::ShutDown,
+                }));
+                (notifier, Some(refused.reason))
+            }
+        }
+    }
+}
