@@ -5,22 +5,35 @@
 //! time a frame runs, `JitEvm` decides once whether it runs compiled (its code compiles)
 //! or interpreted; a frame never switches mid-way, because an interpreted frame's resume
 //! point is an interpreter pc, not a compiled resume point.
+//!
+//! `JitEvm` implements revm's execution traits (`ExecuteEvm`, `ExecuteCommitEvm`,
+//! `SystemCallEvm`, `SystemCallCommitEvm`), so a block executor written against them takes
+//! it in place of revm's mainnet EVM. With an inspector, `InspectEvm` runs the wrapped
+//! EVM's own inspected loop: every inspected frame runs interpreted, by design — an
+//! inspector sees each instruction's step, which compiled code does not have.
 
-use super::ProgramSource;
-use crate::EnvWords;
+use super::{OnMiss, ProgramSource, RuntimeSource};
 use crate::frame::run_compiled;
+use crate::{EnvWords, Runtime};
 use revm::context::{ContextSetters, ContextTr, JournalTr};
-use revm::context_interface::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction};
+use revm::context_interface::result::{
+    EVMError, ExecResultAndState, ExecutionResult, HaltReason, InvalidTransaction,
+};
 use revm::database_interface::{Database, DatabaseCommit};
-use revm::handler::ItemOrResult;
 use revm::handler::evm::{ContextDbError, FrameInitResult};
 use revm::handler::instructions::InstructionProvider;
+use revm::handler::system_call::SystemCallTx;
 use revm::handler::{
-    EthFrame, EvmTr, FrameInitOrResult, FrameTr, Handler, MainnetHandler, PrecompileProvider,
+    EthFrame, EvmTr, FrameInitOrResult, FrameTr, Handler, ItemOrResult, MainnetHandler,
+    PrecompileProvider,
 };
 use revm::interpreter::InterpreterResult;
 use revm::interpreter::interpreter::EthInterpreter;
+use revm::primitives::{Address, Bytes};
 use revm::state::EvmState;
+use revm::{
+    ExecuteCommitEvm, ExecuteEvm, InspectCommitEvm, InspectEvm, SystemCallCommitEvm, SystemCallEvm,
+};
 use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
 use std::sync::Arc;
 
@@ -37,10 +50,15 @@ enum FrameMode {
 }
 
 /// A revm EVM whose frames run compiled code where the source has it.
-pub struct JitEvm<'c, E> {
+///
+/// `S` is where programs come from: a [`RuntimeSource`] (the compile service; owning an
+/// `Arc<Runtime>` with [`JitEvm::with_runtime`]), a [`JitCache`](super::JitCache), or a
+/// `&mut` to either.
+pub struct JitEvm<E, S> {
     /// The wrapped EVM (e.g. `Context::mainnet()…build_mainnet()`).
     pub inner: E,
-    source: &'c mut dyn ProgramSource,
+    /// Where compiled programs come from.
+    pub source: S,
     /// Mode of the frame at each depth of the frame stack.
     modes: Vec<FrameMode>,
     /// The current transaction's environment words, taken when its first compiled frame
@@ -59,14 +77,34 @@ pub struct FrameStats {
     pub interpreted: u64,
 }
 
-impl<'c, E> JitEvm<'c, E> {
+/// A [`JitEvm`] that owns its share of the compile service: what a node keeps per
+/// executor thread.
+pub type RuntimeJitEvm<E> = JitEvm<E, RuntimeSource<Arc<Runtime>>>;
+
+impl<E, S: ProgramSource> JitEvm<E, S> {
     /// Wraps `inner`, taking compiled programs from `source`.
-    pub fn new(inner: E, source: &'c mut dyn ProgramSource) -> Self {
+    pub fn new(inner: E, source: S) -> Self {
         Self { inner, source, modes: Vec::new(), env: None, stats: FrameStats::default() }
     }
 }
 
-impl<E: std::fmt::Debug> std::fmt::Debug for JitEvm<'_, E> {
+impl<E, S> JitEvm<E, S> {
+    /// Forgets the frames of the last transaction: the next one starts afresh.
+    fn begin_transaction(&mut self) {
+        self.modes.clear();
+        self.env = None;
+    }
+}
+
+impl<E> RuntimeJitEvm<E> {
+    /// Wraps `inner`, running hot code compiled by `runtime` (interpreting until then and
+    /// reporting gas, so that the runtime compiles it in the background).
+    pub fn with_runtime(inner: E, runtime: Arc<Runtime>) -> Self {
+        Self::new(inner, RuntimeSource::new(runtime, OnMiss::Background))
+    }
+}
+
+impl<E: std::fmt::Debug, S> std::fmt::Debug for JitEvm<E, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JitEvm")
             .field("inner", &self.inner)
@@ -76,9 +114,10 @@ impl<E: std::fmt::Debug> std::fmt::Debug for JitEvm<'_, E> {
     }
 }
 
-impl<E> EvmTr for JitEvm<'_, E>
+impl<E, S> EvmTr for JitEvm<E, S>
 where
     E: EvmTr<Frame = EthFrame<EthInterpreter>>,
+    S: ProgramSource,
 {
     type Context = E::Context;
     type Instructions = E::Instructions;
@@ -188,11 +227,73 @@ where
     }
 }
 
-impl<E> JitEvm<'_, E>
+impl<E, S> ExecuteEvm for JitEvm<E, S>
 where
     E: EvmTr<
             Frame = EthFrame<EthInterpreter>,
-            Context: ContextTr<Journal: JournalTr<State = EvmState>, Db: DatabaseCommit>
+            Context: ContextTr<Journal: JournalTr<State = EvmState>> + ContextSetters,
+            Instructions: InstructionProvider<
+                Context = E::Context,
+                InterpreterTypes = EthInterpreter,
+            >,
+            Precompiles: PrecompileProvider<E::Context, Output = InterpreterResult>,
+        >,
+    S: ProgramSource,
+{
+    type ExecutionResult = ExecutionResult<HaltReason>;
+    type State = EvmState;
+    type Error = EVMError<<<E::Context as ContextTr>::Db as Database>::Error, InvalidTransaction>;
+    type Tx = <E::Context as ContextTr>::Tx;
+    type Block = <E::Context as ContextTr>::Block;
+
+    fn set_block(&mut self, block: Self::Block) {
+        self.inner.ctx().set_block(block);
+    }
+
+    fn transact_one(&mut self, tx: Self::Tx) -> Result<Self::ExecutionResult, Self::Error> {
+        self.begin_transaction();
+        self.inner.ctx().set_tx(tx);
+        MainnetHandler::<_, Self::Error, EthFrame<EthInterpreter>>::default().run(self)
+    }
+
+    fn finalize(&mut self) -> Self::State {
+        self.inner.ctx().journal_mut().finalize()
+    }
+
+    fn replay(
+        &mut self,
+    ) -> Result<ExecResultAndState<Self::ExecutionResult, Self::State>, Self::Error> {
+        self.begin_transaction();
+        let result =
+            MainnetHandler::<_, Self::Error, EthFrame<EthInterpreter>>::default().run(self);
+        // The journal is finalized (cleared) on error too, as revm's `replay` does.
+        let state = self.finalize();
+        result.map(|result| ExecResultAndState::new(result, state))
+    }
+}
+
+impl<E, S> ExecuteCommitEvm for JitEvm<E, S>
+where
+    Self: ExecuteEvm<State = EvmState>,
+    E: EvmTr<Context: ContextTr<Db: DatabaseCommit>>,
+{
+    fn commit(&mut self, state: Self::State) {
+        self.inner.ctx().db_mut().commit(state);
+    }
+}
+
+impl<E, S> SystemCallEvm for JitEvm<E, S>
+where
+    Self: ExecuteEvm<
+            ExecutionResult = ExecutionResult<HaltReason>,
+            Error = EVMError<
+                <<E::Context as ContextTr>::Db as Database>::Error,
+                InvalidTransaction,
+            >,
+        >,
+    E: EvmTr<
+            Frame = EthFrame<EthInterpreter>,
+            Context: ContextTr<Journal: JournalTr<State = EvmState>, Tx: SystemCallTx>
                          + ContextSetters,
             Instructions: InstructionProvider<
                 Context = E::Context,
@@ -200,25 +301,62 @@ where
             >,
             Precompiles: PrecompileProvider<E::Context, Output = InterpreterResult>,
         >,
+    S: ProgramSource,
 {
-    /// Runs `tx` and commits its state to the database, as revm's `transact_commit`:
-    /// on error the journal is discarded.
-    #[allow(clippy::type_complexity)]
-    pub fn transact_commit(
+    fn system_call_one_with_caller(
         &mut self,
-        tx: <E::Context as ContextTr>::Tx,
-    ) -> Result<
-        ExecutionResult<HaltReason>,
-        EVMError<<<E::Context as ContextTr>::Db as Database>::Error, InvalidTransaction>,
-    > {
-        self.modes.clear();
-        self.env = None;
+        caller: Address,
+        system_contract_address: Address,
+        data: Bytes,
+    ) -> Result<Self::ExecutionResult, Self::Error> {
+        self.begin_transaction();
+        let tx = <E::Context as ContextTr>::Tx::new_system_tx_with_caller(
+            caller,
+            system_contract_address,
+            data,
+        );
         self.inner.ctx().set_tx(tx);
-        let result = MainnetHandler::<_, EVMError<_, InvalidTransaction>, EthFrame<EthInterpreter>>::default().run(self);
-        let state = self.inner.ctx().journal_mut().finalize();
-        if result.is_ok() {
-            self.inner.ctx().db_mut().commit(state);
-        }
-        result
+        MainnetHandler::<_, Self::Error, EthFrame<EthInterpreter>>::default().run_system_call(self)
     }
 }
+
+impl<E, S> SystemCallCommitEvm for JitEvm<E, S>
+where
+    Self: SystemCallEvm + ExecuteCommitEvm,
+{
+    fn system_call_with_caller_commit(
+        &mut self,
+        caller: Address,
+        system_contract_address: Address,
+        data: Bytes,
+    ) -> Result<Self::ExecutionResult, Self::Error> {
+        let result = self.system_call_with_caller(caller, system_contract_address, data)?;
+        self.commit(result.state);
+        Ok(result.result)
+    }
+}
+
+/// Inspection runs the wrapped EVM's inspected loop: every frame of an inspected
+/// transaction runs in the interpreter, so that the inspector sees every step.
+impl<E, S> InspectEvm for JitEvm<E, S>
+where
+    Self: ExecuteEvm,
+    E: InspectEvm<
+            Tx = <Self as ExecuteEvm>::Tx,
+            ExecutionResult = <Self as ExecuteEvm>::ExecutionResult,
+            Error = <Self as ExecuteEvm>::Error,
+        >,
+{
+    type Inspector = E::Inspector;
+
+    fn set_inspector(&mut self, inspector: Self::Inspector) {
+        self.inner.set_inspector(inspector);
+    }
+
+    fn inspect_one_tx(&mut self, tx: Self::Tx) -> Result<Self::ExecutionResult, Self::Error> {
+        self.begin_transaction();
+        self.inner.inspect_one_tx(tx)
+    }
+}
+
+impl<E, S> InspectCommitEvm for JitEvm<E, S> where Self: InspectEvm + ExecuteCommitEvm {}

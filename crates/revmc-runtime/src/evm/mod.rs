@@ -6,5 +6,5 @@ mod jit_evm;
 mod source;
 
 pub use cache::JitCache;
-pub use jit_evm::{FrameStats, JitEvm};
+pub use jit_evm::{FrameStats, JitEvm, RuntimeJitEvm};
 pub use source::{OnMiss, ProgramSource, RuntimeSource};

@@ -5,6 +5,7 @@ use super::JitCache;
 use crate::{Lookup, Runtime};
 use revm::primitives::Bytes;
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 /// Supplies compiled programs for frames, and hears how much gas interpreted frames used.
@@ -32,6 +33,25 @@ pub trait ProgramSource {
     }
 }
 
+/// A borrowed source: `JitEvm::new(evm, &mut source)` keeps `source` for later.
+impl<S: ProgramSource + ?Sized> ProgramSource for &mut S {
+    fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
+        (**self).program(key, code)
+    }
+
+    fn records_interpreted(&self) -> bool {
+        (**self).records_interpreted()
+    }
+
+    fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        (**self).interpreted(key, code, gas)
+    }
+
+    fn first_tier_ran(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        (**self).first_tier_ran(key, code, gas)
+    }
+}
+
 impl ProgramSource for JitCache {
     fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         self.get_or_compile(key, code)
@@ -47,30 +67,31 @@ pub enum OnMiss {
     Compile,
 }
 
-/// The compile service as a program source.
+/// The compile service as a program source. `R` is how the service is held: `&Runtime`,
+/// or `Arc<Runtime>` for a source (and a [`JitEvm`](super::JitEvm)) with no borrowed
+/// lifetime.
 #[derive(Debug, Clone, Copy)]
-pub struct RuntimeSource<'r> {
+pub struct RuntimeSource<R> {
     /// The service.
-    pub runtime: &'r Runtime,
+    pub runtime: R,
     /// What to do on a miss.
     pub on_miss: OnMiss,
 }
 
-impl<'r> RuntimeSource<'r> {
+impl<R: Borrow<Runtime>> RuntimeSource<R> {
     /// A source asking `runtime`, treating misses as `on_miss` says.
-    pub fn new(runtime: &'r Runtime, on_miss: OnMiss) -> Self {
+    pub fn new(runtime: R, on_miss: OnMiss) -> Self {
         Self { runtime, on_miss }
     }
 }
 
-impl ProgramSource for RuntimeSource<'_> {
+impl<R: Borrow<Runtime>> ProgramSource for RuntimeSource<R> {
     fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
-        match self.runtime.lookup(key) {
+        let runtime = self.runtime.borrow();
+        match runtime.lookup(key) {
             Lookup::Compiled(program) => Some(program),
-            Lookup::Interpret(_)
-                if self.on_miss == OnMiss::Compile && self.runtime.is_enabled() =>
-            {
-                self.runtime.compile_sync(key, code).ok()
+            Lookup::Interpret(_) if self.on_miss == OnMiss::Compile && runtime.is_enabled() => {
+                runtime.compile_sync(key, code).ok()
             }
             Lookup::Interpret(_) => None,
         }
@@ -82,13 +103,13 @@ impl ProgramSource for RuntimeSource<'_> {
 
     fn interpreted(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         if self.on_miss == OnMiss::Background {
-            self.runtime.record_interpreted(key, code, gas);
+            self.runtime.borrow().record_interpreted(key, code, gas);
         }
     }
 
     fn first_tier_ran(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         if self.on_miss == OnMiss::Background {
-            self.runtime.record_first_tier(key, code, gas);
+            self.runtime.borrow().record_first_tier(key, code, gas);
         }
     }
 }

@@ -7,7 +7,7 @@ use revm::context::{Context, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
 use revm::primitives::{Address, Bytes, U256, address};
 use revm::state::AccountInfo;
-use revm::{MainBuilder, MainContext};
+use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 use revmc_runtime::Tuning;
 use revmc_runtime::evm::{JitEvm, OnMiss, RuntimeSource};
 use std::time::Duration;
