@@ -121,7 +121,7 @@ fn main() -> ExitCode {
         // Small enough that eviction runs all the time, and that the JIT's memory
         // mappings (a few per program) stay far below the kernel's limit.
         code_cache_bytes: CODE_CACHE_BYTES,
-        idle_eviction: None,
+        idle_eviction: std::time::Duration::ZERO,
         // Every code compiles, however small: the suite tests the compiler, not the
         // policy that runs tiny loop-free code interpreted.
         min_loop_free_instructions: 0,

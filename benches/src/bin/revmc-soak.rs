@@ -103,7 +103,7 @@ fn main() -> ExitCode {
         hot_threshold_gas: 30_000, // about three interpreted runs
         code_cache_bytes: args.budget,
         jit_opt_level: OptLevel::O1,
-        idle_eviction: Some(Duration::from_secs(30)),
+        idle_eviction: Duration::from_secs(30),
         ..Tuning::default()
     };
     let rt =

@@ -10,6 +10,7 @@
 //! Architecture invariant: this crate knows nothing about threads, caches or revm.
 
 mod aot;
+mod dump;
 mod error;
 mod jit;
 pub mod lower;
@@ -18,6 +19,7 @@ pub mod opt;
 mod orc;
 
 pub use aot::{ABI_VERSION_SYMBOL, AotCompiler, SharedLibrary, build_id, host_target_id};
+pub use dump::with_dump_dir;
 pub use error::LlvmError;
 pub use jit::{JitCodeBacking, JitCompiler, JitFunction, PhaseTimes, live_code_bytes};
 pub use opt::OptLevel;

@@ -23,8 +23,12 @@ pub(crate) fn emit_object(
     let module = lower::lower(&cx, func, symbol)?;
     extend(&module)?;
     phases.lower = t.elapsed();
-    let dump = std::env::var_os("REVMC_DUMP_DIR").map(std::path::PathBuf::from);
+    let dump = crate::dump::dump_dir();
     if let Some(dir) = &dump {
+        let path = dir.join(format!("{symbol}.ir"));
+        if let Err(e) = std::fs::write(&path, func.to_string()) {
+            tracing::warn!("dumping {}: {e}", path.display());
+        }
         dump_module(&module, None, &dir.join(format!("{symbol}.unopt.ll")));
     }
     let t = Instant::now();
@@ -42,7 +46,7 @@ pub(crate) fn emit_object(
 }
 
 /// Writes `module` as LLVM IR to `path`, and as assembly beside it if `machine` is given.
-/// For debugging (`REVMC_DUMP_DIR`); failures are logged, not fatal.
+/// For debugging (`Tuning::dump_dir`, `REVMC_DUMP_DIR`); failures are logged, not fatal.
 fn dump_module(
     module: &inkwell::module::Module<'_>,
     machine: Option<&TargetMachine>,

@@ -12,6 +12,9 @@ pub enum RuntimeError {
     /// The compiler panicked (a bug); drop the compiler that was used.
     #[error("the compiler panicked")]
     Panicked,
+    /// The configuration cannot work.
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
     /// The compile service could not start its threads.
     #[error("starting the compile service: {0}")]
     Start(String),

@@ -250,14 +250,14 @@ fn store_bytes(dir: &Path) -> u64 {
 fn the_store_is_kept_within_its_byte_budget() {
     // One artifact's size, from a store without a budget.
     let one = tempfile::tempdir().unwrap();
-    let rt = aot_runtime(one.path(), Tuning { store_byte_budget: None, ..tuning() });
+    let rt = aot_runtime(one.path(), Tuning { store_byte_budget: 0, ..tuning() });
     rt.compile_sync(key(&program(31)), &program(31)).unwrap();
     rt.shutdown();
     let size = store_bytes(one.path());
     // Room for two and a half: the least recently used of three goes.
     let dir = tempfile::tempdir().unwrap();
     let budget = size * 5 / 2;
-    let rt = aot_runtime(dir.path(), Tuning { store_byte_budget: Some(budget), ..tuning() });
+    let rt = aot_runtime(dir.path(), Tuning { store_byte_budget: budget, ..tuning() });
     for n in [31, 32, 33] {
         let p = rt.compile_sync(key(&program(n)), &program(n)).unwrap();
         run_checked(&p, &program(n), &[]);

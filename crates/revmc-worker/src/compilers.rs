@@ -71,9 +71,18 @@ pub(crate) fn compile(
     job: &CompileJob,
     limits: &Limits,
     recycle_threshold: usize,
+    dump_dir: Option<&std::path::Path>,
 ) -> (Result<(Compiled, CompilePhases), CompileError>, bool) {
     let (code, spec) = (&job.bytecode[..], job.key.spec_id);
-    match job.kind {
+    if let Some(dir) = dump_dir {
+        let path = dir.join(format!("{}.hex", job.symbol));
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&path, alloy_primitives::hex::encode(code)));
+        if let Err(e) = written {
+            tracing::warn!("dumping {}: {e}", path.display());
+        }
+    }
+    revmc_llvm::with_dump_dir(dump_dir, || match job.kind {
         CompileKind::Jit => {
             with_compiler(&JIT, job.opt_level, recycle_threshold, JitCompiler::new, |c| {
                 let (program, phases) = compile_jit(c, &job.symbol, code, spec, limits)?;
@@ -86,7 +95,7 @@ pub(crate) fn compile(
                 Ok((Compiled::Library(library), phases))
             })
         }
-    }
+    })
 }
 
 /// Drops this thread's compilers. Programs they compiled stay valid.

@@ -25,6 +25,7 @@ type Request = (CompileJob, Sender<Outcome>);
 pub(crate) struct CompileThreads {
     limits: Limits,
     recycle_threshold: usize,
+    dump_dir: Option<std::path::PathBuf>,
     /// Abandoned threads still running, and the bound on them.
     abandoned: Mutex<usize>,
     finished: Condvar,
@@ -44,10 +45,16 @@ thread_local! {
 }
 
 impl CompileThreads {
-    pub(crate) fn new(limits: Limits, recycle_threshold: usize, max_abandoned: usize) -> Self {
+    pub(crate) fn new(
+        limits: Limits,
+        recycle_threshold: usize,
+        max_abandoned: usize,
+        dump_dir: Option<std::path::PathBuf>,
+    ) -> Self {
         Self {
             limits,
             recycle_threshold,
+            dump_dir,
             abandoned: Mutex::new(0),
             finished: Condvar::new(),
             max_abandoned: max_abandoned.max(1),
@@ -64,8 +71,12 @@ impl CompileThreads {
             .spawn(move || {
                 for (job, reply) in requests {
                     let outcome = catch_compile_panic(|| {
-                        let (result, recycled) =
-                            compilers::compile(&job, &threads.limits, threads.recycle_threshold);
+                        let (result, recycled) = compilers::compile(
+                            &job,
+                            &threads.limits,
+                            threads.recycle_threshold,
+                            threads.dump_dir.as_deref(),
+                        );
                         result.map(|r| (r, recycled))
                     });
                     let outcome = match outcome {

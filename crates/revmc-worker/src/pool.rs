@@ -33,6 +33,11 @@ pub struct WorkerConfig {
     pub deadline: Option<Duration>,
     /// Deadline of optimizing JIT and AOT compilations.
     pub optimizing_deadline: Option<Duration>,
+    /// Jobs admitted at most over all threads, below `threads × per_worker_capacity`
+    /// (`usize::MAX`: no further bound).
+    pub max_pending: usize,
+    /// Where each compilation writes its bytecode, IR, LLVM IR and assembly (debugging).
+    pub dump_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for WorkerConfig {
@@ -44,6 +49,8 @@ impl Default for WorkerConfig {
             limits: Limits::default(),
             deadline: None,
             optimizing_deadline: None,
+            max_pending: usize::MAX,
+            dump_dir: None,
         }
     }
 }
@@ -104,6 +111,7 @@ struct Shared {
     optimizing_deadline: Option<Duration>,
     /// Where deadline-bound compilations run.
     compile_threads: Arc<CompileThreads>,
+    dump_dir: Option<std::path::PathBuf>,
 }
 
 /// Compiles jobs on worker threads and sends each result to the channel given at creation.
@@ -138,7 +146,10 @@ impl WorkerPool {
         };
         let shared = Arc::new(Shared {
             admitted: AtomicUsize::new(0),
-            capacity: config.threads * config.per_worker_capacity.max(1),
+            capacity: config
+                .threads
+                .saturating_mul(config.per_worker_capacity.max(1))
+                .min(config.max_pending.max(1)),
             shut_down: AtomicBool::new(false),
             recycle_threshold: config.recycle_threshold,
             limits: config.limits,
@@ -151,7 +162,9 @@ impl WorkerPool {
                 config.limits,
                 config.recycle_threshold,
                 config.threads,
+                config.dump_dir.clone(),
             )),
+            dump_dir: config.dump_dir,
         });
         Ok(Self { pool, shared, threads: config.threads, handles })
     }
@@ -292,8 +305,12 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
             result
         }
         None => catch_compile_panic(|| {
-            let (result, recycled) =
-                compilers::compile(&job, &shared.limits, shared.recycle_threshold);
+            let (result, recycled) = compilers::compile(
+                &job,
+                &shared.limits,
+                shared.recycle_threshold,
+                shared.dump_dir.as_deref(),
+            );
             if recycled {
                 shared.recycled.fetch_add(1, Ordering::Relaxed);
             }

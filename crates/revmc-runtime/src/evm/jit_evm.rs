@@ -98,9 +98,11 @@ impl<E, S> JitEvm<E, S> {
 
 impl<E> RuntimeJitEvm<E> {
     /// Wraps `inner`, running hot code compiled by `runtime` (interpreting until then and
-    /// reporting gas, so that the runtime compiles it in the background).
+    /// reporting gas, so that the runtime compiles it in the background), or, with
+    /// `Tuning::blocking`, compiling every frame's code on first sight.
     pub fn with_runtime(inner: E, runtime: Arc<Runtime>) -> Self {
-        Self::new(inner, RuntimeSource::new(runtime, OnMiss::Background))
+        let on_miss = if runtime.is_blocking() { OnMiss::Compile } else { OnMiss::Background };
+        Self::new(inner, RuntimeSource::new(runtime, on_miss))
     }
 }
 

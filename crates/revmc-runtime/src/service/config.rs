@@ -1,12 +1,20 @@
-//! Runtime configuration.
+//! Runtime configuration: [`RuntimeConfig`] (what the runtime is given) and [`Tuning`]
+//! (its sizes, thresholds and levels, serializable so that a node can read it from its
+//! configuration file). Every knob, its default and its measured effect are in
+//! `docs/tuning.md`.
+//!
+//! Zero has one meaning everywhere a limit can be zero: no limit (unbounded, never, none).
 
 use revmc_cache::store::ArtifactStore;
 use revmc_llvm::OptLevel;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// What hot code is compiled into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CompileMode {
     /// In-process JIT code, lost at exit.
     #[default]
@@ -30,6 +38,15 @@ pub struct RuntimeConfig {
     pub tuning: Tuning,
 }
 
+impl RuntimeConfig {
+    /// A runtime that compiles nothing and starts no thread: every lookup says
+    /// [`InterpretReason::Disabled`](crate::InterpretReason::Disabled). Enabling it later
+    /// ([`crate::Runtime::set_enabled`]) starts its workers then.
+    pub fn disabled() -> Self {
+        Self { enabled: false, preload: false, ..Self::default() }
+    }
+}
+
 impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
@@ -42,20 +59,32 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// Sizing and thresholds of the compile service.
-#[derive(Debug, Clone)]
+/// Sizing and thresholds of the compile service. Zero means "no limit" for every limit.
+///
+/// Deserializes from any serde format with every field optional (defaults fill the rest)
+/// and unknown fields refused; durations are written as `"2s"`, `"1h"`, `"300ms"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Tuning {
-    /// Compile worker threads (zero: nothing compiles, every job fails at once).
+    /// Compile worker threads (at least one; [`RuntimeConfig::disabled`] runs none).
     pub jit_worker_count: usize,
-    /// Jobs admitted per worker before background promotions are deferred.
+    /// Jobs queued per worker before background promotions are deferred (0: unbounded).
     pub queue_capacity_per_worker: usize,
-    /// Gas a contract must execute interpreted before it is compiled.
+    /// Jobs queued or compiling at most, over all workers (0: only the per-worker bound).
+    pub max_pending_jobs: usize,
+    /// Gas a contract must execute interpreted before it is compiled (0: at first sight,
+    /// in the background).
     pub hot_threshold_gas: u64,
-    /// Budget for resident compiled code, in bytes.
+    /// Compile on first sight and wait, on the executing thread (for debugging): a
+    /// [`JitEvm`](crate::evm::JitEvm) made with `with_runtime` runs every frame compiled
+    /// that can be.
+    pub blocking: bool,
+    /// Budget for resident compiled code, in bytes (0: unbounded).
     pub code_cache_bytes: usize,
-    /// Programs unused for this long are evicted (`None`: only the budget evicts).
-    pub idle_eviction: Option<Duration>,
-    /// Compilations after which a worker's compiler is replaced.
+    /// Programs unused for this long are evicted (0: only the budget evicts).
+    #[serde(with = "humantime_serde")]
+    pub idle_eviction: Duration,
+    /// Compilations after which a worker's compiler is replaced (0: never).
     pub compiler_recycle_threshold: usize,
     /// Optimization level of JIT compilations (the optimizing tier).
     pub jit_opt_level: OptLevel,
@@ -67,30 +96,38 @@ pub struct Tuning {
     /// Gas that first-tier code must run before it is recompiled optimized.
     pub tier_up_gas: u64,
     /// Deadline of a first-tier compilation: past it the compilation is abandoned, the
-    /// key is refused as `Timeout` (for 10 minutes) and the worker moves on. `None`: none.
-    pub compile_deadline: Option<Duration>,
+    /// key is refused as `Timeout` (for 10 minutes) and the worker moves on (0: none).
+    #[serde(with = "humantime_serde")]
+    pub compile_deadline: Duration,
     /// Deadline of optimizing and AOT compilations, which take longer (up to 15 s for the
-    /// largest real contracts here, `docs/compile-cost.md`).
-    pub optimizing_compile_deadline: Option<Duration>,
+    /// largest real contracts here, `docs/compile-cost.md`) (0: none).
+    #[serde(with = "humantime_serde")]
+    pub optimizing_compile_deadline: Duration,
     /// Optimization level of AOT compilations.
     pub aot_opt_level: OptLevel,
-    /// Longer bytecode is never compiled.
+    /// Longer bytecode is never compiled (0: no bound beyond the translator's own).
     pub max_bytecode_len: usize,
     /// Loop-free bytecode that runs fewer instructions per call is never compiled: entering
     /// compiled code costs about what the interpreter spends on 50 instructions
     /// (`docs/benchmarks.md`). 0 compiles everything.
     pub min_loop_free_instructions: usize,
-    /// Capacity of the execution-event channel; events beyond it are dropped, never waited on.
+    /// Capacity of the execution-event channel; events beyond it are dropped, never waited
+    /// on (0: unbounded).
     pub event_capacity: usize,
     /// Bytes the AOT store may hold (artifacts, orphans, quarantine); after each library
     /// it stores, the runtime collects least recently used artifacts beyond it
-    /// (`ArtifactStore::gc`). `None`: unbounded.
-    pub store_byte_budget: Option<u64>,
-    /// Keys the negative cache remembers at most (least recently used evicted first).
+    /// (`ArtifactStore::gc`) (0: unbounded).
+    pub store_byte_budget: u64,
+    /// Keys the negative cache remembers at most, least recently used evicted first
+    /// (0: unbounded).
     pub max_negative_entries: usize,
-    /// Keys whose gas the coordinator counts at most, towards compiling or tiering up
-    /// (least recently executed evicted first).
+    /// Keys whose gas the coordinator counts at most, towards compiling or tiering up,
+    /// least recently executed evicted first (0: unbounded).
     pub max_tracked_keys: usize,
+    /// Where every compilation writes its bytecode (`.hex`), its IR (`.ir`), its LLVM IR
+    /// before and after optimization (`.unopt.ll`, `.opt.ll`) and its assembly (`.opt.s`),
+    /// named by symbol. For debugging; `None`: nothing is written.
+    pub dump_dir: Option<PathBuf>,
 }
 
 impl Default for Tuning {
@@ -99,22 +136,80 @@ impl Default for Tuning {
             jit_worker_count: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
             queue_capacity_per_worker: 64,
+            max_pending_jobs: 0,
             hot_threshold_gas: 1_000_000,
+            blocking: false,
             code_cache_bytes: 256 << 20,
-            idle_eviction: Some(Duration::from_secs(3600)),
+            idle_eviction: Duration::from_secs(3600),
             compiler_recycle_threshold: 256,
             jit_opt_level: OptLevel::O2,
             first_tier_opt_level: Some(OptLevel::O0),
             tier_up_gas: 10_000_000,
-            compile_deadline: Some(Duration::from_secs(2)),
-            optimizing_compile_deadline: Some(Duration::from_secs(60)),
+            compile_deadline: Duration::from_secs(2),
+            optimizing_compile_deadline: Duration::from_secs(60),
             aot_opt_level: OptLevel::O3,
             max_bytecode_len: 64 * 1024,
             min_loop_free_instructions: 64,
             event_capacity: 4096,
-            store_byte_budget: Some(1 << 30),
+            store_byte_budget: 1 << 30,
             max_negative_entries: 1 << 16,
             max_tracked_keys: 1 << 16,
+            dump_dir: None,
         }
     }
+}
+
+/// A [`Tuning`] that cannot work, named by its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// No worker: nothing could ever compile.
+    #[error(
+        "tuning.jit_worker_count is 0: use RuntimeConfig::disabled() for a runtime that compiles nothing"
+    )]
+    NoWorkers,
+    /// The first tier would be more optimized than the optimizing tier.
+    #[error("tuning.first_tier_opt_level {first:?} is above tuning.jit_opt_level {optimizing:?}")]
+    TiersInverted {
+        /// `first_tier_opt_level`.
+        first: OptLevel,
+        /// `jit_opt_level`.
+        optimizing: OptLevel,
+    },
+    /// `dump_dir` names something that is not a directory.
+    #[error("tuning.dump_dir {0} exists and is not a directory")]
+    DumpDirNotADirectory(PathBuf),
+    /// AOT mode without a store.
+    #[error("mode = aot needs an artifact store")]
+    AotWithoutStore,
+}
+
+impl Tuning {
+    /// Checks that the settings can work together; [`crate::Runtime::new`] calls it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.jit_worker_count == 0 {
+            return Err(ConfigError::NoWorkers);
+        }
+        if let Some(first) = self.first_tier_opt_level
+            && first > self.jit_opt_level
+        {
+            return Err(ConfigError::TiersInverted { first, optimizing: self.jit_opt_level });
+        }
+        if let Some(dir) = &self.dump_dir
+            && dir.exists()
+            && !dir.is_dir()
+        {
+            return Err(ConfigError::DumpDirNotADirectory(dir.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// `limit`, or no limit when it is zero.
+pub(crate) fn unless_zero(limit: usize) -> usize {
+    if limit == 0 { usize::MAX } else { limit }
+}
+
+/// `d`, or none when it is zero.
+pub(crate) fn duration_unless_zero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
 }

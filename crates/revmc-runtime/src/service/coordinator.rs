@@ -1,6 +1,7 @@
 //! The coordinator thread: accumulates gas per key, promotes hot keys to compile jobs,
 //! stores results, and sweeps idle programs.
 
+use super::config::duration_unless_zero;
 use super::policy::{Hotness, add_gas};
 use super::results;
 use super::shared::Shared;
@@ -37,14 +38,15 @@ pub(crate) fn run(
     // Store I/O and `dlopen` run on threads of their own, never here.
     let store_io = shared.store.is_some().then(|| StoreIo::start(shared));
     let io = store_io.as_ref();
-    let sweep = tuning.idle_eviction.map_or(Duration::from_secs(1), |d| {
+    let idle_eviction = duration_unless_zero(tuning.idle_eviction);
+    let sweep = idle_eviction.map_or(Duration::from_secs(1), |d| {
         (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
     });
     let mut next_sweep = Instant::now() + sweep;
     loop {
         // Sweep on schedule even when events never stop (a busy node is never idle).
         if Instant::now() >= next_sweep {
-            if let Some(idle) = tuning.idle_eviction {
+            if let Some(idle) = idle_eviction {
                 shared.cache.evict_idle(idle);
             }
             next_sweep = Instant::now() + sweep;

@@ -40,7 +40,8 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// An empty ledger whose negative cache holds at most `max_negative_entries` keys.
+    /// An empty ledger whose negative cache holds at most `max_negative_entries` keys (0:
+    /// unbounded).
     pub fn new(max_negative_entries: usize) -> Self {
         Self {
             generation: AtomicU64::new(0),

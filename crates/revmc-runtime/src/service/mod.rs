@@ -25,7 +25,7 @@ mod shared;
 mod stats;
 mod store_io;
 
-pub use config::{CompileMode, RuntimeConfig, Tuning};
+pub use config::{CompileMode, ConfigError, RuntimeConfig, Tuning};
 pub use lookup::{InterpretReason, Lookup};
 pub use runtime::Runtime;
 pub use stats::RuntimeStats;

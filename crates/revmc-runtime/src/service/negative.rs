@@ -39,10 +39,13 @@ pub(crate) struct NegativeCache {
 }
 
 impl NegativeCache {
-    /// An empty cache holding at most `capacity` keys (at least one).
+    /// An empty cache holding at most `capacity` keys (0: unbounded).
     pub fn new(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
-        Self { entries: RwLock::new(LruCache::new(capacity)) }
+        let entries = match NonZeroUsize::new(capacity) {
+            Some(capacity) => LruCache::new(capacity),
+            None => LruCache::unbounded(),
+        };
+        Self { entries: RwLock::new(entries) }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, LruCache<RuntimeCacheKey, Entry>> {

@@ -29,7 +29,7 @@ impl Policy {
     /// (`prepare_aot`) or in AOT mode, JIT otherwise.
     pub fn admit(&self, len: usize, aot: bool) -> Result<CompileKind, CompileError> {
         let max = self.tuning.max_bytecode_len;
-        if len > max {
+        if max != 0 && len > max {
             return Err(CompileError::TooLarge { len, max });
         }
         Ok(if aot || self.mode == CompileMode::Aot { CompileKind::Aot } else { CompileKind::Jit })
@@ -76,9 +76,13 @@ pub(crate) struct Hotness {
 }
 
 impl Hotness {
+    /// Counts for at most `capacity` keys each (0: unbounded).
     pub fn new(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
-        Self { interpreted: LruCache::new(capacity), first_tier: LruCache::new(capacity) }
+        let counts = || match NonZeroUsize::new(capacity) {
+            Some(capacity) => LruCache::new(capacity),
+            None => LruCache::unbounded(),
+        };
+        Self { interpreted: counts(), first_tier: counts() }
     }
 
     pub fn clear(&mut self) {

@@ -1,11 +1,14 @@
 //! The [`Runtime`] handle: lookups, hotness events, synchronous compiles, control, stats.
 
+use super::config::{duration_unless_zero, unless_zero};
 use super::coordinator::{self, Event};
 use super::ledger::Ledger;
 use super::policy::Policy;
 use super::shared::Shared;
 use super::stats::Counters;
-use super::{CompileMode, InterpretReason, Lookup, RuntimeConfig, RuntimeStats, Tuning};
+use super::{
+    CompileMode, ConfigError, InterpretReason, Lookup, RuntimeConfig, RuntimeStats, Tuning,
+};
 use crate::RuntimeError;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use revm::primitives::Bytes;
@@ -32,6 +35,8 @@ pub struct Runtime {
     shut_down: AtomicBool,
     /// Until the coordinator starts: its channels. After: its thread.
     coordinator: Mutex<(Option<CoordinatorInputs>, Option<JoinHandle<()>>)>,
+    /// A disabled runtime's worker configuration, until its workers start.
+    idle_workers: Mutex<Option<(WorkerConfig, Sender<WorkerResult>)>>,
 }
 
 impl Runtime {
@@ -39,29 +44,41 @@ impl Runtime {
     /// first event or compile request.
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let tuning = config.tuning;
+        tuning.validate()?;
         if config.mode == CompileMode::Aot && config.store.is_none() {
-            return Err(RuntimeError::Start("AOT mode needs an artifact store".into()));
+            return Err(ConfigError::AotWithoutStore.into());
         }
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
-        let (events_tx, events_rx) = crossbeam_channel::bounded(tuning.event_capacity.max(1));
+        let (events_tx, events_rx) = match tuning.event_capacity {
+            0 => crossbeam_channel::unbounded(),
+            capacity => crossbeam_channel::bounded(capacity),
+        };
         let worker = WorkerConfig {
             threads: tuning.jit_worker_count,
-            per_worker_capacity: tuning.queue_capacity_per_worker,
-            recycle_threshold: tuning.compiler_recycle_threshold,
+            per_worker_capacity: unless_zero(tuning.queue_capacity_per_worker),
+            max_pending: unless_zero(tuning.max_pending_jobs),
+            recycle_threshold: unless_zero(tuning.compiler_recycle_threshold),
             limits: Limits {
-                max_code_len: tuning.max_bytecode_len,
+                max_code_len: unless_zero(tuning.max_bytecode_len),
                 min_loop_free_instructions: tuning.min_loop_free_instructions,
                 ..Limits::default()
             },
-            deadline: tuning.compile_deadline,
-            optimizing_deadline: tuning.optimizing_compile_deadline,
+            deadline: duration_unless_zero(tuning.compile_deadline),
+            optimizing_deadline: duration_unless_zero(tuning.optimizing_compile_deadline),
+            dump_dir: tuning.dump_dir.clone(),
         };
         let build = artifact_build(&tuning, &worker.limits);
         let negative_entries = tuning.max_negative_entries;
-        let pool =
-            WorkerPool::new(worker, results_tx).map_err(|e| RuntimeError::Start(e.to_string()))?;
+        // A disabled runtime starts no thread: its workers start when it is enabled or
+        // asked to compile.
+        let (pool, idle_workers) = if config.enabled {
+            (start_pool(worker, results_tx)?, None)
+        } else {
+            let none = WorkerConfig { threads: 0, ..WorkerConfig::default() };
+            (start_pool(none, results_tx.clone())?, Some((worker, results_tx)))
+        };
         let shared = Arc::new(Shared {
-            cache: ResidentCache::new(tuning.code_cache_bytes),
+            cache: ResidentCache::new(unless_zero(tuning.code_cache_bytes)),
             policy: Policy { tuning, mode: config.mode },
             ledger: Ledger::new(negative_entries),
             store: config.store,
@@ -80,7 +97,26 @@ impl Runtime {
             started: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
             coordinator: Mutex::new((Some((events_rx, results_rx)), None)),
+            idle_workers: Mutex::new(idle_workers),
         })
+    }
+
+    /// Starts the workers of a runtime created disabled, once.
+    fn ensure_workers(&self) {
+        let idle = self.idle_workers.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some((config, results)) = idle else { return };
+        if self.shut_down.load(Ordering::Acquire) {
+            return;
+        }
+        match start_pool(config, results) {
+            Ok(pool) => *self.shared.pool.write().unwrap_or_else(|e| e.into_inner()) = pool,
+            Err(e) => tracing::error!(error = %e, "cannot start the compile workers"),
+        }
+    }
+
+    /// Whether frames compile on first sight, on the executing thread (`Tuning::blocking`).
+    pub fn is_blocking(&self) -> bool {
+        self.shared.policy.tuning.blocking
     }
 
     fn coordinator(&self) -> MutexGuard<'_, CoordinatorInputsOrThread> {
@@ -176,6 +212,7 @@ impl Runtime {
         {
             return Ok(program);
         }
+        self.ensure_workers();
         self.ensure_started();
         // Someone waits: compile the code as it will stay, optimized.
         let (notifier, _) = self.shared.dispatch(key, code, kind, Tier::Optimized);
@@ -193,6 +230,7 @@ impl Runtime {
             let e = CompileError::Store("prepare_aot needs an artifact store".into());
             return contracts.iter().map(|_| Err(e.clone())).collect();
         }
+        self.ensure_workers();
         self.ensure_started();
         let mut results: Vec<Option<Result<Arc<CompiledProgram>, CompileError>>> =
             (0..contracts.len()).map(|_| None).collect();
@@ -238,6 +276,9 @@ impl Runtime {
     /// Enables or disables the runtime: while disabled, lookups say interpret and no
     /// events are recorded.
     pub fn set_enabled(&self, enabled: bool) {
+        if enabled {
+            self.ensure_workers();
+        }
         self.shared.enabled.store(enabled, Ordering::Relaxed);
     }
 
@@ -316,6 +357,13 @@ impl Runtime {
             let _ = handle.join();
         }
     }
+}
+
+fn start_pool(
+    config: WorkerConfig,
+    results: Sender<WorkerResult>,
+) -> Result<WorkerPool, RuntimeError> {
+    WorkerPool::new(config, results).map_err(|e| RuntimeError::Start(e.to_string()))
 }
 
 /// The parts of this runtime's artifact keys that do not depend on the code. Of the

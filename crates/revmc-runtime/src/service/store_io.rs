@@ -113,8 +113,8 @@ fn load_or_compile(shared: &Shared, key: RuntimeCacheKey, code: &[u8]) {
 
 /// Keeps the store within `Tuning::store_byte_budget` after a library was added.
 fn collect(shared: &Shared) {
-    let (Some(store), Some(budget)) = (&shared.store, shared.policy.tuning.store_byte_budget)
-    else {
+    let budget = shared.policy.tuning.store_byte_budget;
+    let (Some(store), false) = (&shared.store, budget == 0) else {
         return;
     };
     match store.gc(budget) {

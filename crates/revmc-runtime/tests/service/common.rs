@@ -41,7 +41,7 @@ pub fn tuning() -> Tuning {
         jit_worker_count: 1,
         hot_threshold_gas: 1_000,
         jit_opt_level: OptLevel::O1,
-        idle_eviction: None,
+        idle_eviction: Duration::ZERO,
         // The tests' programs are tiny and loop-free; they must compile all the same.
         min_loop_free_instructions: 0,
         ..Tuning::default()

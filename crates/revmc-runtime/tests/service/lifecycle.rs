@@ -68,11 +68,11 @@ fn loop_free_code_too_short_to_pay_runs_interpreted() {
 }
 
 #[test]
-fn zero_workers_fail_at_once() {
-    let rt = runtime(Tuning { jit_worker_count: 0, ..tuning() });
-    let code = program(3);
-    assert!(matches!(rt.compile_sync(key(&code), &code), Err(CompileError::NoWorkers)));
-    assert!(matches!(rt.lookup(key(&code)), Lookup::Interpret(InterpretReason::Failed)));
+fn zero_workers_is_a_configuration_error() {
+    let config =
+        RuntimeConfig { tuning: Tuning { jit_worker_count: 0, ..tuning() }, ..Default::default() };
+    let err = Runtime::new(config).unwrap_err();
+    assert!(err.to_string().contains("jit_worker_count"), "{err}");
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn code_that_does_not_match_its_key_is_refused() {
 fn a_compilation_past_its_deadline_is_abandoned_and_the_worker_moves_on() {
     let rt = runtime(Tuning {
         jit_opt_level: revmc_runtime::OptLevel::O2,
-        optimizing_compile_deadline: Some(Duration::from_millis(300)),
+        optimizing_compile_deadline: Duration::from_millis(300),
         ..tuning()
     });
     // Seconds at O2: past the deadline, so the compilation is abandoned.
