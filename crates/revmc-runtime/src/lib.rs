@@ -33,5 +33,6 @@ pub use revmc_ir::{InstructionResult, SpecId, U256};
 pub use revmc_llvm::OptLevel;
 pub use revmc_worker::CompileError;
 pub use service::{
-    CompileMode, ConfigError, InterpretReason, Lookup, Runtime, RuntimeConfig, RuntimeStats, Tuning,
+    CompileMode, ConfigError, InterpretReason, Lookup, MissesByReason, Runtime, RuntimeConfig,
+    RuntimeStats, Tuning,
 };

@@ -2,6 +2,7 @@
 //! stores results, and sweeps idle programs.
 
 use super::config::duration_unless_zero;
+use super::metrics;
 use super::policy::{Hotness, add_gas};
 use super::results;
 use super::shared::Shared;
@@ -15,6 +16,9 @@ use revmc_worker::{CompileKind, Compiled, Rejected, WorkerResult};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+/// How often the coordinator publishes the counters through the `metrics` facade.
+const METRICS_PERIOD: Duration = Duration::from_secs(1);
 
 /// What callers tell the coordinator.
 #[derive(Debug)]
@@ -43,7 +47,12 @@ pub(crate) fn run(
         (d / 4).clamp(Duration::from_millis(10), Duration::from_secs(10))
     });
     let mut next_sweep = Instant::now() + sweep;
+    let mut next_publish = Instant::now() + METRICS_PERIOD;
     loop {
+        if Instant::now() >= next_publish {
+            metrics::publish(&shared.stats());
+            next_publish = Instant::now() + METRICS_PERIOD;
+        }
         // Sweep on schedule even when events never stop (a busy node is never idle).
         if Instant::now() >= next_sweep {
             if let Some(idle) = idle_eviction {
@@ -76,7 +85,7 @@ pub(crate) fn run(
                     break;
                 }
             },
-            default(next_sweep.saturating_duration_since(Instant::now())) => {},
+            default(next_sweep.min(next_publish).saturating_duration_since(Instant::now())) => {},
         }
     }
     // Results delivered before shutdown still wake their waiters.

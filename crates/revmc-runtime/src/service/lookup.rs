@@ -14,6 +14,7 @@ pub enum Lookup {
 
 /// Why a lookup found no compiled code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum InterpretReason {
     /// The runtime is disabled.
     Disabled,

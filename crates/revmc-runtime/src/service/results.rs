@@ -24,6 +24,7 @@ pub(crate) fn record(shared: &Shared, result: WorkerResult) {
             Counters::bump(&shared.counters.stale);
             return Err(CompileError::Cleared);
         }
+        super::metrics::record_compile(duration, tier, outcome.is_ok());
         match &outcome {
             Ok(program) => {
                 Counters::bump(&shared.counters.succeeded);

@@ -18,7 +18,7 @@ use revmc_ir::Limits;
 use revmc_worker::{
     CompileError, CompileKind, Notifier, Rejected, WorkerConfig, WorkerPool, WorkerResult,
 };
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 
@@ -144,6 +144,7 @@ impl Runtime {
     /// Compiled code for `key`, or why to interpret. Never blocks on compilation.
     pub fn lookup(&self, key: RuntimeCacheKey) -> Lookup {
         if !self.shared.enabled.load(Ordering::Relaxed) {
+            self.shared.counters.miss_reasons[InterpretReason::Disabled as usize].bump();
             return Lookup::Interpret(InterpretReason::Disabled);
         }
         if let Some(program) = self.shared.cache.get(&key) {
@@ -151,13 +152,15 @@ impl Runtime {
             return Lookup::Compiled(program);
         }
         self.shared.counters.misses.bump();
-        Lookup::Interpret(match self.shared.ledger.failure(&key) {
+        let reason = match self.shared.ledger.failure(&key) {
             Some(CompileError::TooLarge { .. }) => InterpretReason::TooLarge,
             Some(CompileError::Unprofitable { .. }) => InterpretReason::Unprofitable,
             Some(CompileError::Timeout { .. }) => InterpretReason::TimedOut,
             Some(_) => InterpretReason::Failed,
             None => InterpretReason::NotCompiled,
-        })
+        };
+        self.shared.counters.miss_reasons[reason as usize].bump();
+        Lookup::Interpret(reason)
     }
 
     /// Records that `code` (under `key`) ran interpreted and used `gas`; code that has
@@ -305,36 +308,13 @@ impl Runtime {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> RuntimeStats {
-        let s = &self.shared;
-        let c = &s.counters;
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let (compile_time, phases, first_tier_compile_time) =
-            *c.compile.lock().unwrap_or_else(|e| e.into_inner());
-        RuntimeStats {
-            hits: c.hits.load(),
-            misses: c.misses.load(),
-            events_dropped: load(&c.events_dropped),
-            queued: s.pool.read().unwrap_or_else(|e| e.into_inner()).pending() as u64,
-            dispatched: load(&c.dispatched),
-            deferred: load(&c.deferred),
-            succeeded: load(&c.succeeded),
-            first_tier: load(&c.first_tier),
-            tier_ups: load(&c.tier_ups),
-            failed: load(&c.failed),
-            stale: load(&c.stale),
-            aot_loaded: load(&c.aot_loaded),
-            aot_stored: load(&c.aot_stored),
-            aot_discarded: load(&c.aot_discarded),
-            evictions: s.cache.evictions(),
-            resident_entries: s.cache.len() as u64,
-            negative_entries: s.ledger.failures() as u64,
-            tracked_keys: load(&c.tracked_keys),
-            jit_code_bytes: s.cache.code_bytes() as u64,
-            live_jit_code_bytes: revmc_llvm::live_code_bytes() as u64,
-            compile_time,
-            first_tier_compile_time,
-            phases,
-        }
+        self.shared.stats()
+    }
+
+    /// Publishes [`Self::stats`] through the `metrics` facade now (the coordinator also
+    /// does, every second while it runs). Names and labels: `docs/tuning.md#metrics`.
+    pub fn publish_metrics(&self) {
+        super::metrics::publish(&self.stats());
     }
 
     /// Stops the service: no new jobs, running compilations finish, worker threads and

@@ -2,13 +2,14 @@
 //! threads, and the two operations all of them need: dispatching a compilation and
 //! loading an artifact.
 
+use super::RuntimeStats;
 use super::ledger::{Begun, Finish, Ledger};
 use super::policy::Policy;
-use super::stats::Counters;
+use super::stats::{Counters, MissesByReason};
 use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded};
 use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey, Tier};
 use revmc_worker::{CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerPool};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// See the module documentation.
@@ -106,6 +107,41 @@ impl Shared {
                 }));
                 (notifier, Some(refused.reason))
             }
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> RuntimeStats {
+        let s = self;
+        let c = &s.counters;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (compile_time, phases, first_tier_compile_time) =
+            *c.compile.lock().unwrap_or_else(|e| e.into_inner());
+        RuntimeStats {
+            hits: c.hits.load(),
+            misses: c.misses.load(),
+            events_dropped: load(&c.events_dropped),
+            queued: s.pool.read().unwrap_or_else(|e| e.into_inner()).pending() as u64,
+            dispatched: load(&c.dispatched),
+            deferred: load(&c.deferred),
+            succeeded: load(&c.succeeded),
+            first_tier: load(&c.first_tier),
+            tier_ups: load(&c.tier_ups),
+            failed: load(&c.failed),
+            stale: load(&c.stale),
+            aot_loaded: load(&c.aot_loaded),
+            aot_stored: load(&c.aot_stored),
+            aot_discarded: load(&c.aot_discarded),
+            evictions: s.cache.evictions(),
+            resident_entries: s.cache.len() as u64,
+            negative_entries: s.ledger.failures() as u64,
+            tracked_keys: load(&c.tracked_keys),
+            jit_code_bytes: s.cache.code_bytes() as u64,
+            live_jit_code_bytes: revmc_llvm::live_code_bytes() as u64,
+            compile_time,
+            first_tier_compile_time,
+            phases,
+            misses_by_reason: MissesByReason::from_counters(&c.miss_reasons),
         }
     }
 }

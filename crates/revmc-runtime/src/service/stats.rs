@@ -55,7 +55,44 @@ pub struct RuntimeStats {
     pub first_tier_compile_time: Duration,
     /// The same, by phase.
     pub phases: CompilePhases,
+    /// Of `misses`, by the reason the lookup gave (and lookups while disabled).
+    pub misses_by_reason: MissesByReason,
 }
+
+/// Lookups that found no compiled code, by [`InterpretReason`](super::InterpretReason).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MissesByReason {
+    /// The runtime was disabled (not counted in `misses`).
+    pub disabled: u64,
+    /// Not compiled yet.
+    pub not_compiled: u64,
+    /// The compilation failed.
+    pub failed: u64,
+    /// Longer than `max_bytecode_len`.
+    pub too_large: u64,
+    /// The compilation ran past its deadline.
+    pub timed_out: u64,
+    /// Loop-free code too short to repay compiled code's entry.
+    pub unprofitable: u64,
+}
+
+impl MissesByReason {
+    pub(crate) fn from_counters(c: &[ShardedCounter; REASONS]) -> Self {
+        use super::InterpretReason as R;
+        let n = |r: R| c[r as usize].load();
+        Self {
+            disabled: n(R::Disabled),
+            not_compiled: n(R::NotCompiled),
+            failed: n(R::Failed),
+            too_large: n(R::TooLarge),
+            timed_out: n(R::TimedOut),
+            unprofitable: n(R::Unprofitable),
+        }
+    }
+}
+
+/// Number of [`InterpretReason`](super::InterpretReason)s.
+pub(crate) const REASONS: usize = 6;
 
 /// A counter bumped from many threads at once: one cache line per slot, each thread
 /// bumping the slot of its own, so that lookups on different threads never contend for
@@ -89,6 +126,8 @@ impl ShardedCounter {
 pub(crate) struct Counters {
     pub hits: ShardedCounter,
     pub misses: ShardedCounter,
+    /// Misses by `InterpretReason as usize`.
+    pub miss_reasons: [ShardedCounter; REASONS],
     pub events_dropped: AtomicU64,
     pub dispatched: AtomicU64,
     pub deferred: AtomicU64,
