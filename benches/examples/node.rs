@@ -1,0 +1,135 @@
+//! A node-like embedding of revmc: a block executor written against revm's
+//! `ExecuteCommitEvm`, run with revm's mainnet EVM and then with [`JitEvm`] over a shared
+//! [`Runtime`] — the one-line swap — on blocks of real-workload transactions (ERC-20,
+//! ERC-721, WETH9, Aave's `WadRayMath`, Uniswap v3 with `--uniswap`), with the tuning read
+//! from a configuration document and the runtime's metrics exported for Prometheus.
+//!
+//! `cargo run --release -p revmc-bench --example node [-- --blocks N] [--uniswap]`
+//!
+//! Every block's results are checked against revm's; the example exits 1 on a difference.
+
+#[path = "../src/workloads.rs"]
+#[allow(dead_code)]
+mod workloads;
+
+use metrics_exporter_prometheus::PrometheusBuilder;
+use revm::context::{Context, TxEnv};
+use revm::context_interface::result::{ExecutionResult, HaltReason};
+use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
+use revmc_runtime::evm::JitEvm;
+use revmc_runtime::{Runtime, RuntimeConfig, Tuning};
+use revmc_testkit::contracts::{Fixtures, Scenario, Step};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The runtime's part of a node's configuration file (any serde format; JSON here).
+const CONFIG: &str = r#"{
+    "hot_threshold_gas": 200000,
+    "tier_up_gas": 2000000,
+    "code_cache_bytes": 67108864,
+    "idle_eviction": "30m"
+}"#;
+
+/// The block executor: knows revm's trait, not revmc.
+fn execute_block<E>(evm: &mut E, txs: Vec<TxEnv>) -> Vec<ExecutionResult<HaltReason>>
+where
+    E: ExecuteCommitEvm<Tx = TxEnv, ExecutionResult = ExecutionResult<HaltReason>>,
+    E::Error: std::fmt::Debug,
+{
+    txs.into_iter().map(|tx| evm.transact_commit(tx).expect("a valid transaction")).collect()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let blocks: usize = args
+        .iter()
+        .position(|a| a == "--blocks")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(30);
+    let uniswap = args.iter().any(|a| a == "--uniswap");
+    let Some(fixtures) = Fixtures::load() else { return ExitCode::SUCCESS };
+
+    let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
+    let tuning: Tuning = serde_json::from_str(CONFIG).expect("a valid configuration");
+    let runtime = Arc::new(Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }).expect("the runtime starts"));
+
+    let scenarios: Vec<(&str, Scenario)> = workloads::all(&fixtures)
+        .into_iter()
+        .filter(|w| uniswap || !w.name.starts_with("uniswap"))
+        .map(|w| (w.name, w.scenario))
+        .collect();
+    let (cfg, block_env) = Scenario::environment();
+    let (mut revm_time, mut jit_time) = (Duration::ZERO, Duration::ZERO);
+    let mut ok = true;
+    for block in 0..blocks {
+        for (name, scenario) in &scenarios {
+            let txs: Vec<TxEnv> = scenario.steps().iter().map(Step::tx_env).collect();
+            let context = || {
+                Context::mainnet()
+                    .with_cfg(cfg.clone())
+                    .with_block(block_env.clone())
+                    .with_db(scenario.genesis())
+            };
+            let mut revm_evm = context().build_mainnet();
+            let t = Instant::now();
+            let want = execute_block(&mut revm_evm, txs.clone());
+            // Timed over the last third of the blocks: the steady state, once hot code is
+            // compiled (the first blocks run interpreted while it compiles).
+            let steady = block >= blocks - blocks / 3;
+            if steady {
+                revm_time += t.elapsed();
+            }
+
+            // The swap: the same EVM, wrapped, sharing the node's runtime.
+            let mut jit_evm = JitEvm::with_runtime(context().build_mainnet(), runtime.clone());
+            let t = Instant::now();
+            let got = execute_block(&mut jit_evm, txs);
+            if steady {
+                jit_time += t.elapsed();
+            }
+            if got != want {
+                println!("block {block}, {name}: results differ from revm's");
+                ok = false;
+            }
+        }
+        if block % 10 == 9 {
+            // Between blocks a node idles for seconds; here, wait (bounded) for the
+            // background compilations the last blocks triggered.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while runtime.stats().queued > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let s = runtime.stats();
+            println!(
+                "after block {:>3}: {} compiled ({} first tier, {} tier-ups), {} resident, hits {} misses {}",
+                block + 1,
+                s.succeeded,
+                s.first_tier,
+                s.tier_ups,
+                s.resident_entries,
+                s.hits,
+                s.misses
+            );
+        }
+    }
+    let txs: usize = scenarios.iter().map(|(_, s)| s.steps().len()).sum::<usize>() * blocks;
+    println!(
+        "{blocks} blocks of {} transactions; the last {}: revm {revm_time:.1?}, revmc {jit_time:.1?} ({:.2}x)",
+        txs / blocks.max(1),
+        blocks / 3,
+        revm_time.as_secs_f64() / jit_time.as_secs_f64()
+    );
+    println!("stats: {:?}", runtime.stats());
+    runtime.publish_metrics();
+    println!("metrics (Prometheus text format, revmc_*):");
+    for line in prometheus.render().lines().filter(|l| l.starts_with("revmc_")) {
+        println!("  {line}");
+    }
+    if ok {
+        println!("ok: every block matched revm's results");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
