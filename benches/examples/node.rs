@@ -52,7 +52,10 @@ fn main() -> ExitCode {
 
     let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
     let tuning: Tuning = serde_json::from_str(CONFIG).expect("a valid configuration");
-    let runtime = Arc::new(Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }).expect("the runtime starts"));
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() })
+            .expect("the runtime starts"),
+    );
 
     let scenarios: Vec<(&str, Scenario)> = workloads::all(&fixtures)
         .into_iter()

@@ -69,27 +69,38 @@ impl AotCompiler {
         stacker::grow(crate::jit::COMPILE_STACK, || self.compile_on_this_stack(func, symbol))
     }
 
+    /// Compiles `func` into a relocatable object defining `symbol` (what is linked into
+    /// the shared library), for inspection.
+    pub fn compile_object(&self, func: &Function, symbol: &str) -> Result<Vec<u8>, LlvmError> {
+        stacker::grow(crate::jit::COMPILE_STACK, || {
+            let mut phases = PhaseTimes::default();
+            Ok(self.object(func, symbol, &mut phases)?.as_slice().to_vec())
+        })
+    }
+
+    fn object(
+        &self,
+        func: &Function,
+        symbol: &str,
+        phases: &mut PhaseTimes,
+    ) -> Result<inkwell::memory_buffer::MemoryBuffer<'static>, LlvmError> {
+        crate::object::emit_object(func, symbol, &self.machine, self.opt_level, phases, |module| {
+            let cx = module.get_context();
+            let i32t = cx.i32_type();
+            let g = module.add_global(i32t, None, ABI_VERSION_SYMBOL);
+            g.set_initializer(&i32t.const_int(ABI_VERSION as u64, false).as_basic_value_enum());
+            g.set_constant(true);
+            Ok(())
+        })
+    }
+
     fn compile_on_this_stack(
         &self,
         func: &Function,
         symbol: &str,
     ) -> Result<SharedLibrary, LlvmError> {
         let mut phases = PhaseTimes::default();
-        let object = crate::object::emit_object(
-            func,
-            symbol,
-            &self.machine,
-            self.opt_level,
-            &mut phases,
-            |module| {
-                let cx = module.get_context();
-                let i32t = cx.i32_type();
-                let g = module.add_global(i32t, None, ABI_VERSION_SYMBOL);
-                g.set_initializer(&i32t.const_int(ABI_VERSION as u64, false).as_basic_value_enum());
-                g.set_constant(true);
-                Ok(())
-            },
-        )?;
+        let object = self.object(func, symbol, &mut phases)?;
         let t = Instant::now();
         let bytes = link(object.as_slice(), self.link_timeout)?;
         phases.link = t.elapsed();
