@@ -4,6 +4,9 @@
 //! to 8 threads; `cargo xtask soak` prints the percentiles, this bench the mean and its
 //! confidence interval.
 
+// `criterion_group!` defines an undocumented function.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use revm::primitives::keccak256;
 use revmc_runtime::{Lookup, Runtime, RuntimeCacheKey, RuntimeConfig, SpecId};

@@ -13,7 +13,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args...]
 
 commands:
-  test  [args...]  ensure LLVM 22, then fmt --check, clippy -D warnings, test --workspace [args...]
+  test  [args...]  ensure LLVM 22, then fmt --check, clippy -D warnings, doc -D warnings,
+                   test --workspace [args...]
   bench [args...]  ensure LLVM 22, then cargo run --release -p revmc-bench -- [args...]
   statetest [--mode interp|jit] [PATHS...]  run Ethereum state tests (default ../shared/fixtures/state)
   fuzz TARGET [--time S]  run a cargo-fuzz target (translate, jit_vs_interpreter) for S seconds
@@ -80,6 +81,10 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         } else {
             eprintln!("xtask: warning: clippy is not installed; skipping `cargo clippy`");
         }
+        // Every public item documented, every intra-doc link resolving.
+        let mut doc = cmd::cargo(&llvm, &["doc", "--no-deps", "--workspace"]);
+        doc.env("RUSTDOCFLAGS", "-D warnings");
+        cmd::step("cargo doc --no-deps --workspace (RUSTDOCFLAGS=-D warnings)", doc)?;
         let root = cmd::workspace_root();
         let fixtures = root.parent().unwrap_or(&root).join("shared/fixtures");
         if !fixtures.exists() {

@@ -1,6 +1,6 @@
 //! `revmc-ir`: EVM bytecode → revmc's backend-neutral IR.
 //!
-//! The entry point is [`translate`]: it decodes the bytecode with revm's opcode table,
+//! The entry point is [`translate()`]: it decodes the bytecode with revm's opcode table,
 //! builds the control-flow graph, resolves jump targets and per-block stack heights
 //! ([`analysis`]), and emits an [`ir::Function`] whose blocks carry SSA values, explicit
 //! gas sections and statically known stack checks. The [`abi`] module is the contract

@@ -3,7 +3,7 @@
 /// Default of [`Limits::max_variants`] (measurements in `docs/compute-core.md`).
 pub const DEFAULT_MAX_VARIANTS: usize = 4;
 
-/// Resource bounds for [`translate`](crate::translate). The defaults admit every contract
+/// Resource bounds for [`translate`](crate::translate()). The defaults admit every contract
 /// that fits the EIP-170/EIP-3860 size limits and real compilers produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -109,7 +109,7 @@ impl JitCompiler {
     /// Compiles `func` and links it into this compiler's dylib.
     ///
     /// LLVM recurses deeply on some shapes of huge functions (thousands of jump targets);
-    /// the work runs on a fresh stack of [`COMPILE_STACK`] bytes so that no input can
+    /// the work runs on a fresh stack of `COMPILE_STACK` bytes so that no input can
     /// overflow the caller's stack.
     pub fn compile(&mut self, func: &Function) -> Result<JitFunction, LlvmError> {
         self.compile_named(func, "revmc_evm")

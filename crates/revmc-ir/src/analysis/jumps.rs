@@ -157,7 +157,7 @@ impl JumpAnalysis {
     /// downstream that no path reaches any more; worse, they count against the variant
     /// bound of the blocks they reached and would make those collapse too. So the
     /// analysis restarts with the collapsed block known from the start, up to
-    /// [`MAX_RESTARTS`] times and while the restarts have used fewer block visits than one
+    /// `MAX_RESTARTS` times and while the restarts have used fewer block visits than one
     /// run may; past that, blocks collapse in place (sound, but some code may get dynamic
     /// shapes it did not need).
     pub fn compute(

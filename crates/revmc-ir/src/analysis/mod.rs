@@ -1,4 +1,4 @@
-//! Analyses over decoded bytecode: basic blocks ([`cfg`]) and the abstract interpretation
+//! Analyses over decoded bytecode: basic blocks ([`cfg`](mod@cfg)) and the abstract interpretation
 //! that resolves jump targets and per-block stack shapes ([`jumps`], over the abstract
 //! stack of [`state`]).
 

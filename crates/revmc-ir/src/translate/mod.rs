@@ -2,9 +2,9 @@
 //!
 //! The driver ([`translate`]) decodes, analyses, and then translates every reachable
 //! basic block once per entry shape (variant), in code order. Inside a block,
-//! [`builder::BlockBuilder`] keeps the EVM stack as SSA values and groups static gas into
-//! sections; [`ops`] gives each opcode its meaning; [`jumps`] turns the analysis' jump
-//! facts into terminators; [`edges`] converts between shapes where a block collapsed.
+//! `builder::BlockBuilder` keeps the EVM stack as SSA values and groups static gas into
+//! sections; `ops` gives each opcode its meaning; `jumps` turns the analysis' jump
+//! facts into terminators; `edges` converts between shapes where a block collapsed.
 //!
 //! Gas sections: static gas is charged once at the start of a section rather than per
 //! instruction. A section ends after every instruction with dynamic gas or that reads

@@ -3,7 +3,7 @@
 //! They work on the frame's revm [`Interpreter`] (its gas, memory and stack), so every
 //! piece of state has one owner, and each reproduces revm's instruction exactly (operand
 //! conversion, order of gas charges, error kinds) with revm's own functions. Host
-//! operations run revm's instruction itself ([`host`]). Builtins never panic: a panic
+//! operations run revm's instruction itself (`host`). Builtins never panic: a panic
 //! cannot cross the `extern "C"` boundary.
 
 mod arith;
