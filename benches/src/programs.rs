@@ -228,7 +228,7 @@ fn push_dup_swap() -> Vec<u8> {
 mod tests {
     use super::*;
     use revmc_llvm::{JitCompiler, OptLevel};
-    use revmc_runtime::oracle::Oracle;
+    use revmc_runtime::harness::Oracle;
     use revmc_runtime::{InstructionResult, JitProgram, SpecId};
 
     #[test]

@@ -11,10 +11,10 @@
 //! than 64 MiB from the 1,000th contract to the last.
 
 use revm_interpreter::primitives::keccak256;
-use revmc_runtime::oracle::Oracle;
+use revmc_runtime::harness::Oracle;
+use revmc_runtime::harness::execute;
 use revmc_runtime::{
     Lookup, OptLevel, Runtime, RuntimeCacheKey, RuntimeConfig, RuntimeStats, SpecId, Tuning,
-    execute,
 };
 use std::process::ExitCode;
 use std::sync::Mutex;

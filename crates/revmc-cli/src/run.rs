@@ -5,11 +5,11 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use revm::primitives::keccak256;
 use revmc_llvm::JitCompiler;
-use revmc_runtime::oracle::Oracle;
+use revmc_runtime::harness::Oracle;
+use revmc_runtime::harness::{ExecutionOutcome, execute};
 use revmc_runtime::store::FsStore;
 use revmc_runtime::{
-    CompileMode, ExecutionOutcome, JitProgram, OptLevel, Runtime, RuntimeCacheKey, RuntimeConfig,
-    Tuning, execute,
+    CompileMode, JitProgram, OptLevel, Runtime, RuntimeCacheKey, RuntimeConfig, Tuning,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,9 +1,9 @@
 //! `revmc-runtime`: runs compiled EVM code.
 //!
-//! [`JitProgram`] compiles bytecode (translate → LLVM → ORC) and [`execute`] runs a compiled
-//! function as one EVM frame over call data and a gas limit, providing the builtins the
-//! compiled code calls ([`builtins`]). [`oracle`] runs the same frame in revm's
-//! interpreter; the two must agree exactly, which the differential tests check.
+//! [`JitProgram`] compiles bytecode (translate → LLVM → ORC) and [`harness::execute`] runs a
+//! compiled function as one EVM frame over call data and a gas limit, providing the
+//! builtins the compiled code calls (`builtins`). [`harness::Oracle`] runs the same frame
+//! in revm's interpreter; the two must agree exactly, which the differential tests check.
 //!
 //! [`evm::JitEvm`] runs whole transactions with revm, executing every frame whose code
 //! compiles natively (nested calls and creates included) and the rest in the interpreter.
@@ -13,19 +13,26 @@
 //! state, and host operations run revm's own instructions, so there is one owner of gas,
 //! memory, stack and journal.
 
-pub mod builtins;
+mod builtins;
 mod env;
 mod error;
 pub mod evm;
 mod execute;
-pub mod frame;
-pub mod oracle;
+mod frame;
+mod oracle;
 mod program;
 mod service;
 
+/// Running one frame outside revm's frame loop, compiled or in revm's interpreter: what
+/// the differential tests, the benchmarks and `revmc run` use to compare the two. A node
+/// does not need it: [`evm::JitEvm`] runs whole transactions.
+pub mod harness {
+    pub use crate::execute::{ExecutionOutcome, execute};
+    pub use crate::oracle::Oracle;
+}
+
 pub use env::EnvWords;
 pub use error::RuntimeError;
-pub use execute::{ExecutionOutcome, execute};
 pub use program::JitProgram;
 pub use revmc_cache::store;
 pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey, Tier};

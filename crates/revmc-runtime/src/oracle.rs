@@ -1,8 +1,8 @@
 //! revm's interpreter on the same frame a compiled function runs: the oracle that
 //! compiled execution must match, and the fallback when compilation is refused.
 
-use crate::ExecutionOutcome;
 use crate::execute::{new_interpreter, outcome};
+use crate::harness::ExecutionOutcome;
 use revm_interpreter::bytecode::Bytecode;
 use revm_interpreter::context_interface::host::DummyHost;
 use revm_interpreter::instruction_table;

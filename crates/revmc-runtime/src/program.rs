@@ -1,6 +1,7 @@
 //! A JIT-compiled program: its native code and the bytecode it came from.
 
-use crate::{ExecutionOutcome, RuntimeError, execute};
+use crate::RuntimeError;
+use crate::harness::{ExecutionOutcome, execute};
 use revmc_ir::{Limits, SpecId, translate};
 use revmc_llvm::{JitCompiler, JitFunction};
 use std::time::Duration;

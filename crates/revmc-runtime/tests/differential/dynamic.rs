@@ -4,7 +4,7 @@
 
 use crate::harness::{Case, words};
 use revmc_ir::{Limits, SpecId, translate};
-use revmc_runtime::oracle::Oracle;
+use revmc_runtime::harness::Oracle;
 use revmc_runtime::{InstructionResult, U256};
 
 /// Bytecode with labels: jumps are `PUSH2 label`, patched when the label is placed.

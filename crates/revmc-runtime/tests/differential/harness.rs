@@ -1,8 +1,9 @@
 //! Running one case both ways and comparing, plus a tiny bytecode builder.
 
 use revmc_llvm::{JitCompiler, OptLevel};
-use revmc_runtime::oracle::Oracle;
-use revmc_runtime::{ExecutionOutcome, InstructionResult, JitProgram, SpecId, U256};
+use revmc_runtime::harness::ExecutionOutcome;
+use revmc_runtime::harness::Oracle;
+use revmc_runtime::{InstructionResult, JitProgram, SpecId, U256};
 use std::cell::RefCell;
 
 /// Every fork from Frontier to Osaka.

@@ -3,10 +3,10 @@
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
 use revm::primitives::keccak256;
-use revmc_runtime::oracle::Oracle;
+use revmc_runtime::harness::Oracle;
+use revmc_runtime::harness::{ExecutionOutcome, execute};
 use revmc_runtime::{
-    CompiledProgram, ExecutionOutcome, OptLevel, Runtime, RuntimeCacheKey, RuntimeConfig, SpecId,
-    Tuning, execute,
+    CompiledProgram, OptLevel, Runtime, RuntimeCacheKey, RuntimeConfig, SpecId, Tuning,
 };
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 
 use super::common::*;
 use revm::primitives::Bytes;
-use revmc_runtime::oracle::Oracle;
+use revmc_runtime::harness::Oracle;
 use revmc_runtime::{Lookup, Tuning};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
