@@ -227,13 +227,12 @@ fn push_dup_swap() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use revmc_llvm::{JitCompiler, OptLevel};
     use revmc_runtime::harness::Oracle;
-    use revmc_runtime::{InstructionResult, JitProgram, SpecId};
+    use revmc_runtime::{InstructionResult, JitProgram, OptLevel, SpecId, SyncCompiler};
 
     #[test]
     fn programs_agree_with_interpreter() {
-        let mut compiler = JitCompiler::new(OptLevel::O2).expect("JIT compiler");
+        let mut compiler = SyncCompiler::new(OptLevel::O2).expect("JIT compiler");
         for p in all(Some(10)) {
             let expected = Oracle::new(&p.code, SpecId::CANCUN).run(&p.calldata, p.gas_limit);
             assert_eq!(expected.result, InstructionResult::Return, "{}: {expected:?}", p.name);

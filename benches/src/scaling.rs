@@ -3,8 +3,8 @@
 //! memory traffic, arithmetic). A near-linear pipeline keeps the per-KiB time flat.
 
 use crate::asm::{Asm, op};
-use revmc_llvm::{JitCompiler, OptLevel};
 use revmc_runtime::{JitProgram, SpecId, U256};
+use revmc_runtime::{OptLevel, SyncCompiler};
 use std::time::Instant;
 
 /// A contract of about `kib` KiB: a chain of blocks, each doing some arithmetic and
@@ -44,13 +44,13 @@ pub fn run() -> anyhow::Result<bool> {
         let code = chain(kib);
         print!("{:>6}KiB", code.len() / 1024);
         for level in levels {
-            let mut compiler = JitCompiler::new(level)?;
+            let mut compiler = SyncCompiler::new(level)?;
             let start = Instant::now();
             let r = JitProgram::compile(&mut compiler, &code, SpecId::CANCUN);
             let ms = start.elapsed().as_secs_f64() * 1e3;
             match r {
                 Ok(p) => {
-                    let ph = p.function().phases;
+                    let ph = p.phases();
                     phases.push(format!(
                         "{kib}KiB {level:?}: lower {:?} optimize {:?} codegen {:?} link {:?}",
                         ph.lower, ph.optimize, ph.codegen, ph.link

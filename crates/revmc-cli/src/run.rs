@@ -4,12 +4,12 @@ use crate::code;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use revm::primitives::keccak256;
-use revmc_llvm::JitCompiler;
 use revmc_runtime::harness::Oracle;
 use revmc_runtime::harness::{ExecutionOutcome, execute};
 use revmc_runtime::store::FsStore;
 use revmc_runtime::{
-    CompileMode, JitProgram, OptLevel, Runtime, RuntimeCacheKey, RuntimeConfig, Tuning,
+    CompileMode, JitProgram, OptLevel, Runtime, RuntimeCacheKey, RuntimeConfig, SyncCompiler,
+    Tuning,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,7 +59,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             (out, Duration::ZERO, t.elapsed(), String::new())
         }
         Mode::Jit => {
-            let mut compiler = JitCompiler::new(OptLevel::O2)?;
+            let mut compiler = SyncCompiler::new(OptLevel::O2)?;
             let t = Instant::now();
             let program = JitProgram::compile(&mut compiler, &code, spec)?;
             let compile = t.elapsed();

@@ -14,11 +14,13 @@ pub mod bytecode;
 mod error;
 pub mod ir;
 mod limits;
+mod opt_level;
 pub mod translate;
 pub mod verifier;
 
 pub use error::TranslateError;
 pub use limits::{DEFAULT_MAX_VARIANTS, Limits};
+pub use opt_level::OptLevel;
 pub use translate::translate;
 
 /// The EVM word type used by the IR's constants.

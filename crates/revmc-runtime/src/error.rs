@@ -6,12 +6,9 @@ pub enum RuntimeError {
     /// Translation to IR failed (unsupported shape, limit, or a verifier bug).
     #[error(transparent)]
     Translate(#[from] revmc_ir::TranslateError),
-    /// The LLVM backend failed.
+    /// The compilation failed.
     #[error(transparent)]
-    Llvm(#[from] revmc_llvm::LlvmError),
-    /// The compiler panicked (a bug); drop the compiler that was used.
-    #[error("the compiler panicked")]
-    Panicked,
+    Compile(#[from] revmc_worker::CompileError),
     /// The configuration cannot work.
     #[error(transparent)]
     Config(#[from] crate::ConfigError),

@@ -8,8 +8,8 @@
 //! [`evm::JitEvm`] runs whole transactions with revm, executing every frame whose code
 //! compiles natively (nested calls and creates included) and the rest in the interpreter.
 //!
-//! Architecture invariant: nothing here depends on LLVM details beyond
-//! [`revmc_llvm::JitCompiler`]'s API. Compiled frames work on revm's own `Interpreter`
+//! Architecture invariant: nothing here depends on LLVM: compilation goes through
+//! `revmc-worker`'s jobs, results and [`SyncCompiler`]. Compiled frames work on revm's own `Interpreter`
 //! state, and host operations run revm's own instructions, so there is one owner of gas,
 //! memory, stack and journal.
 
@@ -37,8 +37,14 @@ pub use program::JitProgram;
 pub use revmc_cache::store;
 pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey, Tier};
 pub use revmc_ir::{InstructionResult, SpecId, U256};
-pub use revmc_llvm::OptLevel;
 pub use revmc_worker::CompileError;
+pub use revmc_worker::{OptLevel, SyncCompiler};
+
+/// Code bytes of every JIT program alive in this process, resident or still held by a
+/// running frame (also `RuntimeStats::live_jit_code_bytes`).
+pub fn live_code_bytes() -> usize {
+    revmc_worker::live_code_bytes()
+}
 pub use service::{
     CompileMode, ConfigError, InterpretReason, Lookup, MissesByReason, Runtime, RuntimeConfig,
     RuntimeStats, Tuning,

@@ -2,50 +2,51 @@
 
 use crate::RuntimeError;
 use crate::harness::{ExecutionOutcome, execute};
-use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{JitCompiler, JitFunction};
+use revmc_cache::CompiledProgram;
+use revmc_ir::SpecId;
+use revmc_worker::{CompilePhases, SyncCompiler};
 use std::time::Duration;
 
 /// Bytecode compiled for one spec. Dropping it frees its native code.
 #[derive(Debug)]
 pub struct JitProgram {
-    function: JitFunction,
+    program: CompiledProgram,
+    phases: CompilePhases,
     code: Vec<u8>,
     spec: SpecId,
 }
 
 impl JitProgram {
-    /// Translates and JIT-compiles `code` for `spec` with `compiler`.
+    /// Translates and JIT-compiles `code` for `spec` with `compiler`. A compiler panic is
+    /// an error (`CompileError::Panicked`), and the compiler is replaced.
     pub fn compile(
-        compiler: &mut JitCompiler,
+        compiler: &mut SyncCompiler,
         code: &[u8],
         spec: SpecId,
     ) -> Result<Self, RuntimeError> {
-        let ir = translate(code, spec, &Limits::default())?;
-        // A compiler bug must not unwind into the caller; `compiler` may be half-updated
-        // afterwards, which the error says.
-        let compiled = revmc_worker::catch_compile_panic(|| {
-            revmc_worker::failpoint();
-            Ok(compiler.compile(&ir))
-        });
-        let function = compiled.map_err(|_| RuntimeError::Panicked)??;
-        Ok(Self { function, code: code.to_vec(), spec })
+        let (program, phases) = compiler.compile("revmc_evm", code, spec)?;
+        Ok(Self { program, phases, code: code.to_vec(), spec })
     }
 
     /// Runs the program as one frame.
     pub fn run(&self, calldata: &[u8], gas_limit: u64) -> ExecutionOutcome {
-        // SAFETY: `entry` was compiled from `self.code` for `self.spec`, and `self` keeps
+        // SAFETY: the entry was compiled from `self.code` for `self.spec`, and `self` keeps
         // its code alive for the call.
-        unsafe { execute(self.function.entry, &self.code, self.spec, calldata, gas_limit) }
+        unsafe { execute(self.program.entry(), &self.code, self.spec, calldata, gas_limit) }
     }
 
-    /// Time spent in translation's backend (lowering, passes, codegen).
+    /// Time spent in the backend (lowering, passes, codegen).
     pub fn compile_time(&self) -> Duration {
-        self.function.compile_time
+        self.phases.lower + self.phases.optimize + self.phases.codegen
     }
 
-    /// The compiled function, for callers that manage execution themselves.
-    pub fn function(&self) -> &JitFunction {
-        &self.function
+    /// Time of each compile phase, translation included.
+    pub fn phases(&self) -> CompilePhases {
+        self.phases
+    }
+
+    /// The compiled program, for callers that manage execution themselves.
+    pub fn program(&self) -> &CompiledProgram {
+        &self.program
     }
 }

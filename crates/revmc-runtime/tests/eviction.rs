@@ -17,7 +17,7 @@ fn eviction_frees_jit_code_and_a_held_program_outlives_it() {
         let code = program(0);
         rt.compile_sync(key(&code), &code).unwrap().code_bytes()
     };
-    assert_eq!(revmc_llvm::live_code_bytes(), 0, "the throwaway runtime freed its code");
+    assert_eq!(revmc_runtime::live_code_bytes(), 0, "the throwaway runtime freed its code");
     let budget = size * 3 + size / 2;
     let rt = runtime(Tuning { code_cache_bytes: budget, jit_opt_level: OptLevel::O1, ..tuning() });
     let first = program(1);
@@ -34,14 +34,14 @@ fn eviction_frees_jit_code_and_a_held_program_outlives_it() {
     assert!(matches!(rt.lookup(key(&first)), Lookup::Interpret(_)), "the first was evicted");
     // Loaded code: the three resident programs plus the one still held.
     let resident = s.jit_code_bytes as usize;
-    assert_eq!(revmc_llvm::live_code_bytes(), resident + held.code_bytes());
+    assert_eq!(revmc_runtime::live_code_bytes(), resident + held.code_bytes());
     run_checked(&held, &first, &[1]);
     drop(held);
-    assert_eq!(revmc_llvm::live_code_bytes(), resident, "freed with its last user");
+    assert_eq!(revmc_runtime::live_code_bytes(), resident, "freed with its last user");
     rt.clear();
     // The coordinator may hold the last result's notifier (and so its program) for a few
     // instructions after waking the waiter.
     wait_until("every program is freed", std::time::Duration::from_secs(10), || {
-        revmc_llvm::live_code_bytes() == 0
+        revmc_runtime::live_code_bytes() == 0
     });
 }

@@ -7,7 +7,7 @@ use revm::database::{CacheDB, EmptyDB};
 use revm::primitives::{Address, Bytes, U256, address};
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
-use revmc_llvm::OptLevel;
+use revmc_runtime::OptLevel;
 use revmc_runtime::evm::{JitCache, JitEvm};
 
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");

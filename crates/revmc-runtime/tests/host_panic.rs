@@ -9,7 +9,7 @@ use revm::database_interface::{DBErrorMarker, Database, DatabaseCommit};
 use revm::primitives::{Address, B256, Bytes, StorageKey, StorageValue, U256, address};
 use revm::state::{AccountInfo, Bytecode as StateBytecode};
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
-use revmc_llvm::OptLevel;
+use revmc_runtime::OptLevel;
 use revmc_runtime::evm::{JitCache, JitEvm};
 
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");

@@ -1,9 +1,10 @@
 //! One compilation, start to finish: bytecode → IR → native code → [`CompiledProgram`].
 
+use crate::Library;
 use crate::{CompileError, CompilePhases};
 use revmc_cache::{CompiledProgram, ProgramKind};
 use revmc_ir::{Limits, SpecId, translate};
-use revmc_llvm::{AotCompiler, JitCompiler, SharedLibrary};
+use revmc_llvm::{AotCompiler, JitCompiler};
 use std::time::Instant;
 
 fn translate_timed(
@@ -45,14 +46,14 @@ pub fn compile_aot(
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
-) -> Result<(SharedLibrary, CompilePhases), CompileError> {
+) -> Result<(Library, CompilePhases), CompileError> {
     let (ir, translated) = translate_timed(code, spec, limits)?;
     let library = {
         let _span = tracing::debug_span!("aot", level = ?compiler.opt_level()).entered();
         compiler.compile(&ir, symbol)?
     };
     let phases = phases(translated, library.phases);
-    Ok((library, phases))
+    Ok((Library { bytes: library.bytes, symbol: library.symbol }, phases))
 }
 
 /// JIT-compiles `code` for `spec` with `compiler`, naming the function after `symbol`.

@@ -25,9 +25,9 @@ pub enum CompileError {
     /// The translator rejected the code (limits, unsupported shapes).
     #[error("translation: {0}")]
     Translate(#[from] revmc_ir::TranslateError),
-    /// LLVM or ORC failed.
+    /// LLVM or ORC failed; the backend's message.
     #[error("backend: {0}")]
-    Backend(Arc<revmc_llvm::LlvmError>),
+    Backend(Arc<str>),
     /// The code given does not hash to the key's code hash.
     #[error("the code does not match the key's code hash")]
     CodeMismatch,
@@ -59,6 +59,6 @@ pub enum CompileError {
 
 impl From<revmc_llvm::LlvmError> for CompileError {
     fn from(e: revmc_llvm::LlvmError) -> Self {
-        Self::Backend(Arc::new(e))
+        Self::Backend(e.to_string().into())
     }
 }

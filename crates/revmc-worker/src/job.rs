@@ -2,9 +2,18 @@
 
 use crate::{CompileError, Notifier};
 use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
-use revmc_llvm::{OptLevel, SharedLibrary};
+use revmc_ir::OptLevel;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A compiled AOT shared library: its bytes and the symbol of its function.
+#[derive(Debug, Clone)]
+pub struct Library {
+    /// The ELF shared object.
+    pub bytes: Vec<u8>,
+    /// The exported function's symbol.
+    pub symbol: String,
+}
 
 /// What a job produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,7 +92,7 @@ pub enum Compiled {
     /// A JIT program, ready to run.
     Program(Arc<CompiledProgram>),
     /// A shared library (AOT), to be stored and loaded by the caller.
-    Library(SharedLibrary),
+    Library(Library),
 }
 
 impl Compiled {

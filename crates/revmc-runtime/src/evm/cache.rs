@@ -4,39 +4,35 @@
 use revm::primitives::map::HashMap;
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
 use revmc_ir::Limits;
-use revmc_llvm::{JitCompiler, OptLevel};
-use revmc_worker::{CompileError, catch_compile_panic, compile_jit};
+use revmc_worker::{CompileError, OptLevel, SyncCompiler};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Compiled programs by key; `None` remembers a refusal (negative cache).
 #[derive(Debug)]
 pub struct JitCache {
-    compiler: JitCompiler,
+    compiler: SyncCompiler,
     programs: HashMap<RuntimeCacheKey, Option<Arc<CompiledProgram>>>,
     /// Compilations that failed, with their errors, for diagnostics.
     pub failures: Vec<(RuntimeCacheKey, String)>,
     /// Total time spent compiling (translation and backend).
     pub compile_time: Duration,
-    /// The translator's bounds.
-    limits: Limits,
 }
 
 impl JitCache {
     /// An empty cache compiling at `opt_level`.
-    pub fn new(opt_level: OptLevel) -> Result<Self, revmc_llvm::LlvmError> {
+    pub fn new(opt_level: OptLevel) -> Result<Self, CompileError> {
         Ok(Self {
-            compiler: JitCompiler::new(opt_level)?,
+            compiler: SyncCompiler::new(opt_level)?,
             programs: HashMap::default(),
             failures: Vec::new(),
             compile_time: Duration::ZERO,
-            limits: Limits::default(),
         })
     }
 
     /// The same, translating under `limits` (e.g. another variant bound, for tuning).
     pub fn with_limits(self, limits: Limits) -> Self {
-        Self { limits, ..self }
+        Self { compiler: self.compiler.with_limits(limits), ..self }
     }
 
     /// The program for `code` under `key`, compiling it on first sight.
@@ -49,16 +45,8 @@ impl JitCache {
             return p.clone();
         }
         let start = Instant::now();
-        let compiled = catch_compile_panic(|| {
-            compile_jit(&mut self.compiler, "revmc_evm", code, key.spec_id, &self.limits)
-        });
+        let compiled = self.compiler.compile("revmc_evm", code, key.spec_id);
         self.compile_time += start.elapsed();
-        if matches!(compiled, Err(CompileError::Panicked(_)))
-            && let Ok(fresh) = JitCompiler::new(self.compiler.opt_level())
-        {
-            // The panicked compiler may be half-updated; its programs stay valid.
-            self.compiler = fresh;
-        }
         let program = match compiled {
             Ok((p, _)) => Some(Arc::new(p)),
             Err(e) => {

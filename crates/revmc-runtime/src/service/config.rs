@@ -6,7 +6,7 @@
 //! Zero has one meaning everywhere a limit can be zero: no limit (unbounded, never, none).
 
 use revmc_cache::store::ArtifactStore;
-use revmc_llvm::OptLevel;
+use revmc_worker::OptLevel;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;

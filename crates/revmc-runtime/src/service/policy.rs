@@ -6,7 +6,7 @@
 use super::{CompileMode, Tuning};
 use lru::LruCache;
 use revmc_cache::{RuntimeCacheKey, Tier};
-use revmc_llvm::OptLevel;
+use revmc_worker::OptLevel;
 use revmc_worker::{CompileError, CompileKind};
 use std::num::NonZeroUsize;
 

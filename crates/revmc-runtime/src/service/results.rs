@@ -53,7 +53,7 @@ pub(crate) fn record(shared: &Shared, result: WorkerResult) {
 fn persist(
     shared: &Shared,
     key: RuntimeCacheKey,
-    library: &revmc_llvm::SharedLibrary,
+    library: &revmc_worker::Library,
 ) -> Result<Arc<CompiledProgram>, CompileError> {
     let store = shared.store.as_ref().ok_or(CompileError::Store("no artifact store".into()))?;
     let artifact = shared.artifact_key(key);

@@ -352,8 +352,8 @@ fn start_pool(
 fn artifact_build(tuning: &Tuning, limits: &Limits) -> ArtifactBuild {
     let shaping = Limits { max_code_len: 0, min_loop_free_instructions: 0, ..*limits };
     ArtifactBuild {
-        target: revmc_llvm::host_target_id(),
-        build_id: revmc_llvm::build_id(),
+        target: revmc_worker::host_target_id(),
+        build_id: revmc_worker::build_id(),
         opt_level: tuning.aot_opt_level as u8,
         options_hash: options_hash(&format!("{shaping:?}")),
     }

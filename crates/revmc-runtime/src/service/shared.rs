@@ -137,7 +137,7 @@ impl Shared {
             negative_entries: s.ledger.failures() as u64,
             tracked_keys: load(&c.tracked_keys),
             jit_code_bytes: s.cache.code_bytes() as u64,
-            live_jit_code_bytes: revmc_llvm::live_code_bytes() as u64,
+            live_jit_code_bytes: revmc_worker::live_code_bytes() as u64,
             compile_time,
             first_tier_compile_time,
             phases,

@@ -1,9 +1,8 @@
 //! Running one case both ways and comparing, plus a tiny bytecode builder.
 
-use revmc_llvm::{JitCompiler, OptLevel};
 use revmc_runtime::harness::ExecutionOutcome;
 use revmc_runtime::harness::Oracle;
-use revmc_runtime::{InstructionResult, JitProgram, SpecId, U256};
+use revmc_runtime::{InstructionResult, JitProgram, OptLevel, SpecId, SyncCompiler, U256};
 use std::cell::RefCell;
 
 /// Every fork from Frontier to Osaka.
@@ -28,8 +27,9 @@ pub const FORKS: &[SpecId] = &[
 pub const LEVELS: [OptLevel; 2] = [OptLevel::O0, OptLevel::O2];
 
 thread_local! {
-    static COMPILERS: RefCell<Vec<JitCompiler>> =
-        RefCell::new(LEVELS.iter().map(|&l| JitCompiler::new(l).expect("JIT compiler")).collect());
+    static COMPILERS: RefCell<Vec<SyncCompiler>> = RefCell::new(
+        LEVELS.iter().map(|&l| SyncCompiler::new(l).expect("JIT compiler")).collect(),
+    );
 }
 
 /// A program compiled at every level, with its interpreter oracle.
