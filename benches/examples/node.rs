@@ -4,7 +4,7 @@
 //! ERC-721, WETH9, Aave's `WadRayMath`, Uniswap v3 with `--uniswap`), with the tuning read
 //! from a configuration document and the runtime's metrics exported for Prometheus.
 //!
-//! `cargo run --release -p revmc-bench --example node [-- --blocks N] [--uniswap]`
+//! `cargo run --release -p revmc-bench --example node [-- --blocks N] [--uniswap] [--only NAME]`
 //!
 //! Every block's results are checked against revm's; the example exits 1 on a difference.
 
@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(30);
     let uniswap = args.iter().any(|a| a == "--uniswap");
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let Some(fixtures) = Fixtures::load() else { return ExitCode::SUCCESS };
 
     let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
@@ -60,13 +61,15 @@ fn main() -> ExitCode {
     let scenarios: Vec<(&str, Scenario)> = workloads::all(&fixtures)
         .into_iter()
         .filter(|w| uniswap || !w.name.starts_with("uniswap"))
+        .filter(|w| only.as_ref().is_none_or(|o| w.name == o))
         .map(|w| (w.name, w.scenario))
         .collect();
     let (cfg, block_env) = Scenario::environment();
     let (mut revm_time, mut jit_time) = (Duration::ZERO, Duration::ZERO);
+    let mut by_workload = vec![(Duration::ZERO, Duration::ZERO); scenarios.len()];
     let mut ok = true;
     for block in 0..blocks {
-        for (name, scenario) in &scenarios {
+        for (i, (name, scenario)) in scenarios.iter().enumerate() {
             let txs: Vec<TxEnv> = scenario.steps().iter().map(Step::tx_env).collect();
             let context = || {
                 Context::mainnet()
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
             let steady = block >= blocks - blocks / 3;
             if steady {
                 revm_time += t.elapsed();
+                by_workload[i].0 += t.elapsed();
             }
 
             // The swap: the same EVM, wrapped, sharing the node's runtime.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
             let got = execute_block(&mut jit_evm, txs);
             if steady {
                 jit_time += t.elapsed();
+                by_workload[i].1 += t.elapsed();
             }
             if got != want {
                 println!("block {block}, {name}: results differ from revm's");
@@ -123,6 +128,10 @@ fn main() -> ExitCode {
         blocks / 3,
         revm_time.as_secs_f64() / jit_time.as_secs_f64()
     );
+    for ((name, _), (revm, jit)) in scenarios.iter().zip(&by_workload) {
+        let ratio = revm.as_secs_f64() / jit.as_secs_f64();
+        println!("  {name:<28} revm {revm:>9.1?}  revmc {jit:>9.1?}  {ratio:.2}x");
+    }
     println!("stats: {:?}", runtime.stats());
     runtime.publish_metrics();
     println!("metrics (Prometheus text format, revmc_*):");
