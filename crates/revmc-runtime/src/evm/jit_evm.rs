@@ -44,6 +44,9 @@ enum FrameMode {
     Undecided,
     /// In revm's interpreter; its gas is reported to the source when it ends.
     Interpreted { key: RuntimeCacheKey },
+    /// In revm's interpreter, never hashed nor reported (init code the source chose not
+    /// to look up).
+    Unhashed,
     /// Natively, from resume point `resume_at`; first-tier code reports its gas when the
     /// frame ends.
     Compiled { key: RuntimeCacheKey, program: Arc<CompiledProgram>, resume_at: u64 },
@@ -170,6 +173,13 @@ where
         if self.modes.len() <= depth {
             self.modes.resize(depth + 1, FrameMode::Undecided);
         }
+        if let FrameMode::Undecided = self.modes[depth]
+            && frame.interpreter.bytecode.hash().is_none()
+            && !self.source.look_up_unhashed(frame.interpreter.bytecode.original_byte_slice())
+        {
+            self.stats.interpreted += 1;
+            self.modes[depth] = FrameMode::Unhashed;
+        }
         if let FrameMode::Undecided = self.modes[depth] {
             let spec = frame.interpreter.runtime_flag.spec_id;
             let key =
@@ -201,6 +211,7 @@ where
                 }
                 return Ok(next);
             }
+            FrameMode::Unhashed => return self.inner.frame_run(),
             FrameMode::Undecided => unreachable!("decided above"),
         };
         let spec = frame.interpreter.runtime_flag.spec_id;

@@ -14,6 +14,14 @@ pub trait ProgramSource {
     /// interpret it. Asked once per frame, when it first runs.
     fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>>;
 
+    /// Whether to look up a frame of `code` whose hash is not known yet (a creation
+    /// frame's init code): the lookup needs its keccak. `false` runs the frame
+    /// interpreted, unhashed and unreported.
+    fn look_up_unhashed(&mut self, code: &[u8]) -> bool {
+        let _ = code;
+        true
+    }
+
     /// Whether [`Self::interpreted`] wants to hear of interpreted frames (false: the
     /// frame loop skips taking their code).
     fn records_interpreted(&self) -> bool {
@@ -37,6 +45,10 @@ pub trait ProgramSource {
 impl<S: ProgramSource + ?Sized> ProgramSource for &mut S {
     fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         (**self).program(key, code)
+    }
+
+    fn look_up_unhashed(&mut self, code: &[u8]) -> bool {
+        (**self).look_up_unhashed(code)
     }
 
     fn records_interpreted(&self) -> bool {
@@ -95,6 +107,12 @@ impl<R: Borrow<Runtime>> ProgramSource for RuntimeSource<R> {
             }
             Lookup::Interpret(_) => None,
         }
+    }
+
+    /// In the background mode, init code is hashed and looked up from its second run on
+    /// ([`Runtime::seen_before`]); compiling on a miss looks everything up.
+    fn look_up_unhashed(&mut self, code: &[u8]) -> bool {
+        self.on_miss == OnMiss::Compile || self.runtime.borrow().seen_before(code)
     }
 
     fn records_interpreted(&self) -> bool {

@@ -22,6 +22,7 @@ mod negative;
 mod policy;
 mod results;
 mod runtime;
+mod seen;
 mod shared;
 mod stats;
 mod store_io;

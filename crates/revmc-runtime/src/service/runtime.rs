@@ -4,6 +4,7 @@ use super::config::{duration_unless_zero, unless_zero};
 use super::coordinator::{self, Event};
 use super::ledger::Ledger;
 use super::policy::Policy;
+use super::seen::SeenFilter;
 use super::shared::Shared;
 use super::stats::Counters;
 use super::{
@@ -87,6 +88,7 @@ impl Runtime {
             paused: AtomicBool::new(false),
             pool: RwLock::new(pool),
             counters: Counters::default(),
+            seen: SeenFilter::new(),
         });
         if config.preload {
             preload(&shared);
@@ -182,6 +184,14 @@ impl Runtime {
                 Counters::bump(&self.shared.counters.events_dropped)
             }
         }
+    }
+
+    /// Whether `code`, whose hash is not known yet (a creation frame's init code), ran
+    /// before; marks it seen. Code seen for the first time is best interpreted without
+    /// hashing it: most init code runs once, and its keccak costs more than the
+    /// interpreter saves. Lock-free and bounded.
+    pub fn seen_before(&self, code: &[u8]) -> bool {
+        self.shared.seen.seen_before(code)
     }
 
     /// Records that first-tier code of `key` ran a frame that used `gas`; once such

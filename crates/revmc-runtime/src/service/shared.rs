@@ -5,6 +5,7 @@
 use super::RuntimeStats;
 use super::ledger::{Begun, Finish, Ledger};
 use super::policy::Policy;
+use super::seen::SeenFilter;
 use super::stats::{Counters, MissesByReason};
 use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded};
 use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey, Tier};
@@ -26,6 +27,8 @@ pub(crate) struct Shared {
     pub paused: AtomicBool,
     pub pool: RwLock<WorkerPool>,
     pub counters: Counters,
+    /// Init code seen before, to decide whether to hash it.
+    pub seen: SeenFilter,
 }
 
 impl Shared {

@@ -127,3 +127,56 @@ fn hot_code_runs_first_tier_then_is_recompiled_optimized_with_the_same_results()
     let slot = |db: &CacheDB<EmptyDB>| db.cache.accounts[&A].storage[&U256::ZERO];
     assert_eq!(slot(&db), slot(&oracle_db));
 }
+
+/// Init code: loops 50 times, then deploys the one-byte code `STOP`.
+const LOOP_THEN_DEPLOY: &[u8] = &[
+    0x60, 50, 0x5b, 0x60, 1, 0x90, 0x03, 0x80, 0x60, 2, 0x57, // loop
+    0x50, 0x60, 0, 0x60, 0, 0x53, // POP; MSTORE8(0, 0)
+    0x60, 1, 0x60, 0, 0xf3, // RETURN(0, 1)
+];
+
+#[test]
+fn init_code_is_hashed_from_its_second_run_and_compiled_once_hot() {
+    let rt = runtime(Tuning { hot_threshold_gas: 1_000, ..tuning() });
+    let funded = || {
+        let mut db = CacheDB::new(EmptyDB::default());
+        let funds = AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() };
+        db.insert_account_info(CALLER, funds);
+        db
+    };
+    let (mut jit_db, mut revm_db) = (funded(), funded());
+    let mut compiled_at = None;
+    for nonce in 0..40u64 {
+        let tx = TxEnv::builder()
+            .caller(CALLER)
+            .create()
+            .data(Bytes::from_static(LOOP_THEN_DEPLOY))
+            .nonce(nonce)
+            .gas_limit(200_000)
+            .build_fill();
+        let want =
+            Context::mainnet().with_db(&mut revm_db).build_mainnet().transact_commit(tx.clone());
+        let mut source = RuntimeSource::new(&rt, OnMiss::Background);
+        let mut evm =
+            JitEvm::new(Context::mainnet().with_db(&mut jit_db).build_mainnet(), &mut source);
+        let got = evm.transact_commit(tx).unwrap();
+        assert_eq!(got, want.unwrap(), "deployment {nonce}");
+        if nonce == 0 {
+            // First sight: interpreted without a lookup, so nothing is counted or tracked.
+            let s = rt.stats();
+            assert_eq!((s.hits, s.misses, evm.stats.interpreted), (0, 0, 1), "{s:?}");
+        }
+        if evm.stats.compiled == 1 {
+            compiled_at = Some(nonce);
+            break;
+        }
+        if nonce >= 1 {
+            wait_until("the events are applied", Duration::from_secs(60), || {
+                rt.stats().queued == 0
+            });
+        }
+    }
+    let at = compiled_at.expect("the repeated init code ran compiled");
+    assert!(at >= 2, "not before its second run was looked up: {at}");
+    assert!(rt.stats().misses >= 1);
+}
