@@ -91,8 +91,11 @@ impl ResidentCache {
         }
     }
 
-    fn now(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
+    /// The current time as a stamp later than every item of `order`, so that an entry
+    /// re-filed or replaced now makes its earlier item stale.
+    fn stamp(&self, order: &BTreeSet<(u64, RuntimeCacheKey)>) -> u64 {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        now.max(order.last().map_or(0, |item| item.0 + 1))
     }
 
     fn shard(&self, key: &RuntimeCacheKey) -> &Shard {
@@ -178,9 +181,7 @@ impl ResidentCache {
         let mut evicted = 0;
         {
             let mut order = self.order();
-            // Distinct from every stamp filed before, so that a replaced entry's item is
-            // stale.
-            let stamp = self.now().max(order.last().map_or(0, |item| item.0 + 1));
+            let stamp = self.stamp(&order);
             // Room first, then the insert: the total never exceeds the budget, even for a
             // moment (mutations are serialized by the index lock).
             let replaced = self.read(&key).get(&key).map_or(0, |e| e.program.code_bytes());
@@ -241,7 +242,7 @@ impl ResidentCache {
         let mut dropped = Vec::new();
         {
             let mut order = self.order();
-            let now = self.now().max(order.last().map_or(0, |item| item.0 + 1));
+            let now = self.stamp(&order);
             let cutoff = now.saturating_sub(max_idle.as_nanos() as u64);
             loop {
                 match self.oldest(&mut order, cutoff, now, None) {

@@ -173,14 +173,15 @@ where
         if self.modes.len() <= depth {
             self.modes.resize(depth + 1, FrameMode::Undecided);
         }
-        if let FrameMode::Undecided = self.modes[depth]
-            && frame.interpreter.bytecode.hash().is_none()
-            && !self.source.look_up_unhashed(frame.interpreter.bytecode.original_byte_slice())
-        {
-            self.stats.interpreted += 1;
-            self.modes[depth] = FrameMode::Unhashed;
-        }
         if let FrameMode::Undecided = self.modes[depth] {
+            // Init code has no hash yet; the source may prefer not to pay for one.
+            if frame.interpreter.bytecode.hash().is_none()
+                && !self.source.look_up_unhashed(frame.interpreter.bytecode.original_byte_slice())
+            {
+                self.stats.interpreted += 1;
+                self.modes[depth] = FrameMode::Unhashed;
+                return self.inner.frame_run();
+            }
             let spec = frame.interpreter.runtime_flag.spec_id;
             let key =
                 RuntimeCacheKey::new(frame.interpreter.bytecode.get_or_calculate_hash(), spec);
@@ -240,6 +241,9 @@ where
     }
 }
 
+/// revm's mainnet handler driving a `JitEvm` (whose `frame_run` it calls).
+type Mainnet<T> = MainnetHandler<T, <T as ExecuteEvm>::Error, EthFrame<EthInterpreter>>;
+
 impl<E, S> ExecuteEvm for JitEvm<E, S>
 where
     E: EvmTr<
@@ -266,7 +270,7 @@ where
     fn transact_one(&mut self, tx: Self::Tx) -> Result<Self::ExecutionResult, Self::Error> {
         self.begin_transaction();
         self.inner.ctx().set_tx(tx);
-        MainnetHandler::<_, Self::Error, EthFrame<EthInterpreter>>::default().run(self)
+        Mainnet::<Self>::default().run(self)
     }
 
     fn finalize(&mut self) -> Self::State {
@@ -277,8 +281,7 @@ where
         &mut self,
     ) -> Result<ExecResultAndState<Self::ExecutionResult, Self::State>, Self::Error> {
         self.begin_transaction();
-        let result =
-            MainnetHandler::<_, Self::Error, EthFrame<EthInterpreter>>::default().run(self);
+        let result = Mainnet::<Self>::default().run(self);
         // The journal is finalized (cleared) on error too, as revm's `replay` does.
         let state = self.finalize();
         result.map(|result| ExecResultAndState::new(result, state))
@@ -329,7 +332,7 @@ where
             data,
         );
         self.inner.ctx().set_tx(tx);
-        MainnetHandler::<_, Self::Error, EthFrame<EthInterpreter>>::default().run_system_call(self)
+        Mainnet::<Self>::default().run_system_call(self)
     }
 }
 

@@ -8,7 +8,7 @@ use super::results;
 use super::shared::Shared;
 use super::stats::Counters;
 use super::store_io::StoreIo;
-use crossbeam_channel::{Receiver, TryRecvError, select};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use lru::LruCache;
 use revm::primitives::Bytes;
 use revmc_cache::{RuntimeCacheKey, Tier};
@@ -71,24 +71,26 @@ pub(crate) fn run(
         // come, keeps that off the execution path.
         match drain(shared, io, &mut hot, events) {
             Drained::Shutdown => break,
-            Drained::Some => poll = MIN_POLL,
-            Drained::None => poll = (poll * 2).min(MAX_POLL),
+            Drained::Applied => poll = MIN_POLL,
+            Drained::Empty => poll = (poll * 2).min(MAX_POLL),
         }
-        let next_poll = Instant::now() + poll;
-        select! {
-            recv(results) -> result => {
+        let wake = next_sweep.min(next_publish).min(Instant::now() + poll);
+        match results.recv_deadline(wake) {
+            Ok(result) => {
                 // Events sent before the job's result was stored are handled first, so a
                 // caller that records events and then compiles synchronously sees them
                 // applied when `compile_sync` returns.
                 let go_on = !matches!(drain(shared, io, &mut hot, events), Drained::Shutdown);
-                if let Ok(result) = result {
-                    store_or_persist(shared, io, result);
-                }
+                store_or_persist(shared, io, result);
                 if !go_on {
                     break;
                 }
-            },
-            default(next_sweep.min(next_publish).min(next_poll).saturating_duration_since(Instant::now())) => {},
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            // No worker pool left to send results: keep the schedule without spinning.
+            Err(RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(wake.saturating_duration_since(Instant::now()))
+            }
         }
     }
     // Results delivered before shutdown still wake their waiters.
@@ -103,8 +105,11 @@ pub(crate) fn run(
 
 /// What a drain of the event channel found.
 enum Drained {
-    None,
-    Some,
+    /// No event was queued.
+    Empty,
+    /// Events were applied.
+    Applied,
+    /// A shutdown event, or the senders are gone.
     Shutdown,
 }
 
@@ -115,14 +120,14 @@ fn drain(
     hot: &mut Hotness,
     events: &Receiver<Event>,
 ) -> Drained {
-    let mut found = Drained::None;
+    let mut found = Drained::Empty;
     for _ in 0..events.len().max(1) {
         match events.try_recv() {
             Ok(event) => {
                 if !handle(shared, io, hot, event) {
                     return Drained::Shutdown;
                 }
-                found = Drained::Some;
+                found = Drained::Applied;
             }
             Err(TryRecvError::Empty) => break,
             Err(TryRecvError::Disconnected) => return Drained::Shutdown,

@@ -153,7 +153,6 @@ impl Runtime {
             self.shared.counters.hits.bump();
             return Lookup::Compiled(program);
         }
-        self.shared.counters.misses.bump();
         let reason = match self.shared.ledger.failure(&key) {
             Some(CompileError::TooLarge { .. }) => InterpretReason::TooLarge,
             Some(CompileError::Unprofitable { .. }) => InterpretReason::Unprofitable,

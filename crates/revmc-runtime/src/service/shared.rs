@@ -117,12 +117,13 @@ impl Shared {
     pub fn stats(&self) -> RuntimeStats {
         let s = self;
         let c = &s.counters;
+        let misses_by_reason = MissesByReason::from_counters(&c.miss_reasons);
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let (compile_time, phases, first_tier_compile_time) =
             *c.compile.lock().unwrap_or_else(|e| e.into_inner());
         RuntimeStats {
             hits: c.hits.load(),
-            misses: c.misses.load(),
+            misses: misses_by_reason.enabled_total(),
             events_dropped: load(&c.events_dropped),
             queued: s.pool.read().unwrap_or_else(|e| e.into_inner()).pending() as u64,
             dispatched: load(&c.dispatched),
@@ -144,7 +145,7 @@ impl Shared {
             compile_time,
             first_tier_compile_time,
             phases,
-            misses_by_reason: MissesByReason::from_counters(&c.miss_reasons),
+            misses_by_reason,
         }
     }
 }

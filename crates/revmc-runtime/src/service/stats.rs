@@ -77,6 +77,11 @@ pub struct MissesByReason {
 }
 
 impl MissesByReason {
+    /// Misses while enabled: every reason but `disabled`.
+    pub fn enabled_total(&self) -> u64 {
+        self.not_compiled + self.failed + self.too_large + self.timed_out + self.unprofitable
+    }
+
     pub(crate) fn from_counters(c: &[ShardedCounter; REASONS]) -> Self {
         use super::InterpretReason as R;
         let n = |r: R| c[r as usize].load();
@@ -125,7 +130,6 @@ impl ShardedCounter {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub hits: ShardedCounter,
-    pub misses: ShardedCounter,
     /// Misses by `InterpretReason as usize`.
     pub miss_reasons: [ShardedCounter; REASONS],
     pub events_dropped: AtomicU64,
