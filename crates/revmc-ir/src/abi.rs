@@ -11,6 +11,10 @@
 //! The backend takes field offsets from [`EvmContext`]'s `offset_of!` constants below;
 //! the layout is asserted at compile time so a change here is a change there.
 
+mod words;
+
+pub use words::WORD_OPS;
+
 use crate::InstructionResult;
 use core::ffi::c_void;
 use core::mem::{offset_of, size_of};
@@ -20,7 +24,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -78,6 +82,9 @@ pub struct EvmContext {
     /// values of ADDRESS, CALLER, ORIGIN, TIMESTAMP and the like, which compiled code
     /// loads inline instead of calling the host.
     pub env: *const Word,
+    /// Word operation table, indexed by [`WordOp`]; [`WordOp::COUNT`] entries. The first
+    /// tier calls them instead of expanding 256-bit arithmetic inline.
+    pub word_ops: *const WordOpFn,
 }
 
 /// The environment values compiled code loads from [`EvmContext::env`]: one word each,
@@ -186,6 +193,7 @@ impl EvmContext {
     pub const OFFSET_BUILTINS: usize = offset_of!(EvmContext, builtins);
     pub const OFFSET_RESUME_AT: usize = offset_of!(EvmContext, resume_at);
     pub const OFFSET_ENV: usize = offset_of!(EvmContext, env);
+    pub const OFFSET_WORD_OPS: usize = offset_of!(EvmContext, word_ops);
 }
 
 // Layout assertions: the backend hard-codes 8-byte fields at these offsets.
@@ -200,7 +208,8 @@ const _: () = {
     assert!(EvmContext::OFFSET_BUILTINS == 72);
     assert!(EvmContext::OFFSET_RESUME_AT == 88);
     assert!(EvmContext::OFFSET_ENV == 96);
-    assert!(size_of::<EvmContext>() == 104);
+    assert!(EvmContext::OFFSET_WORD_OPS == 104);
+    assert!(size_of::<EvmContext>() == 112);
 };
 
 macro_rules! builtins {
@@ -273,6 +282,120 @@ builtins! {
     Host = 3, false;
 }
 
+/// Signature of a word operation: a pure function of the words at `a` and `b` written to
+/// `dst`. Operands are read before the result is written, so `dst` may alias either.
+/// Alignment 8, except where [`WordOp`] says a pointer is into EVM memory (alignment 1).
+///
+/// # Safety
+/// Each pointer must be valid for the 32 bytes the operation reads or writes.
+pub type WordOpFn = unsafe extern "C" fn(dst: *mut Word, a: *const Word, b: *const Word);
+
+macro_rules! word_ops {
+    ($($(#[$doc:meta])* $name:ident;)*) => {
+        /// Out-of-line word operations, called through [`EvmContext::word_ops`] by the
+        /// first tier, which keeps every value in memory: a call with three pointers is
+        /// the least code per EVM instruction LLVM's fast instruction selector can take.
+        /// Binary operations take the EVM stack top as `a`.
+        #[repr(u8)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum WordOp {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl WordOp {
+            /// Every operation, in table order.
+            pub const ALL: &'static [WordOp] = &[$(WordOp::$name,)*];
+            /// Number of operations: the length of the table.
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Name for dumps.
+            pub const fn name(self) -> &'static str {
+                match self { $(WordOp::$name => stringify!($name),)* }
+            }
+        }
+    };
+}
+
+word_ops! {
+    /// Wrapping `a + b`.
+    Add;
+    /// Wrapping `a - b`.
+    Sub;
+    /// Wrapping `a * b`.
+    Mul;
+    /// `a < b`, unsigned, as 0 or 1.
+    Lt;
+    /// `a > b`, unsigned.
+    Gt;
+    /// `a < b`, signed.
+    Slt;
+    /// `a > b`, signed.
+    Sgt;
+    /// `a == b`.
+    Eq;
+    /// Bitwise AND.
+    And;
+    /// Bitwise OR.
+    Or;
+    /// Bitwise XOR.
+    Xor;
+    /// Byte `a` of `b`, from the most significant; 0 when `a >= 32`.
+    Byte;
+    /// `b << a`; 0 when `a >= 256`.
+    Shl;
+    /// `b >> a`, logical.
+    Shr;
+    /// `b >> a`, arithmetic.
+    Sar;
+    /// Sign-extends `b` from byte `a`.
+    SignExtend;
+    /// Bitwise NOT of `a` (`b` unused).
+    Not;
+    /// 1 if `a` is zero, else 0 (`b` unused).
+    IsZero;
+    /// Leading zero bits of `a`, 256 for zero (`b` unused).
+    Clz;
+    /// The big-endian word at EVM memory address `a` (alignment 1; `b` unused).
+    MLoad;
+    /// Stores word `a` big-endian at EVM memory address `dst` (alignment 1; `b` unused).
+    MStore;
+}
+
+impl WordOp {
+    /// The operation computing `op`.
+    pub const fn of_binary(op: crate::ir::BinaryOp) -> Self {
+        use crate::ir::BinaryOp as B;
+        match op {
+            B::Add => WordOp::Add,
+            B::Sub => WordOp::Sub,
+            B::Mul => WordOp::Mul,
+            B::Lt => WordOp::Lt,
+            B::Gt => WordOp::Gt,
+            B::Slt => WordOp::Slt,
+            B::Sgt => WordOp::Sgt,
+            B::Eq => WordOp::Eq,
+            B::And => WordOp::And,
+            B::Or => WordOp::Or,
+            B::Xor => WordOp::Xor,
+            B::Byte => WordOp::Byte,
+            B::Shl => WordOp::Shl,
+            B::Shr => WordOp::Shr,
+            B::Sar => WordOp::Sar,
+            B::SignExtend => WordOp::SignExtend,
+        }
+    }
+
+    /// The operation computing `op`.
+    pub const fn of_unary(op: crate::ir::UnaryOp) -> Self {
+        use crate::ir::UnaryOp as U;
+        match op {
+            U::Not => WordOp::Not,
+            U::IsZero => WordOp::IsZero,
+            U::Clz => WordOp::Clz,
+        }
+    }
+}
+
 /// Converts a compiled function's return value back into revm's result type.
 /// Returns `None` for values no compiled function returns (a bug in the caller or callee).
 pub fn exit_code_to_result(code: u8) -> Option<InstructionResult> {
@@ -333,6 +456,9 @@ mod tests {
     fn builtin_table_is_dense() {
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i);
+        }
+        for (i, w) in WordOp::ALL.iter().enumerate() {
+            assert_eq!(*w as usize, i);
         }
     }
 }

@@ -20,7 +20,7 @@ pub(crate) fn emit_object(
 ) -> Result<MemoryBuffer<'static>, LlvmError> {
     let cx = Context::create();
     let t = Instant::now();
-    let module = lower::lower(&cx, func, symbol)?;
+    let module = lower::lower(&cx, func, symbol, level)?;
     extend(&module)?;
     phases.lower = t.elapsed();
     let dump = crate::dump::dump_dir();

@@ -19,6 +19,7 @@ fn empty_ctx(gas: u64) -> EvmContext {
         runtime: std::ptr::null_mut(),
         resume_at: 0,
         env: std::ptr::null(),
+        word_ops: revmc_ir::abi::WORD_OPS.as_ptr(),
     }
 }
 
@@ -26,7 +27,8 @@ fn run(f: &revmc_llvm::JitFunction, gas: u64) -> (InstructionResult, u64, Vec<Wo
     let mut ctx = empty_ctx(gas);
     let mut stack = vec![Word::ZERO; STACK_LIMIT];
     let mut len = 0usize;
-    // SAFETY: the context has no memory or builtins, which this code does not use.
+    // SAFETY: the context has no memory or builtins, which this code does not use; its
+    // word operations are the ABI's.
     let rc = unsafe { (f.entry)(&mut ctx, stack.as_mut_ptr(), &mut len) };
     stack.truncate(len);
     (revmc_ir::abi::exit_code_to_result(rc).unwrap(), ctx.gas_remaining, stack)

@@ -72,6 +72,7 @@ pub unsafe fn run_compiled<H: Host>(
         runtime: (&raw mut rt).cast(),
         resume_at: *resume_at,
         env: env.as_ptr(),
+        word_ops: revmc_ir::abi::WORD_OPS.as_ptr(),
     };
     builtins::publish_memory(&mut ctx, interp);
     let stack = interp.stack.data_mut().as_mut_ptr();

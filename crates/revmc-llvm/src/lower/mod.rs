@@ -4,11 +4,15 @@
 //! the gas counter are `alloca`s in the entry block, so LLVM's SSA construction (SROA /
 //! mem2reg in the pipeline) turns them into registers and phis; the context is only
 //! touched where the ABI requires it (builtin calls, exits, memory).
+//!
+//! At [`OptLevel::O0`], the first tier, values are kept in memory instead and 256-bit
+//! operations are calls (`memory/`), which LLVM's fast instruction selector can take.
 
+mod memory;
 mod ops;
 mod stack_fault;
 
-use crate::LlvmError;
+use crate::{LlvmError, OptLevel};
 use inkwell::AddressSpace;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
@@ -20,16 +24,34 @@ use revmc_ir::InstructionResult;
 use revmc_ir::abi::EvmContext;
 use revmc_ir::ir::{Block, Function, Height, Terminator, Value};
 
-/// Lowers `func` into a new module of `cx` holding one external function named `name`.
+/// Lowers `func` into a new module of `cx` holding one external function named `name`,
+/// in the form the pipeline of `level` compiles best.
 pub fn lower<'ctx>(
     cx: &'ctx Context,
     func: &Function,
     name: &str,
+    level: OptLevel,
 ) -> Result<Module<'ctx>, LlvmError> {
     let module = cx.create_module(name);
-    Lowerer::new(cx, &module, func, name)?.run()?;
-    module.verify().map_err(|e| LlvmError::Verify(e.to_string()))?;
+    let first_tier = level == OptLevel::O0;
+    Lowerer::new(cx, &module, func, name, first_tier)?.run()?;
+    // LLVM's verifier takes a tenth of a first-tier compilation. Every lowering is
+    // verified in debug builds (all tests) and at the optimizing levels.
+    if cfg!(debug_assertions) || !first_tier {
+        module.verify().map_err(|e| LlvmError::Verify(e.to_string()))?;
+    }
     Ok(module)
+}
+
+/// An operand of a builtin call, stored into the operand buffer.
+#[derive(Debug, Clone, Copy)]
+enum Arg<'ctx> {
+    /// An `i256` value.
+    Word(IntValue<'ctx>),
+    /// A value kept in memory (`memory/`).
+    InMemory(Value),
+    /// An `i64`, zero-extended.
+    Small(IntValue<'ctx>),
 }
 
 struct Lowerer<'ctx, 'a> {
@@ -68,6 +90,17 @@ struct Lowerer<'ctx, 'a> {
     /// Resume block and live stack height, by the IR block a static-shape suspension
     /// resumes in.
     resume_blocks: std::collections::HashMap<usize, (BasicBlock<'ctx>, u64)>,
+    /// Values live in memory (`memory/`): `words` and `temps` instead of `values`.
+    memory_values: bool,
+    /// Where each value lives, when values are in memory.
+    words: Vec<Option<PointerValue<'ctx>>>,
+    /// The temporaries of `temp_plan`, allocas of the entry block.
+    temps: Vec<PointerValue<'ctx>>,
+    temp_plan: memory::temps::TempPlan,
+    /// The constant globals emitted so far, by value.
+    word_consts: std::collections::HashMap<revmc_ir::abi::Word, PointerValue<'ctx>>,
+    /// `void(ptr, ptr, ptr)`: [`revmc_ir::abi::WordOpFn`].
+    word_op_ty: FunctionType<'ctx>,
 }
 
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
@@ -76,6 +109,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         module: &'a Module<'ctx>,
         func: &'a Function,
         name: &str,
+        memory_values: bool,
     ) -> Result<Self, LlvmError> {
         let i8 = cx.i8_type();
         let i64 = cx.i64_type();
@@ -108,6 +142,14 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;
         let slots = (0..func.num_slots)
             .map(|i| b.build_alloca(i256, &format!("slot{i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let temp_plan = if memory_values {
+            memory::temps::plan(func)
+        } else {
+            memory::temps::TempPlan::empty()
+        };
+        let temps = (0..temp_plan.count)
+            .map(|i| b.build_alloca(i256, &format!("t{i}")))
             .collect::<Result<Vec<_>, _>>()?;
         let blocks = func
             .block_ids()
@@ -148,6 +190,12 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             stack_fault: None,
             check_tables: Default::default(),
             resume_blocks: Default::default(),
+            memory_values,
+            words: vec![None; func.values.len()],
+            temps,
+            temp_plan,
+            word_consts: Default::default(),
+            word_op_ty: cx.void_type().fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
         })
     }
 
@@ -175,6 +223,14 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         for blk in self.func.block_ids() {
             self.b.position_at_end(self.blocks[blk.index()]);
             for &inst in &self.func.block(blk).insts {
+                if self.memory_values {
+                    let p = self.inst_in_memory(inst, self.func.inst(inst))?;
+                    if let Some(result) = self.func.inst_result(inst) {
+                        self.words[result.index()] =
+                            Some(p.expect("instruction with a result produced a value"));
+                    }
+                    continue;
+                }
                 let v = self.inst(self.func.inst(inst))?;
                 if let Some(result) = self.func.inst_result(inst) {
                     self.values[result.index()] =
@@ -222,8 +278,13 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         for (resume, bb, live) in resumes {
             self.b.position_at_end(bb);
             for i in 0..live {
-                let v = self.load_stack(i)?;
-                self.b.build_store(self.slots[i as usize], v)?;
+                if self.memory_values {
+                    let src = self.stack_ptr(self.i64.const_int(i, false))?;
+                    self.copy_word(self.slots[i as usize], src)?;
+                } else {
+                    let v = self.load_stack(i)?;
+                    self.b.build_store(self.slots[i as usize], v)?;
+                }
             }
             self.b.build_unconditional_branch(self.blocks[resume])?;
         }
@@ -240,10 +301,28 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     /// Writes stack slots `0..n` to the caller's stack array.
     fn spill_slots(&self, n: u64) -> Result<(), LlvmError> {
         for i in 0..n {
+            if self.memory_values {
+                let dst = self.stack_ptr(self.i64.const_int(i, false))?;
+                self.copy_word(dst, self.slots[i as usize])?;
+                continue;
+            }
             let v = self.b.build_load(self.i256, self.slots[i as usize], "")?.into_int_value();
             self.store_stack(i, v)?;
         }
         Ok(())
+    }
+
+    /// A new block for the code that follows the current one. With values in memory it
+    /// is placed right after the current block: there is no block placement at O0, and
+    /// FastISel omits the branch to a layout successor.
+    fn continuation(&self, name: &str) -> BasicBlock<'ctx> {
+        match self.memory_values && std::env::var_os("TMP_APPEND").is_none() {
+            true => {
+                let here = self.b.get_insert_block().expect("positioned");
+                self.cx.insert_basic_block_after(here, name)
+            }
+            false => self.cx.append_basic_block(self.f, name),
+        }
     }
 
     fn value(&self, v: Value) -> IntValue<'ctx> {
@@ -315,6 +394,25 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             Terminator::Jump(t) => {
                 self.b.build_unconditional_branch(self.block(*t))?;
             }
+            Terminator::Branch { cond, then, else_ } if self.memory_values => {
+                let c = self.word_is_nonzero(self.word(*cond))?;
+                self.b.build_conditional_branch(c, self.block(*then), self.block(*else_))?;
+            }
+            Terminator::Switch { value, cases, default } if self.memory_values => {
+                // The switch has a block of its own: FastISel cannot select it, and a
+                // block it fails on goes wholly to SelectionDAG.
+                let (small, v64) = self.word_below(self.word(*value), 32)?;
+                let i32t = self.cx.i32_type();
+                let v32 = self.b.build_int_truncate(v64, i32t, "")?;
+                let sw = self.continuation("switch");
+                self.b.build_conditional_branch(small, sw, self.block(*default))?;
+                self.b.position_at_end(sw);
+                let cases: Vec<_> = cases
+                    .iter()
+                    .map(|(pc, b)| (i32t.const_int(*pc as u64, false), self.block(*b)))
+                    .collect();
+                self.b.build_switch(v32, self.block(*default), &cases)?;
+            }
             Terminator::Branch { cond, then, else_ } => {
                 let zero = self.i256.const_zero();
                 let c = self.b.build_int_compare(
@@ -362,7 +460,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let is_suspend =
                     self.b.build_int_compare(inkwell::IntPredicate::EQ, rc, suspend, "")?;
                 let ret = self.cx.append_basic_block(self.f, "suspend");
-                let other = self.cx.append_basic_block(self.f, "no_suspend");
+                let other = self.continuation("no_suspend");
                 self.b.build_conditional_branch(is_suspend, ret, other)?;
                 self.b.position_at_end(ret);
                 let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;

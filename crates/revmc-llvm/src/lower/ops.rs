@@ -1,6 +1,6 @@
 //! Lowering of individual IR instructions.
 
-use super::Lowerer;
+use super::{Arg, Lowerer};
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::intrinsics::Intrinsic;
@@ -218,10 +218,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// `gas -= cost`, or exit with `OutOfGas` if `cost` exceeds it.
-    fn charge(&mut self, cost: IntValue<'ctx>) -> Result<(), LlvmError> {
+    pub(super) fn charge(&mut self, cost: IntValue<'ctx>) -> Result<(), LlvmError> {
         let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
         let short = self.b.build_int_compare(P::ULT, g, cost, "oog")?;
-        let ok = self.cx.append_basic_block(self.f, "gas_ok");
+        let ok = self.continuation("gas_ok");
         self.b.build_conditional_branch(short, self.oog, ok)?;
         self.b.position_at_end(ok);
         let left = self.b.build_int_sub(g, cost, "")?;
@@ -251,11 +251,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// Environment word `field`, loaded from the context's environment array.
     fn env_word(&self, field: EnvField) -> Result<IntValue<'ctx>, LlvmError> {
-        let env = self.load_ctx_field(EvmContext::OFFSET_ENV, self.ptr)?.into_pointer_value();
-        let index = self.i64.const_int(field as u64, false);
-        // SAFETY: the array has `EnvField::COUNT` words and `field` indexes one of them.
-        let p = unsafe { self.b.build_in_bounds_gep(self.i256, env, &[index], "")? };
-        self.load_word(p, 8, field.name())
+        self.load_word(self.env_ptr(field)?, 8, field.name())
     }
 
     /// Loads a 256-bit word from `p`, which is aligned to `align` bytes.
@@ -340,7 +336,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         args: &[Value],
         fallible: bool,
     ) -> Result<Option<IntValue<'ctx>>, LlvmError> {
-        let vals: Vec<_> = args.iter().map(|&a| self.value(a)).collect();
+        let vals: Vec<_> = args.iter().map(|&a| Arg::Word(self.value(a))).collect();
         let rc = self.emit_builtin_call(builtin, &vals, fallible)?;
         if fallible {
             self.exit_unless_continue(rc)?;
@@ -356,10 +352,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
     pub(super) fn emit_builtin_call(
         &mut self,
         builtin: Builtin,
-        args: &[IntValue<'ctx>],
+        args: &[Arg<'ctx>],
         sync_gas: bool,
     ) -> Result<IntValue<'ctx>, LlvmError> {
-        for (i, &a) in args.iter().enumerate() {
+        for (i, a) in args.iter().enumerate() {
             // SAFETY: the args buffer holds four words and builtins take at most three.
             let p = unsafe {
                 self.b.build_in_bounds_gep(
@@ -369,7 +365,18 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     "",
                 )?
             };
-            self.b.build_store(p, a)?;
+            match *a {
+                Arg::Word(w) => {
+                    self.b.build_store(p, w)?;
+                }
+                Arg::InMemory(v) => self.store_value(p, v)?,
+                Arg::Small(v) if self.memory_values => {
+                    self.small_word(p, v)?;
+                }
+                Arg::Small(v) => {
+                    self.b.build_store(p, self.b.build_int_z_extend(v, self.i256, "")?)?;
+                }
+            }
         }
         if sync_gas {
             self.sync_gas_out()?;
@@ -404,7 +411,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     pub(super) fn exit_unless_continue(&mut self, rc: IntValue<'ctx>) -> Result<(), LlvmError> {
         let ok =
             self.b.build_int_compare(P::EQ, rc, self.i8.const_int(CONTINUE as u64, false), "")?;
-        let cont = self.cx.append_basic_block(self.f, "cont");
+        let cont = self.continuation("cont");
         let here = self.b.get_insert_block().expect("positioned");
         self.halt.1.add_incoming(&[(&rc, here)]);
         self.b.build_conditional_branch(ok, cont, self.halt.0)?;
@@ -413,7 +420,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Address of entry `i` of the caller's stack array.
-    fn stack_ptr(
+    pub(super) fn stack_ptr(
         &self,
         i: IntValue<'ctx>,
     ) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
@@ -466,7 +473,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
         for (i, a) in args.iter().enumerate() {
             if let Some(a) = a {
                 let idx = self.b.build_int_sub(h, self.i64.const_int(i as u64 + 1, false), "")?;
-                self.store_stack_at(idx, self.value(*a))?;
+                if self.memory_values {
+                    self.store_value(self.stack_ptr(idx)?, *a)?;
+                } else {
+                    self.store_stack_at(idx, self.value(*a))?;
+                }
             }
         }
         Ok(())
@@ -484,11 +495,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
             Height::Abs(_) => self.i64.const_zero(),
             Height::Rel(_) => self.b.build_load(self.i64, self.base, "base")?.into_int_value(),
         };
-        let ops = [
-            self.i256.const_int(op as u64, false),
-            self.b.build_int_z_extend(h, self.i256, "")?,
-            self.b.build_int_z_extend(keep, self.i256, "")?,
-        ];
+        let ops =
+            [Arg::Small(self.i64.const_int(op as u64, false)), Arg::Small(h), Arg::Small(keep)];
         self.emit_builtin_call(Builtin::Host, &ops, true)
     }
 
@@ -521,11 +529,18 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let c = |v: i64| self.i64.const_int(v as u64, true);
         let lo = checks.iter().map(|c| c.min_base).max().unwrap_or(i64::MIN);
         let hi = checks.iter().map(|c| c.max_base).min().unwrap_or(i64::MAX);
-        let ge = self.b.build_int_compare(P::SGE, base, c(lo), "")?;
-        let le = self.b.build_int_compare(P::SLE, base, c(hi), "")?;
-        let ok = self.b.build_and(ge, le, "stack_ok")?;
+        // lo <= base <= hi as one unsigned compare, as instcombine would write it (the
+        // first tier has no instcombine). lo <= hi: a section whose checks cannot all
+        // hold for any base is an exit, not a `DynCharge`.
+        let ok = if lo <= hi {
+            let off = self.b.build_int_sub(base, c(lo), "")?;
+            let span = c(hi).const_sub(c(lo));
+            self.b.build_int_compare(P::ULE, off, span, "stack_ok")?
+        } else {
+            self.cx.bool_type().const_zero()
+        };
         let fault = self.cx.append_basic_block(self.f, "stack_fault");
-        let charge = self.cx.append_basic_block(self.f, "stack_ok");
+        let charge = self.continuation("stack_ok");
         self.b.build_conditional_branch(ok, charge, fault)?;
 
         self.b.position_at_end(fault);

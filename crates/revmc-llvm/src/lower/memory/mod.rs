@@ -1,0 +1,410 @@
+//! The first tier's lowering: every value in memory.
+//!
+//! LLVM's fast instruction selector (FastISel, used at O0) cannot select `i256`: each
+//! block with a 256-bit operation goes through SelectionDAG, whose type legalization is
+//! most of the first tier's compile time. Here no value is an `i256`. Each one lives in a
+//! 32-byte temporary (`temps.rs`) or, for constants, a private global; copies are 32-byte
+//! `memcpy`s; arithmetic calls a [`WordOp`] through the context's table with three
+//! pointers; gas, heights and bounds checks are `i64`. FastISel selects nearly all of it.
+
+pub(crate) mod temps;
+
+use super::{Arg, Lowerer};
+use crate::LlvmError;
+use inkwell::IntPredicate as P;
+use inkwell::values::{IntValue, PointerValue};
+use revmc_ir::abi::{Builtin, EnvField, EvmContext, Word, WordOp};
+use revmc_ir::ir::{Height, Inst, InstData, Value};
+use temps::{Location, Storage};
+
+impl<'ctx> Lowerer<'ctx, '_> {
+    /// Lowers one instruction with its result in memory; returns where the result is.
+    pub(super) fn inst_in_memory(
+        &mut self,
+        inst: Inst,
+        data: &InstData,
+    ) -> Result<Option<PointerValue<'ctx>>, LlvmError> {
+        let dst = |l: &Self| l.result_ptr(inst);
+        let p = match data {
+            InstData::Const(c) => self.word_const(*c)?,
+            InstData::SlotGet(n) if self.stays_in_place(inst) => self.slots[*n as usize],
+            InstData::SlotGet(n) => {
+                let dst = dst(self)?;
+                self.copy_word(dst, self.slots[*n as usize])?;
+                dst
+            }
+            InstData::StackLoad(n) if self.stays_in_place(inst) => {
+                let i = self.height(Height::Rel(*n))?;
+                self.stack_ptr(i)?
+            }
+            InstData::SlotSet(_, v) | InstData::StackStore(_, v) if self.is_forwarded(*v) => {
+                return Ok(None);
+            }
+            InstData::SlotSet(n, v) => {
+                self.store_value(self.slots[*n as usize], *v)?;
+                return Ok(None);
+            }
+            InstData::StackLoad(n) => {
+                let dst = dst(self)?;
+                let i = self.height(Height::Rel(*n))?;
+                self.copy_word(dst, self.stack_ptr(i)?)?;
+                dst
+            }
+            InstData::StackStore(n, v) => {
+                let i = self.height(Height::Rel(*n))?;
+                self.store_value(self.stack_ptr(i)?, *v)?;
+                return Ok(None);
+            }
+            InstData::SetJumpTarget(v) => {
+                self.store_value(self.jump_target, *v)?;
+                return Ok(None);
+            }
+            InstData::JumpTarget => {
+                let dst = dst(self)?;
+                self.copy_word(dst, self.jump_target)?;
+                dst
+            }
+            InstData::AdjustBase(_) | InstData::DynCharge { .. } | InstData::ChargeGas(_) => {
+                self.inst(data)?;
+                return Ok(None);
+            }
+            InstData::Unary(op, a) => {
+                let (dst, a) = (dst(self)?, self.word(*a));
+                self.call_word_op(WordOp::of_unary(*op), dst, a, a)?;
+                dst
+            }
+            InstData::Binary(op, a, b) => {
+                let dst = dst(self)?;
+                self.call_word_op(WordOp::of_binary(*op), dst, self.word(*a), self.word(*b))?;
+                dst
+            }
+            InstData::Arith(builtin, args) => {
+                return self.call_builtin_in_memory(inst, *builtin, args, false);
+            }
+            InstData::ChargeExpGas { exponent, per_byte } => {
+                let cost = self.exp_cost_in_memory(self.word(*exponent), *per_byte)?;
+                self.charge(cost)?;
+                return Ok(None);
+            }
+            InstData::Gas => {
+                let g = self.b.build_load(self.i64, self.gas, "")?.into_int_value();
+                self.small_word(dst(self)?, g)?
+            }
+            InstData::MSize => self.ctx_small_word(dst(self)?, EvmContext::OFFSET_MEMORY_LEN)?,
+            InstData::CallDataSize => {
+                self.ctx_small_word(dst(self)?, EvmContext::OFFSET_CALLDATA_LEN)?
+            }
+            InstData::Env(field) => {
+                let dst = dst(self)?;
+                self.copy_word(dst, self.env_ptr(*field)?)?;
+                dst
+            }
+            InstData::Call(Builtin::MemoryExpand, args) => {
+                self.memory_expand_in_memory(inst, args)?;
+                return Ok(None);
+            }
+            InstData::Call(builtin, args) => {
+                return self.call_builtin_in_memory(inst, *builtin, args, true);
+            }
+            InstData::Host { op, args, height, outputs } => {
+                let h = self.height(*height)?;
+                self.store_operands(h, args)?;
+                let rc = self.call_host(*op, h, *height)?;
+                self.exit_unless_continue(rc)?;
+                if *outputs == 0 {
+                    return Ok(None);
+                }
+                let at =
+                    self.b.build_int_sub(h, self.i64.const_int(args.len() as u64, false), "")?;
+                let dst = dst(self)?;
+                self.copy_word(dst, self.stack_ptr(at)?)?;
+                dst
+            }
+            InstData::MLoad(offset) => {
+                let dst = dst(self)?;
+                let p = self.memory_ptr_in_memory(self.word(*offset))?;
+                self.call_word_op(WordOp::MLoad, dst, p, p)?;
+                dst
+            }
+            InstData::MStore { offset, value, width } => {
+                let p = self.memory_ptr_in_memory(self.word(*offset))?;
+                let v = self.word(*value);
+                if *width == 32 {
+                    self.call_word_op(WordOp::MStore, p, v, v)?;
+                } else {
+                    // The low byte of a little-endian word is its first.
+                    let byte = self.b.build_load(self.i8, v, "")?;
+                    self.b.build_store(p, byte)?;
+                }
+                return Ok(None);
+            }
+        };
+        Ok(Some(p))
+    }
+
+    /// Where the result of `inst` is computed: its temporary, or the location its one use
+    /// stores it to.
+    fn result_ptr(&self, inst: Inst) -> Result<PointerValue<'ctx>, LlvmError> {
+        let v = self.func.inst_result(inst).expect("an instruction with a result");
+        Ok(match self.temp_plan.storage[v.index()] {
+            Storage::Temp(t) => self.temps[t as usize],
+            Storage::Forwarded(Location::Slot(n)) => self.slots[n as usize],
+            Storage::Forwarded(Location::Stack(n)) => {
+                self.stack_ptr(self.height(Height::Rel(n))?)?
+            }
+            other => unreachable!("{v} is computed in a temporary, not {other:?}"),
+        })
+    }
+
+    /// Whether `v` was computed where its store puts it.
+    fn is_forwarded(&self, v: Value) -> bool {
+        matches!(self.temp_plan.storage[v.index()], Storage::Forwarded(_))
+    }
+
+    /// Whether the stack read `inst` is left where it is, unread until used.
+    fn stays_in_place(&self, inst: Inst) -> bool {
+        let v = self.func.inst_result(inst).expect("a stack read has a result");
+        self.temp_plan.storage[v.index()] == Storage::Location
+    }
+
+    /// Where value `v` lives.
+    pub(super) fn word(&self, v: Value) -> PointerValue<'ctx> {
+        self.words[v.index()].expect("value used before lowering its definition")
+    }
+
+    /// A private global holding `c`, one per distinct constant.
+    fn word_const(&mut self, c: Word) -> Result<PointerValue<'ctx>, LlvmError> {
+        if let Some(&p) = self.word_consts.get(&c) {
+            return Ok(p);
+        }
+        let limbs: Vec<IntValue<'ctx>> =
+            c.as_limbs().iter().map(|&l| self.i64.const_int(l, false)).collect();
+        let init = self.i64.const_array(&limbs);
+        let global = self.module.add_global(init.get_type(), None, "word");
+        global.set_initializer(&init);
+        global.set_constant(true);
+        global.set_linkage(inkwell::module::Linkage::Private);
+        global.set_unnamed_addr(true);
+        global.set_alignment(8);
+        let p = global.as_pointer_value();
+        self.word_consts.insert(c, p);
+        Ok(p)
+    }
+
+    /// Copies the 32-byte word at `src` to `dst` (nothing when they are the same
+    /// address: a value read in place and written back).
+    pub(super) fn copy_word(
+        &self,
+        dst: PointerValue<'ctx>,
+        src: PointerValue<'ctx>,
+    ) -> Result<(), LlvmError> {
+        if dst == src {
+            return Ok(());
+        }
+        let size = self.i64.const_int(32, false);
+        self.b.build_memcpy(dst, 8, src, 8, size).map_err(|e| LlvmError::Verify(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Writes value `v` to `dst`: a constant as four immediate stores, half the code of a
+    /// copy from its global.
+    pub(super) fn store_value(&self, dst: PointerValue<'ctx>, v: Value) -> Result<(), LlvmError> {
+        let InstData::Const(c) = self.func.inst(self.func.value_def(v)) else {
+            return self.copy_word(dst, self.word(v));
+        };
+        for (k, &limb) in c.as_limbs().iter().enumerate() {
+            // SAFETY: a word has four limbs.
+            let q = unsafe {
+                self.b.build_in_bounds_gep(
+                    self.i64,
+                    dst,
+                    &[self.i64.const_int(k as u64, false)],
+                    "",
+                )?
+            };
+            self.b.build_store(q, self.i64.const_int(limb, false))?;
+        }
+        Ok(())
+    }
+
+    /// Limb `k` (little-endian) of the word at `p`.
+    fn limb(&self, p: PointerValue<'ctx>, k: u64) -> Result<IntValue<'ctx>, LlvmError> {
+        // SAFETY: a word has four limbs.
+        let q = unsafe {
+            self.b.build_in_bounds_gep(self.i64, p, &[self.i64.const_int(k, false)], "")?
+        };
+        Ok(self.b.build_load(self.i64, q, "")?.into_int_value())
+    }
+
+    /// Whether the word at `p` is below `2^bits` (`bits` at most 64), and its low limb.
+    pub(super) fn word_below(
+        &self,
+        p: PointerValue<'ctx>,
+        bits: u32,
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LlvmError> {
+        let lo = self.limb(p, 0)?;
+        let mut hi = self.limb(p, 1)?;
+        for k in 2..4 {
+            hi = self.b.build_or(hi, self.limb(p, k)?, "")?;
+        }
+        if bits < 64 {
+            let over =
+                self.b.build_right_shift(lo, self.i64.const_int(bits as u64, false), false, "")?;
+            hi = self.b.build_or(hi, over, "")?;
+        }
+        let fits = self.b.build_int_compare(P::EQ, hi, self.i64.const_zero(), "")?;
+        Ok((fits, lo))
+    }
+
+    /// Whether the word at `p` is non-zero.
+    pub(super) fn word_is_nonzero(
+        &self,
+        p: PointerValue<'ctx>,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        let mut any = self.limb(p, 0)?;
+        for k in 1..4 {
+            any = self.b.build_or(any, self.limb(p, k)?, "")?;
+        }
+        Ok(self.b.build_int_compare(P::NE, any, self.i64.const_zero(), "")?)
+    }
+
+    /// Writes the 64-bit `v` as a word at `dst`; returns `dst`.
+    pub(super) fn small_word(
+        &self,
+        dst: PointerValue<'ctx>,
+        v: IntValue<'ctx>,
+    ) -> Result<PointerValue<'ctx>, LlvmError> {
+        for k in 0..4u64 {
+            // SAFETY: a word has four limbs.
+            let q = unsafe {
+                self.b.build_in_bounds_gep(self.i64, dst, &[self.i64.const_int(k, false)], "")?
+            };
+            let limb = if k == 0 { v } else { self.i64.const_zero() };
+            self.b.build_store(q, limb)?;
+        }
+        Ok(dst)
+    }
+
+    fn ctx_small_word(
+        &self,
+        dst: PointerValue<'ctx>,
+        offset: usize,
+    ) -> Result<PointerValue<'ctx>, LlvmError> {
+        let v = self.load_ctx_field(offset, self.i64)?.into_int_value();
+        self.small_word(dst, v)
+    }
+
+    /// Calls word operation `op` on `dst`, `a` and `b` through the context's table.
+    fn call_word_op(
+        &self,
+        op: WordOp,
+        dst: PointerValue<'ctx>,
+        a: PointerValue<'ctx>,
+        b: PointerValue<'ctx>,
+    ) -> Result<(), LlvmError> {
+        let table =
+            self.load_ctx_field(EvmContext::OFFSET_WORD_OPS, self.ptr)?.into_pointer_value();
+        // SAFETY: the table has `WordOp::COUNT` entries and `op` indexes one.
+        let slot = unsafe {
+            self.b.build_in_bounds_gep(
+                self.ptr,
+                table,
+                &[self.i64.const_int(op as u64, false)],
+                "",
+            )?
+        };
+        let f = self.b.build_load(self.ptr, slot, op.name())?.into_pointer_value();
+        self.b.build_indirect_call(self.word_op_ty, f, &[dst.into(), a.into(), b.into()], "")?;
+        Ok(())
+    }
+
+    /// Calls `builtin` on the words of `args`; its result, if any, is copied out of the
+    /// operand buffer into the result of `inst`.
+    fn call_builtin_in_memory(
+        &mut self,
+        inst: Inst,
+        builtin: Builtin,
+        args: &[Value],
+        fallible: bool,
+    ) -> Result<Option<PointerValue<'ctx>>, LlvmError> {
+        let words: Vec<_> = args.iter().map(|&a| Arg::InMemory(a)).collect();
+        let rc = self.emit_builtin_call(builtin, &words, fallible)?;
+        if fallible {
+            self.exit_unless_continue(rc)?;
+        }
+        if !builtin.has_result() {
+            return Ok(None);
+        }
+        let dst = self.result_ptr(inst)?;
+        self.copy_word(dst, self.args)?;
+        Ok(Some(dst))
+    }
+
+    /// As the register lowering's `memory_expand`: the builtin only when
+    /// `[offset, offset + width)` is not already in memory. Both must be below 2^32 for
+    /// the inline check, so `offset + width` cannot wrap; anything else takes the builtin,
+    /// which is exact for every operand.
+    fn memory_expand_in_memory(&mut self, inst: Inst, args: &[Value]) -> Result<(), LlvmError> {
+        let (offset_fits, offset) = self.word_below(self.word(args[0]), 32)?;
+        let (fits, width) = match self.func.inst(self.func.value_def(args[1])) {
+            InstData::Const(w) if *w <= Word::from(32) => {
+                (offset_fits, self.i64.const_int(w.as_limbs()[0], false))
+            }
+            _ => {
+                let (width_fits, width) = self.word_below(self.word(args[1]), 32)?;
+                (self.b.build_and(offset_fits, width_fits, "")?, width)
+            }
+        };
+        let len = self.load_ctx_field(EvmContext::OFFSET_MEMORY_LEN, self.i64)?.into_int_value();
+        let end = self.b.build_int_add(offset, width, "")?;
+        let inside = self.b.build_int_compare(P::ULE, end, len, "")?;
+        let fast = self.b.build_and(fits, inside, "")?;
+        let slow = self.cx.append_basic_block(self.f, "mem_grow");
+        let done = self.continuation("mem_ok");
+        self.b.build_conditional_branch(fast, done, slow)?;
+        self.b.position_at_end(slow);
+        self.call_builtin_in_memory(inst, Builtin::MemoryExpand, args, true)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+
+    /// Address of EVM memory at the low limb of the word at `offset`, which a
+    /// `MemoryExpand` has proven in bounds.
+    fn memory_ptr_in_memory(
+        &self,
+        offset: PointerValue<'ctx>,
+    ) -> Result<PointerValue<'ctx>, LlvmError> {
+        let base = self.load_ctx_field(EvmContext::OFFSET_MEMORY, self.ptr)?.into_pointer_value();
+        let off = self.limb(offset, 0)?;
+        // SAFETY: the preceding MemoryExpand established offset + width <= memory_len.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.i8, base, &[off], "")? })
+    }
+
+    /// EXP's dynamic gas from the exponent's leading zeros (computed in the operand
+    /// buffer's spare fourth word, which no builtin reads).
+    fn exp_cost_in_memory(
+        &self,
+        exponent: PointerValue<'ctx>,
+        per_byte: u64,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        // SAFETY: the buffer holds four words.
+        let scratch = unsafe {
+            self.b.build_in_bounds_gep(self.i256, self.args, &[self.i64.const_int(3, false)], "")?
+        };
+        self.call_word_op(WordOp::Clz, scratch, exponent, exponent)?;
+        let lz = self.limb(scratch, 0)?;
+        let bits = self.b.build_int_sub(self.i64.const_int(256, false), lz, "")?;
+        let bytes = self.b.build_int_add(bits, self.i64.const_int(7, false), "")?;
+        let bytes = self.b.build_right_shift(bytes, self.i64.const_int(3, false), false, "")?;
+        Ok(self.b.build_int_mul(bytes, self.i64.const_int(per_byte, false), "")?)
+    }
+
+    /// Address of environment word `field`.
+    pub(super) fn env_ptr(&self, field: EnvField) -> Result<PointerValue<'ctx>, LlvmError> {
+        let env = self.load_ctx_field(EvmContext::OFFSET_ENV, self.ptr)?.into_pointer_value();
+        let index = self.i64.const_int(field as u64, false);
+        // SAFETY: the array has `EnvField::COUNT` words and `field` indexes one of them.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.i256, env, &[index], field.name())? })
+    }
+}

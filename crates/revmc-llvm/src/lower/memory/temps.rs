@@ -1,0 +1,278 @@
+//! Storage for the values of a function lowered with every value in memory.
+//!
+//! - A constant is read from a private global.
+//! - A stack read (`SlotGet`, `StackLoad`) whose location is not written before the
+//!   value's last use is the location itself: no copy.
+//! - A value whose one use stores it to a stack location (`SlotSet`, `StackStore`), which
+//!   nothing reads or writes in between, is computed in that location: no copy either.
+//! - Any other value used only in its own block lives in a pooled 32-byte temporary from
+//!   its definition to its last use; temporaries are reused within a block and across
+//!   blocks (nothing local is live at a block's end).
+//! - A value used in another block (the translator passes jump targets to the dispatch
+//!   blocks it creates) gets a temporary of its own.
+//!
+//! The plan takes time linear in the function: liveness and the next write of each
+//! location come from one backward scan per block.
+
+use revmc_ir::ir::{Function, InstData, Terminator, Value};
+use std::collections::HashMap;
+
+/// Where a value lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Storage {
+    /// A constant's global.
+    Const,
+    /// Temporary `n`.
+    Temp(u32),
+    /// The location it was read from: the stack slot or stack array entry.
+    Location,
+    /// The location its one use stores it to.
+    Forwarded(Location),
+}
+
+/// Where each value lives.
+#[derive(Debug)]
+pub(crate) struct TempPlan {
+    /// The storage of each value.
+    pub(crate) storage: Vec<Storage>,
+    /// Number of temporaries.
+    pub(crate) count: u32,
+}
+
+impl TempPlan {
+    /// A plan for no values (the register lowering).
+    pub(crate) fn empty() -> Self {
+        TempPlan { storage: Vec::new(), count: 0 }
+    }
+}
+
+/// A stack location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Location {
+    /// A stack slot.
+    Slot(u32),
+    /// An entry of the stack array, relative to the current base.
+    Stack(i32),
+}
+
+/// The location `data` reads, if it is a stack read.
+fn read_location(data: &InstData) -> Option<Location> {
+    match data {
+        InstData::SlotGet(n) => Some(Location::Slot(*n)),
+        InstData::StackLoad(n) => Some(Location::Stack(*n)),
+        _ => None,
+    }
+}
+
+/// What `data` writes: a location, or the whole stack array (a host operation writes its
+/// top, and moving the base changes what every relative position means).
+enum Write {
+    None,
+    One(Location),
+    WholeStack,
+}
+
+fn write_of(data: &InstData) -> Write {
+    match data {
+        InstData::SlotSet(n, _) => Write::One(Location::Slot(*n)),
+        InstData::StackStore(n, _) => Write::One(Location::Stack(*n)),
+        InstData::AdjustBase(_) | InstData::Host { .. } => Write::WholeStack,
+        _ => Write::None,
+    }
+}
+
+/// Assigns storage to the values of `func`.
+pub(crate) fn plan(func: &Function) -> TempPlan {
+    let n = func.values.len();
+    let mut def_block = vec![usize::MAX; n];
+    for blk in func.block_ids() {
+        for &inst in &func.block(blk).insts {
+            if let Some(v) = func.inst_result(inst) {
+                def_block[v.index()] = blk.index();
+            }
+        }
+    }
+    // The last position in its own block at which each value is read, and whether any
+    // other block reads it. A terminator reads at the block's length.
+    let mut last_use: Vec<Option<usize>> = vec![None; n];
+    let mut escapes = vec![false; n];
+    let mut uses = vec![0u32; n];
+    let mut note = |v: Value, blk: usize, pos: usize| {
+        uses[v.index()] += 1;
+        if def_block[v.index()] == blk {
+            let last = last_use[v.index()].get_or_insert(pos);
+            *last = (*last).max(pos);
+        } else {
+            escapes[v.index()] = true;
+        }
+    };
+    for blk in func.block_ids() {
+        let data = func.block(blk);
+        for (pos, &inst) in data.insts.iter().enumerate() {
+            for v in func.inst(inst).operands() {
+                note(v, blk.index(), pos);
+            }
+        }
+        for v in data.term.operands() {
+            note(v, blk.index(), data.insts.len());
+        }
+    }
+
+    let mut storage = vec![Storage::Temp(u32::MAX); n];
+    // Stack reads that can stay where they are: scanning each block backwards, the next
+    // write of a location is known at every read of it.
+    let mut next_write: HashMap<Location, usize> = HashMap::new();
+    for blk in func.block_ids() {
+        let data = func.block(blk);
+        next_write.clear();
+        // Suspensions and exits write the stack array (operands, spilled slots).
+        let mut next_whole_stack = match data.term {
+            Terminator::Suspend { .. } | Terminator::Exit { .. } => data.insts.len(),
+            _ => usize::MAX,
+        };
+        for (pos, &inst) in data.insts.iter().enumerate().rev() {
+            let inst_data = func.inst(inst);
+            if let (Some(v), Some(loc)) = (func.inst_result(inst), read_location(inst_data))
+                && !escapes[v.index()]
+            {
+                let last = last_use[v.index()].unwrap_or(pos);
+                let written = next_write.get(&loc).copied().unwrap_or(usize::MAX);
+                let clobbered = matches!(loc, Location::Stack(_)) && next_whole_stack <= last;
+                if written > last && !clobbered {
+                    storage[v.index()] = Storage::Location;
+                }
+            }
+            match write_of(inst_data) {
+                Write::None => {}
+                Write::One(loc) => {
+                    next_write.insert(loc, pos);
+                }
+                Write::WholeStack => next_whole_stack = pos,
+            }
+        }
+    }
+
+    forward_stores(func, &mut storage, &def_pos(func), &last_use, &escapes, &uses);
+
+    let mut pool = 0u32;
+    let mut own = Vec::new();
+    let mut dying: Vec<Vec<Value>> = Vec::new();
+    for blk in func.block_ids() {
+        let data = func.block(blk);
+        let mut free: Vec<u32> = Vec::new();
+        let mut next = 0u32;
+        dying.clear();
+        dying.resize(data.insts.len() + 1, Vec::new());
+        for (pos, &inst) in data.insts.iter().enumerate() {
+            if let Some(v) = func.inst_result(inst) {
+                if matches!(func.inst(inst), InstData::Const(_)) {
+                    storage[v.index()] = Storage::Const;
+                } else if matches!(storage[v.index()], Storage::Location | Storage::Forwarded(_)) {
+                } else if escapes[v.index()] {
+                    own.push(v);
+                } else {
+                    let t = free.pop().unwrap_or_else(|| {
+                        next += 1;
+                        next - 1
+                    });
+                    storage[v.index()] = Storage::Temp(t);
+                    // The result is allocated before the operands that die here are
+                    // released, so it never shares a temporary with them.
+                    dying[last_use[v.index()].unwrap_or(pos)].push(v);
+                }
+            }
+            free.extend(dying[pos].drain(..).filter_map(|v| match storage[v.index()] {
+                Storage::Temp(t) => Some(t),
+                _ => None,
+            }));
+        }
+        pool = pool.max(next);
+    }
+    let count = pool + own.len() as u32;
+    for (i, v) in own.into_iter().enumerate() {
+        storage[v.index()] = Storage::Temp(pool + i as u32);
+    }
+    TempPlan { storage, count }
+}
+
+/// The position of each value's definition in its block.
+fn def_pos(func: &Function) -> Vec<usize> {
+    let mut pos_of = vec![0; func.values.len()];
+    for blk in func.block_ids() {
+        for (pos, &inst) in func.block(blk).insts.iter().enumerate() {
+            if let Some(v) = func.inst_result(inst) {
+                pos_of[v.index()] = pos;
+            }
+        }
+    }
+    pos_of
+}
+
+/// Marks `Forwarded` the values computed where their one use stores them. A value `v`
+/// defined at `p` and stored to location `l` at `q` qualifies if, in between, nothing
+/// reads or writes `l` (for the stack array: no host operation or base move either), and
+/// no value read in place from `l` is still live after `p`. The definition reads its
+/// operands before writing its result, so it may itself read `l`.
+fn forward_stores(
+    func: &Function,
+    storage: &mut [Storage],
+    def_pos: &[usize],
+    last_use: &[Option<usize>],
+    escapes: &[bool],
+    uses: &[u32],
+) {
+    // Per location, for the positions scanned so far: the last read, the last write,
+    // and the end of the longest-lived in-place read.
+    let mut last_read: HashMap<Location, usize> = HashMap::new();
+    let mut last_write: HashMap<Location, usize> = HashMap::new();
+    let mut busy_until: HashMap<Location, usize> = HashMap::new();
+    for blk in func.block_ids() {
+        let data = func.block(blk);
+        last_read.clear();
+        last_write.clear();
+        busy_until.clear();
+        let mut last_whole_stack = None;
+        for (q, &inst) in data.insts.iter().enumerate() {
+            let inst_data = func.inst(inst);
+            if let Some(loc) = read_location(inst_data) {
+                last_read.insert(loc, q);
+                let v = func.inst_result(inst).expect("a stack read has a result");
+                if storage[v.index()] == Storage::Location {
+                    let end = last_use[v.index()].unwrap_or(q);
+                    let busy = busy_until.entry(loc).or_insert(end);
+                    *busy = (*busy).max(end);
+                }
+            }
+            match write_of(inst_data) {
+                Write::None => {}
+                Write::WholeStack => last_whole_stack = Some(q),
+                Write::One(loc) => {
+                    let v = match inst_data {
+                        InstData::SlotSet(_, v) | InstData::StackStore(_, v) => *v,
+                        _ => unreachable!("only stores write one location"),
+                    };
+                    let def = func.value_def(v);
+                    let p = def_pos[v.index()];
+                    let computed = !matches!(func.inst(def), InstData::Const(_))
+                        && storage[v.index()] == Storage::Temp(u32::MAX);
+                    let local = func.block(blk).insts.get(p) == Some(&def) && !escapes[v.index()];
+                    let after_p =
+                        |m: &HashMap<Location, usize>| m.get(&loc).is_some_and(|&x| x > p);
+                    let stack_moved = matches!(loc, Location::Stack(_))
+                        && last_whole_stack.is_some_and(|x| x > p);
+                    if computed
+                        && local
+                        && uses[v.index()] == 1
+                        && !after_p(&last_read)
+                        && !after_p(&last_write)
+                        && !after_p(&busy_until)
+                        && !stack_moved
+                    {
+                        storage[v.index()] = Storage::Forwarded(loc);
+                    }
+                    last_write.insert(loc, q);
+                }
+            }
+        }
+    }
+}
