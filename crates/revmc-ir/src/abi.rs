@@ -11,8 +11,10 @@
 //! The backend takes field offsets from [`EvmContext`]'s `offset_of!` constants below;
 //! the layout is asserted at compile time so a change here is a change there.
 
+mod by_ref;
 mod words;
 
+pub use by_ref::BUILTINS_BY_REF;
 pub use words::WORD_OPS;
 
 use crate::InstructionResult;
@@ -44,6 +46,21 @@ pub type RawEvmFn =
 /// # Safety
 /// As for [`RawEvmFn`]; `args` points to as many words as the builtin's arity.
 pub type BuiltinFn = unsafe extern "C" fn(ctx: *mut EvmContext, args: *mut Word) -> u8;
+
+/// Signature of a builtin called by reference: its operands are read from `a`, `b` and `c`
+/// (as many as its arity; the others are valid but unread), its result (if any) is
+/// written to `dst`; returns as [`BuiltinFn`]. Each entry of [`BUILTINS_BY_REF`] calls
+/// the context's [`BuiltinFn`] of the same index.
+///
+/// # Safety
+/// As for [`BuiltinFn`]; each pointer must be valid for one word.
+pub type BuiltinRefFn = unsafe extern "C" fn(
+    ctx: *mut EvmContext,
+    dst: *mut Word,
+    a: *const Word,
+    b: *const Word,
+    c: *const Word,
+) -> u8;
 
 /// Return value of a builtin that lets execution continue.
 pub const CONTINUE: u8 = 0;
@@ -85,6 +102,9 @@ pub struct EvmContext {
     /// Word operation table, indexed by [`WordOp`]; [`WordOp::COUNT`] entries. The first
     /// tier calls them instead of expanding 256-bit arithmetic inline.
     pub word_ops: *const WordOpFn,
+    /// The builtins called with their operands by address, indexed by [`Builtin`]: the
+    /// first tier's values are in memory already.
+    pub builtins_by_ref: *const BuiltinRefFn,
 }
 
 /// The environment values compiled code loads from [`EvmContext::env`]: one word each,
@@ -194,6 +214,7 @@ impl EvmContext {
     pub const OFFSET_RESUME_AT: usize = offset_of!(EvmContext, resume_at);
     pub const OFFSET_ENV: usize = offset_of!(EvmContext, env);
     pub const OFFSET_WORD_OPS: usize = offset_of!(EvmContext, word_ops);
+    pub const OFFSET_BUILTINS_BY_REF: usize = offset_of!(EvmContext, builtins_by_ref);
 }
 
 // Layout assertions: the backend hard-codes 8-byte fields at these offsets.
@@ -209,7 +230,8 @@ const _: () = {
     assert!(EvmContext::OFFSET_RESUME_AT == 88);
     assert!(EvmContext::OFFSET_ENV == 96);
     assert!(EvmContext::OFFSET_WORD_OPS == 104);
-    assert!(size_of::<EvmContext>() == 112);
+    assert!(EvmContext::OFFSET_BUILTINS_BY_REF == 112);
+    assert!(size_of::<EvmContext>() == 120);
 };
 
 macro_rules! builtins {
@@ -274,7 +296,8 @@ builtins! {
     MCopy = 3, false;
     /// Sets the output range of RETURN / REVERT to memory `[args[0], +args[1])`.
     SetOutput = 2, false;
-    /// Runs host opcode `args[0]` with the stack `args[1]` entries high, its operands
+    /// Runs host opcode `args[0]` with the stack `args[1]` entries high (each operand is
+    /// read from its low limb only), its operands
     /// already stored at the top of the caller's stack array; results are left there.
     /// The array's first `args[2]` entries hold live values (a dynamic shape's entries
     /// below its base) and must be kept. CALL / CREATE return `Suspend` after setting

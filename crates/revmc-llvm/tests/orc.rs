@@ -20,6 +20,7 @@ fn empty_ctx(gas: u64) -> EvmContext {
         resume_at: 0,
         env: std::ptr::null(),
         word_ops: revmc_ir::abi::WORD_OPS.as_ptr(),
+        builtins_by_ref: revmc_ir::abi::BUILTINS_BY_REF.as_ptr(),
     }
 }
 

@@ -48,9 +48,8 @@ pub fn lower<'ctx>(
 enum Arg<'ctx> {
     /// An `i256` value.
     Word(IntValue<'ctx>),
-    /// A value kept in memory (`memory/`).
-    InMemory(Value),
-    /// An `i64`, zero-extended.
+    /// An `i64` operand of the `Host` builtin, which reads only the low limb of each
+    /// operand: with values in memory only that limb is stored.
     Small(IntValue<'ctx>),
 }
 
@@ -71,6 +70,10 @@ struct Lowerer<'ctx, 'a> {
     gas: PointerValue<'ctx>,
     /// The base of dynamic-shape blocks (an index into the stack array).
     base: PointerValue<'ctx>,
+    /// The address of the base's entry of the stack array (values in memory only).
+    base_ptr: PointerValue<'ctx>,
+    /// The context's word operation table, loaded once (values in memory only).
+    word_ops: PointerValue<'ctx>,
     /// The target of an unresolved jump, on its way to the dispatch block.
     jump_target: PointerValue<'ctx>,
     args: PointerValue<'ctx>,
@@ -101,6 +104,8 @@ struct Lowerer<'ctx, 'a> {
     word_consts: std::collections::HashMap<revmc_ir::abi::Word, PointerValue<'ctx>>,
     /// `void(ptr, ptr, ptr)`: [`revmc_ir::abi::WordOpFn`].
     word_op_ty: FunctionType<'ctx>,
+    /// `i8(ptr, ptr, ptr, ptr, ptr)`: [`revmc_ir::abi::BuiltinRefFn`].
+    builtin_ref_ty: FunctionType<'ctx>,
 }
 
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
@@ -138,6 +143,22 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         // Static shapes are a dynamic stack on base 0: it starts at 0 and only dynamic
         // blocks move it.
         b.build_store(base, i64.const_zero())?;
+        // With values in memory, the address of the base's entry too.
+        let base_ptr = b.build_alloca(ptr, "base_ptr")?;
+        let word_ops = b.build_alloca(ptr, "word_ops")?;
+        if memory_values {
+            b.build_store(base_ptr, stack)?;
+            // SAFETY: the offset is within `EvmContext`.
+            let field = unsafe {
+                b.build_in_bounds_gep(
+                    i8,
+                    ctx,
+                    &[i64.const_int(EvmContext::OFFSET_WORD_OPS as u64, false)],
+                    "",
+                )?
+            };
+            b.build_store(word_ops, b.build_load(ptr, field, "")?)?;
+        }
         let jump_target = b.build_alloca(i256, "jump_target")?;
         let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;
         let slots = (0..func.num_slots)
@@ -179,6 +200,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             stack_len,
             gas,
             base,
+            base_ptr,
+            word_ops,
             jump_target,
             args,
             slots,
@@ -196,6 +219,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             temp_plan,
             word_consts: Default::default(),
             word_op_ty: cx.void_type().fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
+            builtin_ref_ty: i8.fn_type(&[ptr.into(); 5], false),
         })
     }
 
@@ -290,11 +314,22 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         }
         for (bb, resume) in dynamic {
             self.b.position_at_end(bb);
-            let len = self.b.build_load(self.i64, self.stack_len, "len")?;
-            self.b.build_store(self.base, len)?;
+            let len = self.b.build_load(self.i64, self.stack_len, "len")?.into_int_value();
+            self.set_base(len)?;
             self.b.build_unconditional_branch(self.block(resume))?;
         }
         self.b.position_at_end(entry);
+        Ok(())
+    }
+
+    /// Sets the base of dynamic-shape blocks to `index` (and, with values in memory, the
+    /// address of its entry).
+    fn set_base(&self, index: IntValue<'ctx>) -> Result<(), LlvmError> {
+        self.b.build_store(self.base, index)?;
+        if self.memory_values {
+            let p = self.stack_ptr(index)?;
+            self.b.build_store(self.base_ptr, p)?;
+        }
         Ok(())
     }
 
@@ -477,7 +512,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                     }
                     Height::Rel(_) => {
                         let len = self.b.build_int_add(below, self.i64.const_int(1, false), "")?;
-                        self.b.build_store(self.base, len)?;
+                        self.set_base(len)?;
                         self.b.build_unconditional_branch(self.block(*resume))?;
                     }
                 }

@@ -32,7 +32,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstData::AdjustBase(n) => {
                 let b = self.height(Height::Rel(*n))?;
-                self.b.build_store(self.base, b)?;
+                self.set_base(b)?;
                 return Ok(None);
             }
             InstData::SetJumpTarget(v) => {
@@ -219,6 +219,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// `gas -= cost`, or exit with `OutOfGas` if `cost` exceeds it.
     pub(super) fn charge(&mut self, cost: IntValue<'ctx>) -> Result<(), LlvmError> {
+        if self.memory_values {
+            return self.charge_in_memory(cost);
+        }
         let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
         let short = self.b.build_int_compare(P::ULT, g, cost, "oog")?;
         let ok = self.continuation("gas_ok");
@@ -369,9 +372,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 Arg::Word(w) => {
                     self.b.build_store(p, w)?;
                 }
-                Arg::InMemory(v) => self.store_value(p, v)?,
                 Arg::Small(v) if self.memory_values => {
-                    self.small_word(p, v)?;
+                    self.b.build_store(p, v)?;
                 }
                 Arg::Small(v) => {
                     self.b.build_store(p, self.b.build_int_z_extend(v, self.i256, "")?)?;

@@ -9,12 +9,12 @@
 
 pub(crate) mod temps;
 
-use super::{Arg, Lowerer};
+use super::Lowerer;
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::values::{IntValue, PointerValue};
 use revmc_ir::abi::{Builtin, EnvField, EvmContext, Word, WordOp};
-use revmc_ir::ir::{Height, Inst, InstData, Value};
+use revmc_ir::ir::{Inst, InstData, Value};
 use temps::{Location, Storage};
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -33,10 +33,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 self.copy_word(dst, self.slots[*n as usize])?;
                 dst
             }
-            InstData::StackLoad(n) if self.stays_in_place(inst) => {
-                let i = self.height(Height::Rel(*n))?;
-                self.stack_ptr(i)?
-            }
+            InstData::StackLoad(n) if self.stays_in_place(inst) => self.rel_stack_ptr(*n)?,
             InstData::SlotSet(_, v) | InstData::StackStore(_, v) if self.is_forwarded(*v) => {
                 return Ok(None);
             }
@@ -46,13 +43,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstData::StackLoad(n) => {
                 let dst = dst(self)?;
-                let i = self.height(Height::Rel(*n))?;
-                self.copy_word(dst, self.stack_ptr(i)?)?;
+                self.copy_word(dst, self.rel_stack_ptr(*n)?)?;
                 dst
             }
             InstData::StackStore(n, v) => {
-                let i = self.height(Height::Rel(*n))?;
-                self.store_value(self.stack_ptr(i)?, *v)?;
+                self.store_value(self.rel_stack_ptr(*n)?, *v)?;
                 return Ok(None);
             }
             InstData::SetJumpTarget(v) => {
@@ -149,11 +144,39 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(match self.temp_plan.storage[v.index()] {
             Storage::Temp(t) => self.temps[t as usize],
             Storage::Forwarded(Location::Slot(n)) => self.slots[n as usize],
-            Storage::Forwarded(Location::Stack(n)) => {
-                self.stack_ptr(self.height(Height::Rel(n))?)?
-            }
+            Storage::Forwarded(Location::Stack(n)) => self.rel_stack_ptr(n)?,
             other => unreachable!("{v} is computed in a temporary, not {other:?}"),
         })
+    }
+
+    /// Address of the stack array entry `n` above the base: a constant offset from the
+    /// base's address, which the fast selector folds into the access.
+    fn rel_stack_ptr(&self, n: i32) -> Result<PointerValue<'ctx>, LlvmError> {
+        let base = self.b.build_load(self.ptr, self.base_ptr, "base_ptr")?.into_pointer_value();
+        let off = self.i64.const_int((n as i64 * 32) as u64, true);
+        // SAFETY: dynamic-shape sections check the base against every entry they touch.
+        Ok(unsafe { self.b.build_gep(self.i8, base, &[off], "")? })
+    }
+
+    /// `gas -= cost`, or exit with `OutOfGas` if `cost` exceeds it: one subtraction whose
+    /// borrow is the branch. The gas local is written even when it wraps: the out-of-gas
+    /// exit's gas is unobservable (revm spends all of a halted frame's gas).
+    pub(super) fn charge_in_memory(&mut self, cost: IntValue<'ctx>) -> Result<(), LlvmError> {
+        let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
+        let intr = inkwell::intrinsics::Intrinsic::find("llvm.usub.with.overflow")
+            .ok_or_else(|| LlvmError::Target("no intrinsic llvm.usub.with.overflow".into()))?;
+        let decl = intr
+            .get_declaration(self.module, &[self.i64.into()])
+            .ok_or_else(|| LlvmError::Target("no declaration of llvm.usub.with.overflow".into()))?;
+        let res = self.b.build_call(decl, &[g.into(), cost.into()], "")?;
+        let res = res.try_as_basic_value().basic().expect("a pair").into_struct_value();
+        let left = self.b.build_extract_value(res, 0, "")?.into_int_value();
+        let short = self.b.build_extract_value(res, 1, "oog")?.into_int_value();
+        self.b.build_store(self.gas, left)?;
+        let ok = self.continuation("gas_ok");
+        self.b.build_conditional_branch(short, self.oog, ok)?;
+        self.b.position_at_end(ok);
+        Ok(())
     }
 
     /// Whether `v` was computed where its store puts it.
@@ -302,8 +325,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         a: PointerValue<'ctx>,
         b: PointerValue<'ctx>,
     ) -> Result<(), LlvmError> {
-        let table =
-            self.load_ctx_field(EvmContext::OFFSET_WORD_OPS, self.ptr)?.into_pointer_value();
+        let table = self.b.build_load(self.ptr, self.word_ops, "word_ops")?.into_pointer_value();
         // SAFETY: the table has `WordOp::COUNT` entries and `op` indexes one.
         let slot = unsafe {
             self.b.build_in_bounds_gep(
@@ -318,8 +340,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(())
     }
 
-    /// Calls `builtin` on the words of `args`; its result, if any, is copied out of the
-    /// operand buffer into the result of `inst`.
+    /// Calls `builtin` with the addresses of the words of `args` and of the result of
+    /// `inst`, through the context's by-reference table. `fallible` builtins may charge
+    /// gas and halt: gas is synced around them and a non-zero result exits.
     fn call_builtin_in_memory(
         &mut self,
         inst: Inst,
@@ -327,17 +350,42 @@ impl<'ctx> Lowerer<'ctx, '_> {
         args: &[Value],
         fallible: bool,
     ) -> Result<Option<PointerValue<'ctx>>, LlvmError> {
-        let words: Vec<_> = args.iter().map(|&a| Arg::InMemory(a)).collect();
-        let rc = self.emit_builtin_call(builtin, &words, fallible)?;
+        let dst = match builtin.has_result() {
+            true => self.result_ptr(inst)?,
+            false => self.args,
+        };
+        let mut ptrs = [dst.into(); 3];
+        for (p, &a) in ptrs.iter_mut().zip(args) {
+            *p = self.word(a).into();
+        }
         if fallible {
+            self.sync_gas_out()?;
+        }
+        let table =
+            self.load_ctx_field(EvmContext::OFFSET_BUILTINS_BY_REF, self.ptr)?.into_pointer_value();
+        // SAFETY: the table has `Builtin::COUNT` entries and `builtin` indexes one.
+        let slot = unsafe {
+            self.b.build_in_bounds_gep(
+                self.ptr,
+                table,
+                &[self.i64.const_int(builtin as u64, false)],
+                "",
+            )?
+        };
+        let f = self.b.build_load(self.ptr, slot, builtin.name())?.into_pointer_value();
+        let call = self.b.build_indirect_call(
+            self.builtin_ref_ty,
+            f,
+            &[self.ctx.into(), dst.into(), ptrs[0], ptrs[1], ptrs[2]],
+            "",
+        )?;
+        let rc =
+            call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
+        if fallible {
+            self.sync_gas_in()?;
             self.exit_unless_continue(rc)?;
         }
-        if !builtin.has_result() {
-            return Ok(None);
-        }
-        let dst = self.result_ptr(inst)?;
-        self.copy_word(dst, self.args)?;
-        Ok(Some(dst))
+        Ok(builtin.has_result().then_some(dst))
     }
 
     /// As the register lowering's `memory_expand`: the builtin only when
