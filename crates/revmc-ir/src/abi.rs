@@ -306,12 +306,14 @@ builtins! {
 }
 
 /// Signature of a word operation: a pure function of the words at `a` and `b` written to
-/// `dst`. Operands are read before the result is written, so `dst` may alias either.
-/// Alignment 8, except where [`WordOp`] says a pointer is into EVM memory (alignment 1).
+/// `dst`, returning 0. Operands are read before the result is written, so `dst` may alias
+/// either. The memory operations ([`WordOp::MLoad`] and the stores) take the context as
+/// `b` and return 1, doing nothing, when the access is not within memory.
 ///
 /// # Safety
-/// Each pointer must be valid for the 32 bytes the operation reads or writes.
-pub type WordOpFn = unsafe extern "C" fn(dst: *mut Word, a: *const Word, b: *const Word);
+/// Each pointer must be valid for the word the operation reads or writes; `b` of a memory
+/// operation must point to a live [`EvmContext`].
+pub type WordOpFn = unsafe extern "C" fn(dst: *mut Word, a: *const Word, b: *const Word) -> u8;
 
 macro_rules! word_ops {
     ($($(#[$doc:meta])* $name:ident;)*) => {
@@ -378,10 +380,13 @@ word_ops! {
     IsZero;
     /// Leading zero bits of `a`, 256 for zero (`b` unused).
     Clz;
-    /// The big-endian word at EVM memory address `a` (alignment 1; `b` unused).
+    /// MLOAD's read: the big-endian word at memory offset `a`, if memory holds it.
     MLoad;
-    /// Stores word `a` big-endian at EVM memory address `dst` (alignment 1; `b` unused).
+    /// MSTORE's write: word `dst` (read, not written) big-endian at memory offset `a`, if
+    /// memory holds it.
     MStore;
+    /// MSTORE8's write: the low byte of word `dst` at memory offset `a`, if memory holds it.
+    MStore8;
 }
 
 impl WordOp {

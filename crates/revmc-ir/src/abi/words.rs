@@ -3,7 +3,7 @@
 //! calls them instead of expanding 256-bit arithmetic inline. They are part of the ABI's
 //! crate so that every runtime (and every test that runs compiled code) has the same ones.
 
-use super::{Word, WordOp, WordOpFn};
+use super::{EvmContext, Word, WordOp, WordOpFn};
 use revm_interpreter::instructions::i256::i256_cmp;
 use std::cmp::Ordering;
 
@@ -11,13 +11,14 @@ macro_rules! word_ops {
     ($($(#[$doc:meta])* $name:ident = |$a:ident, $b:ident| $body:expr;)*) => {$(
         $(#[$doc])*
         #[allow(unused_variables)]
-        unsafe extern "C" fn $name(dst: *mut Word, a: *const Word, b: *const Word) {
+        unsafe extern "C" fn $name(dst: *mut Word, a: *const Word, b: *const Word) -> u8 {
             // SAFETY: compiled code passes pointers to words (alignment 8); both operands
             // are read before the result is written, so `dst` may alias them.
             unsafe {
                 let ($a, $b) = (a.read(), b.read());
                 dst.write($body);
             }
+            0
         }
     )*};
 }
@@ -65,21 +66,44 @@ word_ops! {
     clz = |a, b| Word::from(a.leading_zeros());
 }
 
-/// MLOAD's read: the big-endian word at memory address `a`.
-unsafe extern "C" fn mload(dst: *mut Word, a: *const Word, _b: *const Word) {
-    // SAFETY: `a` points to 32 bytes of EVM memory (a preceding MemoryExpand covered
-    // them), read unaligned.
-    unsafe {
-        let bytes = a.cast::<[u8; 32]>().read_unaligned();
-        dst.write(Word::from_be_bytes(bytes));
-    }
+/// The address of `width` bytes of EVM memory at offset `offset`, if memory holds them.
+///
+/// # Safety
+/// `ctx` must point to a live context whose memory pointer and length describe memory.
+unsafe fn memory_at(ctx: *const Word, offset: *const Word, width: usize) -> Option<*mut u8> {
+    // SAFETY: guaranteed by the caller; the context is read, not written.
+    let (ctx, offset) = unsafe { (&*ctx.cast::<EvmContext>(), offset.read()) };
+    let offset = usize::try_from(offset).ok()?;
+    (offset <= ctx.memory_len && ctx.memory_len - offset >= width)
+        // SAFETY: `offset + width <= memory_len`.
+        .then(|| unsafe { ctx.memory.add(offset) })
 }
 
-/// MSTORE's write: word `a` big-endian at memory address `dst`.
-unsafe extern "C" fn mstore(dst: *mut Word, a: *const Word, _b: *const Word) {
-    // SAFETY: `dst` points to 32 bytes of EVM memory (a preceding MemoryExpand covered
-    // them), written unaligned; `a` points to a word.
-    unsafe { dst.cast::<[u8; 32]>().write_unaligned(a.read().to_be_bytes()) }
+/// MLOAD's read.
+unsafe extern "C" fn mload(dst: *mut Word, a: *const Word, b: *const Word) -> u8 {
+    // SAFETY: `b` is the context (the memory operations' contract), `a` a word.
+    let Some(p) = (unsafe { memory_at(b, a, 32) }) else { return 1 };
+    // SAFETY: `p` holds 32 bytes of memory, read unaligned; `dst` is a word.
+    unsafe { dst.write(Word::from_be_bytes(p.cast::<[u8; 32]>().read_unaligned())) };
+    0
+}
+
+/// MSTORE's write.
+unsafe extern "C" fn mstore(value: *mut Word, a: *const Word, b: *const Word) -> u8 {
+    // SAFETY: as for `mload`.
+    let Some(p) = (unsafe { memory_at(b, a, 32) }) else { return 1 };
+    // SAFETY: `p` holds 32 bytes of memory, written unaligned; `value` is a word.
+    unsafe { p.cast::<[u8; 32]>().write_unaligned(value.read().to_be_bytes()) };
+    0
+}
+
+/// MSTORE8's write.
+unsafe extern "C" fn mstore8(value: *mut Word, a: *const Word, b: *const Word) -> u8 {
+    // SAFETY: as for `mload`.
+    let Some(p) = (unsafe { memory_at(b, a, 1) }) else { return 1 };
+    // SAFETY: `p` holds a byte of memory; `value` is a word.
+    unsafe { p.write(value.read().as_limbs()[0] as u8) };
+    0
 }
 
 /// The table for [`EvmContext::word_ops`](super::EvmContext::word_ops), in [`WordOp`]
@@ -107,6 +131,7 @@ pub static WORD_OPS: [WordOpFn; WordOp::COUNT] = {
     t[WordOp::Clz as usize] = clz;
     t[WordOp::MLoad as usize] = mload;
     t[WordOp::MStore as usize] = mstore;
+    t[WordOp::MStore8 as usize] = mstore8;
     t
 };
 
@@ -117,7 +142,7 @@ mod tests {
     fn call(op: WordOp, a: Word, b: Word) -> Word {
         let mut out = Word::ZERO;
         // SAFETY: three valid words.
-        unsafe { WORD_OPS[op as usize](&mut out, &a, &b) };
+        assert_eq!(unsafe { WORD_OPS[op as usize](&mut out, &a, &b) }, 0);
         out
     }
 
@@ -145,15 +170,44 @@ mod tests {
     }
 
     #[test]
-    fn memory_words_are_big_endian() {
-        let mut mem = [0u8; 33];
-        let w = Word::from(0x0102u64);
-        // SAFETY: 32 bytes at offset 1 of a 33-byte buffer, unaligned.
-        unsafe { WORD_OPS[WordOp::MStore as usize](mem[1..].as_mut_ptr().cast(), &w, &w) };
-        assert_eq!(&mem[31..], &[1, 2]);
+    fn memory_words_are_big_endian_and_bounded_by_memory() {
+        let mut mem = [0u8; 64];
+        let mut ctx = EvmContext {
+            gas_remaining: 0,
+            memory: mem.as_mut_ptr(),
+            memory_len: 64,
+            calldata: std::ptr::null(),
+            calldata_len: 0,
+            code: std::ptr::null(),
+            code_len: 0,
+            return_offset: 0,
+            return_len: 0,
+            builtins: std::ptr::null(),
+            runtime: std::ptr::null_mut(),
+            resume_at: 0,
+            env: std::ptr::null(),
+            word_ops: std::ptr::null(),
+            builtins_by_ref: std::ptr::null(),
+        };
+        let ctx_word = (&raw mut ctx).cast::<Word>().cast_const();
+        let op = |op: WordOp, w: &mut Word, offset: u64| {
+            // SAFETY: a live context and two words.
+            unsafe { WORD_OPS[op as usize](w, &Word::from(offset), ctx_word) }
+        };
+        let mut w = Word::from(0x0102u64);
+        assert_eq!(op(WordOp::MStore, &mut w, 1), 0);
         let mut out = Word::ZERO;
-        // SAFETY: as above.
-        unsafe { WORD_OPS[WordOp::MLoad as usize](&mut out, mem[1..].as_ptr().cast(), &w) };
+        assert_eq!(op(WordOp::MLoad, &mut out, 1), 0);
         assert_eq!(out, w);
+        // The last word of memory is in; one byte further is not, nor is a huge offset.
+        assert_eq!(op(WordOp::MLoad, &mut out, 32), 0);
+        assert_eq!(op(WordOp::MLoad, &mut out, 33), 1);
+        assert_eq!(op(WordOp::MStore8, &mut w, 63), 0);
+        assert_eq!(op(WordOp::MStore8, &mut w, 64), 1);
+        let huge = Word::from(1u64) << 64usize;
+        // SAFETY: as above.
+        assert_eq!(unsafe { WORD_OPS[WordOp::MLoad as usize](&mut out, &huge, ctx_word) }, 1);
+        assert_eq!(mem[31..33], [1, 2]);
+        assert_eq!(mem[63], 2);
     }
 }

@@ -102,8 +102,10 @@ struct Lowerer<'ctx, 'a> {
     temp_plan: memory::temps::TempPlan,
     /// The constant globals emitted so far, by value.
     word_consts: std::collections::HashMap<revmc_ir::abi::Word, PointerValue<'ctx>>,
-    /// `void(ptr, ptr, ptr)`: [`revmc_ir::abi::WordOpFn`].
+    /// `i8(ptr, ptr, ptr)`: [`revmc_ir::abi::WordOpFn`].
     word_op_ty: FunctionType<'ctx>,
+    /// A `MemoryExpand` left for the memory access after it (values in memory only).
+    pending_expand: Option<revmc_ir::ir::Inst>,
     /// `i8(ptr, ptr, ptr, ptr, ptr)`: [`revmc_ir::abi::BuiltinRefFn`].
     builtin_ref_ty: FunctionType<'ctx>,
 }
@@ -218,7 +220,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             temps,
             temp_plan,
             word_consts: Default::default(),
-            word_op_ty: cx.void_type().fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
+            word_op_ty: i8.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
+            pending_expand: None,
             builtin_ref_ty: i8.fn_type(&[ptr.into(); 5], false),
         })
     }
@@ -246,8 +249,15 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
 
         for blk in self.func.block_ids() {
             self.b.position_at_end(self.blocks[blk.index()]);
-            for &inst in &self.func.block(blk).insts {
+            let insts = &self.func.block(blk).insts;
+            for (i, &inst) in insts.iter().enumerate() {
                 if self.memory_values {
+                    if let Some(&next) = insts.get(i + 1)
+                        && self.expands_for(inst, next)
+                    {
+                        self.pending_expand = Some(inst);
+                        continue;
+                    }
                     let p = self.inst_in_memory(inst, self.func.inst(inst))?;
                     if let Some(result) = self.func.inst_result(inst) {
                         self.words[result.index()] =

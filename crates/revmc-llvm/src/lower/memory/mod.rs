@@ -117,20 +117,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             InstData::MLoad(offset) => {
                 let dst = dst(self)?;
-                let p = self.memory_ptr_in_memory(self.word(*offset))?;
-                self.call_word_op(WordOp::MLoad, dst, p, p)?;
+                self.memory_access(WordOp::MLoad, dst, *offset)?;
                 dst
             }
             InstData::MStore { offset, value, width } => {
-                let p = self.memory_ptr_in_memory(self.word(*offset))?;
-                let v = self.word(*value);
-                if *width == 32 {
-                    self.call_word_op(WordOp::MStore, p, v, v)?;
-                } else {
-                    // The low byte of a little-endian word is its first.
-                    let byte = self.b.build_load(self.i8, v, "")?;
-                    self.b.build_store(p, byte)?;
-                }
+                let op = if *width == 32 { WordOp::MStore } else { WordOp::MStore8 };
+                self.memory_access(op, self.word(*value), *offset)?;
                 return Ok(None);
             }
         };
@@ -324,7 +316,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         dst: PointerValue<'ctx>,
         a: PointerValue<'ctx>,
         b: PointerValue<'ctx>,
-    ) -> Result<(), LlvmError> {
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         let table = self.b.build_load(self.ptr, self.word_ops, "word_ops")?.into_pointer_value();
         // SAFETY: the table has `WordOp::COUNT` entries and `op` indexes one.
         let slot = unsafe {
@@ -336,7 +328,58 @@ impl<'ctx> Lowerer<'ctx, '_> {
             )?
         };
         let f = self.b.build_load(self.ptr, slot, op.name())?.into_pointer_value();
-        self.b.build_indirect_call(self.word_op_ty, f, &[dst.into(), a.into(), b.into()], "")?;
+        let call = self.b.build_indirect_call(
+            self.word_op_ty,
+            f,
+            &[dst.into(), a.into(), b.into()],
+            "",
+        )?;
+        Ok(call.try_as_basic_value().basic().expect("word ops return a code").into_int_value())
+    }
+
+    /// Whether `inst` is the `MemoryExpand` of the access `next` (the translator emits
+    /// them together): then it is lowered with the access, by `memory_access`.
+    pub(super) fn expands_for(&self, inst: Inst, next: Inst) -> bool {
+        let InstData::Call(Builtin::MemoryExpand, args) = self.func.inst(inst) else {
+            return false;
+        };
+        let InstData::Const(width) = self.func.inst(self.func.value_def(args[1])) else {
+            return false;
+        };
+        match self.func.inst(next) {
+            InstData::MLoad(offset) => *offset == args[0] && *width == Word::from(32),
+            InstData::MStore { offset, width: w, .. } => {
+                *offset == args[0] && *width == Word::from(*w)
+            }
+            _ => false,
+        }
+    }
+
+    /// A memory access (`op` on the word at `w`) at the offset `offset`: one call, which
+    /// does the access if memory already holds it. If not, the pending `MemoryExpand` of
+    /// the access grows memory (charging its gas, or halting) and the access is retried.
+    /// Without a pending expansion, an earlier one has already covered the access.
+    fn memory_access(
+        &mut self,
+        op: WordOp,
+        w: PointerValue<'ctx>,
+        offset: Value,
+    ) -> Result<(), LlvmError> {
+        let expand = self.pending_expand.take();
+        let rc = self.call_word_op(op, w, self.word(offset), self.ctx)?;
+        let Some(expand) = expand else { return Ok(()) };
+        let InstData::Call(_, args) = self.func.inst(expand) else {
+            unreachable!("a pending expansion is a MemoryExpand")
+        };
+        let missed = self.b.build_int_compare(P::NE, rc, self.i8.const_zero(), "")?;
+        let grow = self.cx.append_basic_block(self.f, "mem_grow");
+        let done = self.continuation("mem_ok");
+        self.b.build_conditional_branch(missed, grow, done)?;
+        self.b.position_at_end(grow);
+        self.call_builtin_in_memory(expand, Builtin::MemoryExpand, args, true)?;
+        self.call_word_op(op, w, self.word(offset), self.ctx)?;
+        self.b.build_unconditional_branch(done)?;
+        self.b.position_at_end(done);
         Ok(())
     }
 
@@ -415,18 +458,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
         Ok(())
-    }
-
-    /// Address of EVM memory at the low limb of the word at `offset`, which a
-    /// `MemoryExpand` has proven in bounds.
-    fn memory_ptr_in_memory(
-        &self,
-        offset: PointerValue<'ctx>,
-    ) -> Result<PointerValue<'ctx>, LlvmError> {
-        let base = self.load_ctx_field(EvmContext::OFFSET_MEMORY, self.ptr)?.into_pointer_value();
-        let off = self.limb(offset, 0)?;
-        // SAFETY: the preceding MemoryExpand established offset + width <= memory_len.
-        Ok(unsafe { self.b.build_in_bounds_gep(self.i8, base, &[off], "")? })
     }
 
     /// EXP's dynamic gas from the exponent's leading zeros (computed in the operand

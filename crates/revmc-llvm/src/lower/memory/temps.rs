@@ -30,6 +30,9 @@ pub(crate) enum Storage {
     Forwarded(Location),
 }
 
+/// A value's storage while planning, before it is given a temporary.
+const UNDECIDED: Storage = Storage::Temp(u32::MAX);
+
 /// Where each value lives.
 #[derive(Debug)]
 pub(crate) struct TempPlan {
@@ -118,7 +121,7 @@ pub(crate) fn plan(func: &Function) -> TempPlan {
         }
     }
 
-    let mut storage = vec![Storage::Temp(u32::MAX); n];
+    let mut storage = vec![UNDECIDED; n];
     // Stack reads that can stay where they are: scanning each block backwards, the next
     // write of a location is known at every read of it.
     let mut next_write: HashMap<Location, usize> = HashMap::new();
@@ -254,7 +257,7 @@ fn forward_stores(
                     let def = func.value_def(v);
                     let p = def_pos[v.index()];
                     let computed = !matches!(func.inst(def), InstData::Const(_))
-                        && storage[v.index()] == Storage::Temp(u32::MAX);
+                        && storage[v.index()] == UNDECIDED;
                     let local = func.block(blk).insts.get(p) == Some(&def) && !escapes[v.index()];
                     let after_p =
                         |m: &HashMap<Location, usize>| m.get(&loc).is_some_and(|&x| x > p);
@@ -274,5 +277,83 @@ fn forward_stores(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use revmc_ir::ir::{BinaryOp, Height, UnaryOp};
+    use revmc_ir::{InstructionResult, SpecId};
+
+    fn exit() -> Terminator {
+        Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(2) }
+    }
+
+    #[test]
+    fn a_read_stays_in_place_only_until_its_location_is_written() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        // v0 = slot 0, read after slot 0 is overwritten: it must be copied out first.
+        let v0 = f.append(b, InstData::SlotGet(0)).unwrap();
+        let v1 = f.append(b, InstData::SlotGet(1)).unwrap();
+        f.append(b, InstData::SlotSet(0, v1));
+        let v2 = f.append(b, InstData::Unary(UnaryOp::Not, v0)).unwrap();
+        // v3 = slot 1, read before anything writes slot 1: read in place.
+        let v3 = f.append(b, InstData::SlotGet(1)).unwrap();
+        let v4 = f.append(b, InstData::Binary(BinaryOp::Add, v3, v2)).unwrap();
+        f.append(b, InstData::SlotSet(1, v4));
+        f.terminate(b, exit());
+        let plan = plan(&f);
+        assert!(matches!(plan.storage[v0.index()], Storage::Temp(_)));
+        assert_eq!(plan.storage[v1.index()], Storage::Location);
+        assert_eq!(plan.storage[v3.index()], Storage::Location);
+        // v4's one use stores it to slot 1, which only its own operand reads: computed
+        // there. v2 is read by v4, so it is not forwarded anywhere.
+        assert_eq!(plan.storage[v4.index()], Storage::Forwarded(Location::Slot(1)));
+        assert!(matches!(plan.storage[v2.index()], Storage::Temp(_)));
+    }
+
+    #[test]
+    fn a_result_is_not_computed_where_a_live_value_still_is() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        // v0 = slot 0 in place; v1 = not v0 is stored to slot 0 while v0 is still needed
+        // (by v2): computing v1 in slot 0 would clobber v0.
+        let v0 = f.append(b, InstData::SlotGet(0)).unwrap();
+        let v1 = f.append(b, InstData::Unary(UnaryOp::Not, v0)).unwrap();
+        let v2 = f.append(b, InstData::Binary(BinaryOp::Xor, v0, v0)).unwrap();
+        f.append(b, InstData::SlotSet(0, v1));
+        f.append(b, InstData::SlotSet(1, v2));
+        f.terminate(b, exit());
+        let plan = plan(&f);
+        assert!(matches!(plan.storage[v1.index()], Storage::Temp(_)));
+        assert_eq!(plan.storage[v2.index()], Storage::Forwarded(Location::Slot(1)));
+        // A stack entry read in place does not survive a host operation.
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        let v0 = f.append(b, InstData::StackLoad(-1)).unwrap();
+        f.append(b, InstData::Host { op: 0x54, args: vec![], height: Height::Rel(0), outputs: 0 });
+        f.append(b, InstData::StackStore(0, v0));
+        f.terminate(b, exit());
+        assert!(matches!(plan_of(&f, v0), Storage::Temp(_)));
+    }
+
+    fn plan_of(f: &Function, v: Value) -> Storage {
+        plan(f).storage[v.index()]
+    }
+
+    #[test]
+    fn temporaries_are_reused_once_their_values_die() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        let mut last = f.append(b, InstData::SlotGet(0)).unwrap();
+        for _ in 0..100 {
+            last = f.append(b, InstData::Unary(UnaryOp::Not, last)).unwrap();
+        }
+        f.append(b, InstData::SlotSet(1, last));
+        f.terminate(b, exit());
+        // A chain of 100 values, each dead once the next is computed: two temporaries.
+        assert!(plan(&f).count <= 2, "{}", plan(&f).count);
     }
 }
