@@ -1,7 +1,8 @@
 //! Makes `REVMC_SOURCE_HASH`: a hash over the sources of the crates that decide what
 //! compiled code is (the translator and ABI in `revmc-ir`, the lowering and pipeline
 //! here). Part of every AOT artifact's key, so a changed compiler never loads an
-//! artifact of another.
+//! artifact of another. Compiles `src/codegen.cpp` (a reusable code generation pipeline)
+//! against the LLVM that `llvm-sys` found.
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +26,26 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Compiles `src/codegen.cpp` with the flags of the `llvm-config` that `llvm-sys` used.
+fn codegen_shim() {
+    println!("cargo:rerun-if-changed=src/codegen.cpp");
+    let config =
+        std::env::var("DEP_LLVM_22_CONFIG_PATH").unwrap_or_else(|_| "llvm-config-22".into());
+    let output = std::process::Command::new(&config)
+        .arg("--cxxflags")
+        .output()
+        .unwrap_or_else(|e| panic!("running {config} --cxxflags: {e}"));
+    let flags = String::from_utf8_lossy(&output.stdout);
+    let mut build = cc::Build::new();
+    build.cpp(true).file("src/codegen.cpp").warnings(false);
+    for flag in flags.split_whitespace() {
+        build.flag(flag);
+    }
+    build.compile("revmc_codegen");
+}
+
 fn main() {
+    codegen_shim();
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let mut paths = Vec::new();
     for dir in ["src", "../revmc-ir/src"] {

@@ -84,7 +84,8 @@ impl AotCompiler {
         symbol: &str,
         phases: &mut PhaseTimes,
     ) -> Result<inkwell::memory_buffer::MemoryBuffer<'static>, LlvmError> {
-        crate::object::emit_object(func, symbol, &self.machine, self.opt_level, phases, |module| {
+        let level = self.opt_level;
+        crate::object::emit_object(func, symbol, &self.machine, None, level, phases, |module| {
             let cx = module.get_context();
             let i32t = cx.i32_type();
             let g = module.add_global(i32t, None, ABI_VERSION_SYMBOL);

@@ -19,6 +19,8 @@ pub const COMPILE_STACK: usize = 256 << 20;
 #[derive(Debug)]
 pub struct JitCompiler {
     dylib: Arc<DylibGuard>,
+    /// The code generation pipeline of `machine`, declared first so it is dropped first.
+    codegen: crate::codegen::Codegen,
     machine: TargetMachine,
     opt_level: OptLevel,
     next_symbol: u64,
@@ -93,9 +95,11 @@ impl JitCompiler {
     /// A compiler with its own `JITDylib` in the process-wide LLJIT.
     pub fn new(opt_level: OptLevel) -> Result<Self, LlvmError> {
         lljit()?;
+        let machine = opt::host_target_machine(opt_level)?;
         Ok(Self {
             dylib: Arc::new(DylibGuard::new()?),
-            machine: opt::host_target_machine(opt_level)?,
+            codegen: crate::codegen::Codegen::new(&machine)?,
+            machine,
             opt_level,
             next_symbol: 0,
         })
@@ -134,6 +138,7 @@ impl JitCompiler {
             func,
             &symbol,
             &self.machine,
+            Some(&mut self.codegen),
             self.opt_level,
             &mut phases,
             |_| Ok(()),

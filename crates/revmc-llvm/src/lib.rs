@@ -10,6 +10,7 @@
 //! Architecture invariant: this crate knows nothing about threads, caches or revm.
 
 mod aot;
+mod codegen;
 mod dump;
 mod error;
 mod jit;

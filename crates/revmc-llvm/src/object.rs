@@ -1,5 +1,6 @@
 //! IR function → optimized native object: the part of compilation shared by JIT and AOT.
 
+use crate::codegen::Codegen;
 use crate::{LlvmError, OptLevel, PhaseTimes, lower, opt};
 use inkwell::context::Context;
 use inkwell::memory_buffer::MemoryBuffer;
@@ -9,11 +10,13 @@ use revmc_ir::ir::Function;
 use std::time::Instant;
 
 /// Lowers `func` as `symbol`, lets `extend` add to the module, optimizes at `level` and
-/// generates an object for `machine`, recording phase times in `phases`.
+/// generates an object for `machine` (with `codegen`, its reusable pipeline, if given),
+/// recording phase times in `phases`.
 pub(crate) fn emit_object(
     func: &Function,
     symbol: &str,
     machine: &TargetMachine,
+    codegen: Option<&mut Codegen>,
     level: OptLevel,
     phases: &mut PhaseTimes,
     extend: impl FnOnce(&Module<'_>) -> Result<(), LlvmError>,
@@ -38,9 +41,15 @@ pub(crate) fn emit_object(
         dump_module(&module, Some(machine), &dir.join(format!("{symbol}.opt.ll")));
     }
     let t = Instant::now();
-    let object = machine
-        .write_to_memory_buffer(&module, FileType::Object)
-        .map_err(|e| LlvmError::Target(e.to_string()))?;
+    let object = match codegen {
+        Some(codegen) => {
+            let bytes = codegen.emit(&module);
+            MemoryBuffer::create_from_memory_range_copy(&bytes, symbol)
+        }
+        None => machine
+            .write_to_memory_buffer(&module, FileType::Object)
+            .map_err(|e| LlvmError::Target(e.to_string()))?,
+    };
     phases.codegen = t.elapsed();
     Ok(object)
 }
