@@ -400,6 +400,27 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(self.b.build_load(ty, p, "")?)
     }
 
+    /// Calls entry `index` of the function table at `table` (of type `ty`) with `args`;
+    /// returns the code it returns. Every table of the ABI (builtins, builtins by
+    /// reference, word operations) is called this way.
+    fn call_table_entry(
+        &self,
+        table: PointerValue<'ctx>,
+        index: u64,
+        name: &str,
+        ty: FunctionType<'ctx>,
+        args: &[inkwell::values::BasicMetadataValueEnum<'ctx>],
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        // SAFETY: compiled code indexes a table only with an entry of its enum
+        // (`Builtin`, `WordOp`), and every table has one entry per variant.
+        let slot = unsafe {
+            self.b.build_in_bounds_gep(self.ptr, table, &[self.i64.const_int(index, false)], "")?
+        };
+        let f = self.b.build_load(self.ptr, slot, name)?.into_pointer_value();
+        let call = self.b.build_indirect_call(ty, f, args, "")?;
+        Ok(call.try_as_basic_value().basic().expect("table entries return a code").into_int_value())
+    }
+
     /// Writes the gas local back to the context.
     fn sync_gas_out(&self) -> Result<(), LlvmError> {
         let g = self.b.build_load(self.i64, self.gas, "gas")?;

@@ -385,24 +385,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
         let table =
             self.load_ctx_field(EvmContext::OFFSET_BUILTINS, self.ptr)?.into_pointer_value();
-        // SAFETY: the table has `Builtin::COUNT` entries and `builtin` indexes one.
-        let slot = unsafe {
-            self.b.build_in_bounds_gep(
-                self.ptr,
-                table,
-                &[self.i64.const_int(builtin as u64, false)],
-                "",
-            )?
-        };
-        let fptr = self.b.build_load(self.ptr, slot, builtin.name())?.into_pointer_value();
-        let call = self.b.build_indirect_call(
-            self.builtin_ty,
-            fptr,
-            &[self.ctx.into(), self.args.into()],
-            "",
-        )?;
+        let args = [self.ctx.into(), self.args.into()];
         let rc =
-            call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
+            self.call_table_entry(table, builtin as u64, builtin.name(), self.builtin_ty, &args)?;
         if sync_gas {
             self.sync_gas_in()?;
         }

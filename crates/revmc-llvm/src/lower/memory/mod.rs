@@ -94,10 +94,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 self.copy_word(dst, self.env_ptr(*field)?)?;
                 dst
             }
-            InstData::Call(Builtin::MemoryExpand, args) => {
-                self.memory_expand_in_memory(inst, args)?;
-                return Ok(None);
-            }
             InstData::Call(builtin, args) => {
                 return self.call_builtin_in_memory(inst, *builtin, args, true);
             }
@@ -318,23 +314,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         b: PointerValue<'ctx>,
     ) -> Result<IntValue<'ctx>, LlvmError> {
         let table = self.b.build_load(self.ptr, self.word_ops, "word_ops")?.into_pointer_value();
-        // SAFETY: the table has `WordOp::COUNT` entries and `op` indexes one.
-        let slot = unsafe {
-            self.b.build_in_bounds_gep(
-                self.ptr,
-                table,
-                &[self.i64.const_int(op as u64, false)],
-                "",
-            )?
-        };
-        let f = self.b.build_load(self.ptr, slot, op.name())?.into_pointer_value();
-        let call = self.b.build_indirect_call(
-            self.word_op_ty,
-            f,
-            &[dst.into(), a.into(), b.into()],
-            "",
-        )?;
-        Ok(call.try_as_basic_value().basic().expect("word ops return a code").into_int_value())
+        let args = [dst.into(), a.into(), b.into()];
+        self.call_table_entry(table, op as u64, op.name(), self.word_op_ty, &args)
     }
 
     /// Whether `inst` is the `MemoryExpand` of the access `next` (the translator emits
@@ -406,58 +387,19 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
         let table =
             self.load_ctx_field(EvmContext::OFFSET_BUILTINS_BY_REF, self.ptr)?.into_pointer_value();
-        // SAFETY: the table has `Builtin::COUNT` entries and `builtin` indexes one.
-        let slot = unsafe {
-            self.b.build_in_bounds_gep(
-                self.ptr,
-                table,
-                &[self.i64.const_int(builtin as u64, false)],
-                "",
-            )?
-        };
-        let f = self.b.build_load(self.ptr, slot, builtin.name())?.into_pointer_value();
-        let call = self.b.build_indirect_call(
+        let args = [self.ctx.into(), dst.into(), ptrs[0], ptrs[1], ptrs[2]];
+        let rc = self.call_table_entry(
+            table,
+            builtin as u64,
+            builtin.name(),
             self.builtin_ref_ty,
-            f,
-            &[self.ctx.into(), dst.into(), ptrs[0], ptrs[1], ptrs[2]],
-            "",
+            &args,
         )?;
-        let rc =
-            call.try_as_basic_value().basic().expect("builtins return a code").into_int_value();
         if fallible {
             self.sync_gas_in()?;
             self.exit_unless_continue(rc)?;
         }
         Ok(builtin.has_result().then_some(dst))
-    }
-
-    /// As the register lowering's `memory_expand`: the builtin only when
-    /// `[offset, offset + width)` is not already in memory. Both must be below 2^32 for
-    /// the inline check, so `offset + width` cannot wrap; anything else takes the builtin,
-    /// which is exact for every operand.
-    fn memory_expand_in_memory(&mut self, inst: Inst, args: &[Value]) -> Result<(), LlvmError> {
-        let (offset_fits, offset) = self.word_below(self.word(args[0]), 32)?;
-        let (fits, width) = match self.func.inst(self.func.value_def(args[1])) {
-            InstData::Const(w) if *w <= Word::from(32) => {
-                (offset_fits, self.i64.const_int(w.as_limbs()[0], false))
-            }
-            _ => {
-                let (width_fits, width) = self.word_below(self.word(args[1]), 32)?;
-                (self.b.build_and(offset_fits, width_fits, "")?, width)
-            }
-        };
-        let len = self.load_ctx_field(EvmContext::OFFSET_MEMORY_LEN, self.i64)?.into_int_value();
-        let end = self.b.build_int_add(offset, width, "")?;
-        let inside = self.b.build_int_compare(P::ULE, end, len, "")?;
-        let fast = self.b.build_and(fits, inside, "")?;
-        let slow = self.cx.append_basic_block(self.f, "mem_grow");
-        let done = self.continuation("mem_ok");
-        self.b.build_conditional_branch(fast, done, slow)?;
-        self.b.position_at_end(slow);
-        self.call_builtin_in_memory(inst, Builtin::MemoryExpand, args, true)?;
-        self.b.build_unconditional_branch(done)?;
-        self.b.position_at_end(done);
-        Ok(())
     }
 
     /// EXP's dynamic gas from the exponent's leading zeros (computed in the operand

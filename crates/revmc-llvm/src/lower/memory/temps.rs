@@ -87,11 +87,14 @@ fn write_of(data: &InstData) -> Write {
 /// Assigns storage to the values of `func`.
 pub(crate) fn plan(func: &Function) -> TempPlan {
     let n = func.values.len();
+    // The block and position of each value's definition.
     let mut def_block = vec![usize::MAX; n];
+    let mut def_pos = vec![0; n];
     for blk in func.block_ids() {
-        for &inst in &func.block(blk).insts {
+        for (pos, &inst) in func.block(blk).insts.iter().enumerate() {
             if let Some(v) = func.inst_result(inst) {
                 def_block[v.index()] = blk.index();
+                def_pos[v.index()] = pos;
             }
         }
     }
@@ -155,7 +158,8 @@ pub(crate) fn plan(func: &Function) -> TempPlan {
         }
     }
 
-    forward_stores(func, &mut storage, &def_pos(func), &last_use, &escapes, &uses);
+    let defs = Defs { block: &def_block, pos: &def_pos };
+    forward_stores(func, &mut storage, &defs, &last_use, &escapes, &uses);
 
     let mut pool = 0u32;
     let mut own = Vec::new();
@@ -198,17 +202,10 @@ pub(crate) fn plan(func: &Function) -> TempPlan {
     TempPlan { storage, count }
 }
 
-/// The position of each value's definition in its block.
-fn def_pos(func: &Function) -> Vec<usize> {
-    let mut pos_of = vec![0; func.values.len()];
-    for blk in func.block_ids() {
-        for (pos, &inst) in func.block(blk).insts.iter().enumerate() {
-            if let Some(v) = func.inst_result(inst) {
-                pos_of[v.index()] = pos;
-            }
-        }
-    }
-    pos_of
+/// The block and position of each value's definition.
+struct Defs<'a> {
+    block: &'a [usize],
+    pos: &'a [usize],
 }
 
 /// Marks `Forwarded` the values computed where their one use stores them. A value `v`
@@ -219,7 +216,7 @@ fn def_pos(func: &Function) -> Vec<usize> {
 fn forward_stores(
     func: &Function,
     storage: &mut [Storage],
-    def_pos: &[usize],
+    defs: &Defs<'_>,
     last_use: &[Option<usize>],
     escapes: &[bool],
     uses: &[u32],
@@ -254,11 +251,10 @@ fn forward_stores(
                         InstData::SlotSet(_, v) | InstData::StackStore(_, v) => *v,
                         _ => unreachable!("only stores write one location"),
                     };
-                    let def = func.value_def(v);
-                    let p = def_pos[v.index()];
-                    let computed = !matches!(func.inst(def), InstData::Const(_))
+                    let p = defs.pos[v.index()];
+                    let computed = !matches!(func.inst(func.value_def(v)), InstData::Const(_))
                         && storage[v.index()] == UNDECIDED;
-                    let local = func.block(blk).insts.get(p) == Some(&def) && !escapes[v.index()];
+                    let local = defs.block[v.index()] == blk.index() && !escapes[v.index()];
                     let after_p =
                         |m: &HashMap<Location, usize>| m.get(&loc).is_some_and(|&x| x > p);
                     let stack_moved = matches!(loc, Location::Stack(_))
