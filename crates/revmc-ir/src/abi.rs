@@ -15,7 +15,7 @@ mod by_ref;
 mod words;
 
 pub use by_ref::BUILTINS_BY_REF;
-pub use words::WORD_OPS;
+pub use words::{WORD_OPS, eval as eval_word_op};
 
 use crate::InstructionResult;
 use core::ffi::c_void;

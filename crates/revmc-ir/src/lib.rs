@@ -15,6 +15,7 @@ mod error;
 pub mod ir;
 mod limits;
 mod opt_level;
+pub mod passes;
 pub mod translate;
 pub mod verifier;
 

@@ -18,9 +18,7 @@ fn straight_line_arithmetic_charges_one_section() {
         expect![[r#"
             block0:  ; pc 0
                 charge_gas 9
-                v0 = const 0x2
-                v1 = const 0x3
-                v2 = add v1, v0
+                v2 = const 0x5
                 slot_set 0, v2
                 exit Stop, stack 1
         "#]],
@@ -43,7 +41,6 @@ fn loop_carries_values_in_slots_and_resolves_jumps() {
                 v1 = const 0x1
                 v2 = slot_get 0
                 v3 = sub v2, v1
-                v4 = const 0x2
                 slot_set 0, v3
                 branch v3, block1, block2
             block2:  ; pc 11
@@ -63,7 +60,6 @@ fn static_stack_errors_and_memory_sections() {
                 v0 = const 0x0
                 v1 = const 0x20
                 call MemoryExpand v0, v1
-                v2 = mload v0
                 charge_gas 4
                 exit StackUnderflow, stack 0
         "#]],
@@ -87,7 +83,6 @@ fn host_operations_and_call_suspension() {
                 charge_gas 5
                 v2 = host SELFBALANCE @1 
                 charge_gas 125
-                v3 = caller
                 v4 = const 0x0
                 v5 = const 0x0
                 v6 = const 0x0
@@ -100,7 +95,6 @@ fn host_operations_and_call_suspension() {
                 suspend CALL @9 #1 v10, v9, v8, v7, v6, v5, v4, resume block1
             block1:  ; pc 21
                 charge_gas 2
-                v11 = slot_get 2
                 exit Stop, stack 2
         "#]],
     );

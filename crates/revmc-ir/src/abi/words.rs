@@ -8,19 +8,35 @@ use revm_interpreter::instructions::i256::i256_cmp;
 use std::cmp::Ordering;
 
 macro_rules! word_ops {
-    ($($(#[$doc:meta])* $name:ident = |$a:ident, $b:ident| $body:expr;)*) => {$(
-        $(#[$doc])*
+    ($($(#[$doc:meta])* $name:ident = $op:ident |$a:ident, $b:ident| $body:expr;)*) => {
+        /// The value of the pure operation `op` on `a` and `b` (stack top first); `None` for
+        /// the memory operations. Constant folding uses it, so that a folded instruction
+        /// computes exactly what the first tier's call would.
         #[allow(unused_variables)]
-        unsafe extern "C" fn $name(dst: *mut Word, a: *const Word, b: *const Word) -> u8 {
-            // SAFETY: compiled code passes pointers to words (alignment 8); both operands
-            // are read before the result is written, so `dst` may alias them.
-            unsafe {
-                let ($a, $b) = (a.read(), b.read());
-                dst.write($body);
+        pub fn eval(op: WordOp, a: Word, b: Word) -> Option<Word> {
+            match op {
+                $(WordOp::$op => {
+                    let ($a, $b) = (a, b);
+                    Some($body)
+                })*
+                WordOp::MLoad | WordOp::MStore | WordOp::MStore8 => None,
             }
-            0
         }
-    )*};
+
+        $(
+            $(#[$doc])*
+            #[allow(unused_variables)]
+            unsafe extern "C" fn $name(dst: *mut Word, a: *const Word, b: *const Word) -> u8 {
+                // SAFETY: compiled code passes pointers to words (alignment 8); both
+                // operands are read before the result is written, so `dst` may alias them.
+                unsafe {
+                    let ($a, $b) = (a.read(), b.read());
+                    dst.write($body);
+                }
+                0
+            }
+        )*
+    };
 }
 
 fn flag(c: bool) -> Word {
@@ -34,26 +50,26 @@ fn below(a: Word, limit: usize) -> Option<usize> {
 }
 
 word_ops! {
-    add = |a, b| a.wrapping_add(b);
-    sub = |a, b| a.wrapping_sub(b);
-    mul = |a, b| a.wrapping_mul(b);
-    lt = |a, b| flag(a < b);
-    gt = |a, b| flag(a > b);
-    slt = |a, b| flag(i256_cmp(&a, &b) == Ordering::Less);
-    sgt = |a, b| flag(i256_cmp(&a, &b) == Ordering::Greater);
-    eq = |a, b| flag(a == b);
-    and = |a, b| a & b;
-    or = |a, b| a | b;
-    xor = |a, b| a ^ b;
-    byte = |a, b| below(a, 32).map_or(Word::ZERO, |i| Word::from(b.byte(31 - i)));
-    shl = |a, b| below(a, 256).map_or(Word::ZERO, |s| b << s);
-    shr = |a, b| below(a, 256).map_or(Word::ZERO, |s| b >> s);
-    sar = |a, b| match below(a, 256) {
+    add = Add |a, b| a.wrapping_add(b);
+    sub = Sub |a, b| a.wrapping_sub(b);
+    mul = Mul |a, b| a.wrapping_mul(b);
+    lt = Lt |a, b| flag(a < b);
+    gt = Gt |a, b| flag(a > b);
+    slt = Slt |a, b| flag(i256_cmp(&a, &b) == Ordering::Less);
+    sgt = Sgt |a, b| flag(i256_cmp(&a, &b) == Ordering::Greater);
+    eq = Eq |a, b| flag(a == b);
+    and = And |a, b| a & b;
+    or = Or |a, b| a | b;
+    xor = Xor |a, b| a ^ b;
+    byte = Byte |a, b| below(a, 32).map_or(Word::ZERO, |i| Word::from(b.byte(31 - i)));
+    shl = Shl |a, b| below(a, 256).map_or(Word::ZERO, |s| b << s);
+    shr = Shr |a, b| below(a, 256).map_or(Word::ZERO, |s| b >> s);
+    sar = Sar |a, b| match below(a, 256) {
         Some(s) => b.arithmetic_shr(s),
         None if b.bit(255) => Word::MAX,
         None => Word::ZERO,
     };
-    signextend = |a, b| match below(a, 31) {
+    signextend = SignExtend |a, b| match below(a, 31) {
         Some(ext) => {
             let bit_index = 8 * ext + 7;
             let mask = (Word::ONE << bit_index) - Word::ONE;
@@ -61,9 +77,9 @@ word_ops! {
         }
         None => b,
     };
-    not = |a, b| !a;
-    iszero = |a, b| flag(a.is_zero());
-    clz = |a, b| Word::from(a.leading_zeros());
+    not = Not |a, b| !a;
+    iszero = IsZero |a, b| flag(a.is_zero());
+    clz = Clz |a, b| Word::from(a.leading_zeros());
 }
 
 /// The address of `width` bytes of EVM memory at offset `offset`, if memory holds them.
@@ -144,6 +160,31 @@ mod tests {
         // SAFETY: three valid words.
         assert_eq!(unsafe { WORD_OPS[op as usize](&mut out, &a, &b) }, 0);
         out
+    }
+
+    #[test]
+    fn eval_computes_what_the_table_does() {
+        let one = Word::ONE;
+        let operands = [
+            Word::ZERO,
+            one,
+            Word::from(31),
+            Word::from(255),
+            Word::from(256),
+            one << 255,
+            Word::MAX,
+        ];
+        for &op in WordOp::ALL {
+            if matches!(op, WordOp::MLoad | WordOp::MStore | WordOp::MStore8) {
+                assert_eq!(eval(op, one, one), None);
+                continue;
+            }
+            for a in operands {
+                for b in operands {
+                    assert_eq!(eval(op, a, b), Some(call(op, a, b)), "{op:?} {a} {b}");
+                }
+            }
+        }
     }
 
     #[test]

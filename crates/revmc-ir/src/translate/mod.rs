@@ -33,7 +33,8 @@ use revm_interpreter::context_interface::cfg::GasParams;
 use revm_interpreter::instructions::{GasTable, gas_table_spec};
 use std::collections::HashMap;
 
-/// Translates `code` for `spec` into a verified IR function.
+/// Translates `code` for `spec` into a verified IR function, with the [`passes`](crate::passes)
+/// applied.
 pub fn translate(code: &[u8], spec: SpecId, limits: &Limits) -> Result<Function, TranslateError> {
     if spec.is_enabled_in(SpecId::AMSTERDAM) {
         return Err(Unsupported::Spec(spec).into());
@@ -47,10 +48,11 @@ pub fn translate(code: &[u8], spec: SpecId, limits: &Limits) -> Result<Function,
     let decoded = Decoded::new(code);
     let cfg = Cfg::compute(&decoded, spec);
     let analysis = JumpAnalysis::compute(&decoded, &cfg, spec, limits)?;
-    let func = Translator::new(&decoded, &cfg, &analysis, spec, limits).run()?;
+    let mut func = Translator::new(&decoded, &cfg, &analysis, spec, limits).run()?;
     if cfg!(debug_assertions) {
         crate::verifier::verify(&func)?;
     }
+    crate::passes::run(&mut func)?;
     Ok(func)
 }
 

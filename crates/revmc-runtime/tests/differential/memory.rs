@@ -156,3 +156,41 @@ fn accesses_at_huge_offsets_after_memory_has_grown() {
         }
     }
 }
+
+/// Two programs whose constant accesses the translator proves covered by an earlier
+/// expansion (and so drops their expansion): only where every path has grown memory far
+/// enough. Memory, MSIZE and gas must stay exact on each path, at every gas limit.
+#[test]
+fn constant_accesses_after_memory_has_grown() {
+    #[rustfmt::skip]
+    let join = [
+        0x60, 0x80, 0x60, 0x40, 0x52,       // MSTORE(0x40, 0x80): 0x60 bytes
+        0x5f, 0x51, 0x50,                   // MLOAD(0), covered
+        0x5f, 0x35, 0x60, 0x13, 0x57,       // JUMPI(19, calldata[0])
+        0x60, 0xa5, 0x61, 0x01, 0x00, 0x52, // MSTORE(0x100, 0xa5): 0x120 bytes on this path
+        0x5b,                               // 19: JUMPDEST, 0x60 or 0x120 bytes
+        0x60, 0x20, 0x61, 0x01, 0x00, 0x52, // MSTORE(0x100, 0x20): covered on one path only
+        0x60, 0x40, 0x51, 0x59, 0x01,       // MLOAD(0x40) + MSIZE
+        0x5f, 0x52,                         // MSTORE(0, ·), covered
+        0x59, 0x5f, 0xf3,                   // RETURN(0, MSIZE)
+    ];
+    #[rustfmt::skip]
+    let looped = [
+        0x5f, 0x60, 0xc0, 0x52,             // MSTORE(0xc0, 0): 0xe0 bytes
+        0x5f, 0x35,                         // n = calldata[0]
+        0x5b,                               // 6: JUMPDEST
+        0x80, 0x15, 0x60, 0x1c, 0x57,       // JUMPI(28, n == 0)
+        0x80, 0x60, 0x20, 0x52,             // MSTORE(0x20, n), covered
+        0x80, 0x61, 0x01, 0x00, 0x52,       // MSTORE(0x100, n): grows on the first turn only
+        0x60, 0x01, 0x90, 0x03,             // n - 1
+        0x60, 0x06, 0x56,                   // JUMP(6)
+        0x5b,                               // 28: JUMPDEST
+        0x59, 0x5f, 0x52, 0x59, 0x5f, 0xf3, // MSTORE(0, MSIZE); RETURN(0, MSIZE)
+    ];
+    for code in [&join[..], &looped[..]] {
+        let case = Case::new(code, SpecId::CANCUN);
+        for n in [0u64, 1, 3] {
+            case.check_gas_edges(&words(&[U256::from(n)]), 40);
+        }
+    }
+}

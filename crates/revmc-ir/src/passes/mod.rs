@@ -1,0 +1,57 @@
+//! Passes over the translated IR, run by [`translate`](crate::translate()) before any
+//! backend sees the function. Each is one function in its own file that rewrites the
+//! function in place and returns how many instructions it changed; the verifier runs after
+//! each one in debug builds, so a pass that breaks an invariant fails at its own door.
+//!
+//! They do work both tiers would otherwise repeat: the first tier has no optimizer of its
+//! own, and for the optimizing tier every instruction removed here is one LLVM neither
+//! builds nor selects.
+
+mod dead;
+mod fold;
+mod gas;
+mod memory;
+
+pub use dead::remove_dead_values;
+pub use fold::fold_constants;
+pub use gas::merge_gas_sections;
+pub use memory::drop_covered_expansions;
+
+use crate::ir::Function;
+use crate::{TranslateError, verifier};
+
+/// What the passes changed, for dumps and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassStats {
+    /// Instructions replaced by their constant value.
+    pub folded: usize,
+    /// Memory expansions removed because memory was already at least that large.
+    pub covered_expansions: usize,
+    /// Gas charges merged into the section before them.
+    pub merged_charges: usize,
+    /// Unused side-effect-free instructions removed.
+    pub dead: usize,
+}
+
+/// Runs every pass, in order: constant folding (which turns more expansion operands into
+/// constants), the removal of covered memory expansions, the merging of the gas sections
+/// those expansions separated, and dead-value removal (which drops the operands folding
+/// left unused).
+pub fn run(func: &mut Function) -> Result<PassStats, TranslateError> {
+    // Struct fields are evaluated in the order written: the passes run in this order.
+    Ok(PassStats {
+        folded: checked(func, fold_constants)?,
+        covered_expansions: checked(func, drop_covered_expansions)?,
+        merged_charges: checked(func, merge_gas_sections)?,
+        dead: checked(func, remove_dead_values)?,
+    })
+}
+
+/// Runs `pass`, then the verifier in debug builds.
+fn checked(func: &mut Function, pass: fn(&mut Function) -> usize) -> Result<usize, TranslateError> {
+    let changed = pass(func);
+    if cfg!(debug_assertions) {
+        verifier::verify(func)?;
+    }
+    Ok(changed)
+}
