@@ -11,6 +11,7 @@
 pub mod abi;
 pub mod analysis;
 pub mod bytecode;
+mod cost;
 mod error;
 pub mod ir;
 mod limits;
@@ -19,6 +20,7 @@ pub mod passes;
 pub mod translate;
 pub mod verifier;
 
+pub use cost::compile_cost;
 pub use error::TranslateError;
 pub use limits::{DEFAULT_MAX_VARIANTS, Limits};
 pub use opt_level::OptLevel;

@@ -25,6 +25,10 @@ pub struct Limits {
     /// hundred bytes that keep a thousand values live across a hundred blocks took LLVM
     /// over a minute (found by fuzzing). Real contracts stay far below this.
     pub max_live_cost: usize,
+    /// Largest [`compile_cost`](crate::compile_cost()) accepted: the estimated first-tier
+    /// compile time in microseconds of the reference machine. Past it the program is
+    /// refused as soon as it is translated, instead of when the compile deadline expires.
+    pub max_compile_cost: usize,
     /// Most entry shapes (variants) one block is translated for before it collapses into
     /// one dynamic-stack variant (`analysis::jumps`). Each variant is a copy of the block.
     pub max_variants: usize,
@@ -43,6 +47,10 @@ impl Default for Limits {
             max_blocks: 64 * 1024,
             max_switch_cases: 64 * 1024,
             max_live_cost: 4 << 20,
+            // 1 s estimated: at most about 1.5 s measured on the reference VM at its
+            // slowest (the estimate was 0.68× the time at worst), under the first tier's
+            // 2 s deadline; the largest real contract is estimated at 0.52 s.
+            max_compile_cost: 1_000_000,
             max_variants: DEFAULT_MAX_VARIANTS,
             min_loop_free_instructions: 0,
         }

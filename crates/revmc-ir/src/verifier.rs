@@ -25,6 +25,8 @@ struct Verifier<'a> {
     func: &'a Function,
     /// Block of each instruction.
     inst_block: Vec<Option<Block>>,
+    /// Position of each instruction in its block.
+    inst_pos: Vec<usize>,
     /// Predecessors of each block.
     preds: Vec<Vec<Block>>,
 }
@@ -39,7 +41,8 @@ impl<'a> Verifier<'a> {
                 }
             }
         }
-        Self { func, inst_block: vec![None; func.insts.len()], preds }
+        let n = func.insts.len();
+        Self { func, inst_block: vec![None; n], inst_pos: vec![0; n], preds }
     }
 
     fn run(mut self) -> Result<(), String> {
@@ -51,7 +54,7 @@ impl<'a> Verifier<'a> {
             return Err(format!("{} stack slots exceed the stack limit", f.num_slots));
         }
         for b in f.block_ids() {
-            for &inst in &f.block(b).insts {
+            for (pos, &inst) in f.block(b).insts.iter().enumerate() {
                 let slot = self
                     .inst_block
                     .get_mut(inst.index())
@@ -59,6 +62,7 @@ impl<'a> Verifier<'a> {
                 if let Some(other) = slot.replace(b) {
                     return Err(format!("{inst} is in both {other} and {b}"));
                 }
+                self.inst_pos[inst.index()] = pos;
             }
         }
         for b in f.block_ids() {
@@ -84,9 +88,7 @@ impl<'a> Verifier<'a> {
         let def_block =
             self.inst_block[def.index()].ok_or(format!("{v} is defined outside any block"))?;
         if def_block == block {
-            let def_pos =
-                self.func.block(block).insts.iter().position(|&i| i == def).expect("in block");
-            if def_pos >= pos {
+            if self.inst_pos[def.index()] >= pos {
                 return Err(format!("{v} used before its definition"));
             }
         } else if !self.preds[block.index()].contains(&def_block) {

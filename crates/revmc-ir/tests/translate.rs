@@ -132,3 +132,26 @@ fn hostile_inputs_translate_in_bounded_time() {
         Err(TranslateError::LimitExceeded { .. })
     ));
 }
+
+#[test]
+fn programs_estimated_too_costly_are_refused_before_compiling() {
+    // 48 KiB (the initcode limit) of `DUP1 EXP` on a call-data word: about 2.5 s of
+    // first-tier compilation, past the 2 s deadline. The translator refuses it.
+    let mut code = vec![0x5f, 0x35];
+    code.extend([0x80, 0x0a].repeat(24 * 1024 - 4));
+    code.extend([0x5f, 0x55, 0x00]);
+    let refused = translate(&code, SpecId::CANCUN, &Limits::default());
+    assert!(
+        matches!(
+            refused,
+            Err(TranslateError::LimitExceeded { what: "estimated compile cost", .. })
+        ),
+        "{refused:?}"
+    );
+    // The same program at 4 KiB is admitted, and its estimate is what the limit compares.
+    let small: Vec<u8> = [&code[..2], &code[2..4096], &code[code.len() - 3..]].concat();
+    let func = translate(&small, SpecId::CANCUN, &Limits::default()).unwrap();
+    let cost = revmc_ir::compile_cost(&func);
+    let limits = Limits { max_compile_cost: cost as usize - 1, ..Limits::default() };
+    assert!(translate(&small, SpecId::CANCUN, &limits).is_err());
+}

@@ -53,6 +53,10 @@ pub fn translate(code: &[u8], spec: SpecId, limits: &Limits) -> Result<Function,
         crate::verifier::verify(&func)?;
     }
     crate::passes::run(&mut func)?;
+    if crate::compile_cost(&func) > limits.max_compile_cost as u64 {
+        let limit = limits.max_compile_cost;
+        return Err(TranslateError::LimitExceeded { what: "estimated compile cost", limit });
+    }
     Ok(func)
 }
 
