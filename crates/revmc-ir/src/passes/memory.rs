@@ -20,7 +20,7 @@ use crate::abi::Builtin;
 use crate::ir::{Block, Function, Inst, InstData};
 
 /// Work allowed per instruction, block and edge of the function before the analysis gives
-/// up. Every contract of the corpus settles within 4 (with 2, a third of them would not).
+/// up. Every contract of the corpus settles within 4; with 2 it would give up on most.
 const WORK_PER_ITEM: usize = 8;
 
 /// Ranges ending beyond this are not tracked (their expansion costs more gas than exists).
