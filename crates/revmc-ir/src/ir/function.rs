@@ -1,7 +1,7 @@
 //! The IR function: tables of blocks, instructions and values.
 
 use super::{Block, Inst, InstData, Terminator, Value};
-use crate::SpecId;
+use crate::{SpecId, U256};
 
 /// A basic block: straight-line instructions and one terminator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +98,14 @@ impl Function {
     /// The instruction defining `value`.
     pub fn value_def(&self, value: Value) -> Inst {
         self.values[value.index()]
+    }
+
+    /// The value of `v` if a constant defines it.
+    pub fn constant(&self, v: Value) -> Option<U256> {
+        match self.inst(self.value_def(v)) {
+            InstData::Const(c) => Some(*c),
+            _ => None,
+        }
     }
 
     /// The result of `inst`, if any.

@@ -194,6 +194,26 @@ impl InstData {
         }
     }
 
+    /// Whether the instruction only computes its result: it cannot halt, charge or read
+    /// gas, or write anything. Memory reads qualify because their `MemoryExpand`, which
+    /// checks the bounds, is its own instruction; `Arith`'s builtins never fail.
+    pub fn is_pure(&self) -> bool {
+        matches!(
+            self,
+            InstData::Const(_)
+                | InstData::Unary(..)
+                | InstData::Binary(..)
+                | InstData::Arith(..)
+                | InstData::SlotGet(_)
+                | InstData::StackLoad(_)
+                | InstData::JumpTarget
+                | InstData::MSize
+                | InstData::CallDataSize
+                | InstData::Env(_)
+                | InstData::MLoad(_)
+        )
+    }
+
     /// The values this instruction reads.
     pub fn operands(&self) -> Vec<Value> {
         match self {

@@ -1,10 +1,8 @@
 //! Dead-value removal: an instruction without side effects whose result nothing uses is
 //! removed, and so, in turn, are the operands it alone used.
 //!
-//! Side-effect free here means it neither halts, charges gas, nor writes anything: the
-//! constants, inline operations, the pure builtins of `Arith` (which never fail), reads of
-//! slots, of the stack array, of memory (whose bounds its `MemoryExpand` checked, and that
-//! stays) and of the context. One worklist over use counts: linear in the function.
+//! Side-effect free here means [`InstData::is_pure`], or a read of the gas counter. One
+//! worklist over use counts: linear in the function.
 
 use crate::ir::{Function, Inst, InstData};
 
@@ -44,23 +42,10 @@ pub fn remove_dead_values(func: &mut Function) -> usize {
     removed
 }
 
-/// Whether `inst` has a result nothing uses and no side effect.
+/// Whether `inst` has a result nothing uses and no side effect. Reading the gas counter
+/// has none either.
 fn removable(func: &Function, inst: Inst, uses: &[u32]) -> bool {
     let Some(result) = func.inst_result(inst) else { return false };
-    uses[result.index()] == 0
-        && matches!(
-            func.inst(inst),
-            InstData::Const(_)
-                | InstData::Unary(..)
-                | InstData::Binary(..)
-                | InstData::Arith(..)
-                | InstData::SlotGet(_)
-                | InstData::StackLoad(_)
-                | InstData::JumpTarget
-                | InstData::Gas
-                | InstData::MSize
-                | InstData::CallDataSize
-                | InstData::Env(_)
-                | InstData::MLoad(_)
-        )
+    let data = func.inst(inst);
+    uses[result.index()] == 0 && (data.is_pure() || matches!(data, InstData::Gas))
 }

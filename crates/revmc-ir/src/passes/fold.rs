@@ -7,9 +7,8 @@
 //! inside a block fold completely in one walk (`PUSH1 1 PUSH1 160 SHL PUSH1 1 SWAP1 SUB`,
 //! the address mask, becomes one constant).
 
-use crate::U256;
 use crate::abi::{WordOp, eval_word_op};
-use crate::ir::{Function, InstData, Value};
+use crate::ir::{Function, InstData};
 
 /// Replaces every foldable instruction by a constant; returns how many.
 pub fn fold_constants(func: &mut Function) -> usize {
@@ -19,9 +18,9 @@ pub fn fold_constants(func: &mut Function) -> usize {
             let inst = func.block(b).insts[i];
             let value = match *func.inst(inst) {
                 InstData::Unary(op, a) => {
-                    constant(func, a).and_then(|a| eval_word_op(WordOp::of_unary(op), a, a))
+                    func.constant(a).and_then(|a| eval_word_op(WordOp::of_unary(op), a, a))
                 }
-                InstData::Binary(op, a, b) => match (constant(func, a), constant(func, b)) {
+                InstData::Binary(op, a, b) => match (func.constant(a), func.constant(b)) {
                     (Some(a), Some(b)) => eval_word_op(WordOp::of_binary(op), a, b),
                     _ => None,
                 },
@@ -34,12 +33,4 @@ pub fn fold_constants(func: &mut Function) -> usize {
         }
     }
     folded
-}
-
-/// The value of `v` if a constant defines it.
-pub(super) fn constant(func: &Function, v: Value) -> Option<U256> {
-    match func.inst(func.value_def(v)) {
-        InstData::Const(c) => Some(*c),
-        _ => None,
-    }
 }

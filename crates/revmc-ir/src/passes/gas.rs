@@ -9,30 +9,27 @@
 //! stack and memory and spends all its gas), so a program runs out of gas in the merged
 //! section exactly when it would have in one of the two.
 
-use crate::ir::{Function, InstData};
+use crate::ir::{Function, Inst, InstData};
 
 /// Merges every mergeable `charge_gas` into the one before it; returns how many.
 pub fn merge_gas_sections(func: &mut Function) -> usize {
     let mut merged = 0;
     for b in 0..func.blocks.len() {
         let mut insts = std::mem::take(&mut func.blocks[b].insts);
-        let mut open = None;
+        // The charge that a later one may still be added to.
+        let mut open: Option<Inst> = None;
         insts.retain(|&inst| match func.insts[inst.index()] {
             InstData::ChargeGas(gas) => {
-                let sum = open.and_then(|o: crate::ir::Inst| match func.insts[o.index()] {
-                    InstData::ChargeGas(first) => first.checked_add(gas),
-                    _ => None,
-                });
-                match (open, sum) {
-                    (Some(o), Some(sum)) => {
-                        func.insts[o.index()] = InstData::ChargeGas(sum);
-                        merged += 1;
-                        false
-                    }
-                    _ => {
-                        open = Some(inst);
-                        true
-                    }
+                if let Some(o) = open
+                    && let InstData::ChargeGas(first) = func.insts[o.index()]
+                    && let Some(sum) = first.checked_add(gas)
+                {
+                    func.insts[o.index()] = InstData::ChargeGas(sum);
+                    merged += 1;
+                    false
+                } else {
+                    open = Some(inst);
+                    true
                 }
             }
             ref data => {
@@ -47,25 +44,16 @@ pub fn merge_gas_sections(func: &mut Function) -> usize {
     merged
 }
 
-/// Whether a charge may move from after `data` to before it.
+/// Whether a charge may move from after `data` to before it: a pure instruction other than
+/// a gas read, or a write to the frame's own stack or memory.
 fn transparent(data: &InstData) -> bool {
-    matches!(
-        data,
-        InstData::Const(_)
-            | InstData::Unary(..)
-            | InstData::Binary(..)
-            | InstData::Arith(..)
-            | InstData::SlotGet(_)
-            | InstData::SlotSet(..)
-            | InstData::StackLoad(_)
-            | InstData::StackStore(..)
-            | InstData::AdjustBase(_)
-            | InstData::SetJumpTarget(_)
-            | InstData::JumpTarget
-            | InstData::MSize
-            | InstData::CallDataSize
-            | InstData::Env(_)
-            | InstData::MLoad(_)
-            | InstData::MStore { .. }
-    )
+    data.is_pure()
+        || matches!(
+            data,
+            InstData::SlotSet(..)
+                | InstData::StackStore(..)
+                | InstData::AdjustBase(_)
+                | InstData::SetJumpTarget(_)
+                | InstData::MStore { .. }
+        )
 }

@@ -15,7 +15,6 @@
 //! correct) after work proportional to the function's instructions, blocks and edges, so
 //! it is linear whatever the control flow.
 
-use super::fold::constant;
 use crate::abi::Builtin;
 use crate::ir::{Block, Function, Inst, InstData};
 
@@ -108,8 +107,8 @@ fn known_at_entry(func: &Function) -> Option<Vec<u64>> {
 /// The end of the range of `inst` if it is a `MemoryExpand` of a constant, tracked range.
 fn constant_range(func: &Function, inst: Inst) -> Option<u64> {
     let InstData::Call(Builtin::MemoryExpand, args) = func.inst(inst) else { return None };
-    let offset = u64::try_from(constant(func, args[0])?).ok()?;
-    let len = u64::try_from(constant(func, args[1])?).ok()?;
+    let offset = u64::try_from(func.constant(args[0])?).ok()?;
+    let len = u64::try_from(func.constant(args[1])?).ok()?;
     let end = offset.checked_add(len)?;
     (len > 0 && end <= MAX_TRACKED_END).then_some(end)
 }

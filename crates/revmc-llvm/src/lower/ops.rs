@@ -289,10 +289,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let offset = self.value(args[0]);
         let width = self.value(args[1]);
         let len = self.load_ctx_field(EvmContext::OFFSET_MEMORY_LEN, self.i64)?.into_int_value();
-        let constant_width = match self.func.inst(self.func.value_def(args[1])) {
-            InstData::Const(w) if *w <= U256::from(32) => Some(w.as_limbs()[0]),
-            _ => None,
-        };
+        let constant_width =
+            self.func.constant(args[1]).filter(|w| *w <= U256::from(32)).map(|w| w.as_limbs()[0]);
         let fast = match constant_width {
             // MLOAD / MSTORE / MSTORE8: 64-bit arithmetic on an offset below 2^32, where
             // `offset + width` cannot wrap. Larger offsets take the builtin, which is

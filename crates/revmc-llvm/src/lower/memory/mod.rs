@@ -220,7 +220,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     /// Writes value `v` to `dst`: a constant as four immediate stores, half the code of a
     /// copy from its global.
     pub(super) fn store_value(&self, dst: PointerValue<'ctx>, v: Value) -> Result<(), LlvmError> {
-        let InstData::Const(c) = self.func.inst(self.func.value_def(v)) else {
+        let Some(c) = self.func.constant(v) else {
             return self.copy_word(dst, self.word(v));
         };
         for (k, &limb) in c.as_limbs().iter().enumerate() {
@@ -324,13 +324,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let InstData::Call(Builtin::MemoryExpand, args) = self.func.inst(inst) else {
             return false;
         };
-        let InstData::Const(width) = self.func.inst(self.func.value_def(args[1])) else {
+        let Some(width) = self.func.constant(args[1]) else {
             return false;
         };
         match self.func.inst(next) {
-            InstData::MLoad(offset) => *offset == args[0] && *width == Word::from(32),
+            InstData::MLoad(offset) => *offset == args[0] && width == Word::from(32),
             InstData::MStore { offset, width: w, .. } => {
-                *offset == args[0] && *width == Word::from(*w)
+                *offset == args[0] && width == Word::from(*w)
             }
             _ => false,
         }

@@ -252,8 +252,7 @@ fn forward_stores(
                         _ => unreachable!("only stores write one location"),
                     };
                     let p = defs.pos[v.index()];
-                    let computed = !matches!(func.inst(func.value_def(v)), InstData::Const(_))
-                        && storage[v.index()] == UNDECIDED;
+                    let computed = func.constant(v).is_none() && storage[v.index()] == UNDECIDED;
                     let local = defs.block[v.index()] == blk.index() && !escapes[v.index()];
                     let after_p =
                         |m: &HashMap<Location, usize>| m.get(&loc).is_some_and(|&x| x > p);
