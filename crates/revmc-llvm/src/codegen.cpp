@@ -9,6 +9,8 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/PassTimingInfo.h"
+#include "llvm/Pass.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm-c/TargetMachine.h"
@@ -50,6 +52,10 @@ void revmc_codegen_run(void *codegen, LLVMModuleRef module, const char **data,
   auto *c = static_cast<Codegen *>(codegen);
   c->buffer.clear();
   c->passes.run(*llvm::unwrap(module));
+  // With `REVMC_LLVM_ARGS=-time-passes`, each module's pass times go to stderr now: the
+  // pipeline lives as long as its compiler, so they would otherwise never be printed.
+  if (llvm::TimePassesIsEnabled)
+    llvm::reportAndResetTimings();
   *data = c->buffer.data();
   *len = c->buffer.size();
 }

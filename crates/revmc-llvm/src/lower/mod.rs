@@ -89,7 +89,7 @@ struct Lowerer<'ctx, 'a> {
     /// The shared exit of failing dynamic-shape sections, once one needs it.
     stack_fault: Option<stack_fault::StackFaultExit<'ctx>>,
     /// The check tables emitted so far, by content: sections with the same checks share one.
-    check_tables: std::collections::HashMap<Vec<u64>, PointerValue<'ctx>>,
+    check_tables: std::collections::HashMap<Vec<u64>, BasicBlock<'ctx>>,
     /// Resume block and live stack height, by the IR block a static-shape suspension
     /// resumes in.
     resume_blocks: std::collections::HashMap<usize, (BasicBlock<'ctx>, u64)>,
@@ -361,7 +361,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     /// is placed right after the current block: there is no block placement at O0, and
     /// FastISel omits the branch to a layout successor.
     fn continuation(&self, name: &str) -> BasicBlock<'ctx> {
-        match self.memory_values && std::env::var_os("TMP_APPEND").is_none() {
+        match self.memory_values {
             true => {
                 let here = self.b.get_insert_block().expect("positioned");
                 self.cx.insert_basic_block_after(here, name)

@@ -524,12 +524,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         } else {
             self.cx.bool_type().const_zero()
         };
-        let fault = self.cx.append_basic_block(self.f, "stack_fault");
+        let fault = self.stack_fault_entry(checks)?;
         let charge = self.continuation("stack_ok");
         self.b.build_conditional_branch(ok, charge, fault)?;
-
-        self.b.position_at_end(fault);
-        self.exit_stack_fault(checks)?;
 
         self.b.position_at_end(charge);
         if gas > 0 {

@@ -11,14 +11,14 @@ use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Linkage;
-use inkwell::values::{IntValue, PhiValue, PointerValue};
+use inkwell::values::{IntValue, PhiValue};
 use revmc_ir::InstructionResult;
 use revmc_ir::ir::StackCheck;
 
 /// Words per check in a table: the gas up to the instruction, then the minimum and
 /// maximum base (16 bits each: bases lie within the 1024-entry stack, and bounds beyond
 /// 16 bits are saturated without changing any comparison with such a base) and the two
-/// halt codes (8 bits each).
+/// halt codes (8 bits each). A table starts with one word, its number of checks.
 const WORDS: u64 = 2;
 
 /// The second word of a check.
@@ -27,46 +27,40 @@ fn packed(c: &StackCheck) -> u64 {
     bound(c.min_base) | bound(c.max_base) << 16 | (c.under as u64) << 32 | (c.over as u64) << 40
 }
 
-/// The shared scan: its entry block and the phis of the table and its length.
+/// The shared scan: its entry block and the phi of the table it scans.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct StackFaultExit<'ctx> {
     block: BasicBlock<'ctx>,
     table: PhiValue<'ctx>,
-    count: PhiValue<'ctx>,
 }
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    /// Branches to the shared scan with the table of `checks`, in instruction order.
-    pub(super) fn exit_stack_fault(&mut self, checks: &[StackCheck]) -> Result<(), LlvmError> {
+    /// The block a section whose stack checks fail branches to: it passes the table of
+    /// `checks` (in instruction order) to the shared scan. Sections with the same checks
+    /// share the block and the table: a large contract has about two sections per
+    /// distinct table, and each block was five machine instructions at O0.
+    pub(super) fn stack_fault_entry(
+        &mut self,
+        checks: &[StackCheck],
+    ) -> Result<BasicBlock<'ctx>, LlvmError> {
+        let words: Vec<u64> = std::iter::once(checks.len() as u64)
+            .chain(checks.iter().flat_map(|c| [c.gas, packed(c)]))
+            .collect();
+        if let Some(&block) = self.check_tables.get(&words) {
+            return Ok(block);
+        }
+        let here = self.b.get_insert_block().expect("positioned");
         let exit = match self.stack_fault {
             Some(exit) => exit,
             None => {
-                let here = self.b.get_insert_block().expect("positioned");
                 let block = self.cx.append_basic_block(self.f, "stack_fault");
                 self.b.position_at_end(block);
                 let table = self.b.build_phi(self.ptr, "checks")?;
-                let count = self.b.build_phi(self.i64, "count")?;
-                self.b.position_at_end(here);
-                let exit = StackFaultExit { block, table, count };
+                let exit = StackFaultExit { block, table };
                 self.stack_fault = Some(exit);
                 exit
             }
         };
-        let table = self.check_table(checks)?;
-        let count = self.i64.const_int(checks.len() as u64, false);
-        let here = self.b.get_insert_block().expect("positioned");
-        exit.table.add_incoming(&[(&table, here)]);
-        exit.count.add_incoming(&[(&count, here)]);
-        self.b.build_unconditional_branch(exit.block)?;
-        Ok(())
-    }
-
-    /// A private constant holding `checks`, one per distinct list.
-    fn check_table(&mut self, checks: &[StackCheck]) -> Result<PointerValue<'ctx>, LlvmError> {
-        let words: Vec<u64> = checks.iter().flat_map(|c| [c.gas, packed(c)]).collect();
-        if let Some(&table) = self.check_tables.get(&words) {
-            return Ok(table);
-        }
         let consts: Vec<IntValue<'ctx>> =
             words.iter().map(|&w| self.i64.const_int(w, false)).collect();
         let init = self.i64.const_array(&consts);
@@ -76,8 +70,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         global.set_linkage(Linkage::Private);
         global.set_unnamed_addr(true);
         let table = global.as_pointer_value();
-        self.check_tables.insert(words, table);
-        Ok(table)
+        let block = self.cx.append_basic_block(self.f, "stack_fault_at");
+        self.b.position_at_end(block);
+        exit.table.add_incoming(&[(&table, block)]);
+        self.b.build_unconditional_branch(exit.block)?;
+        self.b.position_at_end(here);
+        self.check_tables.insert(words, block);
+        Ok(block)
     }
 
     /// Emits the scan, if any section uses it: the first check the base fails decides the
@@ -90,7 +89,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let base = self.b.build_load(self.i64, self.base, "base")?.into_int_value();
         let left = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
         let table = exit.table.as_basic_value().into_pointer_value();
-        let count = exit.count.as_basic_value().into_int_value();
+        let count = self.b.build_load(self.i64, table, "count")?.into_int_value();
         let head = self.cx.append_basic_block(self.f, "stack_fault_scan");
         let body = self.cx.append_basic_block(self.f, "stack_fault_check");
         let failed = self.cx.append_basic_block(self.f, "stack_fault_found");
@@ -109,7 +108,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
         self.b.position_at_end(body);
         let word = |k: u64| -> Result<IntValue<'ctx>, LlvmError> {
-            let at = self.b.build_int_add(self.b.build_int_mul(i_val, c(WORDS), "")?, c(k), "")?;
+            let at = self.b.build_int_add(self.b.build_int_mul(i_val, c(WORDS), "")?, c(1 + k), "")?;
             // SAFETY: `at` indexes check `i < count` of a table of `count` checks.
             let p = unsafe { self.b.build_in_bounds_gep(self.i64, table, &[at], "")? };
             Ok(self.b.build_load(self.i64, p, "")?.into_int_value())
