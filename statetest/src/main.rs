@@ -3,7 +3,7 @@
 //! post-state root and logs hash of every (test, fork, data/gas/value index).
 //!
 //! Usage: `revmc-statetest [--mode interp|jit|aot] [--opt N] [--threads N] [--aot-store DIR]
-//! [PATHS...]`; paths
+//! [--chunk-cost C] [PATHS...]`; paths
 //! are files or folders (searched recursively for `.json`), by default
 //! `../shared/fixtures/state` beside the workspace. Ends with one line
 //! `N passed, N failed, N skipped`; exits 1 if anything failed.
@@ -34,6 +34,8 @@ struct Args {
     threads: usize,
     aot_store: PathBuf,
     paths: Vec<PathBuf>,
+    /// `Tuning::first_tier_chunk_cost` (1 splits first-tier programs at every block).
+    chunk_cost: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         aot_store: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/revmc-aot-store"),
         paths: Vec::new(),
+        chunk_cost: Tuning::default().first_tier_chunk_cost,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -61,6 +64,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--aot-store" => {
                 args.aot_store = it.next().map(PathBuf::from).ok_or("--aot-store takes a path")?
+            }
+            "--chunk-cost" => {
+                args.chunk_cost =
+                    it.next().and_then(|s| s.parse().ok()).ok_or("--chunk-cost takes a number")?
             }
             "--threads" => {
                 args.threads =
@@ -96,7 +103,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
-                "{e}\nusage: revmc-statetest [--mode interp|jit|aot] [--opt N] [--threads N] [--aot-store DIR] [PATHS...]"
+                "{e}\nusage: revmc-statetest [--mode interp|jit|aot] [--opt N] [--threads N] [--aot-store DIR] [--chunk-cost C] [PATHS...]"
             );
             return ExitCode::from(2);
         }
@@ -118,6 +125,7 @@ fn main() -> ExitCode {
         jit_opt_level: args.opt,
         aot_opt_level: args.opt,
         hot_threshold_gas: 0,
+        first_tier_chunk_cost: args.chunk_cost,
         // Small enough that eviction runs all the time, and that the JIT's memory
         // mappings (a few per program) stay far below the kernel's limit.
         code_cache_bytes: CODE_CACHE_BYTES,

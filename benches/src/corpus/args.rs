@@ -7,6 +7,7 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N | --tier T] [--translate-only]
                     [--timeout-s S] [--jobs J] [--min-coverage PCT] [--max-variants N]
+                    [--chunk-cost C]
 
   PATH              contract files or folders (recursively *.json): the `contracts/` format
                     ({\"contracts\": {name: \"0x..\"}}) or state tests (every `pre` code);
@@ -20,7 +21,9 @@ usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N | --tier T] [--transl
   --jobs J          contracts compiled in parallel, one child process each (default 1;
                     --translate-only runs in this process, one at a time)
   --min-coverage P  exit 1 if fewer than P % of the contracts compiled (translated)
-  --max-variants N  the translator's variant bound (default revmc_ir::DEFAULT_MAX_VARIANTS)";
+  --max-variants N  the translator's variant bound (default revmc_ir::DEFAULT_MAX_VARIANTS)
+  --chunk-cost C    first-tier programs estimated costlier than C are split into functions
+                    of about C each (default revmc_llvm::lower::DEFAULT_CHUNK_COST)";
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +39,8 @@ pub struct Args {
     pub min_coverage: Option<f64>,
     /// `Limits::max_variants`, when not the default.
     pub max_variants: Option<usize>,
+    /// The first tier's chunk cost (`JitCompiler::with_chunk_cost`).
+    pub chunk_cost: u64,
     /// Hidden: serve contracts over stdin/stdout for a parent `revmc-corpus`.
     pub worker: bool,
 }
@@ -66,6 +71,7 @@ impl Args {
             jobs: 1,
             min_coverage: None,
             max_variants: None,
+            chunk_cost: revmc_llvm::lower::DEFAULT_CHUNK_COST,
             worker: false,
         };
         while let Some(arg) = it.next() {
@@ -98,6 +104,10 @@ impl Args {
                 "--max-variants" => {
                     let n = value()?.parse().ok().filter(|n| *n >= 1);
                     a.max_variants = Some(n.ok_or("--max-variants takes a positive number")?);
+                }
+                "--chunk-cost" => {
+                    let c = value()?.parse().ok().filter(|c| *c >= 1);
+                    a.chunk_cost = c.ok_or("--chunk-cost takes a positive number")?;
                 }
                 "--timeout-s" => {
                     let s: f64 = value()?

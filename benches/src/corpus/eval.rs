@@ -112,8 +112,16 @@ fn run(
 /// The `--worker` loop: says [`READY`] once its compiler exists, then answers one evaluation
 /// per stdin line until stdin closes. The compiler is created outside the timed evaluations
 /// (again after a panic dropped it).
-pub fn serve(translate_only: bool, opt: OptLevel, limits: &Limits) -> anyhow::Result<()> {
-    let new_compiler = || (!translate_only).then(|| JitCompiler::new(opt)).transpose();
+pub fn serve(
+    translate_only: bool,
+    opt: OptLevel,
+    chunk_cost: u64,
+    limits: &Limits,
+) -> anyhow::Result<()> {
+    let new_compiler = || {
+        let new = || JitCompiler::new(opt).map(|c| c.with_chunk_cost(chunk_cost));
+        (!translate_only).then(new).transpose()
+    };
     let mut compiler = new_compiler()?;
     let reply = |msg: &str| -> std::io::Result<()> {
         let mut stdout = std::io::stdout().lock();

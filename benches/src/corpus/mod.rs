@@ -28,7 +28,8 @@ pub fn main() -> ExitCode {
         }
     };
     let result = if args.worker {
-        eval::serve(args.translate_only, args.opt(), &args.limits()).map(|()| ExitCode::SUCCESS)
+        eval::serve(args.translate_only, args.opt(), args.chunk_cost, &args.limits())
+            .map(|()| ExitCode::SUCCESS)
     } else {
         run(&args)
     };
@@ -104,6 +105,8 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 args.opt_level.to_string(),
                 "--max-variants".into(),
                 args.limits().max_variants.to_string(),
+                "--chunk-cost".into(),
+                args.chunk_cost.to_string(),
             ],
             timeout: args.timeout,
             jobs: args.jobs,

@@ -10,22 +10,21 @@
 //! ([`Limits::max_compile_cost`](crate::Limits)) leaves room for that error under the first
 //! tier's 2 s deadline, and admits the largest real contract more than twice over.
 
-use crate::ir::{Function, InstData, Terminator};
+use crate::ir::{Block, Function, InstData, Terminator};
 
 /// Estimated first-tier compile time of `func`, in microseconds of the reference machine.
 pub fn compile_cost(func: &Function) -> u64 {
-    func.block_ids()
-        .map(|b| {
-            let data = func.block(b);
-            let insts: u64 = data.insts.iter().map(|&i| inst_cost(func.inst(i))).sum();
-            let values = (data.insts.iter())
-                .filter(|&&i| {
-                    func.inst_result(i).is_some() && !matches!(func.inst(i), InstData::Const(_))
-                })
-                .count() as u64;
-            BLOCK + insts + values * values / VALUES_SQUARED_PER_US + term_cost(&data.term)
-        })
-        .sum()
+    func.block_ids().map(|b| block_cost(func, b)).sum()
+}
+
+/// Block `b`'s share of [`compile_cost`].
+pub fn block_cost(func: &Function, b: Block) -> u64 {
+    let data = func.block(b);
+    let insts: u64 = data.insts.iter().map(|&i| inst_cost(func.inst(i))).sum();
+    let values = (data.insts.iter())
+        .filter(|&&i| func.inst_result(i).is_some() && !matches!(func.inst(i), InstData::Const(_)))
+        .count() as u64;
+    BLOCK + insts + values * values / VALUES_SQUARED_PER_US + term_cost(&data.term)
 }
 
 /// A block's computed values cost more than linearly once there are thousands of them: 48

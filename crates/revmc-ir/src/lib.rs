@@ -20,9 +20,9 @@ pub mod passes;
 pub mod translate;
 pub mod verifier;
 
-pub use cost::compile_cost;
+pub use cost::{block_cost, compile_cost};
 pub use error::TranslateError;
-pub use limits::{DEFAULT_MAX_VARIANTS, Limits};
+pub use limits::{DEFAULT_FIRST_TIER_CHUNK_COST, DEFAULT_MAX_VARIANTS, Limits};
 pub use opt_level::OptLevel;
 pub use translate::translate;
 

@@ -39,6 +39,7 @@ pub struct AotCompiler {
     machine: TargetMachine,
     opt_level: OptLevel,
     link_timeout: Duration,
+    chunk_cost: u64,
 }
 
 /// How long the linker may run before it is killed and the compilation fails.
@@ -51,12 +52,19 @@ impl AotCompiler {
             machine: opt::host_target_machine(opt_level)?,
             opt_level,
             link_timeout: DEFAULT_LINK_TIMEOUT,
+            chunk_cost: crate::lower::DEFAULT_CHUNK_COST,
         })
     }
 
     /// The same compiler, killing a linker run that takes longer than `timeout`.
     pub fn with_link_timeout(self, timeout: Duration) -> Self {
         Self { link_timeout: timeout, ..self }
+    }
+
+    /// The same compiler, splitting first-tier programs whose estimated compile cost
+    /// exceeds `cost` ([`crate::lower::DEFAULT_CHUNK_COST`] by default).
+    pub fn with_chunk_cost(self, cost: u64) -> Self {
+        Self { chunk_cost: cost, ..self }
     }
 
     /// The optimization level.
@@ -85,14 +93,24 @@ impl AotCompiler {
         phases: &mut PhaseTimes,
     ) -> Result<inkwell::memory_buffer::MemoryBuffer<'static>, LlvmError> {
         let level = self.opt_level;
-        crate::object::emit_object(func, symbol, &self.machine, None, level, phases, |module| {
-            let cx = module.get_context();
-            let i32t = cx.i32_type();
-            let g = module.add_global(i32t, None, ABI_VERSION_SYMBOL);
-            g.set_initializer(&i32t.const_int(ABI_VERSION as u64, false).as_basic_value_enum());
-            g.set_constant(true);
-            Ok(())
-        })
+        let cost = self.chunk_cost;
+        crate::object::emit_object(
+            func,
+            symbol,
+            &self.machine,
+            None,
+            level,
+            cost,
+            phases,
+            |module| {
+                let cx = module.get_context();
+                let i32t = cx.i32_type();
+                let g = module.add_global(i32t, None, ABI_VERSION_SYMBOL);
+                g.set_initializer(&i32t.const_int(ABI_VERSION as u64, false).as_basic_value_enum());
+                g.set_constant(true);
+                Ok(())
+            },
+        )
     }
 
     fn compile_on_this_stack(

@@ -23,6 +23,7 @@ pub struct JitCompiler {
     codegen: crate::codegen::Codegen,
     machine: TargetMachine,
     opt_level: OptLevel,
+    chunk_cost: u64,
     next_symbol: u64,
 }
 
@@ -101,8 +102,22 @@ impl JitCompiler {
             codegen: crate::codegen::Codegen::new(&machine)?,
             machine,
             opt_level,
+            chunk_cost: crate::lower::DEFAULT_CHUNK_COST,
             next_symbol: 0,
         })
+    }
+
+    /// The same compiler, splitting first-tier programs whose estimated compile cost
+    /// exceeds `cost` ([`crate::lower::DEFAULT_CHUNK_COST`] by default; tests split at
+    /// every block).
+    pub fn with_chunk_cost(mut self, cost: u64) -> Self {
+        self.set_chunk_cost(cost);
+        self
+    }
+
+    /// Sets the chunk cost of [`Self::with_chunk_cost`].
+    pub fn set_chunk_cost(&mut self, cost: u64) {
+        self.chunk_cost = cost;
     }
 
     /// The optimization level.
@@ -140,6 +155,7 @@ impl JitCompiler {
             &self.machine,
             Some(&mut self.codegen),
             self.opt_level,
+            self.chunk_cost,
             &mut phases,
             |_| Ok(()),
         )?;

@@ -9,21 +9,24 @@ use inkwell::targets::{FileType, TargetMachine};
 use revmc_ir::ir::Function;
 use std::time::Instant;
 
-/// Lowers `func` as `symbol`, lets `extend` add to the module, optimizes at `level` and
-/// generates an object for `machine` (with `codegen`, its reusable pipeline, if given),
-/// recording phase times in `phases`.
+/// Lowers `func` as `symbol` (first-tier functions split past `chunk_cost`), lets
+/// `extend` add to the module, optimizes at `level` and generates an object for
+/// `machine` (with `codegen`, its reusable pipeline, if given), recording phase times in
+/// `phases`.
+#[allow(clippy::too_many_arguments, reason = "one call site per compiler kind")]
 pub(crate) fn emit_object(
     func: &Function,
     symbol: &str,
     machine: &TargetMachine,
     codegen: Option<&mut Codegen>,
     level: OptLevel,
+    chunk_cost: u64,
     phases: &mut PhaseTimes,
     extend: impl FnOnce(&Module<'_>) -> Result<(), LlvmError>,
 ) -> Result<MemoryBuffer<'static>, LlvmError> {
     let cx = Context::create();
     let t = Instant::now();
-    let module = lower::lower(&cx, func, symbol, level)?;
+    let module = lower::lower(&cx, func, symbol, level, chunk_cost)?;
     extend(&module)?;
     phases.lower = t.elapsed();
     let dump = crate::dump::dump_dir();

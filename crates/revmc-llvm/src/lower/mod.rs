@@ -10,7 +10,10 @@
 
 mod memory;
 mod ops;
+mod split;
 mod stack_fault;
+
+pub use split::DEFAULT_CHUNK_COST;
 
 use crate::{LlvmError, OptLevel};
 use inkwell::AddressSpace;
@@ -25,16 +28,22 @@ use revmc_ir::abi::EvmContext;
 use revmc_ir::ir::{Block, Function, Height, Terminator, Value};
 
 /// Lowers `func` into a new module of `cx` holding one external function named `name`,
-/// in the form the pipeline of `level` compiles best.
+/// in the form the pipeline of `level` compiles best. At the first tier, a function
+/// whose estimated compile cost ([`revmc_ir::compile_cost`]) exceeds `chunk_cost` is
+/// split into functions of about that cost each (`split.rs`).
 pub fn lower<'ctx>(
     cx: &'ctx Context,
     func: &Function,
     name: &str,
     level: OptLevel,
+    chunk_cost: u64,
 ) -> Result<Module<'ctx>, LlvmError> {
     let module = cx.create_module(name);
     let first_tier = level == OptLevel::O0;
-    Lowerer::new(cx, &module, func, name, first_tier)?.run()?;
+    match first_tier.then(|| split::partition(func, chunk_cost)).flatten() {
+        Some(chunks) => Lowerer::new(cx, &module, func, name, true, true)?.run_split(&chunks)?,
+        None => Lowerer::new(cx, &module, func, name, first_tier, false)?.run()?,
+    }
     // LLVM's verifier takes a tenth of a first-tier compilation. Every lowering is
     // verified in debug builds (all tests) and at the optimizing levels.
     if cfg!(debug_assertions) || !first_tier {
@@ -78,7 +87,14 @@ struct Lowerer<'ctx, 'a> {
     jump_target: PointerValue<'ctx>,
     args: PointerValue<'ctx>,
     slots: Vec<PointerValue<'ctx>>,
-    blocks: Vec<BasicBlock<'ctx>>,
+    /// The LLVM block of each IR block the current function reaches: its own, or (when
+    /// split) a block that continues in the function holding it.
+    blocks: Vec<Option<BasicBlock<'ctx>>>,
+    /// Whether the current function is a chunk of a split program, returning `i64`.
+    in_chunk: bool,
+    /// In a chunk, its `frame` parameter: stack slots and shared temporaries are
+    /// addressed from it where they are used (`split.rs`).
+    chunk_frame: Option<PointerValue<'ctx>>,
     values: Vec<Option<IntValue<'ctx>>>,
     oog: BasicBlock<'ctx>,
     /// The function's one exit after a builtin that halted: returns the builtin's code
@@ -117,6 +133,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         func: &'a Function,
         name: &str,
         memory_values: bool,
+        split: bool,
     ) -> Result<Self, LlvmError> {
         let i8 = cx.i8_type();
         let i64 = cx.i64_type();
@@ -140,14 +157,39 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let ctx = f.get_nth_param(0).expect("param").into_pointer_value();
         let stack = f.get_nth_param(1).expect("param").into_pointer_value();
         let stack_len = f.get_nth_param(2).expect("param").into_pointer_value();
-        let gas = b.build_alloca(i64, "gas")?;
-        let base = b.build_alloca(i64, "base")?;
+        let temp_plan = if memory_values {
+            memory::temps::plan(func)
+        } else {
+            memory::temps::TempPlan::empty()
+        };
+        // A split program keeps the state its functions share in one frame (`split.rs`).
+        let shared = if split {
+            let layout = split::FrameLayout::new(func.num_slots, &temp_plan);
+            let frame = b.build_array_alloca(i64, i64.const_int(layout.words(), false), "frame")?;
+            Some(layout.pointers(&b, frame)?)
+        } else {
+            None
+        };
+        let gas = match &shared {
+            Some(p) => p.gas,
+            None => b.build_alloca(i64, "gas")?,
+        };
+        let base = match &shared {
+            Some(p) => p.base,
+            None => b.build_alloca(i64, "base")?,
+        };
         // Static shapes are a dynamic stack on base 0: it starts at 0 and only dynamic
         // blocks move it.
         b.build_store(base, i64.const_zero())?;
         // With values in memory, the address of the base's entry too.
-        let base_ptr = b.build_alloca(ptr, "base_ptr")?;
-        let word_ops = b.build_alloca(ptr, "word_ops")?;
+        let base_ptr = match &shared {
+            Some(p) => p.base_ptr,
+            None => b.build_alloca(ptr, "base_ptr")?,
+        };
+        let word_ops = match &shared {
+            Some(p) => p.word_ops,
+            None => b.build_alloca(ptr, "word_ops")?,
+        };
         if memory_values {
             b.build_store(base_ptr, stack)?;
             // SAFETY: the offset is within `EvmContext`.
@@ -161,23 +203,26 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             };
             b.build_store(word_ops, b.build_load(ptr, field, "")?)?;
         }
-        let jump_target = b.build_alloca(i256, "jump_target")?;
-        let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;
-        let slots = (0..func.num_slots)
-            .map(|i| b.build_alloca(i256, &format!("slot{i}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let temp_plan = if memory_values {
-            memory::temps::plan(func)
-        } else {
-            memory::temps::TempPlan::empty()
+        let (jump_target, args, slots, temps, blocks) = match shared {
+            // The split program's own function runs no IR block: its blocks are
+            // set by `run_split`, and it reads no temporary.
+            Some(p) => (p.jump_target, p.args, p.slots, p.temps, vec![None; func.blocks.len()]),
+            None => {
+                let jump_target = b.build_alloca(i256, "jump_target")?;
+                let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;
+                let slots = (0..func.num_slots)
+                    .map(|i| b.build_alloca(i256, &format!("slot{i}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let temps = (0..temp_plan.count)
+                    .map(|i| b.build_alloca(i256, &format!("t{i}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let blocks = func
+                    .block_ids()
+                    .map(|blk| Some(cx.append_basic_block(f, &blk.to_string())))
+                    .collect::<Vec<_>>();
+                (jump_target, args, slots, temps, blocks)
+            }
         };
-        let temps = (0..temp_plan.count)
-            .map(|i| b.build_alloca(i256, &format!("t{i}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let blocks = func
-            .block_ids()
-            .map(|blk| cx.append_basic_block(f, &blk.to_string()))
-            .collect::<Vec<_>>();
         let oog = cx.append_basic_block(f, "out_of_gas");
         let halt = cx.append_basic_block(f, "halt");
         let fail = cx.append_basic_block(f, "fail");
@@ -208,6 +253,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             args,
             slots,
             blocks,
+            in_chunk: false,
+            chunk_frame: None,
             values: vec![None; func.values.len()],
             oog,
             halt: (halt, halt_code),
@@ -231,24 +278,46 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let g = self.load_ctx_field(EvmContext::OFFSET_GAS_REMAINING, self.i64)?;
         self.b.build_store(self.gas, g)?;
         self.resume_dispatch()?;
+        self.emit_exits()?;
+        self.lower_blocks(0..self.func.blocks.len())?;
+        self.emit_stack_fault_scan()?;
+        Ok(())
+    }
 
+    /// The current function's shared exits.
+    fn emit_exits(&mut self) -> Result<(), LlvmError> {
         // Shared out-of-gas exit. It could store 0 like other halts, but keeping the gas
         // live here measured better register allocation in hot loops (docs/compute-core.md).
         self.b.position_at_end(self.oog);
         self.sync_gas_out()?;
         let code = self.i8.const_int(revmc_ir::InstructionResult::OutOfGas as u64, false);
-        self.b.build_return(Some(&code))?;
+        self.ret(code)?;
 
         // The shared halting exits: one `ret` each instead of one per halting site, which
         // spares codegen an epilogue per site.
         self.b.position_at_end(self.halt.0);
-        self.b.build_return(Some(&self.halt.1.as_basic_value()))?;
+        self.ret(self.halt.1.as_basic_value().into_int_value())?;
         self.b.position_at_end(self.fail.0);
         self.spend_all_gas()?;
-        self.b.build_return(Some(&self.fail.1.as_basic_value()))?;
+        self.ret(self.fail.1.as_basic_value().into_int_value())?;
+        Ok(())
+    }
 
-        for blk in self.func.block_ids() {
-            self.b.position_at_end(self.blocks[blk.index()]);
+    /// Returns the halt code `code` (an `i8`): as it is, or widened in a chunk.
+    fn ret(&self, code: IntValue<'ctx>) -> Result<(), LlvmError> {
+        if self.in_chunk {
+            let wide = self.b.build_int_z_extend(code, self.i64, "")?;
+            self.b.build_return(Some(&wide))?;
+        } else {
+            self.b.build_return(Some(&code))?;
+        }
+        Ok(())
+    }
+
+    /// Lowers the IR blocks `range`.
+    fn lower_blocks(&mut self, range: std::ops::Range<usize>) -> Result<(), LlvmError> {
+        for blk in range.map(Block::new) {
+            self.b.position_at_end(self.block(blk));
             let insts = &self.func.block(blk).insts;
             for (i, &inst) in insts.iter().enumerate() {
                 if self.memory_values {
@@ -273,7 +342,6 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             self.terminator(&self.func.block(blk).term)?;
         }
-        self.emit_stack_fault_scan()?;
         Ok(())
     }
 
@@ -301,26 +369,17 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
         }
         let entry = self.b.get_insert_block().expect("positioned");
+        let start = self.block(Block::new(0));
         if cases.is_empty() {
-            self.b.build_unconditional_branch(self.blocks[0])?;
+            self.b.build_unconditional_branch(start)?;
             return Ok(());
         }
         let at = self.load_ctx_field(EvmContext::OFFSET_RESUME_AT, self.i64)?.into_int_value();
-        self.b.build_switch(at, self.blocks[0], &cases)?;
+        self.b.build_switch(at, start, &cases)?;
         let resumes: Vec<_> =
             self.resume_blocks.iter().map(|(&r, &(bb, live))| (r, bb, live)).collect();
         for (resume, bb, live) in resumes {
-            self.b.position_at_end(bb);
-            for i in 0..live {
-                if self.memory_values {
-                    let src = self.stack_ptr(self.i64.const_int(i, false))?;
-                    self.copy_word(self.slots[i as usize], src)?;
-                } else {
-                    let v = self.load_stack(i)?;
-                    self.b.build_store(self.slots[i as usize], v)?;
-                }
-            }
-            self.b.build_unconditional_branch(self.blocks[resume])?;
+            self.fill_static_resume(bb, live, Block::new(resume))?;
         }
         for (bb, resume) in dynamic {
             self.b.position_at_end(bb);
@@ -329,6 +388,28 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             self.b.build_unconditional_branch(self.block(resume))?;
         }
         self.b.position_at_end(entry);
+        Ok(())
+    }
+
+    /// Fills `bb`, where a static-shape suspension resumes: the `live` stack slots from
+    /// the stack array, then block `resume`.
+    fn fill_static_resume(
+        &mut self,
+        bb: BasicBlock<'ctx>,
+        live: u64,
+        resume: Block,
+    ) -> Result<(), LlvmError> {
+        self.b.position_at_end(bb);
+        for i in 0..live {
+            if self.memory_values {
+                let src = self.stack_ptr(self.i64.const_int(i, false))?;
+                self.copy_word(self.slot(i as u32), src)?;
+            } else {
+                let v = self.load_stack(i)?;
+                self.b.build_store(self.slots[i as usize], v)?;
+            }
+        }
+        self.b.build_unconditional_branch(self.block(resume))?;
         Ok(())
     }
 
@@ -348,7 +429,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         for i in 0..n {
             if self.memory_values {
                 let dst = self.stack_ptr(self.i64.const_int(i, false))?;
-                self.copy_word(dst, self.slots[i as usize])?;
+                self.copy_word(dst, self.slot(i as u32))?;
                 continue;
             }
             let v = self.b.build_load(self.i256, self.slots[i as usize], "")?.into_int_value();
@@ -375,7 +456,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     }
 
     fn block(&self, b: Block) -> BasicBlock<'ctx> {
-        self.blocks[b.index()]
+        self.blocks[b.index()].expect("a block the current function reaches")
     }
 
     /// Pointer to the context field at `offset`.
@@ -532,7 +613,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
                 self.b.build_store(p, self.i64.const_int(*index as u64, false))?;
                 self.b.build_store(self.stack_len, below)?;
-                self.b.build_return(Some(&rc))?;
+                self.ret(rc)?;
                 // Without a suspension the operation either failed (halt) or completed in
                 // place, leaving its result on the stack array like a resumed call.
                 self.b.position_at_end(other);
@@ -564,7 +645,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                     self.b.build_store(self.stack_len, len)?;
                 }
                 let code = self.i8.const_int(*result as u64, false);
-                self.b.build_return(Some(&code))?;
+                self.ret(code)?;
             }
         }
         Ok(())

@@ -108,7 +108,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
         self.b.position_at_end(body);
         let word = |k: u64| -> Result<IntValue<'ctx>, LlvmError> {
-            let at = self.b.build_int_add(self.b.build_int_mul(i_val, c(WORDS), "")?, c(1 + k), "")?;
+            let at =
+                self.b.build_int_add(self.b.build_int_mul(i_val, c(WORDS), "")?, c(1 + k), "")?;
             // SAFETY: `at` indexes check `i < count` of a table of `count` checks.
             let p = unsafe { self.b.build_in_bounds_gep(self.i64, table, &[at], "")? };
             Ok(self.b.build_load(self.i64, p, "")?.into_int_value())

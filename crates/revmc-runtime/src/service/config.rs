@@ -95,6 +95,11 @@ pub struct Tuning {
     pub first_tier_opt_level: Option<OptLevel>,
     /// Gas that first-tier code must run before it is recompiled optimized.
     pub tier_up_gas: u64,
+    /// First-tier programs whose estimated compile cost (`revmc_ir::compile_cost`,
+    /// microseconds of the reference machine) exceeds this are compiled as several
+    /// functions of about this cost: twice as fast for the largest contracts
+    /// (`revmc_ir::Limits::first_tier_chunk_cost`).
+    pub first_tier_chunk_cost: usize,
     /// Deadline of a first-tier compilation: past it the compilation is abandoned, the
     /// key is refused as `Timeout` (for 10 minutes) and the worker moves on (0: none).
     #[serde(with = "humantime_serde")]
@@ -145,6 +150,7 @@ impl Default for Tuning {
             jit_opt_level: OptLevel::O2,
             first_tier_opt_level: Some(OptLevel::O0),
             tier_up_gas: 10_000_000,
+            first_tier_chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
             compile_deadline: Duration::from_secs(2),
             optimizing_compile_deadline: Duration::from_secs(60),
             aot_opt_level: OptLevel::O3,

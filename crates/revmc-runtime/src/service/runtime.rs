@@ -62,6 +62,7 @@ impl Runtime {
             limits: Limits {
                 max_code_len: unless_zero(tuning.max_bytecode_len),
                 min_loop_free_instructions: tuning.min_loop_free_instructions,
+                first_tier_chunk_cost: tuning.first_tier_chunk_cost.max(1),
                 ..Limits::default()
             },
             deadline: duration_unless_zero(tuning.compile_deadline),
@@ -359,7 +360,13 @@ fn start_pool(
 /// translator's limits only those that shape the code count: which code is compiled at
 /// all is policy.
 fn artifact_build(tuning: &Tuning, limits: &Limits) -> ArtifactBuild {
-    let shaping = Limits { max_code_len: 0, min_loop_free_instructions: 0, ..*limits };
+    // AOT code is optimized, never split: the chunk cost does not shape it either.
+    let shaping = Limits {
+        max_code_len: 0,
+        min_loop_free_instructions: 0,
+        first_tier_chunk_cost: 0,
+        ..*limits
+    };
     ArtifactBuild {
         target: revmc_worker::host_target_id(),
         build_id: revmc_worker::build_id(),

@@ -1,5 +1,6 @@
 //! Running one case both ways and comparing, plus a tiny bytecode builder.
 
+use revmc_ir::Limits;
 use revmc_runtime::harness::ExecutionOutcome;
 use revmc_runtime::harness::Oracle;
 use revmc_runtime::{InstructionResult, JitProgram, OptLevel, SpecId, SyncCompiler, U256};
@@ -23,12 +24,23 @@ pub const FORKS: &[SpecId] = &[
     SpecId::OSAKA,
 ];
 
-/// Opt levels every case is compiled at.
-pub const LEVELS: [OptLevel; 2] = [OptLevel::O0, OptLevel::O2];
+/// What every case is compiled as: both tiers, and the first tier split into one
+/// function per block (every branch crosses from one function to another).
+pub const LEVELS: [(OptLevel, &str); 3] =
+    [(OptLevel::O0, "O0"), (OptLevel::O0, "O0 split at every block"), (OptLevel::O2, "O2")];
 
 thread_local! {
     static COMPILERS: RefCell<Vec<SyncCompiler>> = RefCell::new(
-        LEVELS.iter().map(|&l| SyncCompiler::new(l).expect("JIT compiler")).collect(),
+        LEVELS
+            .iter()
+            .map(|&(l, name)| {
+                let c = SyncCompiler::new(l).expect("JIT compiler");
+                match name.contains("split") {
+                    true => c.with_limits(Limits { first_tier_chunk_cost: 1, ..Limits::default() }),
+                    false => c,
+                }
+            })
+            .collect(),
     );
 }
 
@@ -57,7 +69,7 @@ impl Case {
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
     pub fn check(&self, calldata: &[u8], gas: u64) -> ExecutionOutcome {
         let want = self.oracle.run(calldata, gas);
-        for (jit, level) in self.jits.iter().zip(LEVELS) {
+        for (jit, (_, level)) in self.jits.iter().zip(LEVELS) {
             let got = jit.run(calldata, gas);
             let ctx = || {
                 format!(

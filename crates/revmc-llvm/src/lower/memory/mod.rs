@@ -27,10 +27,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let dst = |l: &Self| l.result_ptr(inst);
         let p = match data {
             InstData::Const(c) => self.word_const(*c)?,
-            InstData::SlotGet(n) if self.stays_in_place(inst) => self.slots[*n as usize],
+            InstData::SlotGet(n) if self.stays_in_place(inst) => self.slot(*n),
             InstData::SlotGet(n) => {
                 let dst = dst(self)?;
-                self.copy_word(dst, self.slots[*n as usize])?;
+                self.copy_word(dst, self.slot(*n))?;
                 dst
             }
             InstData::StackLoad(n) if self.stays_in_place(inst) => self.rel_stack_ptr(*n)?,
@@ -38,7 +38,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 return Ok(None);
             }
             InstData::SlotSet(n, v) => {
-                self.store_value(self.slots[*n as usize], *v)?;
+                self.store_value(self.slot(*n), *v)?;
                 return Ok(None);
             }
             InstData::StackLoad(n) => {
@@ -130,8 +130,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
     fn result_ptr(&self, inst: Inst) -> Result<PointerValue<'ctx>, LlvmError> {
         let v = self.func.inst_result(inst).expect("an instruction with a result");
         Ok(match self.temp_plan.storage[v.index()] {
-            Storage::Temp(t) => self.temps[t as usize],
-            Storage::Forwarded(Location::Slot(n)) => self.slots[n as usize],
+            Storage::Temp(t) => self.temp(t),
+            Storage::Forwarded(Location::Slot(n)) => self.slot(n),
             Storage::Forwarded(Location::Stack(n)) => self.rel_stack_ptr(n)?,
             other => unreachable!("{v} is computed in a temporary, not {other:?}"),
         })
@@ -180,7 +180,42 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// Where value `v` lives.
     pub(super) fn word(&self, v: Value) -> PointerValue<'ctx> {
+        // A chunk may read a value another chunk computed: its temporary is in the frame.
+        if let (Some(_), Storage::Temp(t)) = (self.chunk_frame, self.temp_plan.storage[v.index()])
+            && (self.temp_plan.local..self.temp_plan.count).contains(&t)
+        {
+            return self.temp(t);
+        }
         self.words[v.index()].expect("value used before lowering its definition")
+    }
+
+    /// Stack slot `n`: its alloca, or in a chunk its place in the frame.
+    pub(super) fn slot(&self, n: u32) -> PointerValue<'ctx> {
+        match self.chunk_frame {
+            Some(frame) => self.frame_field(frame, super::split::slot_offset(n)),
+            None => self.slots[n as usize],
+        }
+    }
+
+    /// Temporary `t`: its alloca, or in a chunk, for a value read in other blocks, its
+    /// place in the frame.
+    fn temp(&self, t: u32) -> PointerValue<'ctx> {
+        match self.chunk_frame {
+            Some(frame) if t >= self.temp_plan.local => {
+                let k = t - self.temp_plan.local;
+                self.frame_field(frame, super::split::shared_temp_offset(self.func.num_slots, k))
+            }
+            _ => self.temps[t as usize],
+        }
+    }
+
+    /// The address `offset` bytes into the frame at `frame`, computed where the builder
+    /// is: FastISel folds it into the access instead of keeping a pointer per field.
+    pub(super) fn frame_field(&self, frame: PointerValue<'ctx>, offset: u64) -> PointerValue<'ctx> {
+        let off = [self.i64.const_int(offset, false)];
+        // SAFETY: the offset is within the frame (`split::FrameLayout`).
+        unsafe { self.b.build_in_bounds_gep(self.i8, frame, &off, "") }
+            .expect("the builder is positioned while lowering")
     }
 
     /// A private global holding `c`, one per distinct constant.

@@ -40,12 +40,15 @@ pub(crate) struct TempPlan {
     pub(crate) storage: Vec<Storage>,
     /// Number of temporaries.
     pub(crate) count: u32,
+    /// Temporaries below this index hold values of one block, reused from block to
+    /// block; the others each hold one value read in other blocks.
+    pub(crate) local: u32,
 }
 
 impl TempPlan {
     /// A plan for no values (the register lowering).
     pub(crate) fn empty() -> Self {
-        TempPlan { storage: Vec::new(), count: 0 }
+        TempPlan { storage: Vec::new(), count: 0, local: 0 }
     }
 }
 
@@ -199,7 +202,7 @@ pub(crate) fn plan(func: &Function) -> TempPlan {
     for (i, v) in own.into_iter().enumerate() {
         storage[v.index()] = Storage::Temp(pool + i as u32);
     }
-    TempPlan { storage, count }
+    TempPlan { storage, count, local: pool }
 }
 
 /// The block and position of each value's definition.
