@@ -14,10 +14,12 @@
 //!   table pass through the frame too, but a chunk keeps its own copies, read when it
 //!   is entered and written back when it branches to another chunk: they are read at
 //!   almost every instruction. So are the temporaries of values local to a block.
-//! - A chunk is called with the IR block to start at and switches to it. A branch to a
-//!   block of another chunk returns `256 + block`; a halt returns its code (below 256).
-//!   The program's function calls the chunk holding the block, in a loop, until a code
-//!   comes back.
+//! - A chunk is called with the index of the block to start at among its entry blocks,
+//!   and branches there through a table of their addresses. A branch to a block of
+//!   another chunk returns `256 + block`; a halt returns its code (below 256). The
+//!   program's function looks the block up in one table (its chunk and entry index) and
+//!   calls the chunk through another, in a loop, until a code comes back: no chain of
+//!   compares, which is what a `switch` is at O0.
 //! - Each chunk has its own shared exits and stack-fault scan; the program's function
 //!   has the resume dispatch, which enters the loop at the resumed block.
 
@@ -222,45 +224,47 @@ impl<'ctx> Lowerer<'ctx, '_> {
             })
             .collect();
 
-        // The loop: the chunk holding block `next`, called until it returns a code.
+        // The loop: the chunk holding block `next`, called with the block's index among
+        // the chunk's entries, until it returns a code. One table gives both for every
+        // block, another the chunks' addresses: no compare chain at O0.
         self.b.position_at_end(dispatch);
-        let table = self.chunk_table(&chunk_of)?;
+        let mut route = vec![0u32; n];
+        for (k, e) in entries.iter().enumerate() {
+            for (i, &b) in e.iter().enumerate() {
+                route[b] = (k as u32) << 16 | u32::try_from(i).expect("fewer than 2^16 entries");
+            }
+        }
+        let i32t = self.cx.i32_type();
+        let route_consts: Vec<IntValue<'ctx>> =
+            route.iter().map(|&r| i32t.const_int(r as u64, false)).collect();
+        let routes = self.private_table(i32t.const_array(&route_consts), "route")?;
+        let fn_ptrs: Vec<PointerValue<'ctx>> =
+            fns.iter().map(|f| f.as_global_value().as_pointer_value()).collect();
+        let chunk_fns = self.private_table(self.ptr.const_array(&fn_ptrs), "chunks")?;
         let at = next.as_basic_value().into_int_value();
         // SAFETY: `next` is a block index (`CONTINUE_AT + b` came back from a chunk, or
         // an entry stub's constant), and the table has one entry per block.
-        let slot = unsafe { self.b.build_in_bounds_gep(self.cx.i16_type(), table, &[at], "")? };
-        let k = self.b.build_load(self.cx.i16_type(), slot, "chunk")?.into_int_value();
-        let calls: Vec<BasicBlock<'ctx>> = (0..chunks.len())
-            .map(|k| self.cx.append_basic_block(main, &format!("call{k}")))
-            .collect();
-        let cases: Vec<_> = calls
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(k, &bb)| (self.cx.i16_type().const_int(k as u64, false), bb))
-            .collect();
-        self.b.build_switch(k, calls[0], &cases)?;
-        for (k, &bb) in calls.iter().enumerate() {
-            self.b.position_at_end(bb);
-            let args = [
-                self.ctx.into(),
-                self.stack.into(),
-                self.stack_len.into(),
-                frame.into(),
-                at.into(),
-            ];
-            let r = self.b.build_call(fns[k], &args, "")?;
-            let r = r.try_as_basic_value().basic().expect("an i64").into_int_value();
-            let c = |v: u64| self.i64.const_int(v, false);
-            let done = self.b.build_int_compare(P::ULT, r, c(CONTINUE_AT), "")?;
-            let again = self.cx.append_basic_block(main, "again");
-            code.add_incoming(&[(&r, bb)]);
-            self.b.build_conditional_branch(done, halted, again)?;
-            self.b.position_at_end(again);
-            let b = self.b.build_int_sub(r, c(CONTINUE_AT), "")?;
-            next.add_incoming(&[(&b, again)]);
-            self.b.build_unconditional_branch(dispatch)?;
-        }
+        let slot = unsafe { self.b.build_in_bounds_gep(i32t, routes, &[at], "")? };
+        let r = self.b.build_load(i32t, slot, "route")?.into_int_value();
+        let k = self.b.build_right_shift(r, i32t.const_int(16, false), false, "chunk")?;
+        let e = self.b.build_and(r, i32t.const_int(0xffff, false), "")?;
+        let e = self.b.build_int_z_extend(e, self.i64, "entry")?;
+        // SAFETY: a route's chunk is below the number of chunks, the table's length.
+        let slot = unsafe { self.b.build_in_bounds_gep(self.ptr, chunk_fns, &[k], "")? };
+        let f = self.b.build_load(self.ptr, slot, "")?.into_pointer_value();
+        let args =
+            [self.ctx.into(), self.stack.into(), self.stack_len.into(), frame.into(), e.into()];
+        let r = self.b.build_indirect_call(chunk_ty, f, &args, "")?;
+        let r = r.try_as_basic_value().basic().expect("an i64").into_int_value();
+        let c = |v: u64| self.i64.const_int(v, false);
+        let done = self.b.build_int_compare(P::ULT, r, c(CONTINUE_AT), "")?;
+        let again = self.cx.append_basic_block(main, "again");
+        code.add_incoming(&[(&r, dispatch)]);
+        self.b.build_conditional_branch(done, halted, again)?;
+        self.b.position_at_end(again);
+        let b = self.b.build_int_sub(r, c(CONTINUE_AT), "")?;
+        next.add_incoming(&[(&b, again)]);
+        self.b.build_unconditional_branch(dispatch)?;
 
         for (k, range) in chunks.iter().enumerate() {
             self.lower_chunk(fns[k], range.clone(), &entries[k])?;
@@ -268,13 +272,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(())
     }
 
-    /// The chunk index of each block, as a private constant.
-    fn chunk_table(&self, chunk_of: &[u16]) -> Result<PointerValue<'ctx>, LlvmError> {
-        let i16 = self.cx.i16_type();
-        let consts: Vec<IntValue<'ctx>> =
-            chunk_of.iter().map(|&k| i16.const_int(k as u64, false)).collect();
-        let init = i16.const_array(&consts);
-        let global = self.module.add_global(init.get_type(), None, "chunk_of_block");
+    /// A private constant holding `init`.
+    fn private_table(
+        &self,
+        init: inkwell::values::ArrayValue<'ctx>,
+        name: &str,
+    ) -> Result<PointerValue<'ctx>, LlvmError> {
+        let global = self.module.add_global(init.get_type(), None, name);
         global.set_initializer(&init);
         global.set_constant(true);
         global.set_linkage(Linkage::Private);
@@ -372,19 +376,25 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
         }
 
+        // The entry: an indirect branch through the addresses of the entry blocks.
         self.b.position_at_end(entry);
-        let cases: Vec<_> = entries
-            .iter()
-            .map(|&b| (self.i64.const_int(b as u64, false), self.block(Block::new(b))))
-            .collect();
-        match cases.split_first() {
-            Some(((_, first), rest)) => {
-                self.b.build_switch(start, *first, rest)?;
-            }
+        let targets: Vec<BasicBlock<'ctx>> =
+            entries.iter().map(|&b| self.block(Block::new(b))).collect();
+        if targets.is_empty() {
             // No block of the chunk is reached from outside it: it is never called.
-            None => {
-                self.b.build_unreachable()?;
-            }
+            self.b.build_unreachable()?;
+        } else {
+            let addrs = targets
+                .iter()
+                // SAFETY: the entry blocks belong to `f` and none is its first block.
+                .map(|bb| unsafe { bb.get_address() })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| LlvmError::Verify("an entry block has no address".into()))?;
+            let table = self.private_table(self.ptr.const_array(&addrs), "entries")?;
+            // SAFETY: the program's function passes an index below the number of entries.
+            let slot = unsafe { self.b.build_in_bounds_gep(self.ptr, table, &[start], "")? };
+            let addr = self.b.build_load(self.ptr, slot, "")?.into_pointer_value();
+            self.b.build_indirect_branch(addr, &targets)?;
         }
         self.emit_exits()?;
         self.lower_blocks(range)?;
