@@ -54,14 +54,15 @@ pub(super) fn partition(func: &Function, chunk_cost: u64) -> Option<Vec<Range<us
     let mut chunks = Vec::new();
     let (mut start, mut acc) = (0, 0u64);
     for (i, &c) in costs.iter().enumerate() {
-        if acc > 0 && acc + c > chunk_cost {
+        // A chunk's entries are numbered in 16 bits (the dispatch's route table).
+        if acc > 0 && (acc + c > chunk_cost || i - start == usize::from(u16::MAX)) {
             chunks.push(start..i);
             (start, acc) = (i, 0);
         }
         acc += c;
     }
     chunks.push(start..costs.len());
-    (chunks.len() > 1).then_some(chunks)
+    (chunks.len() > 1 && chunks.len() <= usize::from(u16::MAX)).then_some(chunks)
 }
 
 /// Where the shared state lies in the frame, in bytes.
@@ -195,7 +196,15 @@ impl<'ctx> Lowerer<'ctx, '_> {
             self.b.build_int_truncate(code.as_basic_value().into_int_value(), self.i8, "")?;
         self.b.build_return(Some(&code8))?;
         // The start and every resumed block continue in the dispatch loop.
-        for &b in entries.iter().flatten() {
+        let mut from_main = vec![0];
+        for blk in self.func.block_ids() {
+            if let Terminator::Suspend { resume, .. } = self.func.block(blk).term {
+                from_main.push(resume.index());
+            }
+        }
+        from_main.sort_unstable();
+        from_main.dedup();
+        for &b in &from_main {
             let stub = self.cx.append_basic_block(main, &format!("enter{b}"));
             self.b.position_at_end(stub);
             next.add_incoming(&[(&self.i64.const_int(b as u64, false), stub)]);
