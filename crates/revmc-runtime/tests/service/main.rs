@@ -4,6 +4,5 @@
 
 mod common;
 mod evm;
-mod flood;
 mod lifecycle;
 mod threads;

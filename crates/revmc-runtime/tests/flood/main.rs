@@ -1,8 +1,14 @@
 //! A node sees endless distinct code: the coordinator's hotness counts and the negative
 //! cache stay bounded in entries and memory, and code that keeps running is still
 //! promoted.
+//!
+//! A test binary of its own: it measures the process's resident memory, which tests
+//! running beside it in one process would grow.
 
-use super::common::*;
+#[path = "../service/common.rs"]
+mod common;
+
+use common::*;
 use revm::primitives::{B256, Bytes};
 use revmc_runtime::{Lookup, RuntimeCacheKey, Tuning};
 use std::time::Duration;
