@@ -39,7 +39,6 @@ pub struct AotCompiler {
     machine: TargetMachine,
     opt_level: OptLevel,
     link_timeout: Duration,
-    chunk_cost: u64,
 }
 
 /// How long the linker may run before it is killed and the compilation fails.
@@ -52,19 +51,12 @@ impl AotCompiler {
             machine: opt::host_target_machine(opt_level)?,
             opt_level,
             link_timeout: DEFAULT_LINK_TIMEOUT,
-            chunk_cost: crate::lower::DEFAULT_CHUNK_COST,
         })
     }
 
     /// The same compiler, killing a linker run that takes longer than `timeout`.
     pub fn with_link_timeout(self, timeout: Duration) -> Self {
         Self { link_timeout: timeout, ..self }
-    }
-
-    /// The same compiler, splitting first-tier programs whose estimated compile cost
-    /// exceeds `cost` ([`crate::lower::DEFAULT_CHUNK_COST`] by default).
-    pub fn with_chunk_cost(self, cost: u64) -> Self {
-        Self { chunk_cost: cost, ..self }
     }
 
     /// The optimization level.
@@ -93,7 +85,9 @@ impl AotCompiler {
         phases: &mut PhaseTimes,
     ) -> Result<inkwell::memory_buffer::MemoryBuffer<'static>, LlvmError> {
         let level = self.opt_level;
-        let cost = self.chunk_cost;
+        // AOT code is optimized: first-tier splitting, at the default cost, only applies
+        // to an O0 library made for inspection.
+        let cost = crate::lower::DEFAULT_CHUNK_COST;
         crate::object::emit_object(
             func,
             symbol,
