@@ -459,6 +459,28 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         self.blocks[b.index()].expect("a block the current function reaches")
     }
 
+    /// A private constant global holding `init`: the constant words, check tables and
+    /// dispatch tables of the lowering.
+    fn private_constant(
+        &self,
+        init: inkwell::values::ArrayValue<'ctx>,
+        name: &str,
+    ) -> inkwell::values::GlobalValue<'ctx> {
+        let global = self.module.add_global(init.get_type(), None, name);
+        global.set_initializer(&init);
+        global.set_constant(true);
+        global.set_linkage(inkwell::module::Linkage::Private);
+        global.set_unnamed_addr(true);
+        global
+    }
+
+    /// An `[N x i64]` constant of `words`.
+    fn i64_array(&self, words: &[u64]) -> inkwell::values::ArrayValue<'ctx> {
+        let consts: Vec<IntValue<'ctx>> =
+            words.iter().map(|&w| self.i64.const_int(w, false)).collect();
+        self.i64.const_array(&consts)
+    }
+
     /// Pointer to the context field at `offset`.
     fn ctx_field(&self, offset: usize) -> Result<PointerValue<'ctx>, LlvmError> {
         // SAFETY: the offset comes from `EvmContext`'s layout and is within the struct.

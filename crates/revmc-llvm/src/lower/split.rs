@@ -246,10 +246,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let i32t = self.cx.i32_type();
         let route_consts: Vec<IntValue<'ctx>> =
             route.iter().map(|&r| i32t.const_int(r as u64, false)).collect();
-        let routes = self.private_table(i32t.const_array(&route_consts), "route")?;
+        let routes =
+            self.private_constant(i32t.const_array(&route_consts), "route").as_pointer_value();
         let fn_ptrs: Vec<PointerValue<'ctx>> =
             fns.iter().map(|f| f.as_global_value().as_pointer_value()).collect();
-        let chunk_fns = self.private_table(self.ptr.const_array(&fn_ptrs), "chunks")?;
+        let chunk_fns =
+            self.private_constant(self.ptr.const_array(&fn_ptrs), "chunks").as_pointer_value();
         let at = next.as_basic_value().into_int_value();
         // SAFETY: `next` is a block index (`CONTINUE_AT + b` came back from a chunk, or
         // an entry stub's constant), and the table has one entry per block.
@@ -279,20 +281,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
             self.lower_chunk(fns[k], range.clone(), &entries[k])?;
         }
         Ok(())
-    }
-
-    /// A private constant holding `init`.
-    fn private_table(
-        &self,
-        init: inkwell::values::ArrayValue<'ctx>,
-        name: &str,
-    ) -> Result<PointerValue<'ctx>, LlvmError> {
-        let global = self.module.add_global(init.get_type(), None, name);
-        global.set_initializer(&init);
-        global.set_constant(true);
-        global.set_linkage(Linkage::Private);
-        global.set_unnamed_addr(true);
-        Ok(global.as_pointer_value())
     }
 
     /// Lowers the blocks `range` as the chunk `f`, entered at the blocks `entries`.
@@ -399,7 +387,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 .map(|bb| unsafe { bb.get_address() })
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| LlvmError::Verify("an entry block has no address".into()))?;
-            let table = self.private_table(self.ptr.const_array(&addrs), "entries")?;
+            let table =
+                self.private_constant(self.ptr.const_array(&addrs), "entries").as_pointer_value();
             // SAFETY: the program's function passes an index below the number of entries.
             let slot = unsafe { self.b.build_in_bounds_gep(self.ptr, table, &[start], "")? };
             let addr = self.b.build_load(self.ptr, slot, "")?.into_pointer_value();

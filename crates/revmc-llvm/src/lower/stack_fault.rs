@@ -10,7 +10,6 @@ use super::Lowerer;
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::basic_block::BasicBlock;
-use inkwell::module::Linkage;
 use inkwell::values::{IntValue, PhiValue};
 use revmc_ir::InstructionResult;
 use revmc_ir::ir::StackCheck;
@@ -61,15 +60,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 exit
             }
         };
-        let consts: Vec<IntValue<'ctx>> =
-            words.iter().map(|&w| self.i64.const_int(w, false)).collect();
-        let init = self.i64.const_array(&consts);
-        let global = self.module.add_global(init.get_type(), None, "stack_checks");
-        global.set_initializer(&init);
-        global.set_constant(true);
-        global.set_linkage(Linkage::Private);
-        global.set_unnamed_addr(true);
-        let table = global.as_pointer_value();
+        let table = self.private_constant(self.i64_array(&words), "stack_checks");
+        let table = table.as_pointer_value();
         let block = self.cx.append_basic_block(self.f, "stack_fault_at");
         self.b.position_at_end(block);
         exit.table.add_incoming(&[(&table, block)]);

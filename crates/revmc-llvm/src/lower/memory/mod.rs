@@ -223,14 +223,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         if let Some(&p) = self.word_consts.get(&c) {
             return Ok(p);
         }
-        let limbs: Vec<IntValue<'ctx>> =
-            c.as_limbs().iter().map(|&l| self.i64.const_int(l, false)).collect();
-        let init = self.i64.const_array(&limbs);
-        let global = self.module.add_global(init.get_type(), None, "word");
-        global.set_initializer(&init);
-        global.set_constant(true);
-        global.set_linkage(inkwell::module::Linkage::Private);
-        global.set_unnamed_addr(true);
+        let global = self.private_constant(self.i64_array(c.as_limbs()), "word");
         global.set_alignment(8);
         let p = global.as_pointer_value();
         self.word_consts.insert(c, p);
