@@ -62,6 +62,46 @@ enum Arg<'ctx> {
     Small(IntValue<'ctx>),
 }
 
+/// Where a function keeps the program's state: allocas of its own, or (in a split
+/// program) fields of the frame its chunks share.
+struct Locals<'ctx> {
+    gas: PointerValue<'ctx>,
+    base: PointerValue<'ctx>,
+    base_ptr: PointerValue<'ctx>,
+    word_ops: PointerValue<'ctx>,
+    jump_target: PointerValue<'ctx>,
+    args: PointerValue<'ctx>,
+    slots: Vec<PointerValue<'ctx>>,
+    /// The temporaries (none in a split program's own function, which reads none).
+    temps: Vec<PointerValue<'ctx>>,
+}
+
+impl<'ctx> Locals<'ctx> {
+    /// Allocas for all of it, where `b` is (the entry block).
+    fn allocas(
+        b: &Builder<'ctx>,
+        i256: IntType<'ctx>,
+        slots: u32,
+        temps: u32,
+    ) -> Result<Self, LlvmError> {
+        let cx = i256.get_context();
+        let (i64, ptr) = (cx.i64_type(), cx.ptr_type(AddressSpace::default()));
+        let words = |n: u32, name: &str| {
+            (0..n).map(|i| b.build_alloca(i256, &format!("{name}{i}"))).collect::<Result<_, _>>()
+        };
+        Ok(Self {
+            gas: b.build_alloca(i64, "gas")?,
+            base: b.build_alloca(i64, "base")?,
+            base_ptr: b.build_alloca(ptr, "base_ptr")?,
+            word_ops: b.build_alloca(ptr, "word_ops")?,
+            jump_target: b.build_alloca(i256, "jump_target")?,
+            args: b.build_array_alloca(i256, i64.const_int(4, false), "args")?,
+            slots: words(slots, "slot")?,
+            temps: words(temps, "t")?,
+        })
+    }
+}
+
 struct Lowerer<'ctx, 'a> {
     cx: &'ctx Context,
     module: &'a Module<'ctx>,
@@ -163,33 +203,17 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             memory::temps::TempPlan::empty()
         };
         // A split program keeps the state its functions share in one frame (`split.rs`).
-        let shared = if split {
+        let Locals { gas, base, base_ptr, word_ops, jump_target, args, slots, temps } = if split {
             let layout = split::FrameLayout::new(func.num_slots, &temp_plan);
             let frame = b.build_array_alloca(i64, i64.const_int(layout.words(), false), "frame")?;
-            Some(layout.pointers(&b, frame)?)
+            layout.pointers(&b, frame)?
         } else {
-            None
-        };
-        let gas = match &shared {
-            Some(p) => p.gas,
-            None => b.build_alloca(i64, "gas")?,
-        };
-        let base = match &shared {
-            Some(p) => p.base,
-            None => b.build_alloca(i64, "base")?,
+            Locals::allocas(&b, i256, func.num_slots, temp_plan.count)?
         };
         // Static shapes are a dynamic stack on base 0: it starts at 0 and only dynamic
         // blocks move it.
         b.build_store(base, i64.const_zero())?;
         // With values in memory, the address of the base's entry too.
-        let base_ptr = match &shared {
-            Some(p) => p.base_ptr,
-            None => b.build_alloca(ptr, "base_ptr")?,
-        };
-        let word_ops = match &shared {
-            Some(p) => p.word_ops,
-            None => b.build_alloca(ptr, "word_ops")?,
-        };
         if memory_values {
             b.build_store(base_ptr, stack)?;
             // SAFETY: the offset is within `EvmContext`.
@@ -203,25 +227,14 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             };
             b.build_store(word_ops, b.build_load(ptr, field, "")?)?;
         }
-        let (jump_target, args, slots, temps, blocks) = match shared {
-            // The split program's own function runs no IR block: its blocks are
-            // set by `run_split`, and it reads no temporary.
-            Some(p) => (p.jump_target, p.args, p.slots, p.temps, vec![None; func.blocks.len()]),
-            None => {
-                let jump_target = b.build_alloca(i256, "jump_target")?;
-                let args = b.build_array_alloca(i256, i64.const_int(4, false), "args")?;
-                let slots = (0..func.num_slots)
-                    .map(|i| b.build_alloca(i256, &format!("slot{i}")))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let temps = (0..temp_plan.count)
-                    .map(|i| b.build_alloca(i256, &format!("t{i}")))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let blocks = func
-                    .block_ids()
-                    .map(|blk| Some(cx.append_basic_block(f, &blk.to_string())))
-                    .collect::<Vec<_>>();
-                (jump_target, args, slots, temps, blocks)
-            }
+        // The split program's own function runs no IR block: `run_split` sets the
+        // blocks it branches to.
+        let blocks = match split {
+            true => vec![None; func.blocks.len()],
+            false => func
+                .block_ids()
+                .map(|blk| Some(cx.append_basic_block(f, &blk.to_string())))
+                .collect(),
         };
         let oog = cx.append_basic_block(f, "out_of_gas");
         let halt = cx.append_basic_block(f, "halt");

@@ -23,8 +23,8 @@
 //! - Each chunk has its own shared exits and stack-fault scan; the program's function
 //!   has the resume dispatch, which enters the loop at the resumed block.
 
-use super::Lowerer;
 use super::memory::temps::TempPlan;
+use super::{Locals, Lowerer};
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::basic_block::BasicBlock;
@@ -91,20 +91,6 @@ pub(super) fn shared_temp_offset(slots: u32, k: u32) -> u64 {
     slot_offset(slots) + 32 * k as u64
 }
 
-/// The frame's fields as pointers of one function.
-pub(super) struct FramePointers<'ctx> {
-    pub(super) gas: PointerValue<'ctx>,
-    pub(super) base: PointerValue<'ctx>,
-    pub(super) base_ptr: PointerValue<'ctx>,
-    pub(super) word_ops: PointerValue<'ctx>,
-    pub(super) jump_target: PointerValue<'ctx>,
-    pub(super) args: PointerValue<'ctx>,
-    pub(super) slots: Vec<PointerValue<'ctx>>,
-    /// Every temporary: the shared ones in the frame, the local ones at `frame` (a
-    /// placeholder the caller replaces where it runs blocks).
-    pub(super) temps: Vec<PointerValue<'ctx>>,
-}
-
 impl FrameLayout {
     pub(super) fn new(slots: u32, plan: &TempPlan) -> Self {
         Self { slots, temps: plan.local..plan.count }
@@ -115,12 +101,13 @@ impl FrameLayout {
         (SLOTS + 32 * (self.slots as u64 + self.temps.len() as u64)) / 8
     }
 
-    /// The fields of the frame at `frame`, addressed where `b` is positioned.
+    /// The fields of the frame at `frame`, addressed where `b` is positioned: the state
+    /// of the program's own function.
     pub(super) fn pointers<'ctx>(
         &self,
         b: &Builder<'ctx>,
         frame: PointerValue<'ctx>,
-    ) -> Result<FramePointers<'ctx>, LlvmError> {
+    ) -> Result<Locals<'ctx>, LlvmError> {
         let i8 = frame.get_type().get_context().i8_type();
         let i64 = frame.get_type().get_context().i64_type();
         let at = |off: u64| -> Result<PointerValue<'ctx>, LlvmError> {
@@ -128,13 +115,7 @@ impl FrameLayout {
             Ok(unsafe { b.build_in_bounds_gep(i8, frame, &[i64.const_int(off, false)], "")? })
         };
         let slots = (0..self.slots).map(|n| at(slot_offset(n))).collect::<Result<_, _>>()?;
-        let temps = (0..self.temps.end)
-            .map(|t| match t.checked_sub(self.temps.start) {
-                Some(k) => at(shared_temp_offset(self.slots, k)),
-                None => Ok(frame),
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(FramePointers {
+        Ok(Locals {
             gas: at(GAS)?,
             base: at(BASE)?,
             base_ptr: at(BASE_PTR)?,
@@ -142,7 +123,7 @@ impl FrameLayout {
             jump_target: at(JUMP_TARGET)?,
             args: at(ARGS)?,
             slots,
-            temps,
+            temps: Vec::new(),
         })
     }
 }
@@ -320,9 +301,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
             (own[0].1, own[1].1, own[2].1, own[3].1);
         self.jump_target = field(self, JUMP_TARGET);
         self.args = self.b.build_array_alloca(self.i256, self.i64.const_int(4, false), "args")?;
-        for t in 0..self.temp_plan.local {
-            self.temps[t as usize] = self.b.build_alloca(self.i256, &format!("t{t}"))?;
-        }
+        // Temporaries of values local to a block are the chunk's own (`temp`).
+        self.temps = (0..self.temp_plan.local)
+            .map(|t| self.b.build_alloca(self.i256, &format!("t{t}")))
+            .collect::<Result<_, _>>()?;
 
         self.blocks.iter_mut().for_each(|b| *b = None);
         for b in range.clone() {
