@@ -25,19 +25,25 @@ pub const FORKS: &[SpecId] = &[
 ];
 
 /// What every case is compiled as: both tiers, and the first tier split into one
-/// function per block (every branch crosses from one function to another).
-pub const LEVELS: [(OptLevel, &str); 3] =
-    [(OptLevel::O0, "O0"), (OptLevel::O0, "O0 split at every block"), (OptLevel::O2, "O2")];
+/// function per block (`first_tier_chunk_cost` 1: every branch crosses from one function
+/// to another).
+pub const LEVELS: [(OptLevel, Option<usize>, &str); 3] = [
+    (OptLevel::O0, None, "O0"),
+    (OptLevel::O0, Some(1), "O0 split at every block"),
+    (OptLevel::O2, None, "O2"),
+];
 
 thread_local! {
     static COMPILERS: RefCell<Vec<SyncCompiler>> = RefCell::new(
         LEVELS
             .iter()
-            .map(|&(l, name)| {
-                let c = SyncCompiler::new(l).expect("JIT compiler");
-                match name.contains("split") {
-                    true => c.with_limits(Limits { first_tier_chunk_cost: 1, ..Limits::default() }),
-                    false => c,
+            .map(|&(level, chunk_cost, _)| {
+                let c = SyncCompiler::new(level).expect("JIT compiler");
+                match chunk_cost {
+                    Some(cost) => {
+                        c.with_limits(Limits { first_tier_chunk_cost: cost, ..Limits::default() })
+                    }
+                    None => c,
                 }
             })
             .collect(),
@@ -69,7 +75,7 @@ impl Case {
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
     pub fn check(&self, calldata: &[u8], gas: u64) -> ExecutionOutcome {
         let want = self.oracle.run(calldata, gas);
-        for (jit, (_, level)) in self.jits.iter().zip(LEVELS) {
+        for (jit, (_, _, level)) in self.jits.iter().zip(LEVELS) {
             let got = jit.run(calldata, gas);
             let ctx = || {
                 format!(
