@@ -102,6 +102,26 @@ impl<'ctx> Locals<'ctx> {
     }
 }
 
+/// A shared exit that returns a code: its block and the phi of the code.
+type CodeExit<'ctx> = (BasicBlock<'ctx>, PhiValue<'ctx>);
+
+/// A function's shared exits, empty: `out_of_gas`, `halt` and `fail` (filled by
+/// `Lowerer::emit_exits`). Leaves `b` in `fail`.
+fn exit_blocks<'ctx>(
+    cx: &'ctx Context,
+    b: &Builder<'ctx>,
+    f: FunctionValue<'ctx>,
+) -> Result<(BasicBlock<'ctx>, CodeExit<'ctx>, CodeExit<'ctx>), LlvmError> {
+    let oog = cx.append_basic_block(f, "out_of_gas");
+    let halt = cx.append_basic_block(f, "halt");
+    let fail = cx.append_basic_block(f, "fail");
+    b.position_at_end(halt);
+    let halt_code = b.build_phi(cx.i8_type(), "halt_code")?;
+    b.position_at_end(fail);
+    let fail_code = b.build_phi(cx.i8_type(), "fail_code")?;
+    Ok((oog, (halt, halt_code), (fail, fail_code)))
+}
+
 struct Lowerer<'ctx, 'a> {
     cx: &'ctx Context,
     module: &'a Module<'ctx>,
@@ -139,9 +159,9 @@ struct Lowerer<'ctx, 'a> {
     oog: BasicBlock<'ctx>,
     /// The function's one exit after a builtin that halted: returns the builtin's code
     /// (a phi), the gas being in the context already.
-    halt: (BasicBlock<'ctx>, PhiValue<'ctx>),
+    halt: CodeExit<'ctx>,
     /// The function's one exceptional exit: spends all gas and returns the code (a phi).
-    fail: (BasicBlock<'ctx>, PhiValue<'ctx>),
+    fail: CodeExit<'ctx>,
     /// The shared exit of failing dynamic-shape sections, once one needs it.
     stack_fault: Option<stack_fault::StackFaultExit<'ctx>>,
     /// The check tables emitted so far, by content: sections with the same checks share one.
@@ -236,13 +256,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 .map(|blk| Some(cx.append_basic_block(f, &blk.to_string())))
                 .collect(),
         };
-        let oog = cx.append_basic_block(f, "out_of_gas");
-        let halt = cx.append_basic_block(f, "halt");
-        let fail = cx.append_basic_block(f, "fail");
-        b.position_at_end(halt);
-        let halt_code = b.build_phi(i8, "halt_code")?;
-        b.position_at_end(fail);
-        let fail_code = b.build_phi(i8, "fail_code")?;
+        let (oog, halt, fail) = exit_blocks(cx, &b, f)?;
         b.position_at_end(entry);
         Ok(Self {
             cx,
@@ -270,8 +284,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             chunk_frame: None,
             values: vec![None; func.values.len()],
             oog,
-            halt: (halt, halt_code),
-            fail: (fail, fail_code),
+            halt,
+            fail,
             stack_fault: None,
             check_tables: Default::default(),
             resume_blocks: Default::default(),

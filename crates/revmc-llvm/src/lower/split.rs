@@ -331,13 +331,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 }
             }
         }
-        self.oog = self.cx.append_basic_block(f, "out_of_gas");
-        let halt = self.cx.append_basic_block(f, "halt");
-        let fail = self.cx.append_basic_block(f, "fail");
-        self.b.position_at_end(halt);
-        self.halt = (halt, self.b.build_phi(self.i8, "halt_code")?);
-        self.b.position_at_end(fail);
-        self.fail = (fail, self.b.build_phi(self.i8, "fail_code")?);
+        (self.oog, self.halt, self.fail) = super::exit_blocks(self.cx, &self.b, f)?;
         self.stack_fault = None;
         self.check_tables.clear();
         // Static-shape suspensions of this chunk that complete without suspending
