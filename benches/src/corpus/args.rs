@@ -23,7 +23,7 @@ usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N | --tier T] [--transl
   --min-coverage P  exit 1 if fewer than P % of the contracts compiled (translated)
   --max-variants N  the translator's variant bound (default revmc_ir::DEFAULT_MAX_VARIANTS)
   --chunk-cost C    first-tier programs estimated costlier than C are split into functions
-                    of about C each (default revmc_llvm::lower::DEFAULT_CHUNK_COST)";
+                    of about C each (default revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST)";
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +39,8 @@ pub struct Args {
     pub min_coverage: Option<f64>,
     /// `Limits::max_variants`, when not the default.
     pub max_variants: Option<usize>,
-    /// The first tier's chunk cost (`JitCompiler::with_chunk_cost`).
-    pub chunk_cost: u64,
+    /// `Limits::first_tier_chunk_cost`.
+    pub chunk_cost: usize,
     /// Hidden: serve contracts over stdin/stdout for a parent `revmc-corpus`.
     pub worker: bool,
 }
@@ -56,6 +56,7 @@ impl Args {
         if let Some(n) = self.max_variants {
             limits.max_variants = n;
         }
+        limits.first_tier_chunk_cost = self.chunk_cost;
         limits
     }
 
@@ -71,7 +72,7 @@ impl Args {
             jobs: 1,
             min_coverage: None,
             max_variants: None,
-            chunk_cost: revmc_llvm::lower::DEFAULT_CHUNK_COST,
+            chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
             worker: false,
         };
         while let Some(arg) = it.next() {

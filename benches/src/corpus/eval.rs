@@ -89,6 +89,7 @@ fn run(
     // Taken out of the slot while compiling: a panic leaves no half-used compiler behind.
     let compiled = match slot.take().map_or_else(|| JitCompiler::new(opt), Ok) {
         Ok(mut compiler) => {
+            compiler.set_chunk_cost(limits.first_tier_chunk_cost);
             let compiled = compiler.compile(&func);
             *slot = Some(compiler);
             compiled
@@ -112,16 +113,8 @@ fn run(
 /// The `--worker` loop: says [`READY`] once its compiler exists, then answers one evaluation
 /// per stdin line until stdin closes. The compiler is created outside the timed evaluations
 /// (again after a panic dropped it).
-pub fn serve(
-    translate_only: bool,
-    opt: OptLevel,
-    chunk_cost: u64,
-    limits: &Limits,
-) -> anyhow::Result<()> {
-    let new_compiler = || {
-        let new = || JitCompiler::new(opt).map(|c| c.with_chunk_cost(chunk_cost));
-        (!translate_only).then(new).transpose()
-    };
+pub fn serve(translate_only: bool, opt: OptLevel, limits: &Limits) -> anyhow::Result<()> {
+    let new_compiler = || (!translate_only).then(|| JitCompiler::new(opt)).transpose();
     let mut compiler = new_compiler()?;
     let reply = |msg: &str| -> std::io::Result<()> {
         let mut stdout = std::io::stdout().lock();

@@ -28,8 +28,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = if args.worker {
-        eval::serve(args.translate_only, args.opt(), args.chunk_cost, &args.limits())
-            .map(|()| ExitCode::SUCCESS)
+        eval::serve(args.translate_only, args.opt(), &args.limits()).map(|()| ExitCode::SUCCESS)
     } else {
         run(&args)
     };

@@ -87,7 +87,7 @@ impl AotCompiler {
         let level = self.opt_level;
         // AOT code is optimized: first-tier splitting, at the default cost, only applies
         // to an O0 library made for inspection.
-        let cost = crate::lower::DEFAULT_CHUNK_COST;
+        let cost = revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST;
         crate::object::emit_object(
             func,
             symbol,

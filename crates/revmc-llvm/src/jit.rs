@@ -23,7 +23,7 @@ pub struct JitCompiler {
     codegen: crate::codegen::Codegen,
     machine: TargetMachine,
     opt_level: OptLevel,
-    chunk_cost: u64,
+    chunk_cost: usize,
     next_symbol: u64,
 }
 
@@ -102,21 +102,14 @@ impl JitCompiler {
             codegen: crate::codegen::Codegen::new(&machine)?,
             machine,
             opt_level,
-            chunk_cost: crate::lower::DEFAULT_CHUNK_COST,
+            chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
             next_symbol: 0,
         })
     }
 
-    /// The same compiler, splitting first-tier programs whose estimated compile cost
-    /// exceeds `cost` ([`crate::lower::DEFAULT_CHUNK_COST`] by default; tests split at
-    /// every block).
-    pub fn with_chunk_cost(mut self, cost: u64) -> Self {
-        self.set_chunk_cost(cost);
-        self
-    }
-
-    /// Sets the chunk cost of [`Self::with_chunk_cost`].
-    pub fn set_chunk_cost(&mut self, cost: u64) {
+    /// Splits first-tier programs whose estimated compile cost exceeds `cost` from now
+    /// on ([`revmc_ir::Limits::first_tier_chunk_cost`], its default at first).
+    pub fn set_chunk_cost(&mut self, cost: usize) {
         self.chunk_cost = cost;
     }
 

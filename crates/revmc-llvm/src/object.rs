@@ -20,7 +20,7 @@ pub(crate) fn emit_object(
     machine: &TargetMachine,
     codegen: Option<&mut Codegen>,
     level: OptLevel,
-    chunk_cost: u64,
+    chunk_cost: usize,
     phases: &mut PhaseTimes,
     extend: impl FnOnce(&Module<'_>) -> Result<(), LlvmError>,
 ) -> Result<MemoryBuffer<'static>, LlvmError> {

@@ -65,7 +65,7 @@ pub fn compile_jit(
     limits: &Limits,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
     let (ir, translated) = translate_timed(code, spec, limits)?;
-    compiler.set_chunk_cost(limits.first_tier_chunk_cost as u64);
+    compiler.set_chunk_cost(limits.first_tier_chunk_cost);
     let function = {
         let _span = tracing::debug_span!("backend", level = ?compiler.opt_level()).entered();
         compiler.compile_named(&ir, symbol)?

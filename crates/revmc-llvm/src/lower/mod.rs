@@ -13,8 +13,6 @@ mod ops;
 mod split;
 mod stack_fault;
 
-pub use split::DEFAULT_CHUNK_COST;
-
 use crate::{LlvmError, OptLevel};
 use inkwell::AddressSpace;
 use inkwell::basic_block::BasicBlock;
@@ -36,7 +34,7 @@ pub fn lower<'ctx>(
     func: &Function,
     name: &str,
     level: OptLevel,
-    chunk_cost: u64,
+    chunk_cost: usize,
 ) -> Result<Module<'ctx>, LlvmError> {
     let module = cx.create_module(name);
     let first_tier = level == OptLevel::O0;

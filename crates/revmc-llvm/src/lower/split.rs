@@ -35,18 +35,14 @@ use revmc_ir::abi::EvmContext;
 use revmc_ir::ir::{Block, Function, Terminator};
 use std::ops::Range;
 
-/// The default chunk cost: the estimated cost ([`revmc_ir::compile_cost`], microseconds
-/// of the reference machine) of a function past which the first tier splits it, and the
-/// size of each piece ([`revmc_ir::Limits::first_tier_chunk_cost`]).
-pub const DEFAULT_CHUNK_COST: u64 = revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST as u64;
-
 /// What a chunk returns to continue at block `b`: `CONTINUE_AT + b`. Halt codes are
 /// below it.
 const CONTINUE_AT: u64 = 256;
 
 /// The runs of consecutive blocks `func` is split into, or `None` if it is lowered whole
 /// (its cost is at most `chunk_cost`).
-pub(super) fn partition(func: &Function, chunk_cost: u64) -> Option<Vec<Range<usize>>> {
+pub(super) fn partition(func: &Function, chunk_cost: usize) -> Option<Vec<Range<usize>>> {
+    let chunk_cost = chunk_cost as u64;
     let costs: Vec<u64> = func.block_ids().map(|b| revmc_ir::block_cost(func, b)).collect();
     if costs.iter().sum::<u64>() <= chunk_cost {
         return None;
@@ -398,7 +394,7 @@ mod tests {
     #[test]
     fn a_program_within_the_chunk_cost_is_lowered_whole() {
         let f = looping();
-        assert_eq!(partition(&f, revmc_ir::compile_cost(&f)), None);
+        assert_eq!(partition(&f, revmc_ir::compile_cost(&f) as usize), None);
     }
 
     #[test]
@@ -411,7 +407,7 @@ mod tests {
         assert_eq!(each, (0..n).map(|b| b..b + 1).collect::<Vec<_>>());
         // Half the cost: at least two chunks, none over the cost unless one block is.
         let half = revmc_ir::compile_cost(&f) / 2;
-        let chunks = partition(&f, half).expect("split");
+        let chunks = partition(&f, half as usize).expect("split");
         assert!(chunks.len() >= 2);
         assert_eq!(chunks.first().map(|r| r.start), Some(0));
         assert_eq!(chunks.last().map(|r| r.end), Some(n));
@@ -440,7 +436,8 @@ mod tests {
         assert_eq!(chunks.len(), f.blocks.len());
         assert!(chunks.iter().all(|c| c.get_linkage() == Linkage::Private));
         // Unsplit, one function has a body (the others are intrinsics' declarations).
-        let whole = super::super::lower(&cx, &f, "whole", OptLevel::O0, u64::MAX).expect("lowers");
+        let whole =
+            super::super::lower(&cx, &f, "whole", OptLevel::O0, usize::MAX).expect("lowers");
         assert_eq!(whole.get_functions().filter(|g| g.count_basic_blocks() > 0).count(), 1);
     }
 }
