@@ -13,6 +13,9 @@ pub use revmc_ir::OptLevel;
 trait Pipeline {
     fn pipeline(self) -> Option<&'static str>;
     fn codegen(self) -> OptimizationLevel;
+    /// Whether instruction selection tries LLVM's fast selector on each block before
+    /// SelectionDAG.
+    fn fast_isel(self) -> bool;
 }
 
 impl Pipeline for OptLevel {
@@ -37,6 +40,16 @@ impl Pipeline for OptLevel {
             OptLevel::O2 => OptimizationLevel::Default,
             OptLevel::O3 => OptimizationLevel::Aggressive,
         }
+    }
+
+    // The fast selector takes each block bottom-up until an instruction it cannot select
+    // (any `i256` one) and leaves the rest of the block to SelectionDAG. What it takes are
+    // the gas, stack and memory checks, calls and branches: cheap for it, and for
+    // SelectionDAG a large share of its time for little better code. O0 uses it anyway;
+    // O3 keeps SelectionDAG for every block.
+    // Measured in docs/compile-cost.md ("The fast selector at the optimizing tier").
+    fn fast_isel(self) -> bool {
+        !matches!(self, OptLevel::O3)
     }
 }
 
@@ -80,7 +93,7 @@ pub fn host_target_machine(level: OptLevel) -> Result<TargetMachine, LlvmError> 
     let target = Target::from_triple(&triple).map_err(|e| LlvmError::Target(e.to_string()))?;
     let cpu = TargetMachine::get_host_cpu_name();
     let features = TargetMachine::get_host_cpu_features();
-    target
+    let machine = target
         .create_target_machine(
             &triple,
             cpu.to_str().unwrap_or("generic"),
@@ -89,7 +102,16 @@ pub fn host_target_machine(level: OptLevel) -> Result<TargetMachine, LlvmError> 
             RelocMode::PIC,
             CodeModel::Default,
         )
-        .ok_or_else(|| LlvmError::Target(format!("no target machine for {triple}")))
+        .ok_or_else(|| LlvmError::Target(format!("no target machine for {triple}")))?;
+    // SAFETY: `machine` is a live target machine; the setting only selects which
+    // instruction selectors its code generation passes run.
+    unsafe {
+        llvm_sys::target_machine::LLVMSetTargetMachineFastISel(
+            machine.as_mut_ptr(),
+            level.fast_isel().into(),
+        )
+    };
+    Ok(machine)
 }
 
 /// Runs the pipeline of `level` over `module`, after setting its triple and data layout.
