@@ -39,3 +39,42 @@ fn every_gas_limit_of_a_mixed_program() {
         case.check(&[], gas);
     }
 }
+
+#[test]
+fn every_gas_limit_of_a_program_with_branches_and_forward_jumps() {
+    // Blocks that only compute and jump forward, a memory expansion on one path, and a
+    // REVERT or a RETURN at the end: at every gas limit on each of the four paths, the
+    // status, and the gas left when it completes, must be the interpreter's.
+    #[rustfmt::skip]
+    let code = [
+        0x60, 0x01, 0x60, 0x02, 0x01, 0x50,       // 0: 1 + 2, popped
+        0x5f, 0x35, 0x60, 0x13, 0x57,             // 6: JUMPI(19, calldata[0])
+        0x60, 0x2a, 0x5f, 0x52,                   // 11: MSTORE(0, 42)
+        0x60, 0x1d, 0x56,                         // 15: JUMP(29)
+        0xfe,                                     // 18
+        0x5b, 0x60, 0x07, 0x60, 0x08, 0x02, 0x50, // 19: 7 * 8, popped
+        0x60, 0x1d, 0x56,                         // 26: JUMP(29)
+        0x5b, 0x60, 0x03, 0x60, 0x04, 0x01, 0x50, // 29: 3 + 4, popped
+        0x60, 0x2a, 0x56,                         // 36: JUMP(42)
+        0xfe, 0xfe, 0xfe,                         // 39
+        0x5b, 0x5f, 0x35, 0x60, 0x01, 0x16,       // 42: calldata[0] & 1
+        0x60, 0x37, 0x57,                         // 48: JUMPI(55, ·)
+        0x60, 0x20, 0x5f, 0xfd,                   // 51: REVERT(0, 32)
+        0x5b, 0x60, 0x20, 0x5f, 0xf3,             // 55: RETURN(0, 32)
+    ];
+    // PUSH0 needs Shanghai.
+    for spec in [revmc_runtime::SpecId::SHANGHAI, revmc_runtime::SpecId::CANCUN] {
+        let case = Case::new(&code, spec);
+        for n in 0u8..4 {
+            let mut calldata = [0u8; 32];
+            calldata[31] = n;
+            let full = case.check(&calldata, 1_000_000);
+            let want =
+                if n & 1 == 1 { InstructionResult::Return } else { InstructionResult::Revert };
+            assert_eq!(full.result, want);
+            for gas in 0..=1_000_000 - full.gas_remaining + 2 {
+                case.check(&calldata, gas);
+            }
+        }
+    }
+}
