@@ -14,10 +14,8 @@ pub use revmc_ir::OptLevel;
 trait Pipeline {
     fn pipeline(self) -> Option<&'static str>;
     fn codegen(self) -> OptimizationLevel;
-    /// Whether instruction selection tries LLVM's fast selector on each block before
-    /// SelectionDAG.
-    fn fast_isel(self) -> bool;
-    /// Whether the program's functions are marked `optsize`.
+    /// Whether the functions of programs of at least [`OPTSIZE_MIN_BLOCKS`] blocks are
+    /// marked `optsize`.
     fn optsize(self) -> bool;
 }
 
@@ -45,25 +43,21 @@ impl Pipeline for OptLevel {
         }
     }
 
-    // The fast selector takes each block bottom-up until an instruction it cannot select
-    // (any `i256` one) and leaves the rest of the block to SelectionDAG. What it takes are
-    // the gas, stack and memory checks, calls and branches: cheap for it, and for
-    // SelectionDAG a large share of its time for little better code. O0 uses it anyway;
-    // O3 keeps SelectionDAG for every block.
-    // Measured in docs/compile-cost.md ("The fast selector and smaller code").
-    fn fast_isel(self) -> bool {
-        !matches!(self, OptLevel::O3)
-    }
-
     // `optsize` lets LLVM's passes pick the smaller of two forms they consider equal. At
-    // O2 it made the code 12 % smaller (corpus: 23.6 → 20.8 native bytes per bytecode
-    // byte), with the board's execution times and the compile time equal within noise.
-    // O3 keeps LLVM's speed-first choices; O0 runs no pass that reads it. Measured in
-    // docs/compile-cost.md ("The fast selector and smaller code").
+    // O2 it made real contracts' code 12 % smaller (corpus: 23.6 → 20.8 native bytes per
+    // bytecode byte), with their execution and compile times equal within noise. O3 keeps
+    // LLVM's speed-first choices; O0 runs no pass that reads it. Measured in
+    // docs/compile-cost.md ("Smaller code").
     fn optsize(self) -> bool {
         matches!(self, OptLevel::O1 | OptLevel::O2)
     }
 }
+
+/// The fewest basic blocks (summed over a module's functions, after lowering) of a program
+/// marked `optsize`. Below it are small kernels, whose one hot loop `optsize` slowed by
+/// aligning no loop header (fibonacci 9 %, factorial 5 %); a 1 KiB contract lowers to
+/// about 250 blocks.
+pub const OPTSIZE_MIN_BLOCKS: u32 = 256;
 
 /// Initializes LLVM's native target once per process.
 pub fn init_native_target() -> Result<(), LlvmError> {
@@ -105,7 +99,7 @@ pub fn host_target_machine(level: OptLevel) -> Result<TargetMachine, LlvmError> 
     let target = Target::from_triple(&triple).map_err(|e| LlvmError::Target(e.to_string()))?;
     let cpu = TargetMachine::get_host_cpu_name();
     let features = TargetMachine::get_host_cpu_features();
-    let machine = target
+    target
         .create_target_machine(
             &triple,
             cpu.to_str().unwrap_or("generic"),
@@ -114,16 +108,7 @@ pub fn host_target_machine(level: OptLevel) -> Result<TargetMachine, LlvmError> 
             RelocMode::PIC,
             CodeModel::Default,
         )
-        .ok_or_else(|| LlvmError::Target(format!("no target machine for {triple}")))?;
-    // SAFETY: `machine` is a live target machine; the setting only selects which
-    // instruction selectors its code generation passes run.
-    unsafe {
-        llvm_sys::target_machine::LLVMSetTargetMachineFastISel(
-            machine.as_mut_ptr(),
-            level.fast_isel().into(),
-        )
-    };
-    Ok(machine)
+        .ok_or_else(|| LlvmError::Target(format!("no target machine for {triple}")))
 }
 
 /// Runs the pipeline of `level` over `module`, after setting its triple and data layout.
@@ -134,7 +119,8 @@ pub fn optimize(
 ) -> Result<(), LlvmError> {
     module.set_triple(&machine.get_triple());
     module.set_data_layout(&machine.get_target_data().get_data_layout());
-    if level.optsize() {
+    let blocks: u32 = module.get_functions().map(|f| f.count_basic_blocks()).sum();
+    if level.optsize() && blocks >= OPTSIZE_MIN_BLOCKS {
         let kind = Attribute::get_named_enum_kind_id("optsize");
         let optsize = module.get_context().create_enum_attribute(kind, 0);
         for f in module.get_functions() {
@@ -152,20 +138,34 @@ mod tests {
     use super::*;
     use inkwell::context::Context;
 
-    #[test]
-    fn the_optimizing_levels_but_o3_mark_functions_optsize() {
-        let kind = Attribute::get_named_enum_kind_id("optsize");
-        for (level, want) in [(OptLevel::O0, false), (OptLevel::O2, true), (OptLevel::O3, false)] {
-            let cx = Context::create();
-            let module = cx.create_module("m");
-            let f = module.add_function("f", cx.void_type().fn_type(&[], false), None);
-            let b = cx.create_builder();
-            b.position_at_end(cx.append_basic_block(f, "entry"));
-            b.build_return(None).unwrap();
-            let machine = host_target_machine(level).unwrap();
-            optimize(&module, &machine, level).unwrap();
-            let marked = f.get_enum_attribute(AttributeLoc::Function, kind).is_some();
-            assert_eq!(marked, want, "{level:?}");
+    /// Whether `optimize` at `level` marks a function of `blocks` blocks `optsize`.
+    fn marked_optsize(level: OptLevel, blocks: u32) -> bool {
+        let cx = Context::create();
+        let module = cx.create_module("m");
+        let f = module.add_function("f", cx.void_type().fn_type(&[], false), None);
+        let b = cx.create_builder();
+        let bbs: Vec<_> = (0..blocks).map(|i| cx.append_basic_block(f, &format!("b{i}"))).collect();
+        for (i, &bb) in bbs.iter().enumerate() {
+            b.position_at_end(bb);
+            match bbs.get(i + 1) {
+                Some(&next) => b.build_unconditional_branch(next).map(drop),
+                None => b.build_return(None).map(drop),
+            }
+            .unwrap();
         }
+        let machine = host_target_machine(level).unwrap();
+        optimize(&module, &machine, level).unwrap();
+        let kind = Attribute::get_named_enum_kind_id("optsize");
+        f.get_enum_attribute(AttributeLoc::Function, kind).is_some()
+    }
+
+    #[test]
+    fn programs_of_many_blocks_are_marked_optsize_at_o1_and_o2() {
+        let n = OPTSIZE_MIN_BLOCKS;
+        assert!(marked_optsize(OptLevel::O2, n));
+        assert!(marked_optsize(OptLevel::O1, n));
+        assert!(!marked_optsize(OptLevel::O2, n - 1), "a small kernel keeps its speed");
+        assert!(!marked_optsize(OptLevel::O3, n));
+        assert!(!marked_optsize(OptLevel::O0, n));
     }
 }
