@@ -1,7 +1,7 @@
 //! The GAS opcode and out-of-gas at every point of a program.
 
-use crate::harness::{Asm, Case, FORKS};
-use revmc_runtime::InstructionResult;
+use crate::harness::{Asm, Case, FORKS, words};
+use revmc_runtime::{InstructionResult, SpecId, U256};
 
 #[test]
 fn gas_opcode_sees_exact_remaining_gas() {
@@ -32,7 +32,7 @@ fn every_gas_limit_of_a_mixed_program() {
         .push_u(64)
         .op(0xf3)
         .code();
-    let case = Case::new(&code, revmc_runtime::SpecId::CANCUN);
+    let case = Case::new(&code, SpecId::CANCUN);
     let full = case.check(&[], 1_000_000);
     assert_eq!(full.result, InstructionResult::Return);
     for gas in 0..=1_000_000 - full.gas_remaining + 2 {
@@ -63,11 +63,10 @@ fn every_gas_limit_of_a_program_with_branches_and_forward_jumps() {
         0x5b, 0x60, 0x20, 0x5f, 0xf3,             // 55: RETURN(0, 32)
     ];
     // PUSH0 needs Shanghai.
-    for spec in [revmc_runtime::SpecId::SHANGHAI, revmc_runtime::SpecId::CANCUN] {
+    for spec in [SpecId::SHANGHAI, SpecId::CANCUN] {
         let case = Case::new(&code, spec);
-        for n in 0u8..4 {
-            let mut calldata = [0u8; 32];
-            calldata[31] = n;
+        for n in 0u64..4 {
+            let calldata = words(&[U256::from(n)]);
             let full = case.check(&calldata, 1_000_000);
             let want =
                 if n & 1 == 1 { InstructionResult::Return } else { InstructionResult::Revert };
