@@ -114,3 +114,44 @@ fn sections_a_dropped_expansion_separated_are_charged_as_one() {
     // | PUSH0 MLOAD, POP STOP.
     assert_eq!(charges(&func), [9, 5 + 8 + 4, 7 + 2]);
 }
+
+/// The charges of `func`: static ones as `(gas, 0)`, dynamic-shape ones as `(gas, checks)`.
+fn all_charges(func: &Function) -> Vec<(u64, usize)> {
+    (func.block_ids().flat_map(|b| func.block(b).insts.iter()))
+        .filter_map(|&i| match func.inst(i) {
+            InstData::ChargeGas(g) => Some((*g, 0)),
+            InstData::DynCharge { gas, checks } => Some((*gas, checks.len())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn dynamic_sections_a_dropped_expansion_separated_are_charged_as_one() {
+    // A loop whose head is reached one entry higher each turn (a dynamic shape): its
+    // MLOAD(0x40) is covered by the entry's MSTORE, so the two sections around it are
+    // one, with the second's stack checks after the first's.
+    #[rustfmt::skip]
+    let code = [
+        0x60, 0x80, 0x60, 0x40, 0x52, // MSTORE(0x40, 0x80)
+        0x5f,                         // i = 0
+        0x5b,                         // 6: head
+        0x60, 0x40, 0x51, 0x50,       // MLOAD(0x40), popped
+        0x80, 0x60, 0x01, 0x01,       // DUP1; i + 1
+        0x80, 0x5f, 0x35, 0x11,       // calldata[0] > i + 1
+        0x60, 0x06, 0x57,             // JUMPI(head)
+        0x00,
+    ];
+    let func = translated(&code);
+    assert!(func.to_string().contains("base"), "the head is a dynamic shape");
+    // The entry's two sections (its MSTORE grows memory); then the head's one: JUMPDEST
+    // PUSH1 MLOAD (7 gas, checked at PUSH1) | POP DUP1 PUSH1 ADD DUP1 PUSH0 CALLDATALOAD GT
+    // PUSH1 JUMPI (35 gas, checked at DUP1, PUSH1 and PUSH0). Unmerged: (7, 1), (35, 3).
+    assert_eq!(all_charges(&func), [(9, 0), (2, 0), (42, 4)]);
+    let head = func.block(revmc_ir::ir::Block::new(1));
+    let InstData::DynCharge { checks, .. } = func.inst(head.insts[0]) else {
+        panic!("the head starts with its charge")
+    };
+    let at: Vec<_> = checks.iter().map(|c| (c.gas, c.min_base, c.max_base)).collect();
+    assert_eq!(at, [(4, 0, 1023), (12, 1, 1023), (15, -1, 1022), (23, -2, 1021)]);
+}

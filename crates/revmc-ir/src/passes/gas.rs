@@ -1,5 +1,5 @@
-//! Merging of gas sections: a `charge_gas` that only side-effect-free or frame-local
-//! instructions separate from the previous `charge_gas` of its block is added to it.
+//! Merging of gas sections: a `charge_gas` or `dyn_charge` that only side-effect-free or
+//! frame-local instructions separate from the previous charge of its block is added to it.
 //!
 //! Sections end where an instruction has dynamic gas; once
 //! [`drop_covered_expansions`](super::drop_covered_expansions) has removed a memory
@@ -8,40 +8,82 @@
 //! counter, or do anything visible after an out-of-gas halt (which discards the frame's
 //! stack and memory and spends all its gas), so a program runs out of gas in the merged
 //! section exactly when it would have in one of the two.
+//!
+//! A dynamic-shape section's stack checks merge the same way: the later section's checks
+//! follow the earlier one's, their gas counted from the start of the merged section. The
+//! first failing check and the gas up to it are then what they were, so the halt is.
+//! Checks do not move across an `adjust_base` (their bounds are on the base they see; no
+//! program of the corpus has a charge after one in the same block). Each merge spares
+//! the backend a gas check and its branch.
 
-use crate::ir::{Function, Inst, InstData};
+use crate::ir::{Function, Inst, InstData, StackCheck};
 
-/// Merges every mergeable `charge_gas` into the one before it; returns how many.
+/// Merges every mergeable charge into the one before it; returns how many.
 pub fn merge_gas_sections(func: &mut Function) -> usize {
     let mut merged = 0;
     for b in 0..func.blocks.len() {
         let mut insts = std::mem::take(&mut func.blocks[b].insts);
-        // The charge that a later one may still be added to.
-        let mut open: Option<Inst> = None;
-        insts.retain(|&inst| match func.insts[inst.index()] {
-            InstData::ChargeGas(gas) => {
-                if let Some(o) = open
-                    && let InstData::ChargeGas(first) = func.insts[o.index()]
-                    && let Some(sum) = first.checked_add(gas)
-                {
-                    func.insts[o.index()] = InstData::ChargeGas(sum);
-                    merged += 1;
-                    false
-                } else {
-                    open = Some(inst);
-                    true
-                }
+        // The charge that a later one may still be added to, and whether the base has
+        // moved since it.
+        let mut open: Option<(Inst, bool)> = None;
+        insts.retain(|&inst| {
+            let data = &func.insts[inst.index()];
+            if let Some((o, moved)) = open
+                && let Some(sum) = merge(&func.insts[o.index()], data, moved)
+            {
+                func.insts[o.index()] = sum;
+                merged += 1;
+                return false;
             }
-            ref data => {
-                if !transparent(data) {
-                    open = None;
-                }
-                true
+            match data {
+                InstData::ChargeGas(_) | InstData::DynCharge { .. } => open = Some((inst, false)),
+                InstData::AdjustBase(_) => open = open.map(|(o, _)| (o, true)),
+                data if transparent(data) => {}
+                _ => open = None,
             }
+            true
         });
         func.blocks[b].insts = insts;
     }
     merged
+}
+
+/// The charge `first` and `then`, a charge after it, as one charge at `first`'s place;
+/// `None` if `then` is not a charge, has stack checks and the base `moved` in between, or
+/// the sum does not fit.
+fn merge(first: &InstData, then: &InstData, moved: bool) -> Option<InstData> {
+    let (gas1, checks1) = charge(first)?;
+    let (gas2, checks2) = charge(then)?;
+    let gas = gas1.checked_add(gas2)?;
+    if checks1.is_empty() && checks2.is_empty() {
+        return Some(InstData::ChargeGas(gas));
+    }
+    if moved && !checks2.is_empty() {
+        return None;
+    }
+    let mut checks = checks1.to_vec();
+    // Only checks stricter than every earlier one are kept, as the translator does:
+    // another can never be the first to fail.
+    let mut strictest = checks
+        .iter()
+        .fold((i64::MIN, i64::MAX), |(lo, hi), c| (lo.max(c.min_base), hi.min(c.max_base)));
+    for c in checks2 {
+        if c.min_base <= strictest.0 && c.max_base >= strictest.1 {
+            continue;
+        }
+        strictest = (strictest.0.max(c.min_base), strictest.1.min(c.max_base));
+        checks.push(StackCheck { gas: c.gas.checked_add(gas1)?, ..*c });
+    }
+    Some(InstData::DynCharge { gas, checks })
+}
+
+/// The gas and stack checks of a charge.
+fn charge(data: &InstData) -> Option<(u64, &[StackCheck])> {
+    match data {
+        InstData::ChargeGas(gas) => Some((*gas, &[])),
+        InstData::DynCharge { gas, checks } => Some((*gas, checks)),
+        _ => None,
+    }
 }
 
 /// Whether a charge may move from after `data` to before it: a pure instruction other than
@@ -52,7 +94,6 @@ fn transparent(data: &InstData) -> bool {
             data,
             InstData::SlotSet(..)
                 | InstData::StackStore(..)
-                | InstData::AdjustBase(_)
                 | InstData::SetJumpTarget(_)
                 | InstData::MStore { .. }
         )

@@ -56,7 +56,7 @@ enum Arg<'ctx> {
     /// An `i256` value.
     Word(IntValue<'ctx>),
     /// An `i64` operand of the `Host` builtin, which reads only the low limb of each
-    /// operand: with values in memory only that limb is stored.
+    /// operand: only that limb is stored (one store instead of four).
     Small(IntValue<'ctx>),
 }
 

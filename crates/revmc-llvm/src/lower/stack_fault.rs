@@ -1,7 +1,7 @@
-//! The shared exit of dynamic-shape sections whose stack checks fail.
+//! The shared exit of dynamic-shape sections whose stack checks or gas fail.
 //!
 //! Which instruction of a section fails, and whether gas runs out before it does, is
-//! decided at run time from the base. Each section's checks are a constant table; every
+//! decided at run time from the base; a section whose every check holds came for its gas. Each section's checks are a constant table; every
 //! failing section branches to one loop that scans its table, so a program pays a few
 //! bytes of data per section instead of a chain of compares and selects per section
 //! (which made a fifth of the optimized IR of a large contract).
@@ -72,7 +72,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Emits the scan, if any section uses it: the first check the base fails decides the
-    /// halt, `OutOfGas` if the gas left is short of the section's gas up to it.
+    /// halt, `OutOfGas` if the gas left is short of the section's gas up to it; with no
+    /// failing check, the section's gas was short: `OutOfGas`.
     pub(super) fn emit_stack_fault_scan(&mut self) -> Result<(), LlvmError> {
         let Some(exit) = self.stack_fault else { return Ok(()) };
         let c = |v: u64| self.i64.const_int(v, false);
@@ -92,10 +93,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let i = self.b.build_phi(self.i64, "i")?;
         i.add_incoming(&[(&c(0), entry)]);
         let i_val = i.as_basic_value().into_int_value();
-        // Unreachable in practice (the section's range check failed, so one check
-        // fails); ending the scan keeps a wrong table from reading past its end.
+        // No check fails: the section came here because its gas is short (its stack and
+        // gas conditions are one branch, `dyn_charge`).
         let done = self.b.build_int_compare(P::UGE, i_val, count, "")?;
-        self.fail.1.add_incoming(&[(&code(InstructionResult::StackUnderflow), head)]);
+        self.fail.1.add_incoming(&[(&code(InstructionResult::OutOfGas), head)]);
         self.b.build_conditional_branch(done, self.fail.0, body)?;
 
         self.b.position_at_end(body);

@@ -223,3 +223,31 @@ fn underflow_inside_a_dynamic_block() {
     }
     check_around_threshold(&code, &words(&[U256::from(40)]), InstructionResult::StackUnderflow);
 }
+
+/// `growing_loop` with a covered MLOAD(0x40) at the head of the loop, which the IR passes
+/// drop, merging the dynamic-shape sections on either side into one.
+fn growing_loop_reading_memory() -> Vec<u8> {
+    let mut c = Code::default();
+    let head = c.label();
+    c.push(0x80).push(0x40).op(0x52); // MSTORE(0x40, 0x80)
+    c.push(0).place(head); // [.., i]
+    c.push(0x40).op(0x51).op(0x50); // MLOAD(0x40), popped
+    c.op(0x80).push(1).op(0x01); // DUP1; i + 1
+    c.op(0x80).arg(0).op(0x11); // n > i+1
+    c.push_label(head).op(0x57); // JUMPI head
+    c.op(0x80).op(0x80).op(0x01).op(0x00); // DUP1 DUP1 ADD STOP
+    c.finish()
+}
+
+#[test]
+fn sections_merged_across_a_covered_load_fail_where_the_interpreter_does() {
+    let code = growing_loop_reading_memory();
+    assert_dynamic(&code);
+    let case = Case::new(&code, SpecId::CANCUN);
+    for n in [1u64, 17, 300] {
+        let out = case.check_gas_edges(&words(&[U256::from(n)]), 60);
+        assert_eq!(out.result, InstructionResult::Stop, "n = {n}");
+    }
+    // Overflow in the merged section, racing out-of-gas: exact status at every gas limit.
+    check_around_threshold(&code, &words(&[U256::from(1100)]), InstructionResult::StackOverflow);
+}
