@@ -95,16 +95,22 @@ fn check_around_threshold(code: &[u8], calldata: &[u8], want: InstructionResult)
 }
 
 /// A loop that pushes one entry per iteration back to its own head, `arg0` times, then
-/// adds the top two and stops: the head is reached at every height up to `arg0`.
-fn growing_loop() -> Vec<u8> {
+/// adds the top two and stops: the head is reached at every height up to `arg0`. `before`
+/// runs once first and `in_head` (stack-neutral) at the head of every turn.
+fn growing_loop_with(before: &[u8], in_head: &[u8]) -> Vec<u8> {
     let mut c = Code::default();
     let (head, done) = (c.label(), c.label());
-    c.push(0).place(head); // [.., i]
+    c.ops(before).push(0).place(head); // [.., i]
+    c.ops(in_head);
     c.op(0x80).push(1).op(0x01); // DUP1; i + 1 on top: [.., i, i+1]
     c.op(0x80).arg(0).op(0x11); // n > i+1
     c.push_label(head).op(0x57); // JUMPI head
     c.place(done).op(0x80).op(0x80).op(0x01).op(0x00); // DUP1 DUP1 ADD STOP
     c.finish()
+}
+
+fn growing_loop() -> Vec<u8> {
+    growing_loop_with(&[], &[])
 }
 
 #[test]
@@ -227,16 +233,8 @@ fn underflow_inside_a_dynamic_block() {
 /// `growing_loop` with a covered MLOAD(0x40) at the head of the loop, which the IR passes
 /// drop, merging the dynamic-shape sections on either side into one.
 fn growing_loop_reading_memory() -> Vec<u8> {
-    let mut c = Code::default();
-    let head = c.label();
-    c.push(0x80).push(0x40).op(0x52); // MSTORE(0x40, 0x80)
-    c.push(0).place(head); // [.., i]
-    c.push(0x40).op(0x51).op(0x50); // MLOAD(0x40), popped
-    c.op(0x80).push(1).op(0x01); // DUP1; i + 1
-    c.op(0x80).arg(0).op(0x11); // n > i+1
-    c.push_label(head).op(0x57); // JUMPI head
-    c.op(0x80).op(0x80).op(0x01).op(0x00); // DUP1 DUP1 ADD STOP
-    c.finish()
+    // MSTORE(0x40, 0x80) first; MLOAD(0x40), popped, at the head.
+    growing_loop_with(&[0x60, 0x80, 0x60, 0x40, 0x52], &[0x60, 0x40, 0x51, 0x50])
 }
 
 #[test]
