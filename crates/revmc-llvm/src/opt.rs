@@ -83,9 +83,11 @@ pub fn init_native_target() -> Result<(), LlvmError> {
 const DEFAULT_LLVM_ARGS: &[&str] = &["-grow-region-complexity-budget=3000"];
 
 /// The options LLVM parses: [`DEFAULT_LLVM_ARGS`], except those `user` sets, then
-/// `user` (space-separated, e.g. `-time-passes`).
+/// `user` (space-separated, e.g. `-time-passes`). LLVM refuses an option given twice
+/// (ignoring it), so a user's option replaces the default of the same name, with one dash
+/// or two.
 fn llvm_args(user: &str) -> Vec<String> {
-    let name = |a: &str| a.split('=').next().unwrap_or(a).to_owned();
+    let name = |a: &str| a.trim_start_matches('-').split('=').next().unwrap_or("").to_owned();
     let user: Vec<&str> = user.split_whitespace().collect();
     let overridden: Vec<String> = user.iter().map(|a| name(a)).collect();
     DEFAULT_LLVM_ARGS
@@ -188,8 +190,9 @@ mod tests {
         assert_eq!(llvm_args(""), DEFAULT_LLVM_ARGS);
         assert_eq!(llvm_args(" -time-passes "), [DEFAULT_LLVM_ARGS[0], "-time-passes"]);
         // LLVM refuses an option given twice: the user's replaces the default.
-        let own = "-grow-region-complexity-budget=10000";
-        assert_eq!(llvm_args(&format!("-time-passes {own}")), ["-time-passes", own]);
+        for own in ["-grow-region-complexity-budget=10000", "--grow-region-complexity-budget=1"] {
+            assert_eq!(llvm_args(&format!("-time-passes {own}")), ["-time-passes", own]);
+        }
     }
 
     #[test]

@@ -516,8 +516,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let lo = checks.iter().map(|c| c.min_base).max().unwrap_or(i64::MIN);
         let hi = checks.iter().map(|c| c.max_base).min().unwrap_or(i64::MAX);
         // lo <= base <= hi as one unsigned compare, as instcombine would write it (the
-        // first tier has no instcombine). lo <= hi: a section whose checks cannot all
-        // hold for any base is an exit, not a `DynCharge`.
+        // first tier has no instcombine). With lo > hi (two merged sections whose checks
+        // no base satisfies together) the section always fails, and the scan finds the
+        // first failing check.
         let stack_ok = if lo <= hi {
             let off = self.b.build_int_sub(base, c(lo), "")?;
             let span = c(hi).const_sub(c(lo));

@@ -1,10 +1,11 @@
 //! The shared exit of dynamic-shape sections whose stack checks or gas fail.
 //!
 //! Which instruction of a section fails, and whether gas runs out before it does, is
-//! decided at run time from the base; a section whose every check holds came for its gas. Each section's checks are a constant table; every
-//! failing section branches to one loop that scans its table, so a program pays a few
-//! bytes of data per section instead of a chain of compares and selects per section
-//! (which made a fifth of the optimized IR of a large contract).
+//! decided at run time from the base; a section whose every check holds came for its gas.
+//! Each section's checks are a constant table; every failing section branches to one loop
+//! that scans its table, so a program pays a few bytes of data per section instead of a
+//! chain of compares and selects per section (which made a fifth of the optimized IR of a
+//! large contract).
 
 use super::Lowerer;
 use crate::LlvmError;
