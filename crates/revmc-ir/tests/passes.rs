@@ -90,10 +90,12 @@ fn the_passes_reach_a_fixed_point_in_one_run() {
     }
 }
 
-fn charges(func: &Function) -> Vec<u64> {
+/// The charges of `func`: static ones as `(gas, 0)`, dynamic-shape ones as `(gas, checks)`.
+fn charges(func: &Function) -> Vec<(u64, usize)> {
     (func.block_ids().flat_map(|b| func.block(b).insts.iter()))
         .filter_map(|&i| match func.inst(i) {
-            InstData::ChargeGas(g) => Some(*g),
+            InstData::ChargeGas(g) => Some((*g, 0)),
+            InstData::DynCharge { gas, checks } => Some((*gas, checks.len())),
             _ => None,
         })
         .collect()
@@ -112,18 +114,7 @@ fn sections_a_dropped_expansion_separated_are_charged_as_one() {
     let func = translated(&code);
     // PUSH1 PUSH1 MSTORE | PUSH0 MLOAD, POP PUSH1 MLOAD, POP GAS (a section ends at GAS)
     // | PUSH0 MLOAD, POP STOP.
-    assert_eq!(charges(&func), [9, 5 + 8 + 4, 7 + 2]);
-}
-
-/// The charges of `func`: static ones as `(gas, 0)`, dynamic-shape ones as `(gas, checks)`.
-fn all_charges(func: &Function) -> Vec<(u64, usize)> {
-    (func.block_ids().flat_map(|b| func.block(b).insts.iter()))
-        .filter_map(|&i| match func.inst(i) {
-            InstData::ChargeGas(g) => Some((*g, 0)),
-            InstData::DynCharge { gas, checks } => Some((*gas, checks.len())),
-            _ => None,
-        })
-        .collect()
+    assert_eq!(charges(&func), [(9, 0), (5 + 8 + 4, 0), (7 + 2, 0)]);
 }
 
 #[test]
@@ -147,7 +138,7 @@ fn dynamic_sections_a_dropped_expansion_separated_are_charged_as_one() {
     // The entry's two sections (its MSTORE grows memory); then the head's one: JUMPDEST
     // PUSH1 MLOAD (7 gas, checked at PUSH1) | POP DUP1 PUSH1 ADD DUP1 PUSH0 CALLDATALOAD GT
     // PUSH1 JUMPI (35 gas, checked at DUP1, PUSH1 and PUSH0). Unmerged: (7, 1), (35, 3).
-    assert_eq!(all_charges(&func), [(9, 0), (2, 0), (42, 4)]);
+    assert_eq!(charges(&func), [(9, 0), (2, 0), (42, 4)]);
     let head = func.block(revmc_ir::ir::Block::new(1));
     let InstData::DynCharge { checks, .. } = func.inst(head.insts[0]) else {
         panic!("the head starts with its charge")

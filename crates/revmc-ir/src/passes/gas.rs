@@ -61,19 +61,11 @@ fn merge(first: &InstData, then: &InstData, moved: bool) -> Option<InstData> {
     if moved && !checks2.is_empty() {
         return None;
     }
-    let mut checks = checks1.to_vec();
-    // Only checks stricter than every earlier one are kept, as the translator does:
-    // another can never be the first to fail.
-    let mut strictest = checks
-        .iter()
-        .fold((i64::MIN, i64::MAX), |(lo, hi), c| (lo.max(c.min_base), hi.min(c.max_base)));
-    for c in checks2 {
-        if c.min_base <= strictest.0 && c.max_base >= strictest.1 {
-            continue;
-        }
-        strictest = (strictest.0.max(c.min_base), strictest.1.min(c.max_base));
-        checks.push(StackCheck { gas: c.gas.checked_add(gas1)?, ..*c });
-    }
+    // The translator keeps a check only if it is stricter than every earlier one of the
+    // block, so the later section's checks need no filtering. A check's gas is at most its
+    // section's, so the sum cannot overflow where `gas` did not.
+    let later = checks2.iter().map(|c| StackCheck { gas: gas1 + c.gas, ..*c });
+    let checks = checks1.iter().copied().chain(later).collect();
     Some(InstData::DynCharge { gas, checks })
 }
 
