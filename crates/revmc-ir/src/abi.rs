@@ -26,7 +26,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -46,6 +46,21 @@ pub type RawEvmFn =
 /// # Safety
 /// As for [`RawEvmFn`]; `args` points to as many words as the builtin's arity.
 pub type BuiltinFn = unsafe extern "C" fn(ctx: *mut EvmContext, args: *mut Word) -> u8;
+
+/// Signature of [`EvmContext::grow_memory`]: grows memory to cover
+/// `[offset, offset + width)` exactly as [`Builtin::MemoryExpand`] does, for an offset
+/// given as its low 64 bits and `offset_high`, non-zero if any higher bit is set. Returns
+/// as [`BuiltinFn`].
+///
+/// Its operands travel in registers: the optimizing tier's cold path of an MLOAD or
+/// MSTORE then stores nothing, where storing two words to the operand buffer was a
+/// sixteenth of a contract's compile time (docs/compile-cost.md, "Memory expansion in
+/// registers").
+///
+/// # Safety
+/// As for [`RawEvmFn`].
+pub type GrowMemoryFn =
+    unsafe extern "C" fn(ctx: *mut EvmContext, offset: u64, offset_high: u64, width: u64) -> u8;
 
 /// Signature of a builtin called by reference: its operands are read from `a`, `b` and `c`
 /// (as many as its arity; the others are valid but unread), its result (if any) is
@@ -105,6 +120,9 @@ pub struct EvmContext {
     /// The builtins called with their operands by address, indexed by [`Builtin`]: the
     /// first tier's values are in memory already.
     pub builtins_by_ref: *const BuiltinRefFn,
+    /// Memory growth for the optimizing tier's MLOAD and MSTORE (`None` only where no
+    /// compiled code touches memory).
+    pub grow_memory: Option<GrowMemoryFn>,
 }
 
 /// The environment values compiled code loads from [`EvmContext::env`]: one word each,
@@ -215,6 +233,7 @@ impl EvmContext {
     pub const OFFSET_ENV: usize = offset_of!(EvmContext, env);
     pub const OFFSET_WORD_OPS: usize = offset_of!(EvmContext, word_ops);
     pub const OFFSET_BUILTINS_BY_REF: usize = offset_of!(EvmContext, builtins_by_ref);
+    pub const OFFSET_GROW_MEMORY: usize = offset_of!(EvmContext, grow_memory);
 }
 
 // Layout assertions: the backend hard-codes 8-byte fields at these offsets.
@@ -231,7 +250,8 @@ const _: () = {
     assert!(EvmContext::OFFSET_ENV == 96);
     assert!(EvmContext::OFFSET_WORD_OPS == 104);
     assert!(EvmContext::OFFSET_BUILTINS_BY_REF == 112);
-    assert!(size_of::<EvmContext>() == 120);
+    assert!(EvmContext::OFFSET_GROW_MEMORY == 120);
+    assert!(size_of::<EvmContext>() == 128);
 };
 
 macro_rules! builtins {

@@ -21,6 +21,7 @@ fn empty_ctx(gas: u64) -> EvmContext {
         env: std::ptr::null(),
         word_ops: revmc_ir::abi::WORD_OPS.as_ptr(),
         builtins_by_ref: revmc_ir::abi::BUILTINS_BY_REF.as_ptr(),
+        grow_memory: None,
     }
 }
 

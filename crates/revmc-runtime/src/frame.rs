@@ -74,6 +74,7 @@ pub unsafe fn run_compiled<H: Host>(
         env: env.as_ptr(),
         word_ops: revmc_ir::abi::WORD_OPS.as_ptr(),
         builtins_by_ref: revmc_ir::abi::BUILTINS_BY_REF.as_ptr(),
+        grow_memory: Some(builtins::grow_memory),
     };
     builtins::publish_memory(&mut ctx, interp);
     let stack = interp.stack.data_mut().as_mut_ptr();

@@ -229,6 +229,7 @@ mod tests {
             env: std::ptr::null(),
             word_ops: std::ptr::null(),
             builtins_by_ref: std::ptr::null(),
+            grow_memory: None,
         };
         let ctx_word = (&raw mut ctx).cast::<Word>().cast_const();
         let op = |op: WordOp, w: &mut Word, offset: u64| {

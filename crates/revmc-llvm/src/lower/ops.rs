@@ -283,26 +283,42 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(unsafe { self.b.build_in_bounds_gep(self.i8, base, &[off], "")? })
     }
 
-    /// Inline check that `[offset, offset + width)` is already in memory; calls the
-    /// `MemoryExpand` builtin only when it is not.
+    /// Inline check that `[offset, offset + width)` is already in memory; grows memory
+    /// (`grow_memory`, or the `MemoryExpand` builtin for a width that is not a small
+    /// constant) only when it is not.
     fn memory_expand(&mut self, args: &[Value]) -> Result<(), LlvmError> {
         let offset = self.value(args[0]);
         let width = self.value(args[1]);
         let len = self.load_ctx_field(EvmContext::OFFSET_MEMORY_LEN, self.i64)?.into_int_value();
         let constant_width =
             self.func.constant(args[1]).filter(|w| *w <= U256::from(32)).map(|w| w.as_limbs()[0]);
-        let fast = match constant_width {
+        let (fast, grow) = match constant_width {
             // MLOAD / MSTORE / MSTORE8: 64-bit arithmetic on an offset below 2^32, where
-            // `offset + width` cannot wrap. Larger offsets take the builtin, which is
-            // exact for every offset: the check only has to be conservative.
+            // `offset + width` cannot wrap. Larger offsets take the slow path, which is
+            // exact for every offset: the check only has to be conservative. The slow
+            // path gets the offset as its low limb and whether any other limb is set, so
+            // no more of the word is live across the check.
             Some(w) => {
-                let hi =
-                    self.b.build_right_shift(offset, self.i256.const_int(32, false), false, "")?;
-                let small = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
-                let lo = self.b.build_int_truncate(offset, self.i64, "")?;
-                let end = self.b.build_int_add(lo, self.i64.const_int(w, false), "")?;
+                let limb = |k: u64| -> Result<IntValue<'ctx>, LlvmError> {
+                    let v = self.b.build_right_shift(
+                        offset,
+                        self.i256.const_int(64 * k, false),
+                        false,
+                        "",
+                    )?;
+                    Ok(self.b.build_int_truncate(v, self.i64, "")?)
+                };
+                let lo = limb(0)?;
+                let high = self.b.build_or(limb(1)?, limb(2)?, "")?;
+                let high = self.b.build_or(high, limb(3)?, "")?;
+                let above_lo32 =
+                    self.b.build_right_shift(lo, self.i64.const_int(32, false), false, "")?;
+                let above = self.b.build_or(above_lo32, high, "")?;
+                let small = self.b.build_int_compare(P::EQ, above, self.i64.const_zero(), "")?;
+                let width = self.i64.const_int(w, false);
+                let end = self.b.build_int_add(lo, width, "")?;
                 let fits = self.b.build_int_compare(P::ULE, end, len, "")?;
-                self.b.build_and(small, fits, "")?
+                (self.b.build_and(small, fits, "")?, Some((lo, high, width)))
             }
             None => {
                 let i128 = self.cx.i128_type();
@@ -316,14 +332,33 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 let lo = self.b.build_int_z_extend(lo, self.i256, "")?;
                 let end = self.b.build_int_add(lo, width, "")?;
                 let fits = self.b.build_int_compare(P::ULE, end, len, "")?;
-                self.b.build_and(hi_zero, fits, "")?
+                (self.b.build_and(hi_zero, fits, "")?, None)
             }
         };
         let slow = self.cx.append_basic_block(self.f, "mem_grow");
         let done = self.cx.append_basic_block(self.f, "mem_ok");
         self.b.build_conditional_branch(fast, done, slow)?;
         self.b.position_at_end(slow);
-        self.call_builtin(Builtin::MemoryExpand, args, true)?;
+        match grow {
+            Some((lo, high, width)) => {
+                self.sync_gas_out()?;
+                let f = self
+                    .load_ctx_field(EvmContext::OFFSET_GROW_MEMORY, self.ptr)?
+                    .into_pointer_value();
+                let ty = self.i8.fn_type(
+                    &[self.ptr.into(), self.i64.into(), self.i64.into(), self.i64.into()],
+                    false,
+                );
+                let args = [self.ctx.into(), lo.into(), high.into(), width.into()];
+                let call = self.b.build_indirect_call(ty, f, &args, "grow_memory")?;
+                let rc = call.try_as_basic_value().basic().expect("returns a code");
+                self.sync_gas_in()?;
+                self.exit_unless_continue(rc.into_int_value())?;
+            }
+            None => {
+                self.call_builtin(Builtin::MemoryExpand, args, true)?;
+            }
+        }
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
         Ok(())

@@ -54,6 +54,25 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(ptr, len) }
 }
 
+/// [`EvmContext::grow_memory`]: [`memory_expand`] with its operands in registers.
+pub(crate) unsafe extern "C" fn grow_memory(
+    ctx: *mut EvmContext,
+    offset: u64,
+    offset_high: u64,
+    width: u64,
+) -> u8 {
+    // SAFETY: compiled code passes its live context.
+    let (ctx, rt) = unsafe { frame(ctx) };
+    code(with_interp(ctx, rt, |interp: &mut Interp, gp: &GasParams, _| -> Res {
+        // The word's `as_usize_or_fail`, on its low limb and whether any other is set.
+        if offset_high != 0 {
+            return Err(InstructionResult::InvalidOperandOOG);
+        }
+        let offset = usize::try_from(offset).map_err(|_| InstructionResult::InvalidOperandOOG)?;
+        interp.resize_memory(gp, offset, usize::try_from(width).unwrap_or(usize::MAX))
+    }))
+}
+
 builtin! {
     /// Grows memory for MLOAD / MSTORE / MSTORE8: `[args[0], +args[1])`.
     memory_expand(2) = |interp, gp, _ctx, a| {

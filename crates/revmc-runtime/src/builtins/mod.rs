@@ -9,6 +9,8 @@
 mod arith;
 pub(crate) mod host;
 mod memory;
+
+pub(crate) use memory::grow_memory;
 mod mulmod;
 
 use revm_interpreter::context_interface::cfg::GasParams;

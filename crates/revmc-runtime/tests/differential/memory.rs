@@ -12,8 +12,13 @@ fn offsets() -> Vec<U256> {
         U256::from(32),
         U256::from(1000),
         U256::from(0xffff_ffffu64),
+        one << 32,
         U256::from(u64::MAX),
+        // One bit in each limb above the lowest: the optimizing tier's bounds check
+        // and its cold path see the offset limb by limb.
         one << 64,
+        one << 128,
+        one << 255,
         U256::MAX,
     ]
 }
