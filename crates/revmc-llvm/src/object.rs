@@ -29,8 +29,8 @@ pub(crate) fn emit_object(
     if dump.is_none() {
         // Names of instructions and blocks only serve a reader of the dumped IR. Kept,
         // LLVM uniques each in the function's symbol table as it is created and frees it
-        // with the function: the first tier spent 4 % of a large contract's compilation
-        // there.
+        // with the module: 7 % of a large contract's first-tier compilation
+        // (docs/compile-cost.md, "No value names").
         // SAFETY: `cx` is a live context owned by this function.
         unsafe { llvm_sys::core::LLVMContextSetDiscardValueNames(cx.raw(), 1) };
     }
