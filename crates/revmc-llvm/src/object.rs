@@ -35,7 +35,8 @@ pub(crate) fn emit_object(
         unsafe { llvm_sys::core::LLVMContextSetDiscardValueNames(cx.raw(), 1) };
     }
     let t = Instant::now();
-    let module = lower::lower(&cx, func, symbol, level, chunk_cost)?;
+    let wide_copies = opt::has_32_byte_vectors(machine);
+    let module = lower::lower(&cx, func, symbol, level, chunk_cost, wide_copies)?;
     extend(&module)?;
     phases.lower = t.elapsed();
     if let Some(dir) = &dump {

@@ -137,6 +137,12 @@ pub fn host_target_machine(level: OptLevel) -> Result<TargetMachine, LlvmError> 
         .ok_or_else(|| LlvmError::Target(format!("no target machine for {triple}")))
 }
 
+/// Whether `machine` moves 32 bytes in one vector load or store (x86-64 with AVX).
+pub(crate) fn has_32_byte_vectors(machine: &TargetMachine) -> bool {
+    let features = machine.get_feature_string().to_string_lossy();
+    features.split(',').any(|f| f == "+avx")
+}
+
 /// Runs the pipeline of `level` over `module`, after setting its triple and data layout.
 pub fn optimize(
     module: &Module<'_>,
@@ -183,6 +189,13 @@ mod tests {
         optimize(&module, &machine, level).unwrap();
         let kind = Attribute::get_named_enum_kind_id("optsize");
         f.get_enum_attribute(AttributeLoc::Function, kind).is_some()
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_host_has_32_byte_vectors_exactly_when_it_has_avx() {
+        let machine = host_target_machine(OptLevel::O0).unwrap();
+        assert_eq!(has_32_byte_vectors(&machine), std::arch::is_x86_feature_detected!("avx"));
     }
 
     #[test]

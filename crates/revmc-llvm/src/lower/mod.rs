@@ -28,19 +28,24 @@ use revmc_ir::ir::{Block, Function, Height, Terminator, Value};
 /// Lowers `func` into a new module of `cx` holding one external function named `name`,
 /// in the form the pipeline of `level` compiles best. At the first tier, a function
 /// whose estimated compile cost ([`revmc_ir::compile_cost`]) exceeds `chunk_cost` is
-/// split into functions of about that cost each (`split.rs`).
+/// split into functions of about that cost each (`split.rs`). With `wide_copies` (the
+/// target has 32-byte vectors), the first tier copies a word in one move.
 pub fn lower<'ctx>(
     cx: &'ctx Context,
     func: &Function,
     name: &str,
     level: OptLevel,
     chunk_cost: usize,
+    wide_copies: bool,
 ) -> Result<Module<'ctx>, LlvmError> {
     let module = cx.create_module(name);
     let first_tier = level == OptLevel::O0;
+    let new = |memory_values, split| {
+        Lowerer::new(cx, &module, func, name, memory_values, split, wide_copies)
+    };
     match first_tier.then(|| split::partition(func, chunk_cost)).flatten() {
-        Some(chunks) => Lowerer::new(cx, &module, func, name, true, true)?.run_split(&chunks)?,
-        None => Lowerer::new(cx, &module, func, name, first_tier, false)?.run()?,
+        Some(chunks) => new(true, true)?.run_split(&chunks)?,
+        None => new(first_tier, false)?.run()?,
     }
     // LLVM's verifier takes a tenth of a first-tier compilation. Every lowering is
     // verified in debug builds (all tests) and at the optimizing levels.
@@ -169,6 +174,8 @@ struct Lowerer<'ctx, 'a> {
     resume_blocks: std::collections::HashMap<usize, (BasicBlock<'ctx>, u64)>,
     /// Values live in memory (`memory/`): `words` and `temps` instead of `values`.
     memory_values: bool,
+    /// Whether the target moves a word in one vector load and store (`copy_word`).
+    wide_copies: bool,
     /// Where each value lives, when values are in memory.
     words: Vec<Option<PointerValue<'ctx>>>,
     /// The temporaries of `temp_plan`, allocas of the entry block.
@@ -192,6 +199,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         name: &str,
         memory_values: bool,
         split: bool,
+        wide_copies: bool,
     ) -> Result<Self, LlvmError> {
         let i8 = cx.i8_type();
         let i64 = cx.i64_type();
@@ -288,6 +296,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             check_tables: Default::default(),
             resume_blocks: Default::default(),
             memory_values,
+            wide_copies,
             words: vec![None; func.values.len()],
             temps,
             temp_plan,

@@ -425,7 +425,7 @@ mod tests {
         let f = looping();
         let cx = Context::create();
         // Lowering verifies the module in debug builds.
-        let module = super::super::lower(&cx, &f, "prog", OptLevel::O0, 1).expect("lowers");
+        let module = super::super::lower(&cx, &f, "prog", OptLevel::O0, 1, false).expect("lowers");
         module.verify().expect("a valid module");
         let prog = module.get_function("prog").expect("the program's function");
         assert_eq!(prog.get_linkage(), Linkage::External);
@@ -437,7 +437,7 @@ mod tests {
         assert!(chunks.iter().all(|c| c.get_linkage() == Linkage::Private));
         // Unsplit, one function has a body (the others are intrinsics' declarations).
         let whole =
-            super::super::lower(&cx, &f, "whole", OptLevel::O0, usize::MAX).expect("lowers");
+            super::super::lower(&cx, &f, "whole", OptLevel::O0, usize::MAX, false).expect("lowers");
         assert_eq!(whole.get_functions().filter(|g| g.count_basic_blocks() > 0).count(), 1);
     }
 }
