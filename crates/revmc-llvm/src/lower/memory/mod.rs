@@ -258,9 +258,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let half = self.i64.vec_type(2);
         for k in 0..2u64 {
             // The first half is at the word's own address: no `getelementptr` to select.
-            // SAFETY: a word is two 16-byte halves.
             let (s, d) = match k {
                 0 => (src, dst),
+                // SAFETY: a word is two 16-byte halves.
                 _ => unsafe {
                     let at = [self.i64.const_int(k, false)];
                     (
