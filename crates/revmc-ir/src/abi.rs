@@ -4,8 +4,9 @@
 //! [`EvmContext`], the EVM stack as an array of [`Word`]s and a pointer to the stack
 //! length; it returns a [`InstructionResult`] discriminant (never `0`). Everything the
 //! function needs from the outside world goes through the context: gas, memory, call
-//! data, code, and a table of [`Builtin`] function pointers. Because of that table a
-//! compiled function references no host symbols, so JIT code and AOT libraries are
+//! data, code, and function pointers (the [`Builtin`] table, the same builtins by
+//! reference, the [`WordOp`] table, and `grow_memory`). Because of those a compiled
+//! function references no host symbols, so JIT code and AOT libraries are
 //! interchangeable.
 //!
 //! The backend takes field offsets from [`EvmContext`]'s `offset_of!` constants below;
@@ -120,8 +121,8 @@ pub struct EvmContext {
     /// The builtins called with their operands by address, indexed by [`Builtin`]: the
     /// first tier's values are in memory already.
     pub builtins_by_ref: *const BuiltinRefFn,
-    /// Memory growth for the optimizing tier's MLOAD and MSTORE (`None` only where no
-    /// compiled code touches memory).
+    /// Memory growth for the optimizing tier's MLOAD, MSTORE and MSTORE8. `None` only
+    /// where no compiled code touches memory: compiled code calls it without a check.
     pub grow_memory: Option<GrowMemoryFn>,
 }
 

@@ -95,6 +95,7 @@ impl AotCompiler {
             None,
             level,
             cost,
+            crate::opt::has_32_byte_vectors(&self.machine),
             phases,
             |module| {
                 let cx = module.get_context();

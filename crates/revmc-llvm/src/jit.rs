@@ -24,6 +24,8 @@ pub struct JitCompiler {
     machine: TargetMachine,
     opt_level: OptLevel,
     chunk_cost: usize,
+    /// Whether the first tier copies a word in one 32-byte move (`lower::memory`).
+    wide_copies: bool,
     next_symbol: u64,
 }
 
@@ -97,12 +99,14 @@ impl JitCompiler {
     pub fn new(opt_level: OptLevel) -> Result<Self, LlvmError> {
         lljit()?;
         let machine = opt::host_target_machine(opt_level)?;
+        let wide_copies = opt::has_32_byte_vectors(&machine);
         Ok(Self {
             dylib: Arc::new(DylibGuard::new()?),
             codegen: crate::codegen::Codegen::new(&machine)?,
             machine,
             opt_level,
             chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
+            wide_copies,
             next_symbol: 0,
         })
     }
@@ -111,6 +115,13 @@ impl JitCompiler {
     /// on ([`revmc_ir::Limits::first_tier_chunk_cost`], its default at first).
     pub fn set_chunk_cost(&mut self, cost: usize) {
         self.chunk_cost = cost;
+    }
+
+    /// Whether the first tier copies a word in one 32-byte vector move (the default where
+    /// the host has AVX) or in two 16-byte ones, which every 64-bit target has. Both
+    /// forms are tested on any host through this.
+    pub fn set_wide_copies(&mut self, wide: bool) {
+        self.wide_copies = wide;
     }
 
     /// The optimization level.
@@ -149,6 +160,7 @@ impl JitCompiler {
             Some(&mut self.codegen),
             self.opt_level,
             self.chunk_cost,
+            self.wide_copies,
             &mut phases,
             |_| Ok(()),
         )?;

@@ -9,7 +9,8 @@ use inkwell::targets::{FileType, TargetMachine};
 use revmc_ir::ir::Function;
 use std::time::Instant;
 
-/// Lowers `func` as `symbol` (first-tier functions split past `chunk_cost`), lets
+/// Lowers `func` as `symbol` (first-tier functions split past `chunk_cost`, words copied
+/// in one move with `wide_copies`), lets
 /// `extend` add to the module, optimizes at `level` and generates an object for
 /// `machine` (with `codegen`, its reusable pipeline, if given), recording phase times in
 /// `phases`.
@@ -21,6 +22,7 @@ pub(crate) fn emit_object(
     codegen: Option<&mut Codegen>,
     level: OptLevel,
     chunk_cost: usize,
+    wide_copies: bool,
     phases: &mut PhaseTimes,
     extend: impl FnOnce(&Module<'_>) -> Result<(), LlvmError>,
 ) -> Result<MemoryBuffer<'static>, LlvmError> {
@@ -35,7 +37,6 @@ pub(crate) fn emit_object(
         unsafe { llvm_sys::core::LLVMContextSetDiscardValueNames(cx.raw(), 1) };
     }
     let t = Instant::now();
-    let wide_copies = opt::has_32_byte_vectors(machine);
     let module = lower::lower(&cx, func, symbol, level, chunk_cost, wide_copies)?;
     extend(&module)?;
     phases.lower = t.elapsed();

@@ -54,6 +54,28 @@ fn compiled_code_runs_at_every_opt_level() {
 }
 
 #[test]
+fn first_tier_word_copies_agree_in_both_widths() {
+    // PUSH32 A; PUSH32 B; DUP2; SWAP1; STOP: every byte of each word is distinct, so a
+    // copy that drops or misplaces either 16-byte half changes the stack.
+    let a: [u8; 32] = std::array::from_fn(|i| i as u8 + 1);
+    let b: [u8; 32] = std::array::from_fn(|i| 0xa0 + i as u8);
+    let code: Vec<u8> = [&[0x7f][..], &a, &[0x7f], &b, &[0x81, 0x90, 0x00]]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+    let func = translate(&code, SpecId::CANCUN, &Limits::default()).unwrap();
+    let (a, b) = (Word::from_be_bytes(a), Word::from_be_bytes(b));
+    for wide in [false, true] {
+        let mut jit = JitCompiler::new(OptLevel::O0).unwrap();
+        jit.set_wide_copies(wide);
+        let f = jit.compile(&func).unwrap();
+        let (rc, _, stack) = run(&f, 100);
+        assert_eq!((rc, stack), (InstructionResult::Stop, vec![a, a, b]), "wide copies: {wide}");
+    }
+}
+
+#[test]
 fn dropping_the_backing_removes_exactly_that_code() {
     let a = translate(&[0x60, 1, 0x00], SpecId::CANCUN, &Limits::default()).unwrap();
     let b = translate(&[0x60, 2, 0x00], SpecId::CANCUN, &Limits::default()).unwrap();

@@ -1,4 +1,5 @@
-//! The builtins compiled code calls through [`EvmContext::builtins`].
+//! The builtins compiled code calls through [`EvmContext::builtins`], and
+//! [`EvmContext::grow_memory`].
 //!
 //! They work on the frame's revm [`Interpreter`] (its gas, memory and stack), so every
 //! piece of state has one owner, and each reproduces revm's instruction exactly (operand
@@ -9,9 +10,9 @@
 mod arith;
 pub(crate) mod host;
 mod memory;
+mod mulmod;
 
 pub(crate) use memory::grow_memory;
-mod mulmod;
 
 use revm_interpreter::context_interface::cfg::GasParams;
 use revm_interpreter::interpreter::EthInterpreter;
