@@ -38,6 +38,8 @@ pub struct SharedLibrary {
 pub struct AotCompiler {
     machine: TargetMachine,
     opt_level: OptLevel,
+    /// Whether the first tier copies a word in one 32-byte move (the host has AVX).
+    wide_copies: bool,
     link_timeout: Duration,
 }
 
@@ -47,8 +49,10 @@ pub const DEFAULT_LINK_TIMEOUT: Duration = Duration::from_secs(30);
 impl AotCompiler {
     /// A compiler for the host CPU at `opt_level`.
     pub fn new(opt_level: OptLevel) -> Result<Self, LlvmError> {
+        let machine = opt::host_target_machine(opt_level)?;
         Ok(Self {
-            machine: opt::host_target_machine(opt_level)?,
+            wide_copies: opt::has_32_byte_vectors(&machine),
+            machine,
             opt_level,
             link_timeout: DEFAULT_LINK_TIMEOUT,
         })
@@ -95,7 +99,7 @@ impl AotCompiler {
             None,
             level,
             cost,
-            crate::opt::has_32_byte_vectors(&self.machine),
+            self.wide_copies,
             phases,
             |module| {
                 let cx = module.get_context();

@@ -555,10 +555,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         // no base satisfies together) the section always fails, and the scan finds the
         // first failing check.
         let stack_ok = if lo <= hi {
-            let off = match lo {
-                0 => base,
-                _ => self.b.build_int_sub(base, c(lo), "")?,
-            };
+            let off = self.b.build_int_sub(base, c(lo), "")?;
             let span = c(hi).const_sub(c(lo));
             self.b.build_int_compare(P::ULE, off, span, "stack_ok")?
         } else {

@@ -54,7 +54,15 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(ptr, len) }
 }
 
-/// [`EvmContext::grow_memory`]: [`memory_expand`] with its operands in registers.
+/// MLOAD / MSTORE / MSTORE8's growth of memory to `[offset, +width)`, shared by
+/// [`memory_expand`] and [`grow_memory`] so that both convert their operands alike.
+fn expand(interp: &mut Interp, gp: &GasParams, offset: Word, width: Word) -> Res {
+    interp.resize_memory(gp, as_usize_or_fail(offset)?, as_usize_saturated(width))
+}
+
+/// [`EvmContext::grow_memory`]: [`memory_expand`] with its operands in registers. A word
+/// with `offset` as its low limb and `offset_high` as the next converts as the offset
+/// does: it fits a `usize` exactly when the offset does, with the same value.
 pub(crate) unsafe extern "C" fn grow_memory(
     ctx: *mut EvmContext,
     offset: u64,
@@ -63,22 +71,13 @@ pub(crate) unsafe extern "C" fn grow_memory(
 ) -> u8 {
     // SAFETY: compiled code passes its live context.
     let (ctx, rt) = unsafe { frame(ctx) };
-    code(with_interp(ctx, rt, |interp: &mut Interp, gp: &GasParams, _| -> Res {
-        // The word's `as_usize_or_fail`, on its low limb and whether any other is set.
-        if offset_high != 0 {
-            return Err(InstructionResult::InvalidOperandOOG);
-        }
-        let offset = usize::try_from(offset).map_err(|_| InstructionResult::InvalidOperandOOG)?;
-        interp.resize_memory(gp, offset, usize::try_from(width).unwrap_or(usize::MAX))
-    }))
+    let offset = Word::from_limbs([offset, offset_high, 0, 0]);
+    code(with_interp(ctx, rt, |interp, gp, _| expand(interp, gp, offset, Word::from(width))))
 }
 
 builtin! {
     /// Grows memory for MLOAD / MSTORE / MSTORE8: `[args[0], +args[1])`.
-    memory_expand(2) = |interp, gp, _ctx, a| {
-        let offset = as_usize_or_fail(a[0])?;
-        interp.resize_memory(gp, offset, as_usize_saturated(a[1]))
-    }
+    memory_expand(2) = |interp, gp, _ctx, a| { expand(interp, gp, a[0], a[1]) }
 
     /// KECCAK256.
     keccak256(2) = |interp, gp, _ctx, a| {
