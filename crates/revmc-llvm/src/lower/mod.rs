@@ -167,8 +167,8 @@ struct Lowerer<'ctx, 'a> {
     fail: CodeExit<'ctx>,
     /// The shared exit of failing dynamic-shape sections, once one needs it.
     stack_fault: Option<stack_fault::StackFaultExit<'ctx>>,
-    /// The check tables emitted so far, by content: sections with the same checks share one.
-    check_tables: std::collections::HashMap<Vec<u64>, BasicBlock<'ctx>>,
+    /// The check tables of the function so far (`stack_fault.rs`).
+    check_tables: stack_fault::CheckTables<'ctx>,
     /// Resume block and live stack height, by the IR block a static-shape suspension
     /// resumes in.
     resume_blocks: std::collections::HashMap<usize, (BasicBlock<'ctx>, u64)>,

@@ -6,6 +6,13 @@
 //! that scans its table, so a program pays a few bytes of data per section instead of a
 //! chain of compares and selects per section (which made a fifth of the optimized IR of a
 //! large contract).
+//!
+//! The tables of a function are one constant array, and a failing section passes the
+//! offset of its table in it, an integer constant. Passed as the address of a global of
+//! its own, a table cost a RIP-relative `lea` per failing edge in position-independent
+//! code, which machine CSE shares across blocks instead of rematerializing: long live
+//! ranges that made register allocation a quarter slower on large contracts
+//! (docs/compile-cost.md, "One array of check tables").
 
 use super::Lowerer;
 use crate::LlvmError;
@@ -14,6 +21,7 @@ use inkwell::basic_block::BasicBlock;
 use inkwell::values::{IntValue, PhiValue};
 use revmc_ir::InstructionResult;
 use revmc_ir::ir::StackCheck;
+use std::collections::HashMap;
 
 /// Words per check in a table: the gas up to the instruction, then the minimum and
 /// maximum base (16 bits each: bases lie within the 1024-entry stack, and bounds beyond
@@ -27,11 +35,27 @@ fn packed(c: &StackCheck) -> u64 {
     bound(c.min_base) | bound(c.max_base) << 16 | (c.under as u64) << 32 | (c.over as u64) << 40
 }
 
-/// The shared scan: its entry block and the phi of the table it scans.
+/// The shared scan: its entry block and the phi of the offset of the table it scans.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct StackFaultExit<'ctx> {
     block: BasicBlock<'ctx>,
-    table: PhiValue<'ctx>,
+    offset: PhiValue<'ctx>,
+}
+
+/// The check tables of one function: their words, one table after another, and each
+/// table's block by content, so sections with the same checks share one.
+#[derive(Debug, Default)]
+pub(super) struct CheckTables<'ctx> {
+    words: Vec<u64>,
+    blocks: HashMap<Vec<u64>, BasicBlock<'ctx>>,
+}
+
+impl CheckTables<'_> {
+    /// Forgets every table, for the next function.
+    pub(super) fn clear(&mut self) {
+        self.words.clear();
+        self.blocks.clear();
+    }
 }
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -46,7 +70,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let words: Vec<u64> = std::iter::once(checks.len() as u64)
             .chain(checks.iter().flat_map(|c| [c.gas, packed(c)]))
             .collect();
-        if let Some(&block) = self.check_tables.get(&words) {
+        if let Some(&block) = self.check_tables.blocks.get(&words) {
             return Ok(block);
         }
         let here = self.b.get_insert_block().expect("positioned");
@@ -55,20 +79,20 @@ impl<'ctx> Lowerer<'ctx, '_> {
             None => {
                 let block = self.cx.append_basic_block(self.f, "stack_fault");
                 self.b.position_at_end(block);
-                let table = self.b.build_phi(self.ptr, "checks")?;
-                let exit = StackFaultExit { block, table };
+                let offset = self.b.build_phi(self.i64, "checks")?;
+                let exit = StackFaultExit { block, offset };
                 self.stack_fault = Some(exit);
                 exit
             }
         };
-        let table = self.private_constant(self.i64_array(&words), "stack_checks");
-        let table = table.as_pointer_value();
+        let offset = self.i64.const_int(self.check_tables.words.len() as u64, false);
+        self.check_tables.words.extend_from_slice(&words);
         let block = self.cx.append_basic_block(self.f, "stack_fault_at");
         self.b.position_at_end(block);
-        exit.table.add_incoming(&[(&table, block)]);
+        exit.offset.add_incoming(&[(&offset, block)]);
         self.b.build_unconditional_branch(exit.block)?;
         self.b.position_at_end(here);
-        self.check_tables.insert(words, block);
+        self.check_tables.blocks.insert(words, block);
         Ok(block)
     }
 
@@ -82,7 +106,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.b.position_at_end(exit.block);
         let base = self.b.build_load(self.i64, self.base, "base")?.into_int_value();
         let left = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
-        let table = exit.table.as_basic_value().into_pointer_value();
+        let tables =
+            self.private_constant(self.i64_array(&self.check_tables.words), "stack_checks");
+        let offset = exit.offset.as_basic_value().into_int_value();
+        // SAFETY: every incoming offset is the start of a table within `tables`.
+        let table = unsafe {
+            self.b.build_in_bounds_gep(self.i64, tables.as_pointer_value(), &[offset], "table")?
+        };
         let count = self.b.build_load(self.i64, table, "count")?.into_int_value();
         let head = self.cx.append_basic_block(self.f, "stack_fault_scan");
         let body = self.cx.append_basic_block(self.f, "stack_fault_check");
