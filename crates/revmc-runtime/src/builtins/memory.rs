@@ -18,7 +18,8 @@ macro_rules! builtin {
             // SAFETY: compiled code passes its live context and `arity` operand words.
             let ((ctx, rt), $a) = unsafe { (frame(ctx), args::<$n>(a)) };
             let rt: &mut FrameRuntime = rt;
-            code(with_interp(ctx, rt, |$interp: &mut Interp, $gp: &GasParams, $ctx: &mut EvmContext| -> Res { $body }))
+            let r = with_interp(ctx, rt, |$interp: &mut Interp, $gp: &GasParams, $ctx: &mut EvmContext| -> Res { $body });
+            code(ctx, r)
         }
     )*};
 }
@@ -72,7 +73,8 @@ pub(crate) unsafe extern "C" fn grow_memory(
     // SAFETY: compiled code passes its live context.
     let (ctx, rt) = unsafe { frame(ctx) };
     let offset = Word::from_limbs([offset, offset_high, 0, 0]);
-    code(with_interp(ctx, rt, |interp, gp, _| expand(interp, gp, offset, Word::from(width))))
+    let r = with_interp(ctx, rt, |interp, gp, _| expand(interp, gp, offset, Word::from(width)));
+    code(ctx, r)
 }
 
 builtin! {
