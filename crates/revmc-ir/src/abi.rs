@@ -27,7 +27,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 6;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -43,7 +43,6 @@ pub type RawEvmFn =
 
 /// Signature of a builtin: reads its operands from `args`, writes its result (if any) to
 /// `args[0]`, and returns `0` to continue or an [`InstructionResult`] discriminant to halt.
-/// A builtin that halts also stores that discriminant in [`EvmContext::halt_code`].
 ///
 /// # Safety
 /// As for [`RawEvmFn`]; `args` points to as many words as the builtin's arity.
@@ -125,18 +124,7 @@ pub struct EvmContext {
     /// Memory growth for the optimizing tier's MLOAD, MSTORE and MSTORE8. `None` only
     /// where no compiled code touches memory: compiled code calls it without a check.
     pub grow_memory: Option<GrowMemoryFn>,
-    /// The code of the last builtin that halted, stored by the builtin beside returning
-    /// it. Compiled code's one exit after a halting builtin returns it from here: as a phi
-    /// over every call site, it was 7 % of a large contract's optimizing compilation
-    /// (docs/compile-cost.md, "One array of check tables, and the halt code in the
-    /// context"). A frame starts it at [`HALT_CODE_UNSET`].
-    pub halt_code: u8,
 }
-
-/// The [`EvmContext::halt_code`] a frame starts with: `FatalExternalError`, so that a
-/// builtin that halted without storing its code ends the frame with an error instead of
-/// another program's result.
-pub const HALT_CODE_UNSET: u8 = InstructionResult::FatalExternalError as u8;
 
 /// The environment values compiled code loads from [`EvmContext::env`]: one word each,
 /// exactly what the opcode pushes. The first three belong to the frame; the others are
@@ -247,7 +235,6 @@ impl EvmContext {
     pub const OFFSET_WORD_OPS: usize = offset_of!(EvmContext, word_ops);
     pub const OFFSET_BUILTINS_BY_REF: usize = offset_of!(EvmContext, builtins_by_ref);
     pub const OFFSET_GROW_MEMORY: usize = offset_of!(EvmContext, grow_memory);
-    pub const OFFSET_HALT_CODE: usize = offset_of!(EvmContext, halt_code);
 }
 
 // Layout assertions: the backend hard-codes 8-byte fields at these offsets.
@@ -265,8 +252,7 @@ const _: () = {
     assert!(EvmContext::OFFSET_WORD_OPS == 104);
     assert!(EvmContext::OFFSET_BUILTINS_BY_REF == 112);
     assert!(EvmContext::OFFSET_GROW_MEMORY == 120);
-    assert!(EvmContext::OFFSET_HALT_CODE == 128);
-    assert!(size_of::<EvmContext>() == 136);
+    assert!(size_of::<EvmContext>() == 128);
 };
 
 macro_rules! builtins {

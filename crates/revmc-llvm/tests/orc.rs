@@ -22,7 +22,6 @@ fn empty_ctx(gas: u64) -> EvmContext {
         word_ops: revmc_ir::abi::WORD_OPS.as_ptr(),
         builtins_by_ref: revmc_ir::abi::BUILTINS_BY_REF.as_ptr(),
         grow_memory: None,
-        halt_code: revmc_ir::abi::HALT_CODE_UNSET,
     }
 }
 

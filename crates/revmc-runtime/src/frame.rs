@@ -75,7 +75,6 @@ pub unsafe fn run_compiled<H: Host>(
         word_ops: revmc_ir::abi::WORD_OPS.as_ptr(),
         builtins_by_ref: revmc_ir::abi::BUILTINS_BY_REF.as_ptr(),
         grow_memory: Some(builtins::grow_memory),
-        halt_code: revmc_ir::abi::HALT_CODE_UNSET,
     };
     builtins::publish_memory(&mut ctx, interp);
     let stack = interp.stack.data_mut().as_mut_ptr();

@@ -230,7 +230,6 @@ mod tests {
             word_ops: std::ptr::null(),
             builtins_by_ref: std::ptr::null(),
             grow_memory: None,
-            halt_code: crate::abi::HALT_CODE_UNSET,
         };
         let ctx_word = (&raw mut ctx).cast::<Word>().cast_const();
         let op = |op: WordOp, w: &mut Word, offset: u64| {

@@ -114,13 +114,15 @@ fn exit_blocks<'ctx>(
     cx: &'ctx Context,
     b: &Builder<'ctx>,
     f: FunctionValue<'ctx>,
-) -> Result<(BasicBlock<'ctx>, BasicBlock<'ctx>, CodeExit<'ctx>), LlvmError> {
+) -> Result<(BasicBlock<'ctx>, CodeExit<'ctx>, CodeExit<'ctx>), LlvmError> {
     let oog = cx.append_basic_block(f, "out_of_gas");
     let halt = cx.append_basic_block(f, "halt");
     let fail = cx.append_basic_block(f, "fail");
+    b.position_at_end(halt);
+    let halt_code = b.build_phi(cx.i8_type(), "halt_code")?;
     b.position_at_end(fail);
     let fail_code = b.build_phi(cx.i8_type(), "fail_code")?;
-    Ok((oog, halt, (fail, fail_code)))
+    Ok((oog, (halt, halt_code), (fail, fail_code)))
 }
 
 struct Lowerer<'ctx, 'a> {
@@ -158,9 +160,9 @@ struct Lowerer<'ctx, 'a> {
     chunk_frame: Option<PointerValue<'ctx>>,
     values: Vec<Option<IntValue<'ctx>>>,
     oog: BasicBlock<'ctx>,
-    /// The function's one exit after a builtin that halted: returns the code the builtin
-    /// stored in the context (`EvmContext::halt_code`), the gas being there already.
-    halt: BasicBlock<'ctx>,
+    /// The function's one exit after a builtin that halted: returns the builtin's code
+    /// (a phi), the gas being in the context already.
+    halt: CodeExit<'ctx>,
     /// The function's one exceptional exit: spends all gas and returns the code (a phi).
     fail: CodeExit<'ctx>,
     /// The shared exit of failing dynamic-shape sections, once one needs it.
@@ -327,12 +329,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
 
         // The shared halting exits: one `ret` each instead of one per halting site, which
         // spares codegen an epilogue per site.
-        // The halt's code comes from the context, not from a phi over every halting call:
-        // that phi's copies, one per call site, were 7 % of a large contract's optimizing
-        // compilation (docs/compile-cost.md, "the halt code in the context").
-        self.b.position_at_end(self.halt);
-        let code = self.load_ctx_field(EvmContext::OFFSET_HALT_CODE, self.i8)?.into_int_value();
-        self.ret(code)?;
+        self.b.position_at_end(self.halt.0);
+        self.ret(self.halt.1.as_basic_value().into_int_value())?;
         self.b.position_at_end(self.fail.0);
         self.spend_all_gas()?;
         self.ret(self.fail.1.as_basic_value().into_int_value())?;

@@ -429,7 +429,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let ok =
             self.b.build_int_compare(P::EQ, rc, self.i8.const_int(CONTINUE as u64, false), "")?;
         let cont = self.continuation("cont");
-        self.b.build_conditional_branch(ok, cont, self.halt)?;
+        let here = self.b.get_insert_block().expect("positioned");
+        self.halt.1.add_incoming(&[(&rc, here)]);
+        self.b.build_conditional_branch(ok, cont, self.halt.0)?;
         self.b.position_at_end(cont);
         Ok(())
     }

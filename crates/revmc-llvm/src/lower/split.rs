@@ -153,7 +153,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
         // The program's function: no IR blocks, the exits `new` made are not used.
         let main = self.f;
-        for bb in [self.oog, self.halt, self.fail.0] {
+        for bb in [self.oog, self.halt.0, self.fail.0] {
             // SAFETY: nothing branches to these blocks or uses their phis yet.
             unsafe { bb.delete() }.map_err(|()| LlvmError::Verify("deleting a block".into()))?;
         }

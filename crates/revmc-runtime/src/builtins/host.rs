@@ -6,7 +6,7 @@
 //! publishes gas and memory back. CALL and CREATE set the frame's next action and
 //! return `Suspend`.
 
-use super::{FrameRuntime, args, frame, returned, with_interp};
+use super::{FrameRuntime, args, frame, with_interp};
 use revm_interpreter::bytecode::opcode::OpCode;
 use revm_interpreter::interpreter::EthInterpreter;
 use revm_interpreter::{Host, InstructionContext, InstructionResult, instruction_table};
@@ -23,7 +23,7 @@ pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut W
     // SAFETY: compiled code passes its live context and three operand words.
     let ((ctx, rt), a) = unsafe { (frame(ctx), args::<3>(a)) };
     let rt: &mut FrameRuntime = rt;
-    let rc = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: as for this function.
         unsafe { run_host_op::<H>(ctx, rt, a) }
     })) {
@@ -32,8 +32,7 @@ pub(super) unsafe extern "C" fn host_op<H: Host>(ctx: *mut EvmContext, a: *mut W
             rt.panic = Some(payload);
             InstructionResult::FatalExternalError as u8
         }
-    };
-    returned(ctx, rc)
+    }
 }
 
 /// The body of [`host_op`].
@@ -74,7 +73,6 @@ unsafe fn run_host_op<H: Host>(ctx: &mut EvmContext, rt: &mut FrameRuntime, a: &
 
 /// The `Host` entry of a table built without a host: compiled code that needs one
 /// cannot run there.
-pub(super) unsafe extern "C" fn no_host(ctx: *mut EvmContext, _a: *mut Word) -> u8 {
-    // SAFETY: compiled code passes its live context.
-    returned(unsafe { &mut *ctx }, InstructionResult::FatalExternalError as u8)
+pub(super) unsafe extern "C" fn no_host(_ctx: *mut EvmContext, _a: *mut Word) -> u8 {
+    InstructionResult::FatalExternalError as u8
 }

@@ -18,8 +18,7 @@ macro_rules! builtin {
             // SAFETY: compiled code passes its live context and `arity` operand words.
             let ((ctx, rt), $a) = unsafe { (frame(ctx), args::<$n>(a)) };
             let rt: &mut FrameRuntime = rt;
-            let r = with_interp(ctx, rt, |$interp: &mut Interp, $gp: &GasParams, $ctx: &mut EvmContext| -> Res { $body });
-            code(ctx, r)
+            code(with_interp(ctx, rt, |$interp: &mut Interp, $gp: &GasParams, $ctx: &mut EvmContext| -> Res { $body }))
         }
     )*};
 }
@@ -73,8 +72,7 @@ pub(crate) unsafe extern "C" fn grow_memory(
     // SAFETY: compiled code passes its live context.
     let (ctx, rt) = unsafe { frame(ctx) };
     let offset = Word::from_limbs([offset, offset_high, 0, 0]);
-    let r = with_interp(ctx, rt, |interp, gp, _| expand(interp, gp, offset, Word::from(width)));
-    code(ctx, r)
+    code(with_interp(ctx, rt, |interp, gp, _| expand(interp, gp, offset, Word::from(width))))
 }
 
 builtin! {

@@ -67,25 +67,12 @@ pub(crate) struct FrameRuntime {
 
 type Res = Result<(), InstructionResult>;
 
-/// Converts a builtin body's result into the ABI's return code, storing a halt's code in
-/// the context as [`revmc_ir::abi::BuiltinFn`]'s contract requires.
-fn code(ctx: &mut EvmContext, r: Res) -> u8 {
-    returned(
-        ctx,
-        match r {
-            Ok(()) => CONTINUE,
-            Err(e) => e as u8,
-        },
-    )
-}
-
-/// Returns the return code `rc` of a builtin, first storing it in the context if it
-/// halts: compiled code's shared halting exit returns it from there.
-fn returned(ctx: &mut EvmContext, rc: u8) -> u8 {
-    if rc != CONTINUE {
-        ctx.halt_code = rc;
+/// Converts a builtin body's result into the ABI's return code.
+fn code(r: Res) -> u8 {
+    match r {
+        Ok(()) => CONTINUE,
+        Err(e) => e as u8,
     }
-    rc
 }
 
 /// The context and frame runtime behind a builtin call.
