@@ -59,8 +59,8 @@ impl CheckTables<'_> {
 }
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    /// The block a section whose stack checks fail branches to: it passes the table of
-    /// `checks` (in instruction order) to the shared scan. Sections with the same checks
+    /// The block a section whose stack checks fail branches to: it passes the offset of
+    /// the table of `checks` (in instruction order) to the shared scan. Sections with the same checks
     /// share the block and the table: a large contract has about two sections per
     /// distinct table, and each block was five machine instructions at O0.
     pub(super) fn stack_fault_entry(
