@@ -11,7 +11,7 @@
 //! offset of its table in it, an integer constant. Passed as the address of a global of
 //! its own, a table cost a RIP-relative `lea` per failing edge in position-independent
 //! code, which machine CSE shares across blocks instead of rematerializing: long live
-//! ranges that made register allocation a quarter slower on large contracts
+//! ranges that cost large contracts up to a quarter of their compile time
 //! (docs/compile-cost.md, "One array of check tables").
 
 use super::Lowerer;
@@ -60,9 +60,9 @@ impl CheckTables<'_> {
 
 impl<'ctx> Lowerer<'ctx, '_> {
     /// The block a section whose stack checks fail branches to: it passes the offset of
-    /// the table of `checks` (in instruction order) to the shared scan. Sections with the same checks
-    /// share the block and the table: a large contract has about two sections per
-    /// distinct table, and each block was five machine instructions at O0.
+    /// the table of `checks` (in instruction order) to the shared scan. Sections with the
+    /// same checks share the block and the table: a large contract has about two sections
+    /// per distinct table, and each block was five machine instructions at O0.
     pub(super) fn stack_fault_entry(
         &mut self,
         checks: &[StackCheck],
