@@ -189,6 +189,8 @@ struct Lowerer<'ctx, 'a> {
     pending_expand: Option<revmc_ir::ir::Inst>,
     /// `i8(ptr, ptr, ptr, ptr, ptr)`: [`revmc_ir::abi::BuiltinRefFn`].
     builtin_ref_ty: FunctionType<'ctx>,
+    /// `i8(ptr, i64, i64, i64)`: [`revmc_ir::abi::GrowMemoryFn`].
+    grow_memory_ty: FunctionType<'ctx>,
 }
 
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
@@ -304,6 +306,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             word_op_ty: i8.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
             pending_expand: None,
             builtin_ref_ty: i8.fn_type(&[ptr.into(); 5], false),
+            grow_memory_ty: i8.fn_type(&[ptr.into(), i64.into(), i64.into(), i64.into()], false),
         })
     }
 
@@ -556,6 +559,23 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let f = self.b.build_load(self.ptr, slot, name)?.into_pointer_value();
         let call = self.b.build_indirect_call(ty, f, args, "")?;
         Ok(call.try_as_basic_value().basic().expect("table entries return a code").into_int_value())
+    }
+
+    /// Emits `call` (a call that may charge gas) with the gas local written to the
+    /// context before it and read back after it when `sync`; returns its result.
+    fn gas_synced(
+        &self,
+        sync: bool,
+        call: impl FnOnce() -> Result<IntValue<'ctx>, LlvmError>,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        if sync {
+            self.sync_gas_out()?;
+        }
+        let rc = call()?;
+        if sync {
+            self.sync_gas_in()?;
+        }
+        Ok(rc)
     }
 
     /// Writes the gas local back to the context.

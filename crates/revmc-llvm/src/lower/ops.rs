@@ -341,19 +341,16 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.b.position_at_end(slow);
         match grow {
             Some((lo, high, width)) => {
-                self.sync_gas_out()?;
-                let f = self
-                    .load_ctx_field(EvmContext::OFFSET_GROW_MEMORY, self.ptr)?
-                    .into_pointer_value();
-                let ty = self.i8.fn_type(
-                    &[self.ptr.into(), self.i64.into(), self.i64.into(), self.i64.into()],
-                    false,
-                );
-                let args = [self.ctx.into(), lo.into(), high.into(), width.into()];
-                let call = self.b.build_indirect_call(ty, f, &args, "grow_memory")?;
-                let rc = call.try_as_basic_value().basic().expect("returns a code");
-                self.sync_gas_in()?;
-                self.exit_unless_continue(rc.into_int_value())?;
+                let rc = self.gas_synced(true, || {
+                    let f = self
+                        .load_ctx_field(EvmContext::OFFSET_GROW_MEMORY, self.ptr)?
+                        .into_pointer_value();
+                    let args = [self.ctx.into(), lo.into(), high.into(), width.into()];
+                    let call =
+                        self.b.build_indirect_call(self.grow_memory_ty, f, &args, "grow_memory")?;
+                    Ok(call.try_as_basic_value().basic().expect("returns a code").into_int_value())
+                })?;
+                self.exit_unless_continue(rc)?;
             }
             None => {
                 self.call_builtin(Builtin::MemoryExpand, args, true)?;
@@ -410,18 +407,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 }
             }
         }
-        if sync_gas {
-            self.sync_gas_out()?;
-        }
-        let table =
-            self.load_ctx_field(EvmContext::OFFSET_BUILTINS, self.ptr)?.into_pointer_value();
-        let args = [self.ctx.into(), self.args.into()];
-        let rc =
-            self.call_table_entry(table, builtin as u64, builtin.name(), self.builtin_ty, &args)?;
-        if sync_gas {
-            self.sync_gas_in()?;
-        }
-        Ok(rc)
+        self.gas_synced(sync_gas, || {
+            let table =
+                self.load_ctx_field(EvmContext::OFFSET_BUILTINS, self.ptr)?.into_pointer_value();
+            let args = [self.ctx.into(), self.args.into()];
+            self.call_table_entry(table, builtin as u64, builtin.name(), self.builtin_ty, &args)
+        })
     }
 
     /// Returns `rc` from the function unless it is `CONTINUE`.

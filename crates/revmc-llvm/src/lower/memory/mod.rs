@@ -441,21 +441,14 @@ impl<'ctx> Lowerer<'ctx, '_> {
         for (p, &a) in ptrs.iter_mut().zip(args) {
             *p = self.word(a).into();
         }
+        let rc = self.gas_synced(fallible, || {
+            let table = self
+                .load_ctx_field(EvmContext::OFFSET_BUILTINS_BY_REF, self.ptr)?
+                .into_pointer_value();
+            let args = [self.ctx.into(), dst.into(), ptrs[0], ptrs[1], ptrs[2]];
+            self.call_table_entry(table, builtin as u64, builtin.name(), self.builtin_ref_ty, &args)
+        })?;
         if fallible {
-            self.sync_gas_out()?;
-        }
-        let table =
-            self.load_ctx_field(EvmContext::OFFSET_BUILTINS_BY_REF, self.ptr)?.into_pointer_value();
-        let args = [self.ctx.into(), dst.into(), ptrs[0], ptrs[1], ptrs[2]];
-        let rc = self.call_table_entry(
-            table,
-            builtin as u64,
-            builtin.name(),
-            self.builtin_ref_ty,
-            &args,
-        )?;
-        if fallible {
-            self.sync_gas_in()?;
             self.exit_unless_continue(rc)?;
         }
         Ok(builtin.has_result().then_some(dst))
