@@ -191,7 +191,18 @@ struct Lowerer<'ctx, 'a> {
     builtin_ref_ty: FunctionType<'ctx>,
     /// `i8(ptr, i64, i64, i64)`: [`revmc_ir::abi::GrowMemoryFn`].
     grow_memory_ty: FunctionType<'ctx>,
+    /// Wide operations lowered so far (`ops::past_wide_budget`).
+    wide_ops: u32,
 }
+
+/// The most wide operations (multiplications of two non-constants, shifts, `BYTE` and
+/// `SIGNEXTEND` by non-constants) the optimizing tier expands inline in one program; the
+/// rest call the first tier's word operations. LLVM sinks a chain of them into one basic
+/// block, on which its two-address pass and machine combiner take quadratic time: 24 KiB
+/// of `DUP1 MUL` took 7 minutes at O2, of `DUP1 BYTE` 3.5 (15 and 22 s past this budget).
+/// Real programs stay below it: 768 in blake2b_huff (one unrolled block, which at 256
+/// ran 3.1× slower), 101 in the largest corpus contract (UniswapV3Pool).
+pub(crate) const INLINE_WIDE_OPS: u32 = 1024;
 
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     fn new(
@@ -307,6 +318,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             pending_expand: None,
             builtin_ref_ty: i8.fn_type(&[ptr.into(); 5], false),
             grow_memory_ty: i8.fn_type(&[ptr.into(), i64.into(), i64.into(), i64.into()], false),
+            wide_ops: 0,
         })
     }
 

@@ -1,11 +1,11 @@
 //! Lowering of individual IR instructions.
 
-use super::{Arg, Lowerer};
+use super::{Arg, INLINE_WIDE_OPS, Lowerer};
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::values::{BasicValue, IntValue};
-use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext, Word as U256};
+use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext, Word as U256, WordOp};
 use revmc_ir::ir::{BinaryOp, Height, InstData, StackCheck, UnaryOp, Value};
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -45,7 +45,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 return Ok(None);
             }
             InstData::Unary(op, a) => self.unary(*op, self.value(*a))?,
-            InstData::Binary(op, a, b) => self.binary(*op, self.value(*a), self.value(*b))?,
+            InstData::Binary(op, a, b) => {
+                let (a, b) = (self.value(*a), self.value(*b));
+                match self.past_wide_budget(*op, a, b) {
+                    true => self.binary_call(*op, a, b)?,
+                    false => self.binary(*op, a, b)?,
+                }
+            }
             InstData::Arith(builtin @ (Builtin::Div | Builtin::Mod), args) => {
                 self.div_rem(*builtin, args)?
             }
@@ -222,12 +228,17 @@ impl<'ctx> Lowerer<'ctx, '_> {
         if self.memory_values {
             return self.charge_in_memory(cost);
         }
+        // One `usub.with.overflow`, not a compare and a subtraction: as a chain of
+        // `icmp ult` on the counter, the checks of a long run of sections were each
+        // rewritten by InstCombine against every condition dominating it (quadratic: 15 s
+        // for 24 KiB of `MSIZE GAS ADD POP`), and the overflow bit is the compare anyway.
         let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
-        let short = self.b.build_int_compare(P::ULT, g, cost, "oog")?;
+        let r = self.intrinsic_struct("llvm.usub.with.overflow", &[g, cost])?;
+        let short = self.b.build_extract_value(r, 1, "oog")?.into_int_value();
         let ok = self.continuation("gas_ok");
         self.b.build_conditional_branch(short, self.oog, ok)?;
         self.b.position_at_end(ok);
-        let left = self.b.build_int_sub(g, cost, "")?;
+        let left = self.b.build_extract_value(r, 0, "")?.into_int_value();
         self.b.build_store(self.gas, left)?;
         Ok(())
     }
@@ -580,7 +591,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(())
     }
 
-    fn intrinsic(&self, name: &str, args: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LlvmError> {
+    /// Calls the intrinsic `name`, overloaded on the type of `args[0]`.
+    fn call_intrinsic(
+        &self,
+        name: &str,
+        args: &[IntValue<'ctx>],
+    ) -> Result<inkwell::values::BasicValueEnum<'ctx>, LlvmError> {
         let intr = Intrinsic::find(name)
             .ok_or_else(|| LlvmError::Target(format!("no intrinsic {name}")))?;
         let decl = intr
@@ -588,7 +604,20 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .ok_or_else(|| LlvmError::Target(format!("no declaration of {name}")))?;
         let args: Vec<_> = args.iter().map(|a| (*a).into()).collect();
         let call = self.b.build_call(decl, &args, "")?;
-        Ok(call.try_as_basic_value().basic().expect("intrinsic returns a value").into_int_value())
+        Ok(call.try_as_basic_value().basic().expect("intrinsic returns a value"))
+    }
+
+    fn intrinsic(&self, name: &str, args: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LlvmError> {
+        Ok(self.call_intrinsic(name, args)?.into_int_value())
+    }
+
+    /// An intrinsic returning a pair (`{result, overflow}`).
+    fn intrinsic_struct(
+        &self,
+        name: &str,
+        args: &[IntValue<'ctx>],
+    ) -> Result<inkwell::values::StructValue<'ctx>, LlvmError> {
+        Ok(self.call_intrinsic(name, args)?.into_struct_value())
     }
 
     fn bswap(&self, v: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
@@ -620,6 +649,57 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let inb = self.b.build_int_compare(P::ULT, a, self.i256.const_int(limit, false), "")?;
         let v = self.b.build_select(inb, a, fallback, "")?.into_int_value();
         Ok((inb, v))
+    }
+
+    /// Whether `op` on `a` and `b` is a wide operation (a multiplication of two
+    /// non-constants, a shift, `BYTE` or `SIGNEXTEND` by a non-constant) past the
+    /// function's [`INLINE_WIDE_OPS`]: then it is a call, as in the first tier. Counts the
+    /// ones within it.
+    fn past_wide_budget(&mut self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>) -> bool {
+        let wide = match op {
+            BinaryOp::Mul => !a.is_const() && !b.is_const(),
+            BinaryOp::Shl
+            | BinaryOp::Shr
+            | BinaryOp::Sar
+            | BinaryOp::Byte
+            | BinaryOp::SignExtend => !a.is_const(),
+            _ => false,
+        };
+        if !wide {
+            return false;
+        }
+        self.wide_ops += 1;
+        self.wide_ops > INLINE_WIDE_OPS
+    }
+
+    /// `op` on `a` and `b` through the context's word-operation table, the operands and
+    /// result in the operand buffer.
+    fn binary_call(
+        &self,
+        op: BinaryOp,
+        a: IntValue<'ctx>,
+        b: IntValue<'ctx>,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        let at = |i: u64| {
+            // SAFETY: the operand buffer holds four words.
+            unsafe {
+                self.b.build_in_bounds_gep(
+                    self.i256,
+                    self.args,
+                    &[self.i64.const_int(i, false)],
+                    "",
+                )
+            }
+        };
+        let (pa, pb, dst) = (at(0)?, at(1)?, at(2)?);
+        self.b.build_store(pa, a)?;
+        self.b.build_store(pb, b)?;
+        let table =
+            self.load_ctx_field(EvmContext::OFFSET_WORD_OPS, self.ptr)?.into_pointer_value();
+        let op = WordOp::of_binary(op);
+        let args = [dst.into(), pa.into(), pb.into()];
+        self.call_table_entry(table, op as u64, op.name(), self.word_op_ty, &args)?;
+        Ok(self.b.build_load(self.i256, dst, "")?.into_int_value())
     }
 
     fn binary(
@@ -678,5 +758,58 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 bld.build_right_shift(up, sh, true, "")?
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::INLINE_WIDE_OPS;
+    use crate::{OptLevel, lower::lower, opt};
+    use inkwell::context::Context;
+    use revmc_ir::{Limits, SpecId};
+
+    /// The optimized LLVM IR of `code`, as text.
+    fn optimized_ir(code: &[u8]) -> String {
+        let func =
+            revmc_ir::translate(code, SpecId::CANCUN, &Limits::default()).expect("translates");
+        let cx = Context::create();
+        let module = lower(&cx, &func, "prog", OptLevel::O2, usize::MAX, false).expect("lowers");
+        let machine = opt::host_target_machine(OptLevel::O2).expect("a target machine");
+        opt::optimize(&module, &machine, OptLevel::O2).expect("optimizes");
+        module.print_to_string().to_string()
+    }
+
+    #[test]
+    fn wide_operations_past_the_budget_call_the_word_operations() {
+        // CALLDATASIZE, then (DUP1 MUL) repeated: squares of a value unknown when compiling.
+        let extra = 10;
+        let mut code = vec![0x36];
+        for _ in 0..INLINE_WIDE_OPS + extra {
+            code.extend_from_slice(&[0x80, 0x02]);
+        }
+        code.push(0x00);
+        let ir = optimized_ir(&code);
+        // `mul`, `mul nuw`, `mul nuw nsw`: the optimizer marks the first ones.
+        assert_eq!(ir.matches(" = mul ").count(), INLINE_WIDE_OPS as usize);
+        // Each of the others calls the `Mul` entry of the word-operation table: the only
+        // indirect calls of this program.
+        let calls = ir.matches("call i8 %").count();
+        assert_eq!(calls, extra as usize, "{calls} calls for {extra} multiplications");
+    }
+
+    #[test]
+    fn gas_checks_stay_overflow_subtractions_through_the_optimizer() {
+        // GAS reads the counter, so each one ends a gas section: 100 sections in a row.
+        // As compares of the counter, InstCombine rewrote each check against all those
+        // dominating it (quadratic); as `usub.with.overflow`, each stays one check.
+        let sections = 100;
+        let mut code = Vec::new();
+        for _ in 0..sections {
+            code.extend_from_slice(&[0x5a, 0x50]); // GAS POP
+        }
+        code.push(0x00);
+        let ir = optimized_ir(&code);
+        let checks = ir.matches("call { i64, i1 } @llvm.usub.with.overflow.i64").count();
+        assert!(checks >= sections, "{checks} overflow checks for {sections} sections");
     }
 }

@@ -42,6 +42,26 @@ fn binary_ops_with_constant_operands() {
 }
 
 #[test]
+fn wide_ops_past_the_optimizing_tiers_inline_budget() {
+    // acc = calldata[0], b = calldata[1]; then, over and over, acc = op(acc, b) + b for
+    // MUL, SHR, SIGNEXTEND, BYTE, SAR, SHL: 1,200 wide operations of operands unknown when
+    // compiling, more than the optimizing tier expands inline (1,024), so the last ones
+    // call the word operations.
+    let mut asm = Asm::default().arg(1).arg(0);
+    for _ in 0..200 {
+        for op in [0x02, 0x1c, 0x0b, 0x1a, 0x1d, 0x1b] {
+            // DUP2 DUP2 op SWAP1 POP DUP2 ADD
+            asm = asm.ops(&[0x81, 0x81, op, 0x90, 0x50, 0x81, 0x01]);
+        }
+    }
+    let case = Case::new(&asm.op(0x00).code(), SpecId::OSAKA);
+    let edges = edge_words();
+    for (a, b) in [(edges[20], edges[4]), (edges[17], edges[3]), (edges[19], edges[2])] {
+        case.check(&words(&[a, b]), 1_000_000);
+    }
+}
+
+#[test]
 fn unary_and_ternary_ops() {
     let edges = edge_words();
     for &op in UNARY {
