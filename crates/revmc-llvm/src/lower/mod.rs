@@ -193,7 +193,15 @@ struct Lowerer<'ctx, 'a> {
     grow_memory_ty: FunctionType<'ctx>,
     /// Wide operations lowered so far (`ops::past_wide_budget`).
     wide_ops: u32,
+    /// Gas checks lowered so far (`ops::charge`).
+    charges: u32,
 }
+
+/// One gas check in this many is a `usub.with.overflow` instead of a compare and a
+/// subtraction, which cuts the chain of conditions InstCombine relates: a run of
+/// thousands of sections (24 KiB of `MSIZE GAS ADD POP`) took it 15 s, quadratic in the
+/// run. Programs of fewer checks lower as before.
+pub(crate) const OPAQUE_CHARGE_INTERVAL: u32 = 64;
 
 /// The most wide operations (multiplications of two non-constants, shifts, `BYTE` and
 /// `SIGNEXTEND` by non-constants) the optimizing tier expands inline in one program; the
@@ -319,6 +327,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             builtin_ref_ty: i8.fn_type(&[ptr.into(); 5], false),
             grow_memory_ty: i8.fn_type(&[ptr.into(), i64.into(), i64.into(), i64.into()], false),
             wide_ops: 0,
+            charges: 0,
         })
     }
 
