@@ -238,7 +238,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.charges += 1;
         let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
         let ok = self.continuation("gas_ok");
-        if self.charges % OPAQUE_CHARGE_INTERVAL == 0 {
+        if self.charges.is_multiple_of(OPAQUE_CHARGE_INTERVAL) {
             // `usub.with.overflow`: InstCombine relates no condition across it.
             let r = self.intrinsic_struct("llvm.usub.with.overflow", &[g, cost])?;
             let short = self.b.build_extract_value(r, 1, "oog")?.into_int_value();
@@ -413,15 +413,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         sync_gas: bool,
     ) -> Result<IntValue<'ctx>, LlvmError> {
         for (i, a) in args.iter().enumerate() {
-            // SAFETY: the args buffer holds four words and builtins take at most three.
-            let p = unsafe {
-                self.b.build_in_bounds_gep(
-                    self.i256,
-                    self.args,
-                    &[self.i64.const_int(i as u64, false)],
-                    "",
-                )?
-            };
+            // Builtins take at most three operands.
+            let p = self.operand(i as u64)?;
             match *a {
                 Arg::Word(w) => {
                     self.b.build_store(p, w)?;
@@ -685,6 +678,14 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.wide_ops > INLINE_WIDE_OPS
     }
 
+    /// Word `i` (below 4) of the operand buffer.
+    fn operand(&self, i: u64) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
+        // SAFETY: the operand buffer holds four words.
+        Ok(unsafe {
+            self.b.build_in_bounds_gep(self.i256, self.args, &[self.i64.const_int(i, false)], "")?
+        })
+    }
+
     /// `op` on `a` and `b` through the context's word-operation table, the operands and
     /// result in the operand buffer.
     fn binary_call(
@@ -693,18 +694,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         a: IntValue<'ctx>,
         b: IntValue<'ctx>,
     ) -> Result<IntValue<'ctx>, LlvmError> {
-        let at = |i: u64| {
-            // SAFETY: the operand buffer holds four words.
-            unsafe {
-                self.b.build_in_bounds_gep(
-                    self.i256,
-                    self.args,
-                    &[self.i64.const_int(i, false)],
-                    "",
-                )
-            }
-        };
-        let (pa, pb, dst) = (at(0)?, at(1)?, at(2)?);
+        let (pa, pb, dst) = (self.operand(0)?, self.operand(1)?, self.operand(2)?);
         self.b.build_store(pa, a)?;
         self.b.build_store(pb, b)?;
         let table =
