@@ -223,7 +223,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(phi.as_basic_value().into_int_value())
     }
 
-    /// `gas -= cost`, or exit with `OutOfGas` if `cost` exceeds it (`charges` counts).
+    /// `gas -= cost`, or exit with `OutOfGas` if `cost` exceeds it.
     pub(super) fn charge(&mut self, cost: IntValue<'ctx>) -> Result<(), LlvmError> {
         if self.memory_values {
             return self.charge_in_memory(cost);
