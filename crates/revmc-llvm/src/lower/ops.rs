@@ -686,8 +686,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         })
     }
 
-    /// `op` on `a` and `b` through the context's word-operation table, the operands and
-    /// result in the operand buffer.
+    /// `op` on `a` and `b` as the first tier's word operation, the operands and result in
+    /// the operand buffer.
     fn binary_call(
         &self,
         op: BinaryOp,
@@ -697,11 +697,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let (pa, pb, dst) = (self.operand(0)?, self.operand(1)?, self.operand(2)?);
         self.b.build_store(pa, a)?;
         self.b.build_store(pb, b)?;
-        let table =
-            self.load_ctx_field(EvmContext::OFFSET_WORD_OPS, self.ptr)?.into_pointer_value();
-        let op = WordOp::of_binary(op);
-        let args = [dst.into(), pa.into(), pb.into()];
-        self.call_table_entry(table, op as u64, op.name(), self.word_op_ty, &args)?;
+        self.call_word_op(WordOp::of_binary(op), dst, pa, pb)?;
         Ok(self.b.build_load(self.i256, dst, "")?.into_int_value())
     }
 

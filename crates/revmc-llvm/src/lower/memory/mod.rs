@@ -364,15 +364,21 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.small_word(dst, v)
     }
 
-    /// Calls word operation `op` on `dst`, `a` and `b` through the context's table.
-    fn call_word_op(
+    /// Calls word operation `op` on `dst`, `a` and `b` through the context's table: the
+    /// copy loaded once with values in memory, else the context's field (the register
+    /// form calls them only past its inline budget, `ops::past_wide_budget`).
+    pub(super) fn call_word_op(
         &self,
         op: WordOp,
         dst: PointerValue<'ctx>,
         a: PointerValue<'ctx>,
         b: PointerValue<'ctx>,
     ) -> Result<IntValue<'ctx>, LlvmError> {
-        let table = self.b.build_load(self.ptr, self.word_ops, "word_ops")?.into_pointer_value();
+        let table = match self.memory_values {
+            true => self.b.build_load(self.ptr, self.word_ops, "word_ops")?,
+            false => self.load_ctx_field(EvmContext::OFFSET_WORD_OPS, self.ptr)?,
+        }
+        .into_pointer_value();
         let args = [dst.into(), a.into(), b.into()];
         self.call_table_entry(table, op as u64, op.name(), self.word_op_ty, &args)
     }
