@@ -1,8 +1,9 @@
 //! Makes `REVMC_SOURCE_HASH`: a hash over the sources of the crates that decide what
 //! compiled code is (the translator and ABI in `revmc-ir`, the lowering and pipeline
 //! here). Part of every AOT artifact's key, so a changed compiler never loads an
-//! artifact of another. Compiles `src/codegen.cpp` (a reusable code generation pipeline)
-//! against the LLVM that `llvm-sys` found.
+//! artifact of another. Compiles the C++ parts (`src/codegen.cpp`, a reusable code
+//! generation pipeline, and `src/local_addresses.cpp`) against the LLVM that `llvm-sys`
+//! found.
 
 use std::path::{Path, PathBuf};
 
@@ -26,9 +27,15 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Compiles `src/codegen.cpp` with the flags of the `llvm-config` that `llvm-sys` used.
+/// The C++ parts: a reusable code generation pipeline, and the localizing of addresses
+/// before it.
+const SHIMS: [&str; 2] = ["src/codegen.cpp", "src/local_addresses.cpp"];
+
+/// Compiles [`SHIMS`] with the flags of the `llvm-config` that `llvm-sys` used.
 fn codegen_shim() {
-    println!("cargo:rerun-if-changed=src/codegen.cpp");
+    for file in SHIMS {
+        println!("cargo:rerun-if-changed={file}");
+    }
     let config =
         std::env::var("DEP_LLVM_22_CONFIG_PATH").unwrap_or_else(|_| "llvm-config-22".into());
     let output = std::process::Command::new(&config)
@@ -37,7 +44,7 @@ fn codegen_shim() {
         .unwrap_or_else(|e| panic!("running {config} --cxxflags: {e}"));
     let flags = String::from_utf8_lossy(&output.stdout);
     let mut build = cc::Build::new();
-    build.cpp(true).file("src/codegen.cpp").warnings(false);
+    build.cpp(true).files(SHIMS).warnings(false);
     for flag in flags.split_whitespace() {
         build.flag(flag);
     }

@@ -14,6 +14,7 @@ mod codegen;
 mod dump;
 mod error;
 mod jit;
+mod local_addresses;
 pub mod lower;
 mod object;
 pub mod opt;

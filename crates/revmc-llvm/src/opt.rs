@@ -1,6 +1,7 @@
 //! The LLVM pass pipeline and the native target machine.
 
 use crate::LlvmError;
+use crate::local_addresses::localize_addresses;
 use inkwell::OptimizationLevel;
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::module::Module;
@@ -143,7 +144,9 @@ pub(crate) fn has_32_byte_vectors(machine: &TargetMachine) -> bool {
     features.split(',').any(|f| f == "+avx")
 }
 
-/// Runs the pipeline of `level` over `module`, after setting its triple and data layout.
+/// Runs the pipeline of `level` over `module`, after setting its triple and data layout,
+/// then gives each block its own copy of the addresses it loads or stores through
+/// (`local_addresses.cpp`), which LLVM's pipeline hoists and merges.
 pub fn optimize(
     module: &Module<'_>,
     machine: &TargetMachine,
@@ -162,7 +165,9 @@ pub fn optimize(
     let Some(pipeline) = level.pipeline() else { return Ok(()) };
     module
         .run_passes(pipeline, machine, PassBuilderOptions::create())
-        .map_err(|e| LlvmError::Passes(e.to_string()))
+        .map_err(|e| LlvmError::Passes(e.to_string()))?;
+    localize_addresses(module);
+    Ok(())
 }
 
 #[cfg(test)]
