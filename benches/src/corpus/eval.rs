@@ -86,6 +86,12 @@ fn run(
         _ => None,
     };
     let (Ok(func), Some((slot, opt))) = (func, jit) else { return out };
+    if opt > OptLevel::O0
+        && let Err(e) = limits.admit_optimizing(&func)
+    {
+        out.reason = Some(e.to_string());
+        return out;
+    }
     // Taken out of the slot while compiling: a panic leaves no half-used compiler behind.
     let compiled = match slot.take().map_or_else(|| JitCompiler::new(opt), Ok) {
         Ok(mut compiler) => {

@@ -9,8 +9,16 @@
 //! measured time for every one of them; the default budget
 //! ([`Limits::max_compile_cost`](crate::Limits)) leaves room for that error under the first
 //! tier's 2 s deadline, and admits the largest real contract more than twice over.
+//!
+//! [`optimizing_cost`] estimates the optimizing tier (LLVM O2) in the same unit. LLVM's
+//! optimizing pipeline is superlinear in shapes a first-tier compilation takes in its
+//! stride: long chains of 256-bit operations in one block, long runs of arithmetic
+//! builtins, dynamic jumps fanning in and out of one dispatch block. Measured on 22 hostile
+//! shapes of 6, 12 and 24 KiB and on the corpus (`docs/compile-cost.md`, "Bounding the
+//! optimizing tier").
 
-use crate::ir::{Block, Function, InstData, Terminator};
+use crate::abi::Builtin;
+use crate::ir::{BinaryOp, Block, Function, InstData, Terminator};
 
 /// Estimated first-tier compile time of `func`, in microseconds of the reference machine.
 pub fn compile_cost(func: &Function) -> u64 {
@@ -58,4 +66,98 @@ fn term_cost(term: &Terminator) -> u64 {
         Terminator::Exit { .. } => 20,
         Terminator::Suspend { args, .. } => 150 + 5 * args.len() as u64,
     }
+}
+
+/// The most wide operations ([`is_wide`]) the optimizing tier expands inline in one
+/// program; the rest call the first tier's word operations. LLVM sinks a chain of them
+/// into one basic block, on which its two-address pass and machine combiner take
+/// quadratic time: 24 KiB of `DUP1 MUL` took 7 minutes at O2, of `DUP1 BYTE` 3.5 (15 and
+/// 22 s past this budget). Real programs stay below it: 768 in blake2b_huff (one unrolled
+/// block, which at 256 ran 3.1× slower), 101 in the largest corpus contract
+/// (UniswapV3Pool).
+pub const INLINE_WIDE_OPS: u32 = 1024;
+
+/// Whether `op` on `a` and `b` is a wide operation: a multiplication of two non-constants,
+/// or a shift, `BYTE` or `SIGNEXTEND` by a non-constant. Inline, each is dozens of machine
+/// instructions.
+pub fn is_wide(op: BinaryOp, a_is_const: bool, b_is_const: bool) -> bool {
+    match op {
+        BinaryOp::Mul => !a_is_const && !b_is_const,
+        BinaryOp::Shl | BinaryOp::Shr | BinaryOp::Sar | BinaryOp::Byte | BinaryOp::SignExtend => {
+            !a_is_const
+        }
+        _ => false,
+    }
+}
+
+/// The optimizing tier costs about this many times the first tier's estimate per
+/// instruction: the corpus's median is 6, its most 15, and host calls in one function
+/// (24 KiB of `SSTORE`) 10.
+const OPTIMIZING_PER_FIRST_TIER: u64 = 10;
+
+/// Per block, microseconds per square of the wide operations expanded inline in it, in
+/// hundredths: 1,024 inline `SIGNEXTEND`s took 14 s, `BYTE`s 9.5 s, products 7.5 s,
+/// shifts 6.5 s.
+fn wide_squared_centi_us(op: BinaryOp) -> u64 {
+    match op {
+        BinaryOp::SignExtend => 1400,
+        BinaryOp::Byte => 950,
+        BinaryOp::Mul => 750,
+        _ => 650,
+    }
+}
+
+/// Per function, microseconds per square of the weighted arithmetic builtins, in
+/// hundredths: 8,191 `ADDMOD`s took 17.4 s, 12,287 `DIV`s 12.7 s.
+const ARITH_SQUARED_CENTI_US: u64 = 26;
+
+/// An arithmetic builtin's weight in tenths: `ADDMOD`, `MULMOD` and `EXP` 10, division
+/// and remainder 6 (their squared cost is a third of `ADDMOD`'s).
+fn arith_weight_tenths(builtin: Builtin) -> u64 {
+    match builtin {
+        Builtin::Div | Builtin::SDiv | Builtin::Mod | Builtin::SMod => 6,
+        _ => 10,
+    }
+}
+
+/// Microseconds, in hundredths, per dynamic jump source times `switch` case: the dispatch
+/// block's edges. 1,536 conditional dynamic jumps to 1,536 destinations took 5.4 s, 3,072
+/// to 3,072 took 21.5 s.
+const JUMP_FAN_CENTI_US: u64 = 250;
+
+/// Estimated optimizing-tier (O2) compile time of `func`, in microseconds of the
+/// reference machine. Within 0.3–1.4× of the measured time on the corpus, and within
+/// 0.4–2.1× on hostile shapes that compile in more than a second.
+pub fn optimizing_cost(func: &Function) -> u64 {
+    let is_const = |v| func.constant(v).is_some();
+    let mut centi_us = 0u64;
+    let mut budget = INLINE_WIDE_OPS as u64;
+    let (mut arith_tenths, mut jump_sources, mut switch_cases) = (0u64, 0u64, 0u64);
+    for b in func.block_ids() {
+        let data = func.block(b);
+        let mut wide = 0u64;
+        let mut wide_centi = 0u64;
+        for &i in &data.insts {
+            match func.inst(i) {
+                // Past the budget a wide operation is a call, costed as the first tier's.
+                InstData::Binary(op, a, b)
+                    if budget > 0 && is_wide(*op, is_const(*a), is_const(*b)) =>
+                {
+                    budget -= 1;
+                    wide += 1;
+                    wide_centi = wide_centi.max(wide_squared_centi_us(*op));
+                }
+                InstData::Arith(builtin, _) => arith_tenths += arith_weight_tenths(*builtin),
+                InstData::SetJumpTarget(_) => jump_sources += 1,
+                _ => {}
+            }
+        }
+        if let Terminator::Switch { cases, .. } = &data.term {
+            switch_cases += cases.len() as u64;
+        }
+        centi_us += wide_centi * wide * wide;
+    }
+    centi_us += ARITH_SQUARED_CENTI_US * arith_tenths * arith_tenths / 100;
+    centi_us += JUMP_FAN_CENTI_US * jump_sources * switch_cases;
+    OPTIMIZING_PER_FIRST_TIER * compile_cost(func) + centi_us / 100
 }

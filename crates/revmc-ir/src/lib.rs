@@ -20,7 +20,7 @@ pub mod passes;
 pub mod translate;
 pub mod verifier;
 
-pub use cost::{block_cost, compile_cost};
+pub use cost::{INLINE_WIDE_OPS, block_cost, compile_cost, is_wide, optimizing_cost};
 pub use error::TranslateError;
 pub use limits::{DEFAULT_FIRST_TIER_CHUNK_COST, DEFAULT_MAX_VARIANTS, Limits};
 pub use opt_level::OptLevel;

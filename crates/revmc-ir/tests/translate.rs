@@ -155,3 +155,40 @@ fn programs_estimated_too_costly_are_refused_before_compiling() {
     let limits = Limits { max_compile_cost: cost as usize - 1, ..Limits::default() };
     assert!(translate(&small, SpecId::CANCUN, &limits).is_err());
 }
+
+#[test]
+fn programs_too_costly_to_optimize_keep_their_first_tier() {
+    // `KiB` KiB of `DUP1 op` on a call-data word: one block.
+    let chain = |op: u8, kib: usize| {
+        let mut code = vec![0x36];
+        code.extend([0x80, op].repeat(kib * 512 - 1));
+        code.extend([0x5f, 0x55, 0x00]);
+        translate(&code, SpecId::CANCUN, &Limits::default()).expect("the first tier admits it")
+    };
+    let limits = Limits::default();
+    // 6 KiB of `SIGNEXTEND`s: 1,024 of them inline took the optimizing tier 14.6 s.
+    let wide = chain(0x0b, 6);
+    let refused = limits.admit_optimizing(&wide);
+    assert!(
+        matches!(
+            refused,
+            Err(TranslateError::LimitExceeded { what: "estimated optimizing cost", .. })
+        ),
+        "{refused:?}"
+    );
+    // Past `INLINE_WIDE_OPS` the lowering calls word operations: the estimate stops
+    // growing with the square of the chain, so 12 KiB costs less than twice 6 KiB.
+    let longer = revmc_ir::optimizing_cost(&chain(0x0b, 12));
+    assert!(longer < 2 * revmc_ir::optimizing_cost(&wide));
+    // As many additions cost the optimizing tier ten times the first tier's estimate, as
+    // most instructions do, and are admitted.
+    let adds = chain(0x01, 6);
+    assert_eq!(revmc_ir::optimizing_cost(&adds), 10 * revmc_ir::compile_cost(&adds));
+    limits.admit_optimizing(&adds).expect("additions are cheap to optimize");
+    // Sign extensions from a constant byte index are not wide operations.
+    let mut code = vec![0x36];
+    code.extend([0x60, 0x07, 0x0b].repeat(2 * 1024));
+    code.extend([0x5f, 0x55, 0x00]);
+    let constant = translate(&code, SpecId::CANCUN, &limits).unwrap();
+    assert_eq!(revmc_ir::optimizing_cost(&constant), 10 * revmc_ir::compile_cost(&constant));
+}

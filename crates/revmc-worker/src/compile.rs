@@ -3,14 +3,17 @@
 use crate::Library;
 use crate::{CompileError, CompilePhases};
 use revmc_cache::{CompiledProgram, ProgramKind};
-use revmc_ir::{Limits, SpecId, translate};
+use revmc_ir::{Limits, OptLevel, SpecId, translate};
 use revmc_llvm::{AotCompiler, JitCompiler};
 use std::time::Instant;
 
+/// Translates `code`, and refuses it for an optimizing `level` whose estimated cost is past
+/// the limits' (`Limits::admit_optimizing`): then the program keeps its first-tier code.
 fn translate_timed(
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
+    level: OptLevel,
 ) -> Result<(revmc_ir::ir::Function, std::time::Duration), CompileError> {
     if code.len() > limits.max_code_len {
         return Err(CompileError::TooLarge { len: code.len(), max: limits.max_code_len });
@@ -24,6 +27,9 @@ fn translate_timed(
     let start = Instant::now();
     let _span = tracing::debug_span!("translate", len = code.len()).entered();
     let ir = translate(code, spec, limits)?;
+    if level > OptLevel::O0 {
+        limits.admit_optimizing(&ir)?;
+    }
     crate::panic::failpoint();
     Ok((ir, start.elapsed()))
 }
@@ -47,7 +53,7 @@ pub fn compile_aot(
     spec: SpecId,
     limits: &Limits,
 ) -> Result<(Library, CompilePhases), CompileError> {
-    let (ir, translated) = translate_timed(code, spec, limits)?;
+    let (ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
     let library = {
         let _span = tracing::debug_span!("aot", level = ?compiler.opt_level()).entered();
         compiler.compile(&ir, symbol)?
@@ -64,7 +70,7 @@ pub fn compile_jit(
     spec: SpecId,
     limits: &Limits,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
-    let (ir, translated) = translate_timed(code, spec, limits)?;
+    let (ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
     compiler.set_chunk_cost(limits.first_tier_chunk_cost);
     let function = {
         let _span = tracing::debug_span!("backend", level = ?compiler.opt_level()).entered();

@@ -98,3 +98,29 @@ fn a_shut_down_pool_refuses_jobs() {
     let refused = pool.submit(job(1, small_code(1), OptLevel::O0)).unwrap_err();
     assert_eq!(refused.reason, Rejected::ShutDown);
 }
+
+#[test]
+fn programs_too_costly_to_optimize_are_refused_for_the_optimizing_tier_only() {
+    // 6 KiB of `DUP1 SIGNEXTEND` on a call-data word: seconds of LLVM O2 (the estimate's
+    // test is in revmc-ir), milliseconds of O0.
+    let mut code = vec![0x36];
+    code.extend([0x80, 0x0b].repeat(3 * 1024 - 1));
+    code.extend([0x5f, 0x55, 0x00]);
+    let (tx, rx) = unbounded();
+    let pool = WorkerPool::new(config(1, 4), tx).unwrap();
+    pool.submit(job(1, code.clone(), OptLevel::O2)).unwrap();
+    let result = rx.recv().unwrap();
+    assert!(
+        matches!(
+            &result.outcome,
+            Err(CompileError::Translate(revmc_ir::TranslateError::LimitExceeded {
+                what: "estimated optimizing cost",
+                ..
+            }))
+        ),
+        "{:?}",
+        result.outcome.as_ref().err()
+    );
+    pool.submit(job(2, code, OptLevel::O0)).unwrap();
+    assert!(rx.recv().unwrap().outcome.is_ok());
+}

@@ -203,14 +203,10 @@ struct Lowerer<'ctx, 'a> {
 /// run. Programs of fewer checks lower as before.
 pub(crate) const OPAQUE_CHARGE_INTERVAL: u32 = 64;
 
-/// The most wide operations (multiplications of two non-constants, shifts, `BYTE` and
-/// `SIGNEXTEND` by non-constants) the optimizing tier expands inline in one program; the
-/// rest call the first tier's word operations. LLVM sinks a chain of them into one basic
-/// block, on which its two-address pass and machine combiner take quadratic time: 24 KiB
-/// of `DUP1 MUL` took 7 minutes at O2, of `DUP1 BYTE` 3.5 (15 and 22 s past this budget).
-/// Real programs stay below it: 768 in blake2b_huff (one unrolled block, which at 256
-/// ran 3.1× slower), 101 in the largest corpus contract (UniswapV3Pool).
-pub(crate) const INLINE_WIDE_OPS: u32 = 1024;
+/// The most wide operations the optimizing tier expands inline in one program; the rest
+/// call the first tier's word operations. Defined with the optimizing tier's cost
+/// estimate, which counts them the same way.
+pub(crate) use revmc_ir::INLINE_WIDE_OPS;
 
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     fn new(

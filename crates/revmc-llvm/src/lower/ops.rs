@@ -662,16 +662,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     /// function's [`INLINE_WIDE_OPS`]: then it is a call, as in the first tier. Counts the
     /// ones within it.
     fn past_wide_budget(&mut self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>) -> bool {
-        let wide = match op {
-            BinaryOp::Mul => !a.is_const() && !b.is_const(),
-            BinaryOp::Shl
-            | BinaryOp::Shr
-            | BinaryOp::Sar
-            | BinaryOp::Byte
-            | BinaryOp::SignExtend => !a.is_const(),
-            _ => false,
-        };
-        if !wide {
+        if !revmc_ir::is_wide(op, a.is_const(), b.is_const()) {
             return false;
         }
         self.wide_ops += 1;
