@@ -38,13 +38,15 @@ thread_local! {
         LEVELS
             .iter()
             .map(|&(level, chunk_cost, _)| {
-                let c = SyncCompiler::new(level).expect("JIT compiler");
-                match chunk_cost {
-                    Some(cost) => {
-                        c.with_limits(Limits { first_tier_chunk_cost: cost, ..Limits::default() })
-                    }
-                    None => c,
-                }
+                // Every case compiles at every level, however costly to optimize: what
+                // is checked here is the code, not the admission.
+                let limits = Limits {
+                    first_tier_chunk_cost: chunk_cost
+                        .unwrap_or(Limits::default().first_tier_chunk_cost),
+                    max_optimizing_cost: usize::MAX,
+                    ..Limits::default()
+                };
+                SyncCompiler::new(level).expect("JIT compiler").with_limits(limits)
             })
             .collect(),
     );
