@@ -96,8 +96,9 @@ pub fn is_wide(op: BinaryOp, a_is_const: bool, b_is_const: bool) -> bool {
 const OPTIMIZING_PER_FIRST_TIER: u64 = 10;
 
 /// Per block, microseconds per square of the wide operations expanded inline in it, in
-/// hundredths: 1,024 inline `SIGNEXTEND`s took 14 s, `BYTE`s 9.5 s, products 7.5 s,
-/// shifts 6.5 s.
+/// hundredths. 6 KiB chains (1,024 inline, 2,047 calls) of `SIGNEXTEND` took 12.8 s,
+/// `BYTE` 8.9 s, shifts 6.4–6.7 s, products 5.0 s; the weights were fitted on runs that
+/// shared the machine and stand 1.1–1.7× above those, on the safe side.
 fn wide_squared_centi_us(op: BinaryOp) -> u64 {
     match op {
         BinaryOp::SignExtend => 1400,
@@ -121,13 +122,13 @@ fn arith_weight_tenths(builtin: Builtin) -> u64 {
 }
 
 /// Microseconds, in hundredths, per dynamic jump source times `switch` case: the dispatch
-/// block's edges. 1,536 conditional dynamic jumps to 1,536 destinations took 5.4 s, 3,072
-/// to 3,072 took 21.5 s.
+/// block's edges. 1,536 conditional dynamic jumps to 1,536 destinations took 3.2 s, 3,072
+/// to 3,072 took 21.1 s.
 const JUMP_FAN_CENTI_US: u64 = 250;
 
 /// Estimated optimizing-tier (O2) compile time of `func`, in microseconds of the
 /// reference machine. Within 0.3–1.4× of the measured time on the corpus, and within
-/// 0.4–2.1× on hostile shapes that compile in more than a second.
+/// 0.4–1.5× on hostile shapes that compile in more than a second.
 pub fn optimizing_cost(func: &Function) -> u64 {
     let is_const = |v| func.constant(v).is_some();
     let mut centi_us = 0u64;

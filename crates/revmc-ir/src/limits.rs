@@ -71,7 +71,7 @@ impl Default for Limits {
             max_compile_cost: 1_000_000,
             // 8 s estimated: the corpus's largest estimate is 6.3 s (UniswapV3Pool,
             // measured 4.6 s), and measured times were at most 1.4× their estimate there;
-            // hostile shapes up to 2.1× (docs/compile-cost.md, "Bounding the optimizing
+            // hostile shapes up to 1.5× (docs/compile-cost.md, "Bounding the optimizing
             // tier").
             max_optimizing_cost: 8_000_000,
             max_variants: DEFAULT_MAX_VARIANTS,

@@ -166,7 +166,7 @@ fn programs_too_costly_to_optimize_keep_their_first_tier() {
         translate(&code, SpecId::CANCUN, &Limits::default()).expect("the first tier admits it")
     };
     let limits = Limits::default();
-    // 6 KiB of `SIGNEXTEND`s: 1,024 of them inline took the optimizing tier 14.6 s.
+    // 6 KiB of `SIGNEXTEND`s: 1,024 of them inline took the optimizing tier 12.8 s.
     let wide = chain(0x0b, 6);
     let refused = limits.admit_optimizing(&wide);
     assert!(
