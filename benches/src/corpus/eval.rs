@@ -86,9 +86,7 @@ fn run(
         _ => None,
     };
     let (Ok(func), Some((slot, opt))) = (func, jit) else { return out };
-    if opt > OptLevel::O0
-        && let Err(e) = limits.admit_optimizing(&func)
-    {
+    if let Err(e) = limits.admit_optimizing(&func, opt) {
         out.reason = Some(e.to_string());
         return out;
     }

@@ -1,7 +1,7 @@
 //! Snapshot tests of the translator's IR text, and bounds on hostile input.
 
 use expect_test::{Expect, expect};
-use revmc_ir::{Limits, SpecId, TranslateError, translate};
+use revmc_ir::{Limits, OptLevel, SpecId, TranslateError, translate};
 use std::time::Instant;
 
 fn check(code: &[u8], expected: Expect) {
@@ -168,7 +168,7 @@ fn programs_too_costly_to_optimize_keep_their_first_tier() {
     let limits = Limits::default();
     // 6 KiB of `SIGNEXTEND`s: 1,024 of them inline took the optimizing tier 12.8 s.
     let wide = chain(0x0b, 6);
-    let refused = limits.admit_optimizing(&wide);
+    let refused = limits.admit_optimizing(&wide, OptLevel::O2);
     assert!(
         matches!(
             refused,
@@ -176,6 +176,8 @@ fn programs_too_costly_to_optimize_keep_their_first_tier() {
         ),
         "{refused:?}"
     );
+    // A first tier, at O0 or O1, is not held to the optimizing estimate.
+    limits.admit_optimizing(&wide, OptLevel::O1).expect("a cheap level admits it");
     // Past `INLINE_WIDE_OPS` the lowering calls word operations: the estimate stops
     // growing with the square of the chain, so 12 KiB costs less than twice 6 KiB.
     let longer = revmc_ir::optimizing_cost(&chain(0x0b, 12));
@@ -184,7 +186,7 @@ fn programs_too_costly_to_optimize_keep_their_first_tier() {
     // most instructions do, and are admitted.
     let adds = chain(0x01, 6);
     assert_eq!(revmc_ir::optimizing_cost(&adds), 10 * revmc_ir::compile_cost(&adds));
-    limits.admit_optimizing(&adds).expect("additions are cheap to optimize");
+    limits.admit_optimizing(&adds, OptLevel::O2).expect("additions are cheap to optimize");
     // Sign extensions from a constant byte index are not wide operations.
     let mut code = vec![0x36];
     code.extend([0x60, 0x07, 0x0b].repeat(2 * 1024));

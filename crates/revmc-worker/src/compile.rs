@@ -8,7 +8,7 @@ use revmc_llvm::{AotCompiler, JitCompiler};
 use std::time::Instant;
 
 /// Translates `code`, and refuses it for an optimizing `level` whose estimated cost is past
-/// the limits' (`Limits::admit_optimizing`): then the program keeps its first-tier code.
+/// the limits' (`Limits::admit_optimizing`).
 fn translate_timed(
     code: &[u8],
     spec: SpecId,
@@ -27,9 +27,7 @@ fn translate_timed(
     let start = Instant::now();
     let _span = tracing::debug_span!("translate", len = code.len()).entered();
     let ir = translate(code, spec, limits)?;
-    if level > OptLevel::O0 {
-        limits.admit_optimizing(&ir)?;
-    }
+    limits.admit_optimizing(&ir, level)?;
     crate::panic::failpoint();
     Ok((ir, start.elapsed()))
 }

@@ -365,6 +365,8 @@ fn artifact_build(tuning: &Tuning, limits: &Limits) -> ArtifactBuild {
         max_code_len: 0,
         min_loop_free_instructions: 0,
         first_tier_chunk_cost: 0,
+        max_compile_cost: 0,
+        max_optimizing_cost: 0,
         ..*limits
     };
     ArtifactBuild {
