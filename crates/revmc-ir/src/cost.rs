@@ -19,6 +19,7 @@
 
 use crate::abi::Builtin;
 use crate::ir::{BinaryOp, Block, Function, InstData, Terminator};
+use crate::wide::{INLINE_WIDE_OPS, is_wide};
 
 /// Estimated first-tier compile time of `func`, in microseconds of the reference machine.
 pub fn compile_cost(func: &Function) -> u64 {
@@ -68,37 +69,16 @@ fn term_cost(term: &Terminator) -> u64 {
     }
 }
 
-/// The most wide operations ([`is_wide`]) the optimizing tier expands inline in one
-/// program; the rest call the first tier's word operations. LLVM sinks a chain of them
-/// into one basic block, on which its two-address pass and machine combiner take
-/// quadratic time: 24 KiB of `DUP1 MUL` took 7 minutes at O2, of `DUP1 BYTE` 3.5 (15 and
-/// 22 s past this budget). Real programs stay below it: 768 in blake2b_huff (one unrolled
-/// block, which at 256 ran 3.1× slower), 101 in the largest corpus contract
-/// (UniswapV3Pool).
-pub const INLINE_WIDE_OPS: u32 = 1024;
-
-/// Whether `op` on `a` and `b` is a wide operation: a multiplication of two non-constants,
-/// or a shift, `BYTE` or `SIGNEXTEND` by a non-constant. Inline, each is dozens of machine
-/// instructions.
-pub fn is_wide(op: BinaryOp, a_is_const: bool, b_is_const: bool) -> bool {
-    match op {
-        BinaryOp::Mul => !a_is_const && !b_is_const,
-        BinaryOp::Shl | BinaryOp::Shr | BinaryOp::Sar | BinaryOp::Byte | BinaryOp::SignExtend => {
-            !a_is_const
-        }
-        _ => false,
-    }
-}
-
 /// The optimizing tier costs about this many times the first tier's estimate per
 /// instruction: the corpus's median is 6, its most 15, and host calls in one function
 /// (24 KiB of `SSTORE`) 10.
 const OPTIMIZING_PER_FIRST_TIER: u64 = 10;
 
 /// Microseconds per square of the wide operations expanded inline in a function, in
-/// hundredths, for the costliest kind among them. 6 KiB chains (1,024 inline, 2,047 calls) of `SIGNEXTEND` took 12.8 s,
-/// `BYTE` 8.9 s, shifts 6.4–6.7 s, products 5.0 s; the weights were fitted on runs that
-/// shared the machine and stand 1.1–1.7× above those, on the safe side.
+/// hundredths, for the costliest kind among them. 6 KiB chains (1,024 inline, 2,047
+/// calls) of `SIGNEXTEND` took 12.8 s, `BYTE` 8.9 s, shifts 6.4–6.7 s, products 5.0 s;
+/// the weights were fitted on runs that shared the machine and stand 1.1–1.7× above
+/// those, on the safe side.
 fn wide_squared_centi_us(op: BinaryOp) -> u64 {
     match op {
         BinaryOp::SignExtend => 1400,

@@ -19,12 +19,14 @@ mod opt_level;
 pub mod passes;
 pub mod translate;
 pub mod verifier;
+mod wide;
 
-pub use cost::{INLINE_WIDE_OPS, block_cost, compile_cost, is_wide, optimizing_cost};
+pub use cost::{block_cost, compile_cost, optimizing_cost};
 pub use error::TranslateError;
 pub use limits::{DEFAULT_FIRST_TIER_CHUNK_COST, DEFAULT_MAX_VARIANTS, Limits};
 pub use opt_level::OptLevel;
 pub use translate::translate;
+pub use wide::{INLINE_WIDE_OPS, is_wide};
 
 /// The EVM word type used by the IR's constants.
 pub use revm_interpreter::primitives::U256;
