@@ -225,6 +225,7 @@ fn ran_first_tier(
     // A failed optimizing compilation is not retried: the first-tier code stays.
     if !first_tier
         || shared.ledger.check_failure(&key).is_some()
+        || shared.ledger.check_tier_up_failure(&key).is_some()
         || shared.ledger.is_in_flight(&key)
     {
         warm.pop(&key);

@@ -1,6 +1,7 @@
 //! The bookkeeping of compilations: which keys are in flight (and who waits on them),
-//! which failed (the negative cache), and the generation that `clear` bumps so that a
-//! compilation started before it is discarded when it finishes.
+//! which failed (the negative cache), which failed only to tier up (their first-tier
+//! code stays usable, and is compiled again if evicted), and the generation that `clear`
+//! bumps so that a compilation started before it is discarded when it finishes.
 //!
 //! One lock, the in-flight map's, orders everything that must not interleave with a
 //! `clear`: starting a compilation (its generation is read under it), storing a result or
@@ -37,6 +38,9 @@ pub(crate) struct Ledger {
     /// Compilations dispatched and not yet stored, each with the notifier its waiters share.
     in_flight: Mutex<HashMap<RuntimeCacheKey, Arc<Notifier>>>,
     failed: NegativeCache,
+    /// Keys whose optimizing compilation failed while their first-tier code was resident:
+    /// not compiled at the optimizing tier again, but not refused a first tier either.
+    tier_up_failed: NegativeCache,
 }
 
 impl Ledger {
@@ -47,6 +51,7 @@ impl Ledger {
             generation: AtomicU64::new(0),
             in_flight: Mutex::default(),
             failed: NegativeCache::new(max_negative_entries),
+            tier_up_failed: NegativeCache::new(max_negative_entries),
         }
     }
 
@@ -141,9 +146,25 @@ impl Ledger {
         }
     }
 
-    /// Keys in the negative cache.
+    /// The live tier-up failure of `key` (the coordinator, when first-tier code runs).
+    pub fn check_tier_up_failure(&self, key: &RuntimeCacheKey) -> Option<CompileError> {
+        self.tier_up_failed.get(key)
+    }
+
+    /// Remembers that the optimizing compilation of `key` failed with `error` while its
+    /// first-tier code was resident (the same errors as [`Ledger::remember_failure`]).
+    pub fn remember_tier_up_failure(&self, key: RuntimeCacheKey, error: CompileError) {
+        if !matches!(
+            error,
+            CompileError::ShutDown | CompileError::QueueFull | CompileError::Store(_)
+        ) {
+            self.tier_up_failed.insert(key, error);
+        }
+    }
+
+    /// Keys in the negative cache, tier-up failures included.
     pub fn failures(&self) -> usize {
-        self.failed.len()
+        self.failed.len() + self.tier_up_failed.len()
     }
 
     /// Bumps the generation, forgets every failure and in-flight compilation, and runs
@@ -153,6 +174,7 @@ impl Ledger {
         let mut in_flight = self.in_flight();
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.failed.clear();
+        self.tier_up_failed.clear();
         in_flight.clear();
         also();
     }

@@ -5,14 +5,15 @@ use super::ledger::Finish;
 use super::shared::Shared;
 use super::stats::Counters;
 use revmc_cache::store::Loaded;
-use revmc_cache::{CompiledProgram, RuntimeCacheKey};
-use revmc_worker::{CompileError, Compiled, WorkerResult};
+use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
+use revmc_worker::{CompileError, CompileKind, Compiled, WorkerResult};
 use std::sync::Arc;
 
 /// Stores a result of the current generation and wakes its waiters. An AOT library is
 /// written to the store and loaded back first: call this where disk I/O may block.
 pub(crate) fn record(shared: &Shared, result: WorkerResult) {
-    let WorkerResult { key, outcome, notifier, generation, duration, phases, tier, .. } = result;
+    let WorkerResult { key, outcome, notifier, generation, duration, phases, kind, tier, .. } =
+        result;
     // Libraries are persisted and loaded outside the ledger's lock: disk and dlopen.
     let outcome = match outcome {
         Ok(Compiled::Program(program)) => Ok(program),
@@ -38,7 +39,16 @@ pub(crate) fn record(shared: &Shared, result: WorkerResult) {
             }
             Err(error) => {
                 Counters::bump(&shared.counters.failed);
-                shared.ledger.remember_failure(key, error.clone());
+                // A failed tier-up leaves the first-tier code in place; should it be
+                // evicted, the key is compiled at the first tier again, never tiered up.
+                let tier_up = kind == CompileKind::Jit
+                    && tier == Tier::Optimized
+                    && shared.cache.get(&key).is_some_and(|p| p.tier() == Tier::First);
+                if tier_up {
+                    shared.ledger.remember_tier_up_failure(key, error.clone());
+                } else {
+                    shared.ledger.remember_failure(key, error.clone());
+                }
             }
         }
         outcome

@@ -177,3 +177,59 @@ fn a_compilation_past_its_deadline_is_abandoned_and_the_worker_moves_on() {
     // Shutdown waits for the abandoned compilation's thread too (bounded by its work).
     rt.shutdown();
 }
+
+#[test]
+fn a_program_refused_at_the_optimizing_tier_keeps_a_first_tier_even_after_eviction() {
+    use revmc_runtime::{OptLevel, Tier};
+    // 6 KiB of `DUP1 SIGNEXTEND` on a call-data word: cheap at O0, past the optimizing
+    // tier's estimate at O2.
+    let mut hostile = vec![0x36];
+    hostile.extend([0x80, 0x0b].repeat(3 * 1024 - 1));
+    hostile.extend([0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3]);
+    let (hostile, small) = (Bytes::from(hostile), Bytes::from(program(1)));
+    let tiered = Tuning {
+        first_tier_opt_level: Some(OptLevel::O0),
+        jit_opt_level: OptLevel::O2,
+        tier_up_gas: 1_000,
+        ..tuning()
+    };
+    let first_tier = |rt: &Runtime, code: &Bytes| {
+        rt.record_interpreted(key(code), code, 10_000);
+        wait_until(
+            "the first tier compiles",
+            Duration::from_secs(60),
+            || matches!(rt.lookup(key(code)), Lookup::Compiled(p) if p.tier() == Tier::First),
+        );
+        match rt.lookup(key(code)) {
+            Lookup::Compiled(p) => p.code_bytes(),
+            Lookup::Interpret(r) => panic!("{r:?}"),
+        }
+    };
+    // A budget that holds the hostile program's first-tier code but not the small one's too.
+    let budget = {
+        let rt = runtime(tiered.clone());
+        first_tier(&rt, &hostile) + first_tier(&rt, &small) / 2
+    };
+    let rt = runtime(Tuning { code_cache_bytes: budget, ..tiered });
+    first_tier(&rt, &hostile);
+    // Hot first-tier code tiers up; the optimizing compilation is refused, the first tier
+    // stays.
+    rt.record_first_tier(key(&hostile), &hostile, 10_000);
+    wait_until("the tier-up is refused", Duration::from_secs(60), || {
+        let s = rt.stats();
+        s.tier_ups == 1 && s.failed == 1 && s.queued == 0
+    });
+    assert!(matches!(rt.lookup(key(&hostile)), Lookup::Compiled(p) if p.tier() == Tier::First));
+    // The small program evicts it; once hot again it gets a first tier again, and is not
+    // sent to the optimizing tier a second time.
+    first_tier(&rt, &small);
+    wait_until("the hostile program is evicted", Duration::from_secs(60), || {
+        matches!(rt.lookup(key(&hostile)), Lookup::Interpret(_))
+    });
+    first_tier(&rt, &hostile);
+    rt.record_first_tier(key(&hostile), &hostile, 10_000);
+    // Events are applied in order: once a program hot after it is compiled, the tier-up
+    // event has been seen.
+    first_tier(&rt, &Bytes::from(program(2)));
+    assert_eq!(rt.stats().tier_ups, 1, "{:?}", rt.stats());
+}
