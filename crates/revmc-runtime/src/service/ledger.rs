@@ -138,12 +138,7 @@ impl Ledger {
     /// Remembers that `key` failed with `error`, unless the error says nothing about the
     /// code: a full queue, a shutdown or a store short of resources may all go away.
     pub fn remember_failure(&self, key: RuntimeCacheKey, error: CompileError) {
-        if !matches!(
-            error,
-            CompileError::ShutDown | CompileError::QueueFull | CompileError::Store(_)
-        ) {
-            self.failed.insert(key, error);
-        }
+        remember(&self.failed, key, error);
     }
 
     /// The live tier-up failure of `key` (the coordinator, when first-tier code runs).
@@ -154,12 +149,7 @@ impl Ledger {
     /// Remembers that the optimizing compilation of `key` failed with `error` while its
     /// first-tier code was resident (the same errors as [`Ledger::remember_failure`]).
     pub fn remember_tier_up_failure(&self, key: RuntimeCacheKey, error: CompileError) {
-        if !matches!(
-            error,
-            CompileError::ShutDown | CompileError::QueueFull | CompileError::Store(_)
-        ) {
-            self.tier_up_failed.insert(key, error);
-        }
+        remember(&self.tier_up_failed, key, error);
     }
 
     /// Keys in the negative cache, tier-up failures included.
@@ -177,5 +167,12 @@ impl Ledger {
         self.tier_up_failed.clear();
         in_flight.clear();
         also();
+    }
+}
+
+/// Puts `key`'s `error` in `cache` if it says something about the code.
+fn remember(cache: &NegativeCache, key: RuntimeCacheKey, error: CompileError) {
+    if !matches!(error, CompileError::ShutDown | CompileError::QueueFull | CompileError::Store(_)) {
+        cache.insert(key, error);
     }
 }
