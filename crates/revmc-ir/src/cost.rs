@@ -114,7 +114,9 @@ pub fn optimizing_cost(func: &Function) -> u64 {
     let mut budget = INLINE_WIDE_OPS as u64;
     let (mut wide, mut wide_centi) = (0u64, 0u64);
     let (mut arith_tenths, mut jump_sources, mut switch_cases) = (0u64, 0u64, 0u64);
+    let mut first_tier = 0u64;
     for b in func.block_ids() {
+        first_tier += block_cost(func, b);
         let data = func.block(b);
         for &i in &data.insts {
             match func.inst(i) {
@@ -141,5 +143,5 @@ pub fn optimizing_cost(func: &Function) -> u64 {
     let centi_us = wide_centi * wide * wide
         + ARITH_SQUARED_CENTI_US * arith_tenths * arith_tenths / 100
         + JUMP_FAN_CENTI_US * jump_sources * switch_cases;
-    OPTIMIZING_PER_FIRST_TIER * compile_cost(func) + centi_us / 100
+    OPTIMIZING_PER_FIRST_TIER * first_tier + centi_us / 100
 }

@@ -203,11 +203,6 @@ struct Lowerer<'ctx, 'a> {
 /// run. Programs of fewer checks lower as before.
 pub(crate) const OPAQUE_CHARGE_INTERVAL: u32 = 64;
 
-/// The most wide operations the optimizing tier expands inline in one program; the rest
-/// call the first tier's word operations. Defined with the optimizing tier's cost
-/// estimate, which counts them the same way.
-pub(crate) use revmc_ir::INLINE_WIDE_OPS;
-
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     fn new(
         cx: &'ctx Context,

@@ -1,10 +1,11 @@
 //! Lowering of individual IR instructions.
 
-use super::{Arg, INLINE_WIDE_OPS, Lowerer, OPAQUE_CHARGE_INTERVAL};
+use super::{Arg, Lowerer, OPAQUE_CHARGE_INTERVAL};
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::values::{BasicValue, IntValue};
+use revmc_ir::INLINE_WIDE_OPS;
 use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext, Word as U256, WordOp};
 use revmc_ir::ir::{BinaryOp, Height, InstData, StackCheck, UnaryOp, Value};
 
@@ -238,20 +239,21 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.charges += 1;
         let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
         let ok = self.continuation("gas_ok");
-        if self.charges.is_multiple_of(OPAQUE_CHARGE_INTERVAL) {
-            // `usub.with.overflow`: InstCombine relates no condition across it.
-            let r = self.intrinsic_struct("llvm.usub.with.overflow", &[g, cost])?;
-            let short = self.b.build_extract_value(r, 1, "oog")?.into_int_value();
-            self.b.build_conditional_branch(short, self.oog, ok)?;
-            self.b.position_at_end(ok);
-            let left = self.b.build_extract_value(r, 0, "")?.into_int_value();
-            self.b.build_store(self.gas, left)?;
-            return Ok(());
-        }
-        let short = self.b.build_int_compare(P::ULT, g, cost, "oog")?;
+        let opaque = self.charges.is_multiple_of(OPAQUE_CHARGE_INTERVAL);
+        let usub = match opaque {
+            true => Some(self.intrinsic_struct("llvm.usub.with.overflow", &[g, cost])?),
+            false => None,
+        };
+        let short = match usub {
+            Some(r) => self.b.build_extract_value(r, 1, "oog")?.into_int_value(),
+            None => self.b.build_int_compare(P::ULT, g, cost, "oog")?,
+        };
         self.b.build_conditional_branch(short, self.oog, ok)?;
         self.b.position_at_end(ok);
-        let left = self.b.build_int_sub(g, cost, "")?;
+        let left = match usub {
+            Some(r) => self.b.build_extract_value(r, 0, "")?.into_int_value(),
+            None => self.b.build_int_sub(g, cost, "")?,
+        };
         self.b.build_store(self.gas, left)?;
         Ok(())
     }
@@ -657,8 +659,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok((inb, v))
     }
 
-    /// Whether `op` on `a` and `b` is a wide operation (a multiplication of two
-    /// non-constants, a shift, `BYTE` or `SIGNEXTEND` by a non-constant) past the
+    /// Whether `op` on `a` and `b` is a wide operation ([`revmc_ir::is_wide`]) past the
     /// function's [`INLINE_WIDE_OPS`]: then it is a call, as in the first tier. Counts the
     /// ones within it.
     fn past_wide_budget(&mut self, op: BinaryOp, a: IntValue<'ctx>, b: IntValue<'ctx>) -> bool {
@@ -753,10 +754,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{INLINE_WIDE_OPS, OPAQUE_CHARGE_INTERVAL};
+    use super::OPAQUE_CHARGE_INTERVAL;
     use crate::{OptLevel, lower::lower, opt};
     use inkwell::context::Context;
-    use revmc_ir::{Limits, SpecId};
+    use revmc_ir::{INLINE_WIDE_OPS, Limits, SpecId};
 
     /// The optimized LLVM IR of `code`, as text.
     fn optimized_ir(code: &[u8]) -> String {
