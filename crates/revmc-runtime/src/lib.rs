@@ -36,7 +36,7 @@ pub use error::RuntimeError;
 pub use program::JitProgram;
 pub use revmc_cache::store;
 pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey, Tier};
-pub use revmc_ir::{InstructionResult, SpecId, U256};
+pub use revmc_ir::{InstructionResult, SpecId, TranslateError, U256};
 pub use revmc_worker::CompileError;
 pub use revmc_worker::{OptLevel, SyncCompiler};
 

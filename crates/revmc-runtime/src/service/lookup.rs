@@ -29,4 +29,7 @@ pub enum InterpretReason {
     /// Loop-free code too short for compiled code to repay its entry
     /// (`Tuning::min_loop_free_instructions`).
     Unprofitable,
+    /// The translator refused the code as too costly to compile: a bound on analysis,
+    /// code size or estimated compile time (`Limits`) was hit. Not retried until `clear`.
+    TooCostly,
 }

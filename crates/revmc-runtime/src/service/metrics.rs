@@ -23,6 +23,7 @@ pub(crate) fn publish(s: &RuntimeStats) {
         ("too_large", m.too_large),
         ("timed_out", m.timed_out),
         ("unprofitable", m.unprofitable),
+        ("too_costly", m.too_costly),
     ] {
         metrics::counter!("revmc_lookups_total", "result" => "miss", "reason" => reason)
             .absolute(n);

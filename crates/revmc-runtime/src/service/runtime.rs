@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use revm::primitives::Bytes;
 use revmc_cache::store::{ArtifactBuild, options_hash};
 use revmc_cache::{CompiledProgram, ProgramKind, ResidentCache, RuntimeCacheKey, Tier};
-use revmc_ir::Limits;
+use revmc_ir::{Limits, TranslateError};
 use revmc_worker::{
     CompileError, CompileKind, Notifier, Rejected, WorkerConfig, WorkerPool, WorkerResult,
 };
@@ -158,6 +158,9 @@ impl Runtime {
             Some(CompileError::TooLarge { .. }) => InterpretReason::TooLarge,
             Some(CompileError::Unprofitable { .. }) => InterpretReason::Unprofitable,
             Some(CompileError::Timeout { .. }) => InterpretReason::TimedOut,
+            Some(CompileError::Translate(TranslateError::LimitExceeded { .. })) => {
+                InterpretReason::TooCostly
+            }
             Some(_) => InterpretReason::Failed,
             None => InterpretReason::NotCompiled,
         };

@@ -74,12 +74,19 @@ pub struct MissesByReason {
     pub timed_out: u64,
     /// Loop-free code too short to repay compiled code's entry.
     pub unprofitable: u64,
+    /// Refused by the translator's limits as too costly to compile.
+    pub too_costly: u64,
 }
 
 impl MissesByReason {
     /// Misses while enabled: every reason but `disabled`.
     pub fn enabled_total(&self) -> u64 {
-        self.not_compiled + self.failed + self.too_large + self.timed_out + self.unprofitable
+        self.not_compiled
+            + self.failed
+            + self.too_large
+            + self.timed_out
+            + self.unprofitable
+            + self.too_costly
     }
 
     pub(crate) fn from_counters(c: &[ShardedCounter; REASONS]) -> Self {
@@ -92,12 +99,13 @@ impl MissesByReason {
             too_large: n(R::TooLarge),
             timed_out: n(R::TimedOut),
             unprofitable: n(R::Unprofitable),
+            too_costly: n(R::TooCostly),
         }
     }
 }
 
 /// Number of [`InterpretReason`](super::InterpretReason)s.
-pub(crate) const REASONS: usize = 6;
+pub(crate) const REASONS: usize = 7;
 
 /// A counter bumped from many threads at once: one cache line per slot, each thread
 /// bumping the slot of its own, so that lookups on different threads never contend for

@@ -2,7 +2,9 @@
 
 use super::common::*;
 use revm::primitives::Bytes;
-use revmc_runtime::{CompileError, InterpretReason, Lookup, Runtime, RuntimeConfig, Tuning};
+use revmc_runtime::{
+    CompileError, InterpretReason, Lookup, Runtime, RuntimeConfig, TranslateError, Tuning,
+};
 use std::time::Duration;
 
 #[test]
@@ -40,10 +42,15 @@ fn failed_compilations_are_remembered_and_not_retried() {
     // 1000 PUSH0s, then 5 JUMPDEST blocks entered 1000 entries high: 5 * 1000^2 > 4 Mi.
     let bad = [vec![0x5f; 1000], vec![0x5b; 5]].concat();
     let first = rt.compile_sync(key(&bad), &bad).unwrap_err();
-    assert!(matches!(first, CompileError::Translate(_)), "{first}");
-    assert!(matches!(rt.compile_sync(key(&bad), &bad), Err(CompileError::Translate(_))));
+    let refused = |e: &CompileError| {
+        matches!(e, CompileError::Translate(TranslateError::LimitExceeded { .. }))
+    };
+    assert!(refused(&first), "{first}");
+    assert!(refused(&rt.compile_sync(key(&bad), &bad).unwrap_err()));
     assert_eq!(rt.stats().dispatched, 1, "the failure is not retried");
-    assert!(matches!(rt.lookup(key(&bad)), Lookup::Interpret(InterpretReason::Failed)));
+    // Reported as refused for its cost, not as a failure of the compiler.
+    assert!(matches!(rt.lookup(key(&bad)), Lookup::Interpret(InterpretReason::TooCostly)));
+    assert_eq!(rt.stats().misses_by_reason.too_costly, 1);
     rt.clear();
     assert!(matches!(rt.lookup(key(&bad)), Lookup::Interpret(InterpretReason::NotCompiled)));
 }
