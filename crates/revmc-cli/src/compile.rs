@@ -40,6 +40,11 @@ pub struct CompileArgs {
     /// Write here instead of standard output (required for `obj` and `so` on a terminal).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Compile whatever the estimated compile time. By default code estimated past the
+    /// limits (`Limits::max_compile_cost`, and `max_optimizing_cost` at levels 2 and 3) is
+    /// refused, as the runtime refuses it.
+    #[arg(long)]
+    no_cost_limit: bool,
 }
 
 const SYMBOL: &str = "revmc_main";
@@ -54,7 +59,15 @@ pub fn compile(args: &CompileArgs) -> anyhow::Result<ExitCode> {
     };
     let spec = code::spec(&args.spec)?;
     let level = [OptLevel::O0, OptLevel::O1, OptLevel::O2, OptLevel::O3][args.opt_level as usize];
-    let ir = translate(&code, spec, &Limits::default())?;
+    let mut limits = Limits::default();
+    if args.no_cost_limit {
+        limits.max_compile_cost = usize::MAX;
+        limits.max_optimizing_cost = usize::MAX;
+    }
+    let ir = translate(&code, spec, &limits)?;
+    if args.emit != Emit::Ir {
+        limits.admit_optimizing(&ir, level).context("pass --no-cost-limit to compile it anyway")?;
+    }
     let bytes: Vec<u8> = match args.emit {
         Emit::Ir => ir.to_string().into_bytes(),
         Emit::Obj => AotCompiler::new(level)?.compile_object(&ir, SYMBOL)?,

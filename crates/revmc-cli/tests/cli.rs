@@ -86,3 +86,22 @@ fn compile_emits_every_stage() {
         assert_eq!(&std::fs::read(&out).unwrap()[..4], b"\x7fELF", "{emit} is an ELF file");
     }
 }
+
+#[test]
+fn compile_refuses_code_too_costly_to_optimize_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wide.hex");
+    // 6 KiB of `DUP1 SIGNEXTEND` on a call-data word: estimated far past the optimizing
+    // tier's limit (it took 12.8 s to compile at O2).
+    let body = "800b".repeat(3 * 1024 - 1);
+    std::fs::write(&file, format!("0x36{body}5f5500")).unwrap();
+    let f = file.to_str().unwrap();
+    let o = revmc(&["compile", f, "--emit", "obj", "-o", "/dev/null"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{o:?}");
+    assert!(err.contains("estimated optimizing cost") && err.contains("--no-cost-limit"), "{err}");
+    // Its IR, and its code at a first tier's level, are not held to that estimate.
+    assert!(revmc(&["compile", f, "--emit", "ir"]).status.success());
+    let o = revmc(&["compile", f, "--emit", "obj", "--opt-level", "0", "-o", "/dev/null"]);
+    assert!(o.status.success(), "{o:?}");
+}
