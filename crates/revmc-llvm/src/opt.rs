@@ -2,6 +2,7 @@
 
 use crate::LlvmError;
 use crate::local_addresses::localize_addresses;
+use crate::opaque_trunc;
 use inkwell::OptimizationLevel;
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::module::Module;
@@ -145,7 +146,8 @@ pub(crate) fn has_32_byte_vectors(machine: &TargetMachine) -> bool {
 }
 
 /// Runs the pipeline of `level` over `module`, after setting its triple and data layout,
-/// then gives each block its own copy of the addresses it loads or stores through
+/// then restores the truncations the lowering hid from it (`opaque_trunc.rs`) and gives
+/// each block its own copy of the addresses it loads or stores through
 /// (`local_addresses.cpp`), which LLVM's pipeline hoists and merges.
 pub fn optimize(
     module: &Module<'_>,
@@ -162,10 +164,14 @@ pub fn optimize(
             f.add_attribute(AttributeLoc::Function, optsize);
         }
     }
-    let Some(pipeline) = level.pipeline() else { return Ok(()) };
+    let Some(pipeline) = level.pipeline() else {
+        opaque_trunc::expand(module)?;
+        return Ok(());
+    };
     module
         .run_passes(pipeline, machine, PassBuilderOptions::create())
         .map_err(|e| LlvmError::Passes(e.to_string()))?;
+    opaque_trunc::expand(module)?;
     localize_addresses(module);
     Ok(())
 }

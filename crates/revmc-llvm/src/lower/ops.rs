@@ -304,9 +304,23 @@ impl<'ctx> Lowerer<'ctx, '_> {
         offset: IntValue<'ctx>,
     ) -> Result<inkwell::values::PointerValue<'ctx>, LlvmError> {
         let base = self.load_ctx_field(EvmContext::OFFSET_MEMORY, self.ptr)?.into_pointer_value();
-        let off = self.b.build_int_truncate(offset, self.i64, "")?;
+        let off = self.offset_truncate(offset, self.i64)?;
         // SAFETY: the preceding MemoryExpand established offset + width <= memory_len.
         Ok(unsafe { self.b.build_in_bounds_gep(self.i8, base, &[off], "")? })
+    }
+
+    /// A memory offset (or its shifted limb) truncated to `ty`. The optimizing levels hide
+    /// the truncation from their pipeline (`opaque_trunc.rs`): InstCombine's evaluation of
+    /// it is quadratic in the checks that share an operand.
+    fn offset_truncate(
+        &self,
+        v: IntValue<'ctx>,
+        ty: inkwell::types::IntType<'ctx>,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        if self.memory_values {
+            return Ok(self.b.build_int_truncate(v, ty, "")?);
+        }
+        Ok(crate::opaque_trunc::truncate(self.module, &self.b, v, ty)?)
     }
 
     /// Inline check that `[offset, offset + width)` is already in memory; grows memory
@@ -332,7 +346,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                         false,
                         "",
                     )?;
-                    Ok(self.b.build_int_truncate(v, self.i64, "")?)
+                    self.offset_truncate(v, self.i64)
                 };
                 let lo = limb(0)?;
                 let high = self.b.build_or(limb(1)?, limb(2)?, "")?;
@@ -354,7 +368,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 let hi =
                     self.b.build_right_shift(offset, self.i256.const_int(128, false), false, "")?;
                 let hi_zero = self.b.build_int_compare(P::EQ, hi, self.i256.const_zero(), "")?;
-                let lo = self.b.build_int_truncate(offset, i128, "")?;
+                let lo = self.offset_truncate(offset, i128)?;
                 let lo = self.b.build_int_z_extend(lo, self.i256, "")?;
                 let end = self.b.build_int_add(lo, width, "")?;
                 let fits = self.b.build_int_compare(P::ULE, end, len, "")?;
