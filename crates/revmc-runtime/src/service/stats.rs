@@ -107,6 +107,24 @@ impl MissesByReason {
 /// Number of [`InterpretReason`](super::InterpretReason)s.
 pub(crate) const REASONS: usize = 7;
 
+// Every reason has a counter: a reason added to the enum fails to compile here until it
+// is counted (the match is exhaustive, and the last reason indexes the last counter).
+const _: () = {
+    use super::InterpretReason as R;
+    const fn index(r: R) -> usize {
+        match r {
+            R::Disabled
+            | R::NotCompiled
+            | R::Failed
+            | R::TooLarge
+            | R::TimedOut
+            | R::Unprofitable
+            | R::TooCostly => r as usize,
+        }
+    }
+    assert!(index(R::TooCostly) + 1 == REASONS);
+};
+
 /// A counter bumped from many threads at once: one cache line per slot, each thread
 /// bumping the slot of its own, so that lookups on different threads never contend for
 /// one counter's line. Reading sums the slots.
