@@ -5,7 +5,10 @@
 //!   object or a shared library);
 //! - `revmc store ls|verify|gc` inspects and maintains an AOT artifact store;
 //! - `revmc statetest` and `revmc corpus` run the state-test runner and the corpus tool
-//!   (the binaries `cargo xtask` runs) with a progress line and a coloured summary.
+//!   (the binaries `cargo xtask` runs) with a progress line and a coloured summary;
+//! - `revmc compile-job` is the child process of a runtime whose
+//!   `Tuning::optimizing_compile_process` names this binary: one compilation, request on
+//!   standard input, object on standard output.
 
 mod code;
 mod compile;
@@ -45,6 +48,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Compile one job for a runtime's worker (`Tuning::optimizing_compile_process`):
+    /// the request on standard input, the object on standard output.
+    #[command(hide = true)]
+    CompileJob,
 }
 
 fn main() -> ExitCode {
@@ -55,6 +62,11 @@ fn main() -> ExitCode {
         Command::Store { command } => store::store(&command),
         Command::Statetest { args } => wrap::wrap("revmc-statetest", "revmc-statetest", &args),
         Command::Corpus { args } => wrap::wrap("revmc-corpus", "revmc-bench", &args),
+        Command::CompileJob => {
+            let output = std::io::BufWriter::new(std::io::stdout().lock());
+            let served = revmc_runtime::serve_compile_process(std::io::stdin(), output);
+            served.map(|()| ExitCode::SUCCESS).map_err(Into::into)
+        }
     };
     match result {
         Ok(code) => code,

@@ -14,7 +14,7 @@ pub const DEFAULT_FIRST_TIER_CHUNK_COST: usize = 40_000;
 
 /// Resource bounds for [`translate`](crate::translate()). The defaults admit every contract
 /// that fits the EIP-170/EIP-3860 size limits and real compilers produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Largest bytecode accepted, in bytes.
     pub max_code_len: usize,

@@ -4,6 +4,7 @@ use crate::orc::dylib::DylibGuard;
 use crate::orc::tracker::Tracker;
 use crate::orc::{check, lljit};
 use crate::{LlvmError, OptLevel, opt};
+use inkwell::memory_buffer::MemoryBuffer;
 use inkwell::targets::TargetMachine;
 use llvm_sys::orc2::lljit::LLVMOrcLLJITAddObjectFileWithRT;
 use revmc_ir::abi::RawEvmFn;
@@ -150,12 +151,52 @@ impl JitCompiler {
         name: &str,
     ) -> Result<JitFunction, LlvmError> {
         let start = Instant::now();
-        let mut phases = PhaseTimes::default();
-        let symbol = format!("{name}_{}", self.next_symbol);
+        let symbol = self.reserve_symbol(name);
+        let (object, phases) = self.emit_on_this_stack(func, &symbol)?;
+        self.link(object, symbol, phases, start)
+    }
+
+    /// A symbol `{name}_{n}` that no function of this compiler's dylib has, for a function
+    /// compiled elsewhere ([`Self::emit_object`], in another process) and linked here
+    /// ([`Self::link_object`]).
+    pub fn reserve_symbol(&mut self, name: &str) -> String {
         self.next_symbol += 1;
+        format!("{name}_{}", self.next_symbol - 1)
+    }
+
+    /// Compiles `func` into a relocatable object defining `symbol`, without linking it:
+    /// the bytes [`Self::link_object`] takes, here or in another process of this host.
+    pub fn emit_object(
+        &mut self,
+        func: &Function,
+        symbol: &str,
+    ) -> Result<(Vec<u8>, PhaseTimes), LlvmError> {
+        let (object, phases) =
+            stacker::grow(COMPILE_STACK, || self.emit_on_this_stack(func, symbol))?;
+        Ok((object.as_slice().to_vec(), phases))
+    }
+
+    /// Links `object` (from [`Self::emit_object`] of a compiler at the same level on this
+    /// host) into this compiler's dylib and returns its function `symbol`.
+    pub fn link_object(
+        &mut self,
+        object: &[u8],
+        symbol: &str,
+        phases: PhaseTimes,
+    ) -> Result<JitFunction, LlvmError> {
+        let buffer = MemoryBuffer::create_from_memory_range_copy(object, symbol);
+        self.link(buffer, symbol.to_owned(), phases, Instant::now())
+    }
+
+    fn emit_on_this_stack(
+        &mut self,
+        func: &Function,
+        symbol: &str,
+    ) -> Result<(MemoryBuffer<'static>, PhaseTimes), LlvmError> {
+        let mut phases = PhaseTimes::default();
         let object = crate::object::emit_object(
             func,
-            &symbol,
+            symbol,
             &self.machine,
             Some(&mut self.codegen),
             self.opt_level,
@@ -164,6 +205,17 @@ impl JitCompiler {
             &mut phases,
             |_| Ok(()),
         )?;
+        Ok((object, phases))
+    }
+
+    /// Adds `object` to the dylib under a tracker of its own and looks up `symbol`.
+    fn link(
+        &mut self,
+        object: MemoryBuffer<'static>,
+        symbol: String,
+        mut phases: PhaseTimes,
+        start: Instant,
+    ) -> Result<JitFunction, LlvmError> {
         let t = Instant::now();
         let object_size = object.get_size();
         let tracker = Tracker::new(&self.dylib);

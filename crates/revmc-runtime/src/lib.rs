@@ -37,7 +37,7 @@ pub use program::JitProgram;
 pub use revmc_cache::store;
 pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey, Tier};
 pub use revmc_ir::{InstructionResult, SpecId, TranslateError, U256};
-pub use revmc_worker::CompileError;
+pub use revmc_worker::{CompileError, CompileProcess, serve_compile_process};
 pub use revmc_worker::{OptLevel, SyncCompiler};
 
 /// Code bytes of every JIT program alive in this process, resident or still held by a

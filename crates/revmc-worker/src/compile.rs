@@ -82,3 +82,30 @@ pub fn compile_jit(
         unsafe { CompiledProgram::new(entry, ProgramKind::Jit, size, Box::new(function.backing)) };
     Ok((program, phases))
 }
+
+/// As [`compile_jit`], with LLVM's work in a child process of `process`, killed at
+/// `deadline` (`process.rs`). Refusals are decided here, before the child starts.
+pub(crate) fn compile_jit_in_child(
+    compiler: &mut JitCompiler,
+    process: &crate::CompileProcess,
+    symbol: &str,
+    code: &[u8],
+    spec: SpecId,
+    limits: &Limits,
+    deadline: Option<std::time::Duration>,
+) -> Result<(CompiledProgram, CompilePhases), CompileError> {
+    let (_ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
+    let function = {
+        let _span =
+            tracing::debug_span!("backend_process", level = ?compiler.opt_level()).entered();
+        crate::process::compile_in_child(process, compiler, symbol, code, spec, limits, deadline)?
+    };
+    let phases = phases(translated, function.phases);
+    let (entry, size) = (function.entry, function.object_size);
+    // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (by the
+    // child, from the same translation), and the backing that keeps it mapped moves into
+    // the program.
+    let program =
+        unsafe { CompiledProgram::new(entry, ProgramKind::Jit, size, Box::new(function.backing)) };
+    Ok((program, phases))
+}

@@ -6,8 +6,8 @@
 //! bounds whatever LLVM accumulates per compiler; code already compiled stays valid, since
 //! each program's backing holds its dylib. [`clear`] drops them all, at shutdown.
 
-use crate::compile::{compile_aot, compile_jit};
-use crate::{CompileError, CompileJob, CompileKind, CompilePhases, Compiled};
+use crate::compile::{compile_aot, compile_jit, compile_jit_in_child};
+use crate::{CompileError, CompileJob, CompileKind, CompilePhases, CompileProcess, Compiled};
 use revmc_ir::Limits;
 use revmc_llvm::{AotCompiler, JitCompiler, LlvmError, OptLevel};
 use std::cell::RefCell;
@@ -73,6 +73,18 @@ pub(crate) fn compile(
     recycle_threshold: usize,
     dump_dir: Option<&std::path::Path>,
 ) -> (Result<(Compiled, CompilePhases), CompileError>, bool) {
+    compile_with(job, limits, recycle_threshold, dump_dir, None)
+}
+
+/// As [`compile`], with a JIT job's LLVM work in a child process of `child` (and its
+/// deadline) when given: the object is linked into this thread's compiler.
+pub(crate) fn compile_with(
+    job: &CompileJob,
+    limits: &Limits,
+    recycle_threshold: usize,
+    dump_dir: Option<&std::path::Path>,
+    child: Option<(&CompileProcess, Option<std::time::Duration>)>,
+) -> (Result<(Compiled, CompilePhases), CompileError>, bool) {
     let (code, spec) = (&job.bytecode[..], job.key.spec_id);
     if let Some(dir) = dump_dir {
         let path = dir.join(format!("{}.hex", job.symbol));
@@ -85,7 +97,12 @@ pub(crate) fn compile(
     revmc_llvm::with_dump_dir(dump_dir, || match job.kind {
         CompileKind::Jit => {
             with_compiler(&JIT, job.opt_level, recycle_threshold, JitCompiler::new, |c| {
-                let (program, phases) = compile_jit(c, &job.symbol, code, spec, limits)?;
+                let (program, phases) = match child {
+                    Some((process, deadline)) => {
+                        compile_jit_in_child(c, process, &job.symbol, code, spec, limits, deadline)?
+                    }
+                    None => compile_jit(c, &job.symbol, code, spec, limits)?,
+                };
                 Ok((Compiled::Program(Arc::new(program.with_tier(job.tier))), phases))
             })
         }

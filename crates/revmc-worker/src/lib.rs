@@ -18,6 +18,7 @@ mod job;
 mod notifier;
 mod panic;
 mod pool;
+mod process;
 mod sync;
 
 pub use compile::{compile_aot, compile_jit};
@@ -26,6 +27,7 @@ pub use job::{CompileJob, CompileKind, CompilePhases, Compiled, Library, WorkerR
 pub use notifier::Notifier;
 pub use panic::{FAILPOINT_COMPILE_PANIC, catch_compile_panic, failpoint};
 pub use pool::{Rejected, SubmitError, WorkerConfig, WorkerPool};
+pub use process::{CompileProcess, serve as serve_compile_process};
 pub use revmc_ir::OptLevel;
 /// The backend's facts the runtime needs, without its types: the code bytes of every live
 /// JIT program, the build id and the host target that AOT artifacts are keyed by.

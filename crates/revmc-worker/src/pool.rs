@@ -38,6 +38,10 @@ pub struct WorkerConfig {
     pub max_pending: usize,
     /// Where each compilation writes its bytecode, IR, LLVM IR and assembly (debugging).
     pub dump_dir: Option<std::path::PathBuf>,
+    /// Optimizing JIT compilations run LLVM in a child process of this executable, killed
+    /// at `optimizing_deadline` (`None`: on the worker's compile thread, abandoned at the
+    /// deadline but run to its end). See the `process` module.
+    pub optimizing_process: Option<crate::CompileProcess>,
 }
 
 impl Default for WorkerConfig {
@@ -50,6 +54,7 @@ impl Default for WorkerConfig {
             deadline: None,
             optimizing_deadline: None,
             max_pending: usize::MAX,
+            optimizing_process: None,
             dump_dir: None,
         }
     }
@@ -112,6 +117,7 @@ struct Shared {
     /// Where deadline-bound compilations run.
     compile_threads: Arc<CompileThreads>,
     dump_dir: Option<std::path::PathBuf>,
+    optimizing_process: Option<crate::CompileProcess>,
 }
 
 /// Compiles jobs on worker threads and sends each result to the channel given at creation.
@@ -165,6 +171,7 @@ impl WorkerPool {
                 config.dump_dir.clone(),
             )),
             dump_dir: config.dump_dir,
+            optimizing_process: config.optimizing_process,
         });
         Ok(Self { pool, shared, threads: config.threads, handles })
     }
@@ -296,20 +303,26 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
         (CompileKind::Jit, Tier::First) => shared.deadline,
         _ => shared.optimizing_deadline,
     };
+    let in_child = match (job.kind, job.tier, &shared.optimizing_process) {
+        (CompileKind::Jit, Tier::Optimized, Some(process)) => Some((process, deadline)),
+        _ => None,
+    };
     let compiled = match deadline {
-        Some(deadline) => {
+        // A child process is killed at the deadline itself: no compile thread to abandon.
+        Some(deadline) if in_child.is_none() => {
             let (result, recycled) = shared.compile_threads.compile(&job, deadline);
             if recycled {
                 shared.recycled.fetch_add(1, Ordering::Relaxed);
             }
             result
         }
-        None => catch_compile_panic(|| {
-            let (result, recycled) = compilers::compile(
+        _ => catch_compile_panic(|| {
+            let (result, recycled) = compilers::compile_with(
                 &job,
                 &shared.limits,
                 shared.recycle_threshold,
                 shared.dump_dir.as_deref(),
+                in_child,
             );
             if recycled {
                 shared.recycled.fetch_add(1, Ordering::Relaxed);

@@ -133,6 +133,11 @@ pub struct Tuning {
     /// before and after optimization (`.unopt.ll`, `.opt.ll`) and its assembly (`.opt.s`),
     /// named by symbol. For debugging; `None`: nothing is written.
     pub dump_dir: Option<PathBuf>,
+    /// An executable that compiles in a child process ([`revmc_worker::CompileProcess`];
+    /// the `revmc` binary's `compile-job` does). With it, optimizing JIT compilations run
+    /// LLVM there: killed at `optimizing_compile_deadline`, and an LLVM crash fails one
+    /// compilation instead of the process. `None`: they run on a worker's thread.
+    pub optimizing_compile_process: Option<revmc_worker::CompileProcess>,
 }
 
 impl Default for Tuning {
@@ -161,6 +166,7 @@ impl Default for Tuning {
             max_negative_entries: 1 << 16,
             max_tracked_keys: 1 << 16,
             dump_dir: None,
+            optimizing_compile_process: None,
         }
     }
 }
@@ -187,6 +193,9 @@ pub enum ConfigError {
     /// AOT mode without a store.
     #[error("mode = aot needs an artifact store")]
     AotWithoutStore,
+    /// `optimizing_compile_process` names a path with no file.
+    #[error("tuning.optimizing_compile_process {0} is not a file")]
+    CompileProcessMissing(PathBuf),
 }
 
 impl Tuning {
@@ -205,6 +214,13 @@ impl Tuning {
             && !dir.is_dir()
         {
             return Err(ConfigError::DumpDirNotADirectory(dir.clone()));
+        }
+        // A bare name is looked up in `PATH` when the child starts; a path must exist.
+        if let Some(process) = &self.optimizing_compile_process
+            && process.program.components().count() > 1
+            && !process.program.is_file()
+        {
+            return Err(ConfigError::CompileProcessMissing(process.program.clone()));
         }
         Ok(())
     }
