@@ -122,3 +122,16 @@ fn a_child_that_fails_or_crashes_fails_one_compilation() {
         assert_eq!(rt.stats().failed, 1);
     }
 }
+
+#[test]
+fn a_child_that_never_reads_its_request_is_killed_at_the_deadline() {
+    // 40 KB of code: the request is larger than a pipe's buffer, so writing it blocks
+    // until the child is killed.
+    let code = [[0x60, 1, 0x50].repeat(13_000), vec![0x00]].concat();
+    let rt = runtime(Path::new("/bin/sleep"), &["30"], Duration::from_millis(200));
+    let start = Instant::now();
+    let err = rt.compile_sync(key(&code), &code).unwrap_err();
+    assert!(matches!(err, CompileError::Timeout { .. }), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    assert_eq!(children_named("sleep"), Vec::<String>::new());
+}

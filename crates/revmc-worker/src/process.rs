@@ -51,7 +51,7 @@ enum Reply {
 /// The longest header line read from a child, and its largest object: a 24 KiB contract's
 /// is under 1 MiB.
 const MAX_HEADER: u64 = 4096;
-const MAX_OBJECT: usize = 256 << 20;
+const MAX_OBJECT: usize = 64 << 20;
 
 /// Compiles `func` (translated from `code`) in a child process of `process` and links the
 /// object into `compiler`. Past `deadline` the child is killed: [`CompileError::Timeout`].
@@ -88,52 +88,52 @@ pub(crate) fn compile_in_child(
         return Err(failed("pipes", &"not opened"));
     };
     let request = serde_json::to_vec(&request).map_err(|e| failed("request", &e))?;
-    // A child that dies before reading all of it is reported by its reply, below.
-    let _ = stdin.write_all(&request).and_then(|()| stdin.flush());
-    drop(stdin);
-    // The reply is read on a thread of its own, so that the deadline holds however the
-    // child behaves: killing it closes the pipe and ends the read.
+    // The request is written and the reply read on a thread of their own, so that the
+    // deadline holds however the child behaves (one that never reads its input blocks a
+    // write past the pipe's buffer): killing it closes the pipes and ends both.
     let (tx, rx) = crossbeam_channel::bounded(1);
-    let reader = std::thread::Builder::new()
-        .name("revmc-compile-reply".into())
+    let io = std::thread::Builder::new()
+        .name("revmc-compile-child".into())
         .spawn(move || {
+            // A child that stops reading early is reported by its reply.
+            let _ = stdin.write_all(&request).and_then(|()| stdin.flush());
+            drop(stdin);
             let _ = tx.send(read_reply(stdout));
         })
-        .map_err(|e| failed("reader thread", &e))?;
+        .map_err(|e| failed("thread", &e))?;
     let reply = match deadline {
         Some(after) => rx.recv_timeout(after).map_err(|_| CompileError::Timeout { after }),
         None => rx.recv().map_err(|e| failed("reply", &e)),
     };
-    let reply = match reply {
-        Ok(reply) => reply,
-        Err(e) => {
-            drop(child);
-            let _ = reader.join();
-            return Err(e);
-        }
-    };
-    let status = child.0.take().expect("still held").wait().map_err(|e| failed("wait", &e))?;
-    let _ = reader.join();
-    match reply {
-        Ok((object, phases)) if status.success() => {
-            Ok(compiler.link_object(&object, &symbol, phases)?)
-        }
-        Ok(_) => Err(failed("exit", &status)),
+    // Done with the child either way: a complete reply needs nothing more from it, so it is
+    // killed (if it has not exited) and reaped rather than waited on.
+    let status = child.end();
+    let _ = io.join();
+    match reply? {
+        Ok((object, phases)) => Ok(compiler.link_object(&object, &symbol, phases)?),
         Err(message) => {
+            let status = status.map_or_else(|| "unknown status".to_owned(), |s| s.to_string());
             Err(CompileError::Backend(format!("compile process ({status}): {message}").into()))
         }
     }
 }
 
-/// Kills and reaps the child unless disarmed: no path leaves a compiling process behind.
+/// Kills and reaps the child when ended or dropped: no path leaves a compiling process
+/// behind, running or unreaped.
 struct KillOnDrop(Option<Child>);
+
+impl KillOnDrop {
+    /// Kills the child if it still runs, reaps it, and returns how it ended.
+    fn end(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.0.take()?;
+        let _ = child.kill();
+        child.wait().ok()
+    }
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.end();
     }
 }
 
