@@ -4,7 +4,7 @@
 use crate::code;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use revmc_ir::{Limits, translate};
+use revmc_ir::{Limits, TranslateError, translate};
 use revmc_llvm::{AotCompiler, OptLevel};
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,9 +64,19 @@ pub fn compile(args: &CompileArgs) -> anyhow::Result<ExitCode> {
         limits.max_compile_cost = usize::MAX;
         limits.max_optimizing_cost = usize::MAX;
     }
-    let ir = translate(&code, spec, &limits)?;
+    const HINT: &str = "pass --no-cost-limit to compile it anyway";
+    // The estimate, which the flag lifts; the translator's other bounds stay.
+    let refused = |e: &TranslateError| {
+        matches!(e, TranslateError::LimitExceeded { what: "estimated compile cost", .. })
+    };
+    let ir = match translate(&code, spec, &limits) {
+        Err(e) if refused(&e) => {
+            return Err(anyhow::Error::new(e).context(HINT));
+        }
+        translated => translated?,
+    };
     if args.emit != Emit::Ir {
-        limits.admit_optimizing(&ir, level).context("pass --no-cost-limit to compile it anyway")?;
+        limits.admit_optimizing(&ir, level).context(HINT)?;
     }
     let bytes: Vec<u8> = match args.emit {
         Emit::Ir => ir.to_string().into_bytes(),

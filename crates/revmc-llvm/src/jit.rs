@@ -176,16 +176,26 @@ impl JitCompiler {
         Ok((object.as_slice().to_vec(), phases))
     }
 
-    /// Links `object` (from [`Self::emit_object`] of a compiler at the same level on this
-    /// host) into this compiler's dylib and returns its function `symbol`.
-    pub fn link_object(
+    /// Links `object` into this compiler's dylib and returns its function `symbol`;
+    /// `phases` are the times of the compilation that made it.
+    ///
+    /// # Safety
+    ///
+    /// `object` must come from [`Self::emit_object`] of this build, at this compiler's
+    /// level, on this host, with `symbol` from [`Self::reserve_symbol`] of this compiler:
+    /// its code is mapped and returned as an [`RawEvmFn`] entry, unchecked.
+    pub unsafe fn link_object(
         &mut self,
         object: &[u8],
         symbol: &str,
         phases: PhaseTimes,
     ) -> Result<JitFunction, LlvmError> {
         let buffer = MemoryBuffer::create_from_memory_range_copy(object, symbol);
-        self.link(buffer, symbol.to_owned(), phases, Instant::now())
+        let elsewhere = phases.lower + phases.optimize + phases.codegen;
+        let mut function = self.link(buffer, symbol.to_owned(), phases, Instant::now())?;
+        // The compilation's time, not only the link's.
+        function.compile_time += elsewhere;
+        Ok(function)
     }
 
     fn emit_on_this_stack(

@@ -1,6 +1,7 @@
 //! Truncations the optimizing pipeline does not see through: the lowering writes the
-//! truncation of a memory offset as a call of `revmc.opaque.trunc.iN` ([`truncate`]), and
-//! [`expand`] turns every such call back into a `trunc` after the pipeline.
+//! truncation of a memory offset as a call of `revmc.opaque.trunc.i{to}.i{from}`
+//! ([`truncate`]), and [`expand`] turns every such call back into a `trunc` after the
+//! pipeline (`opt::optimize` runs it at every level, so no call reaches code generation).
 //!
 //! Why: since LLVM 22, InstCombine's evaluation of a truncation in the narrower type
 //! copies the user list of every multi-use value it reaches. A memory check truncates the
@@ -16,7 +17,8 @@ use inkwell::module::Module;
 use inkwell::types::IntType;
 use inkwell::values::{BasicValue, FunctionValue, IntValue};
 
-/// Names of the opaque truncations: this, then the result type (`i64`).
+/// Names of the opaque truncations: this, then the result and operand types
+/// (`i64.i256`).
 const PREFIX: &str = "revmc.opaque.trunc.";
 
 /// `v` truncated to `ty`: a `trunc` for a constant, else a call of the opaque truncation
@@ -35,6 +37,8 @@ pub(crate) fn truncate<'ctx>(
     Ok(call.try_as_basic_value().basic().expect("returns an integer").into_int_value())
 }
 
+/// The opaque truncation from `from` to `to`, declared in `module` if it is not yet:
+/// `memory(none)`, so that EarlyCSE merges equal calls and they may be hoisted.
 fn declaration<'ctx>(
     module: &Module<'ctx>,
     from: IntType<'ctx>,

@@ -43,6 +43,22 @@ fn invalid_tunings_are_refused_with_the_field_named() {
     assert!(err.to_string().contains("tuning.dump_dir"), "{err}");
     let aot = RuntimeConfig { mode: revmc_runtime::CompileMode::Aot, ..Default::default() };
     assert!(matches!(Runtime::new(aot), Err(RuntimeError::Config(ConfigError::AotWithoutStore))));
+    // A compile process given by a path that names no file; a bare name is found in
+    // `PATH` when it starts.
+    let process = |program: &str| revmc_runtime::CompileProcess {
+        program: program.into(),
+        args: vec!["compile-job".into()],
+    };
+    let missing =
+        Tuning { optimizing_compile_process: Some(process("/nonexistent/revmc")), ..tuning() };
+    let err = start(missing).unwrap_err();
+    assert!(err.to_string().contains("tuning.optimizing_compile_process"), "{err}");
+    let bare = Tuning { optimizing_compile_process: Some(process("revmc")), ..tuning() };
+    assert!(bare.validate().is_ok());
+    // Its fields are checked as strictly as the tuning's own.
+    let misspelt = r#"{ "optimizing_compile_process": { "program": "revmc", "arg": [] } }"#;
+    let err = serde_json::from_str::<Tuning>(misspelt).unwrap_err();
+    assert!(err.to_string().contains("arg"), "{err}");
     assert!(tuning().validate().is_ok() && Tuning::default().validate().is_ok());
 }
 

@@ -1,6 +1,7 @@
 //! One compilation, start to finish: bytecode → IR → native code → [`CompiledProgram`].
 
 use crate::Library;
+use crate::process::InChild;
 use crate::{CompileError, CompilePhases};
 use revmc_cache::{CompiledProgram, ProgramKind};
 use revmc_ir::{Limits, OptLevel, SpecId, translate};
@@ -83,22 +84,22 @@ pub fn compile_jit(
     Ok((program, phases))
 }
 
-/// As [`compile_jit`], with LLVM's work in a child process of `process`, killed at
-/// `deadline` (`process.rs`). Refusals are decided here, before the child starts.
+/// As [`compile_jit`], with LLVM's work in a child process (`process.rs`), killed at the
+/// deadline. Refusals are decided here, before the child starts; the deadline counts from
+/// the child's start to its reply, not the translation before nor the link after.
 pub(crate) fn compile_jit_in_child(
     compiler: &mut JitCompiler,
-    process: &crate::CompileProcess,
+    child: InChild<'_>,
     symbol: &str,
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
-    deadline: Option<std::time::Duration>,
+    dump_dir: Option<&std::path::Path>,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
     let (_ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
     let function = {
-        let _span =
-            tracing::debug_span!("backend_process", level = ?compiler.opt_level()).entered();
-        crate::process::compile_in_child(process, compiler, symbol, code, spec, limits, deadline)?
+        let _span = tracing::debug_span!("child", level = ?compiler.opt_level()).entered();
+        crate::process::compile_in_child(child, compiler, symbol, code, spec, limits, dump_dir)?
     };
     let phases = phases(translated, function.phases);
     let (entry, size) = (function.entry, function.object_size);

@@ -7,7 +7,8 @@
 //! each program's backing holds its dylib. [`clear`] drops them all, at shutdown.
 
 use crate::compile::{compile_aot, compile_jit, compile_jit_in_child};
-use crate::{CompileError, CompileJob, CompileKind, CompilePhases, CompileProcess, Compiled};
+use crate::process::InChild;
+use crate::{CompileError, CompileJob, CompileKind, CompilePhases, Compiled};
 use revmc_ir::Limits;
 use revmc_llvm::{AotCompiler, JitCompiler, LlvmError, OptLevel};
 use std::cell::RefCell;
@@ -76,14 +77,14 @@ pub(crate) fn compile(
     compile_with(job, limits, recycle_threshold, dump_dir, None)
 }
 
-/// As [`compile`], with a JIT job's LLVM work in a child process of `child` (and its
-/// deadline) when given: the object is linked into this thread's compiler.
+/// As [`compile`], with a JIT job's LLVM work in a child process when `child` says so:
+/// the object is linked into this thread's compiler.
 pub(crate) fn compile_with(
     job: &CompileJob,
     limits: &Limits,
     recycle_threshold: usize,
     dump_dir: Option<&std::path::Path>,
-    child: Option<(&CompileProcess, Option<std::time::Duration>)>,
+    child: Option<InChild<'_>>,
 ) -> (Result<(Compiled, CompilePhases), CompileError>, bool) {
     let (code, spec) = (&job.bytecode[..], job.key.spec_id);
     if let Some(dir) = dump_dir {
@@ -98,8 +99,8 @@ pub(crate) fn compile_with(
         CompileKind::Jit => {
             with_compiler(&JIT, job.opt_level, recycle_threshold, JitCompiler::new, |c| {
                 let (program, phases) = match child {
-                    Some((process, deadline)) => {
-                        compile_jit_in_child(c, process, &job.symbol, code, spec, limits, deadline)?
+                    Some(child) => {
+                        compile_jit_in_child(c, child, &job.symbol, code, spec, limits, dump_dir)?
                     }
                     None => compile_jit(c, &job.symbol, code, spec, limits)?,
                 };

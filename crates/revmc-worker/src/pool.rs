@@ -304,7 +304,9 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
         _ => shared.optimizing_deadline,
     };
     let in_child = match (job.kind, job.tier, &shared.optimizing_process) {
-        (CompileKind::Jit, Tier::Optimized, Some(process)) => Some((process, deadline)),
+        (CompileKind::Jit, Tier::Optimized, Some(process)) => {
+            Some(crate::process::InChild { process, deadline })
+        }
         _ => None,
     };
     let compiled = match deadline {

@@ -30,6 +30,9 @@ use revmc_ir::ir::{Block, Function, Height, Terminator, Value};
 /// whose estimated compile cost ([`revmc_ir::compile_cost`]) exceeds `chunk_cost` is
 /// split into functions of about that cost each (`split.rs`). With `wide_copies` (the
 /// target has 32-byte vectors), the first tier copies a word in one move.
+///
+/// At O1–O3 the module calls opaque truncations (`opaque_trunc.rs`) that only
+/// [`crate::opt::optimize`] defines away: run it before code generation.
 pub fn lower<'ctx>(
     cx: &'ctx Context,
     func: &Function,

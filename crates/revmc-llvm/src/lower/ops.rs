@@ -785,6 +785,27 @@ mod tests {
     }
 
     #[test]
+    fn memory_offsets_are_plain_truncations_again_after_optimizing_at_every_level() {
+        // MSTORE(CALLDATALOAD(0), MLOAD(CALLDATALOAD(0))), then
+        // CALLDATACOPY(CALLDATALOAD(32), 0, CALLDATASIZE): offsets unknown when compiling,
+        // of fixed and of variable width.
+        let code = [0x5f, 0x35, 0x51, 0x5f, 0x35, 0x52, 0x36, 0x5f, 0x60, 0x20, 0x35, 0x37, 0x00];
+        let func =
+            revmc_ir::translate(&code, SpecId::CANCUN, &Limits::default()).expect("translates");
+        for level in [OptLevel::O1, OptLevel::O2, OptLevel::O3] {
+            let cx = Context::create();
+            let module = lower(&cx, &func, "prog", level, usize::MAX, false).expect("lowers");
+            let lowered = module.print_to_string().to_string();
+            assert!(lowered.contains("call i64 @revmc.opaque.trunc.i64.i256"), "{level:?}");
+            let machine = opt::host_target_machine(level).expect("a target machine");
+            opt::optimize(&module, &machine, level).expect("optimizes");
+            let ir = module.print_to_string().to_string();
+            assert!(!ir.contains("revmc.opaque"), "{level:?}: {ir}");
+            assert!(ir.contains("trunc i256"), "{level:?}: {ir}");
+        }
+    }
+
+    #[test]
     fn wide_operations_past_the_budget_call_the_word_operations() {
         // CALLDATASIZE, then (DUP1 MUL) repeated: squares of a value unknown when compiling.
         let extra = 10;

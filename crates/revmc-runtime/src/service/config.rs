@@ -134,9 +134,10 @@ pub struct Tuning {
     /// named by symbol. For debugging; `None`: nothing is written.
     pub dump_dir: Option<PathBuf>,
     /// An executable that compiles in a child process ([`revmc_worker::CompileProcess`];
-    /// the `revmc` binary's `compile-job` does). With it, optimizing JIT compilations run
-    /// LLVM there: killed at `optimizing_compile_deadline`, and an LLVM crash fails one
-    /// compilation instead of the process. `None`: they run on a worker's thread.
+    /// the `revmc` binary's `compile-job` does, of the same build). With it, optimizing
+    /// JIT compilations run LLVM there: killed at `optimizing_compile_deadline` (none if
+    /// zero), and an LLVM crash fails one compilation instead of the process. `None`:
+    /// they run in the worker, abandoned at the deadline but run to their end.
     pub optimizing_compile_process: Option<revmc_worker::CompileProcess>,
 }
 

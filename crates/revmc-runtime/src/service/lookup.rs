@@ -12,7 +12,8 @@ pub enum Lookup {
     Interpret(InterpretReason),
 }
 
-/// Why a lookup found no compiled code.
+/// Why a lookup found no compiled code. A new reason goes last, and moves
+/// `InterpretReason::COUNT` with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum InterpretReason {
@@ -32,4 +33,9 @@ pub enum InterpretReason {
     /// The translator refused the code as too costly to compile: a bound on analysis,
     /// code size or estimated compile time (`Limits`) was hit. Not retried until `clear`.
     TooCostly,
+}
+
+impl InterpretReason {
+    /// How many reasons there are: one past the last.
+    pub(crate) const COUNT: usize = Self::TooCostly as usize + 1;
 }

@@ -105,10 +105,10 @@ impl MissesByReason {
 }
 
 /// Number of [`InterpretReason`](super::InterpretReason)s.
-pub(crate) const REASONS: usize = 7;
+pub(crate) const REASONS: usize = super::InterpretReason::COUNT;
 
-// Every reason has a counter: a reason added to the enum fails to compile here until it
-// is counted (the match is exhaustive, and the last reason indexes the last counter).
+// Every reason is counted: a reason added to the enum fails to compile here until it is
+// named, next to the last one whose discriminant sets `REASONS`.
 const _: () = {
     use super::InterpretReason as R;
     const fn index(r: R) -> usize {

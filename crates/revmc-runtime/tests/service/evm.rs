@@ -101,10 +101,8 @@ fn hot_code_runs_first_tier_then_is_recompiled_optimized_with_the_same_results()
     // the coordinator asynchronously (it polls every 1–16 ms), and an optimized build ran
     // a fixed count of 300 in about 15 ms, before the tier-up had been dispatched.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    for nonce in 0..u64::MAX {
-        if std::time::Instant::now() > deadline {
-            break;
-        }
+    let mut nonce = 0u64;
+    while std::time::Instant::now() < deadline {
         let tx =
             || TxEnv::builder().caller(CALLER).call(A).nonce(nonce).gas_limit(100_000).build_fill();
         let tier = match rt.lookup(k) {
@@ -124,6 +122,7 @@ fn hot_code_runs_first_tier_then_is_recompiled_optimized_with_the_same_results()
         }
         // Let a dispatched compilation land before the next transaction; bounded.
         wait_until("the compile queue drains", Duration::from_secs(60), || rt.stats().queued == 0);
+        nonce += 1;
     }
     assert_eq!(tiers, [None, Some(Tier::First), Some(Tier::Optimized)], "{:?}", rt.stats());
     let s = rt.stats();
@@ -156,10 +155,8 @@ fn init_code_is_hashed_from_its_second_run_and_compiled_once_hot() {
     // Bounded by time, not by a count of deployments: the gas events and the compiled
     // program reach the runtime asynchronously, later when other tests load the machine.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    for nonce in 0..u64::MAX {
-        if std::time::Instant::now() > deadline {
-            break;
-        }
+    let mut nonce = 0u64;
+    while std::time::Instant::now() < deadline {
         let tx = TxEnv::builder()
             .caller(CALLER)
             .create()
@@ -188,6 +185,7 @@ fn init_code_is_hashed_from_its_second_run_and_compiled_once_hot() {
                 rt.stats().queued == 0
             });
         }
+        nonce += 1;
     }
     let at = compiled_at.expect("the repeated init code ran compiled");
     assert!(at >= 2, "not before its second run was looked up: {at}");

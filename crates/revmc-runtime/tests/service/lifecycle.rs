@@ -31,7 +31,7 @@ fn code_is_compiled_once_it_has_used_the_threshold_of_gas() {
 }
 
 #[test]
-fn failed_compilations_are_remembered_and_not_retried() {
+fn refused_and_failed_compilations_are_remembered_and_not_retried() {
     let rt = runtime(Tuning { max_bytecode_len: 16, ..tuning() });
     let code = vec![0x5b; 17];
     let err = rt.compile_sync(key(&code), &code).unwrap_err();
