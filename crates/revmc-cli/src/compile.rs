@@ -64,19 +64,16 @@ pub fn compile(args: &CompileArgs) -> anyhow::Result<ExitCode> {
         limits.max_compile_cost = usize::MAX;
         limits.max_optimizing_cost = usize::MAX;
     }
-    const HINT: &str = "pass --no-cost-limit to compile it anyway";
-    // The estimate, which the flag lifts; the translator's other bounds stay.
-    let refused = |e: &TranslateError| {
-        matches!(e, TranslateError::LimitExceeded { what: "estimated compile cost", .. })
-    };
-    let ir = match translate(&code, spec, &limits) {
-        Err(e) if refused(&e) => {
-            return Err(anyhow::Error::new(e).context(HINT));
+    // A refusal by an estimate, which the flag lifts, names it; the other bounds stay.
+    let hint = |e: TranslateError| match e {
+        TranslateError::LimitExceeded { what, .. } if what.starts_with("estimated") => {
+            anyhow::Error::new(e).context("pass --no-cost-limit to compile it anyway")
         }
-        translated => translated?,
+        e => e.into(),
     };
+    let ir = translate(&code, spec, &limits).map_err(hint)?;
     if args.emit != Emit::Ir {
-        limits.admit_optimizing(&ir, level).context(HINT)?;
+        limits.admit_optimizing(&ir, level).map_err(hint)?;
     }
     let bytes: Vec<u8> = match args.emit {
         Emit::Ir => ir.to_string().into_bytes(),

@@ -1,7 +1,8 @@
 //! Truncations the optimizing pipeline does not see through: the lowering writes the
 //! truncation of a memory offset as a call of `revmc.opaque.trunc.i{to}.i{from}`
 //! ([`truncate`]), and [`expand`] turns every such call back into a `trunc` after the
-//! pipeline (`opt::optimize` runs it at every level, so no call reaches code generation).
+//! pipeline (`opt::optimize` runs it after every pipeline; O0 has none, and its lowering
+//! truncates directly, so no call reaches code generation).
 //!
 //! Why: since LLVM 22, InstCombine's evaluation of a truncation in the narrower type
 //! copies the user list of every multi-use value it reaches. A memory check truncates the

@@ -164,10 +164,9 @@ pub fn optimize(
             f.add_attribute(AttributeLoc::Function, optsize);
         }
     }
-    let Some(pipeline) = level.pipeline() else {
-        opaque_trunc::expand(module)?;
-        return Ok(());
-    };
+    // Without a pipeline (O0, whose lowering keeps values in memory) there is nothing to
+    // restore: the lowering hides truncations only from a pipeline.
+    let Some(pipeline) = level.pipeline() else { return Ok(()) };
     module
         .run_passes(pipeline, machine, PassBuilderOptions::create())
         .map_err(|e| LlvmError::Passes(e.to_string()))?;

@@ -69,43 +69,39 @@ pub fn compile_jit(
     spec: SpecId,
     limits: &Limits,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
-    let (ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
-    compiler.set_chunk_cost(limits.first_tier_chunk_cost);
-    let function = {
-        let _span = tracing::debug_span!("backend", level = ?compiler.opt_level()).entered();
-        compiler.compile_named(&ir, symbol)?
-    };
-    let phases = phases(translated, function.phases);
-    let (entry, size) = (function.entry, function.object_size);
-    // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI, and the
-    // backing that keeps it mapped moves into the program.
-    let program =
-        unsafe { CompiledProgram::new(entry, ProgramKind::Jit, size, Box::new(function.backing)) };
-    Ok((program, phases))
+    compile_jit_in(compiler, symbol, code, spec, limits, None)
 }
 
-/// As [`compile_jit`], with LLVM's work in a child process (`process.rs`), killed at the
-/// deadline. Refusals are decided here, before the child starts; the deadline counts from
-/// the child's start to its reply, not the translation before nor the link after.
-pub(crate) fn compile_jit_in_child(
+/// As [`compile_jit`], with LLVM's work in a child process when `child` says so
+/// (`process.rs`): the object is linked into `compiler`.
+pub(crate) fn compile_jit_in(
     compiler: &mut JitCompiler,
-    child: InChild<'_>,
     symbol: &str,
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
-    dump_dir: Option<&std::path::Path>,
+    child: Option<InChild<'_>>,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
-    let (_ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
-    let function = {
-        let _span = tracing::debug_span!("child", level = ?compiler.opt_level()).entered();
-        crate::process::compile_in_child(child, compiler, symbol, code, spec, limits, dump_dir)?
+    let (ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
+    let level = compiler.opt_level();
+    let function = match child {
+        None => {
+            let _span = tracing::debug_span!("backend", ?level).entered();
+            compiler.set_chunk_cost(limits.first_tier_chunk_cost);
+            compiler.compile_named(&ir, symbol)?
+        }
+        // Refused above if at all, before the child starts, which translates again: the
+        // deadline counts from its start to its reply.
+        Some(child) => {
+            let _span = tracing::debug_span!("child", ?level).entered();
+            crate::process::compile_in_child(child, compiler, symbol, code, spec, limits)?
+        }
     };
     let phases = phases(translated, function.phases);
     let (entry, size) = (function.entry, function.object_size);
-    // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (by the
-    // child, from the same translation), and the backing that keeps it mapped moves into
-    // the program.
+    // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or
+    // by a child of this build, from the same translation), and the backing that keeps it
+    // mapped moves into the program.
     let program =
         unsafe { CompiledProgram::new(entry, ProgramKind::Jit, size, Box::new(function.backing)) };
     Ok((program, phases))

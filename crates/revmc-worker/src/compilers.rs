@@ -6,7 +6,7 @@
 //! bounds whatever LLVM accumulates per compiler; code already compiled stays valid, since
 //! each program's backing holds its dylib. [`clear`] drops them all, at shutdown.
 
-use crate::compile::{compile_aot, compile_jit, compile_jit_in_child};
+use crate::compile::{compile_aot, compile_jit_in};
 use crate::process::InChild;
 use crate::{CompileError, CompileJob, CompileKind, CompilePhases, Compiled};
 use revmc_ir::Limits;
@@ -65,21 +65,11 @@ fn with_compiler<C: 'static, T>(
     })
 }
 
-/// Compiles `job` with this thread's compiler for its kind and level. Returns the result
-/// and whether a compiler was recycled (created anew because the old one reached
-/// `recycle_threshold` uses).
+/// Compiles `job` with this thread's compiler for its kind and level, a JIT job's LLVM
+/// work in a child process when `child` says so. Returns the result and whether a
+/// compiler was recycled (created anew because the old one reached `recycle_threshold`
+/// uses).
 pub(crate) fn compile(
-    job: &CompileJob,
-    limits: &Limits,
-    recycle_threshold: usize,
-    dump_dir: Option<&std::path::Path>,
-) -> (Result<(Compiled, CompilePhases), CompileError>, bool) {
-    compile_with(job, limits, recycle_threshold, dump_dir, None)
-}
-
-/// As [`compile`], with a JIT job's LLVM work in a child process when `child` says so:
-/// the object is linked into this thread's compiler.
-pub(crate) fn compile_with(
     job: &CompileJob,
     limits: &Limits,
     recycle_threshold: usize,
@@ -98,12 +88,7 @@ pub(crate) fn compile_with(
     revmc_llvm::with_dump_dir(dump_dir, || match job.kind {
         CompileKind::Jit => {
             with_compiler(&JIT, job.opt_level, recycle_threshold, JitCompiler::new, |c| {
-                let (program, phases) = match child {
-                    Some(child) => {
-                        compile_jit_in_child(c, child, &job.symbol, code, spec, limits, dump_dir)?
-                    }
-                    None => compile_jit(c, &job.symbol, code, spec, limits)?,
-                };
+                let (program, phases) = compile_jit_in(c, &job.symbol, code, spec, limits, child)?;
                 Ok((Compiled::Program(Arc::new(program.with_tier(job.tier))), phases))
             })
         }

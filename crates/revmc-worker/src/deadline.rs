@@ -76,6 +76,7 @@ impl CompileThreads {
                             &threads.limits,
                             threads.recycle_threshold,
                             threads.dump_dir.as_deref(),
+                            None,
                         );
                         result.map(|r| (r, recycled))
                     });

@@ -305,7 +305,8 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
     };
     let in_child = match (job.kind, job.tier, &shared.optimizing_process) {
         (CompileKind::Jit, Tier::Optimized, Some(process)) => {
-            Some(crate::process::InChild { process, deadline })
+            let dump_dir = shared.dump_dir.as_deref();
+            Some(crate::process::InChild { process, deadline, dump_dir })
         }
         _ => None,
     };
@@ -319,7 +320,7 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
             result
         }
         _ => catch_compile_panic(|| {
-            let (result, recycled) = compilers::compile_with(
+            let (result, recycled) = compilers::compile(
                 &job,
                 &shared.limits,
                 shared.recycle_threshold,

@@ -33,12 +33,13 @@ pub struct CompileProcess {
     pub args: Vec<String>,
 }
 
-/// Where a job compiles in a child: the executable, and the deadline past which the child
-/// is killed (`None`: none).
+/// Where a job compiles in a child: the executable, the deadline past which the child is
+/// killed (`None`: none), and the directory it dumps its stages to (`Tuning::dump_dir`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct InChild<'a> {
     pub process: &'a CompileProcess,
     pub deadline: Option<Duration>,
+    pub dump_dir: Option<&'a Path>,
 }
 
 /// What the child compiles.
@@ -80,7 +81,6 @@ pub(crate) fn compile_in_child(
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
-    dump_dir: Option<&Path>,
 ) -> Result<JitFunction, CompileError> {
     let symbol = compiler.reserve_symbol(symbol_name);
     let request = Request {
@@ -90,7 +90,7 @@ pub(crate) fn compile_in_child(
         level: compiler.opt_level(),
         limits: *limits,
         symbol: symbol.clone(),
-        dump_dir: dump_dir.map(Path::to_path_buf),
+        dump_dir: child.dump_dir.map(Path::to_path_buf),
     };
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         CompileError::Backend(format!("compile process: {what}: {e}").into())

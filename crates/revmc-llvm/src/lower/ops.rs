@@ -239,10 +239,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.charges += 1;
         let g = self.b.build_load(self.i64, self.gas, "gas")?.into_int_value();
         let ok = self.continuation("gas_ok");
-        let opaque = self.charges.is_multiple_of(OPAQUE_CHARGE_INTERVAL);
-        let usub = match opaque {
-            true => Some(self.intrinsic_struct("llvm.usub.with.overflow", &[g, cost])?),
-            false => None,
+        let usub = if self.charges.is_multiple_of(OPAQUE_CHARGE_INTERVAL) {
+            Some(self.intrinsic_struct("llvm.usub.with.overflow", &[g, cost])?)
+        } else {
+            None
         };
         let short = match usub {
             Some(r) => self.b.build_extract_value(r, 1, "oog")?.into_int_value(),
@@ -311,7 +311,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// A memory offset (or its shifted limb) truncated to `ty`. The optimizing levels hide
     /// the truncation from their pipeline (`opaque_trunc.rs`): InstCombine's evaluation of
-    /// it is quadratic in the checks that share an operand.
+    /// it is quadratic in the checks that share an operand. The first tier (values in
+    /// memory, O0) runs no pipeline and truncates directly.
     fn offset_truncate(
         &self,
         v: IntValue<'ctx>,
