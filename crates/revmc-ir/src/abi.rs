@@ -27,7 +27,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -81,6 +81,12 @@ pub type BuiltinRefFn = unsafe extern "C" fn(
 /// Return value of a builtin that lets execution continue.
 pub const CONTINUE: u8 = 0;
 
+/// Return value of a compiled function that leaves the rest of the frame to the
+/// interpreter: the stack is written back (`stack_len` entries), gas is up to date, and
+/// [`EvmContext::resume_at`] holds the pc of the next instruction to run. No
+/// [`InstructionResult`] has this discriminant.
+pub const INTERPRET: u8 = 0xff;
+
 /// Per-call state shared between compiled code and the runtime.
 #[repr(C)]
 #[derive(Debug)]
@@ -109,7 +115,8 @@ pub struct EvmContext {
     /// Opaque runtime data for the builtins; compiled code never reads it.
     pub runtime: *mut c_void,
     /// Where to continue: 0 to start the program, `k` to resume after the `k`-th
-    /// suspension point (CALL / CREATE). Compiled code sets it when it suspends.
+    /// suspension point (CALL / CREATE). Compiled code sets it when it suspends, and to
+    /// the pc the interpreter continues at when it returns [`INTERPRET`].
     pub resume_at: u64,
     /// The environment words, [`EnvField::COUNT`] of them in [`EnvField`] order: the
     /// values of ADDRESS, CALLER, ORIGIN, TIMESTAMP and the like, which compiled code
@@ -499,6 +506,7 @@ mod tests {
             assert_eq!(exit_code_to_result(r as u8), Some(r));
         }
         assert_eq!(exit_code_to_result(CONTINUE), None);
+        assert_eq!(exit_code_to_result(INTERPRET), None);
     }
 
     #[test]

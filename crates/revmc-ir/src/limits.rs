@@ -57,6 +57,16 @@ pub struct Limits {
     /// generation costs more per instruction in larger functions. Not a bound: nothing
     /// is refused for it.
     pub first_tier_chunk_cost: usize,
+    /// Code from which every path fails (REVERT, INVALID, any other halt but STOP,
+    /// RETURN and SELFDESTRUCT) is not compiled: compiled code leaves the frame to revm's
+    /// interpreter where it starts (`translate/failing.rs`). It runs once per call at
+    /// most, and was a fifth to a third of a contract's compile time.
+    #[serde(default = "interpret_failing_paths_default")]
+    pub interpret_failing_paths: bool,
+}
+
+fn interpret_failing_paths_default() -> bool {
+    true
 }
 
 impl Default for Limits {
@@ -81,6 +91,7 @@ impl Default for Limits {
             max_variants: DEFAULT_MAX_VARIANTS,
             min_loop_free_instructions: 0,
             first_tier_chunk_cost: DEFAULT_FIRST_TIER_CHUNK_COST,
+            interpret_failing_paths: interpret_failing_paths_default(),
         }
     }
 }

@@ -4,10 +4,70 @@ use expect_test::{Expect, expect};
 use revmc_ir::{Limits, OptLevel, SpecId, TranslateError, translate};
 use std::time::Instant;
 
+/// Checks the IR of `code`, its failing paths compiled too: most snapshots are about how
+/// halts are translated.
 fn check(code: &[u8], expected: Expect) {
-    let func = translate(code, SpecId::CANCUN, &Limits::default()).unwrap();
+    let limits = Limits { interpret_failing_paths: false, ..Limits::default() };
+    check_with(code, &limits, expected);
+}
+
+fn check_with(code: &[u8], limits: &Limits, expected: Expect) {
+    let func = translate(code, SpecId::CANCUN, limits).unwrap();
     revmc_ir::verifier::verify(&func).unwrap();
     expected.assert_eq(&func.to_string());
+}
+
+#[test]
+fn paths_that_can_only_fail_are_left_to_the_interpreter() {
+    // 0: CALLDATASIZE; PUSH1 10; JUMPI; PUSH1 1; PUSH1 2; SSTORE; STOP
+    // 10: JUMPDEST; PUSH1 7; PUSH1 0; MSTORE; PUSH1 32; PUSH1 0; REVERT
+    // The REVERT side becomes one exit to the interpreter at its JUMPDEST, the stack
+    // (empty there) written back; the STOP side stays compiled.
+    let code = [
+        0x36, 0x60, 10, 0x57, 0x60, 1, 0x60, 2, 0x55, 0x00, //
+        0x5b, 0x60, 7, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xfd,
+    ];
+    check_with(
+        &code,
+        &Limits::default(),
+        expect![[r#"
+        block0:  ; pc 0
+            charge_gas 15
+            v0 = calldatasize
+            branch v0, block2, block1
+        block1:  ; pc 4
+            charge_gas 6
+            v2 = const 0x1
+            v3 = const 0x2
+            host SSTORE @2 v3, v2
+            exit Stop, stack 0
+        block2:  ; pc 10
+            interpret @10, stack 0
+    "#]],
+    );
+    // A loop that can only run out of gas stays compiled, and so does what leads to it:
+    // PUSH1 1; POP; JUMPDEST(3); PUSH1 3; JUMP.
+    check_with(
+        &[0x60, 1, 0x50, 0x5b, 0x60, 3, 0x56],
+        &Limits::default(),
+        expect![[r#"
+        block0:  ; pc 0
+            charge_gas 5
+            jump block1
+        block1:  ; pc 3
+            charge_gas 12
+            jump block1
+    "#]],
+    );
+    // A program that can only fail is not compiled at all.
+    check_with(
+        &[0x60, 1, 0x60, 0, 0xfd],
+        &Limits::default(),
+        expect![[r#"
+        block0:  ; pc 0
+            interpret @0, stack 0
+    "#]],
+    );
 }
 
 #[test]

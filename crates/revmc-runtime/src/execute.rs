@@ -1,9 +1,11 @@
 //! Running one frame standalone (no child frames), compiled or interpreted, and what it
 //! produced: the basis of the differential tests and the benchmarks.
 
-use crate::frame::run_compiled;
+use crate::frame::{CompiledRun, run_compiled};
 use revm_interpreter::bytecode::Bytecode;
 use revm_interpreter::context_interface::host::DummyHost;
+use revm_interpreter::instruction_table;
+use revm_interpreter::instructions::gas_table_spec;
 use revm_interpreter::interpreter::{EthInterpreter, ExtBytecode, InputsImpl, SharedMemory};
 use revm_interpreter::primitives::Bytes;
 use revm_interpreter::{CallInput, InstructionResult, Interpreter, InterpreterAction};
@@ -94,6 +96,13 @@ pub unsafe fn execute(
     let mut resume_at = 0;
     let mut env = crate::EnvWords::new(&host, spec);
     // SAFETY: guaranteed by the caller.
-    let action = unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host, &mut env) };
+    let action = match unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host, &mut env) }
+    {
+        CompiledRun::Action(action) => action,
+        CompiledRun::Interpret => {
+            let table = instruction_table::<EthInterpreter, DummyHost>();
+            interp.run_plain(&table, &gas_table_spec(spec), &mut host)
+        }
+    };
     outcome(&interp, action)
 }

@@ -6,14 +6,29 @@
 //! frame loop expects, exactly as `Interpreter::run_plain` would. After the child
 //! returns, revm has pushed its result and updated gas and memory; calling
 //! [`run_compiled`] again with the saved resume point continues after the call.
+//!
+//! Compiled code may also leave the rest of the frame to the interpreter (the paths
+//! that can only fail are not compiled, `revmc_ir`'s `translate/failing.rs`): the frame's
+//! stack, gas and pc are then set for revm's interpreter to continue where it stopped.
 
 use crate::EnvWords;
 use crate::builtins::{self, FrameRuntime};
 use revm_interpreter::interpreter::EthInterpreter;
-use revm_interpreter::interpreter_types::LoopControl;
+use revm_interpreter::interpreter_types::{Jumps, LoopControl};
 use revm_interpreter::primitives::Bytes;
 use revm_interpreter::{CallInput, Host, InstructionResult, Interpreter, InterpreterAction};
-use revmc_ir::abi::{EvmContext, RawEvmFn, STACK_LIMIT, exit_code_to_result};
+use revmc_ir::abi::{EvmContext, INTERPRET, RawEvmFn, STACK_LIMIT, exit_code_to_result};
+
+/// How a compiled run of a frame ended.
+#[derive(Debug)]
+pub enum CompiledRun {
+    /// The frame ended or suspended: the action revm's frame loop expects.
+    Action(InterpreterAction),
+    /// The compiled code left the frame to the interpreter, whose stack, gas and pc are
+    /// set: run the interpreter on it for the rest of the frame, including after any
+    /// child call.
+    Interpret,
+}
 
 /// Runs `f` on `interp` from resume point `*resume_at` (0: a fresh frame), updating it
 /// when the frame suspends. `env` holds the transaction's environment words
@@ -27,7 +42,7 @@ pub unsafe fn run_compiled<H: Host>(
     interp: &mut Interpreter<EthInterpreter>,
     host: &mut H,
     env: &mut EnvWords,
-) -> InterpreterAction {
+) -> CompiledRun {
     if interp.stack.data().capacity() < STACK_LIMIT {
         let len = interp.stack.len();
         interp.stack.data_mut().reserve_exact(STACK_LIMIT - len);
@@ -87,8 +102,16 @@ pub unsafe fn run_compiled<H: Host>(
         // interpreter had called the host.
         std::panic::resume_unwind(payload);
     }
-    *resume_at = ctx.resume_at;
     interp.gas.set_remaining(ctx.gas_remaining);
+    if rc == INTERPRET {
+        let pc = usize::try_from(ctx.resume_at).expect("a pc of the code");
+        debug_assert!(pc < ctx.code_len, "the interpreter continues within the code");
+        // SAFETY: compiled code wrote every entry below `stack_len` before leaving.
+        unsafe { interp.stack.data_mut().set_len(stack_len.min(STACK_LIMIT)) };
+        interp.bytecode.absolute_jump(pc);
+        return CompiledRun::Interpret;
+    }
+    *resume_at = ctx.resume_at;
     let result = exit_code_to_result(rc).unwrap_or(InstructionResult::FatalExternalError);
     let keeps_stack = matches!(
         result,
@@ -112,5 +135,5 @@ pub unsafe fn run_compiled<H: Host>(
         InstructionResult::Suspend if interp.bytecode.action().is_some() => {}
         _ => interp.halt(result),
     }
-    interp.take_next_action()
+    CompiledRun::Action(interp.take_next_action())
 }

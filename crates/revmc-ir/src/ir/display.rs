@@ -135,6 +135,7 @@ fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
             write!(f, ", resume {resume}")
         }
         Terminator::Exit { result, stack_len } => write!(f, "exit {result:?}, stack {stack_len}"),
+        Terminator::Interpret { pc, stack_len } => write!(f, "interpret @{pc}, stack {stack_len}"),
     }
 }
 

@@ -296,6 +296,16 @@ pub enum Terminator {
         /// Live stack height (`Abs(0)` for halts).
         stack_len: Height,
     },
+    /// Ends compiled execution before the EVM instruction at `pc`, the stack `stack_len`
+    /// high written back as for STOP: the runtime runs the rest of the frame in revm's
+    /// interpreter. It replaces code from which every path fails (`translate/failing.rs`),
+    /// which is not worth compiling.
+    Interpret {
+        /// Where the interpreter continues.
+        pc: u32,
+        /// Live stack height.
+        stack_len: Height,
+    },
 }
 
 impl Terminator {
@@ -308,7 +318,20 @@ impl Terminator {
                 cases.iter().map(|(_, b)| *b).chain([*default]).collect()
             }
             Terminator::Suspend { resume, .. } => vec![*resume],
-            Terminator::Unset | Terminator::Exit { .. } => vec![],
+            Terminator::Unset | Terminator::Exit { .. } | Terminator::Interpret { .. } => vec![],
+        }
+    }
+
+    /// Successor blocks, to be rewritten in place.
+    pub fn successors_mut(&mut self) -> Vec<&mut Block> {
+        match self {
+            Terminator::Jump(b) => vec![b],
+            Terminator::Branch { then, else_, .. } => vec![then, else_],
+            Terminator::Switch { cases, default, .. } => {
+                cases.iter_mut().map(|(_, b)| b).chain([default]).collect()
+            }
+            Terminator::Suspend { resume, .. } => vec![resume],
+            Terminator::Unset | Terminator::Exit { .. } | Terminator::Interpret { .. } => vec![],
         }
     }
 

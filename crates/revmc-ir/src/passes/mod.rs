@@ -11,11 +11,13 @@ mod dead;
 mod fold;
 mod gas;
 mod memory;
+mod unreachable;
 
 pub use dead::remove_dead_values;
 pub use fold::fold_constants;
 pub use gas::merge_gas_sections;
 pub use memory::drop_covered_expansions;
+pub use unreachable::remove_unreachable_blocks;
 
 use crate::ir::Function;
 use crate::{TranslateError, verifier};
@@ -23,6 +25,8 @@ use crate::{TranslateError, verifier};
 /// What the passes changed, for dumps and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PassStats {
+    /// Instructions of the blocks no path reaches.
+    pub unreachable: usize,
     /// Instructions replaced by their constant value.
     pub folded: usize,
     /// Memory expansions removed because memory was already at least that large.
@@ -33,13 +37,14 @@ pub struct PassStats {
     pub dead: usize,
 }
 
-/// Runs every pass, in order: constant folding (which turns more expansion operands into
+/// Runs every pass, in order: the removal of unreachable blocks, constant folding (which turns more expansion operands into
 /// constants), the removal of covered memory expansions, the merging of the gas sections
 /// those expansions separated, and dead-value removal (which drops the operands folding
 /// left unused).
 pub fn run(func: &mut Function) -> Result<PassStats, TranslateError> {
     // Struct fields are evaluated in the order written: the passes run in this order.
     Ok(PassStats {
+        unreachable: checked(func, remove_unreachable_blocks)?,
         folded: checked(func, fold_constants)?,
         covered_expansions: checked(func, drop_covered_expansions)?,
         merged_charges: checked(func, merge_gas_sections)?,

@@ -310,14 +310,25 @@ impl<'f> BlockBuilder<'f> {
     }
 
     /// Ends the block with STOP / RETURN / REVERT, writing the live stack back.
-    pub(super) fn exit_with_stack(mut self, result: InstructionResult) {
+    pub(super) fn exit_with_stack(self, result: InstructionResult) {
+        self.end_with_stack(|stack_len| Terminator::Exit { result, stack_len });
+    }
+
+    /// Ends the block by leaving the frame to the interpreter at `pc`, writing the live
+    /// stack back.
+    pub(super) fn interpret(self, pc: u32) {
+        self.end_with_stack(|stack_len| Terminator::Interpret { pc, stack_len });
+    }
+
+    /// Ends the block with `term(height)`, the live stack written back.
+    fn end_with_stack(mut self, term: impl FnOnce(Height) -> Terminator) {
         let stack_len = self.ir_height();
         if self.is_dynamic() {
             self.close_section();
             self.flush_to_array(self.rel_height());
-            self.terminate(Terminator::Exit { result, stack_len });
+            self.terminate(term(stack_len));
         } else {
-            self.finish(Terminator::Exit { result, stack_len });
+            self.finish(term(stack_len));
         }
     }
 }

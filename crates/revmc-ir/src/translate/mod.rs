@@ -19,6 +19,7 @@
 mod builder;
 mod chains;
 mod edges;
+mod failing;
 mod jumps;
 mod ops;
 
@@ -144,6 +145,9 @@ impl<'a> Translator<'a> {
                 self.translate_block(b, v)?;
                 self.check_limits()?;
             }
+        }
+        if self.limits.interpret_failing_paths {
+            self.interpret_failing_paths();
         }
         Ok(self.func)
     }

@@ -738,6 +738,17 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let code = self.i8.const_int(*result as u64, false);
                 self.ret(code)?;
             }
+            Terminator::Interpret { pc, stack_len } => {
+                self.sync_gas_out()?;
+                if let Height::Abs(n) = stack_len {
+                    self.spill_slots(*n as u64)?;
+                }
+                let len = self.height(*stack_len)?;
+                self.b.build_store(self.stack_len, len)?;
+                let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
+                self.b.build_store(p, self.i64.const_int(u64::from(*pc), false))?;
+                self.ret(self.i8.const_int(u64::from(revmc_ir::abi::INTERPRET), false))?;
+            }
         }
         Ok(())
     }

@@ -13,7 +13,7 @@
 //! inspector sees each instruction's step, which compiled code does not have.
 
 use super::{OnMiss, ProgramSource, RuntimeSource};
-use crate::frame::run_compiled;
+use crate::frame::{CompiledRun, run_compiled};
 use crate::{EnvWords, Runtime};
 use revm::context::{ContextSetters, ContextTr, JournalTr};
 use revm::context_interface::result::{
@@ -50,6 +50,9 @@ enum FrameMode {
     /// Natively, from resume point `resume_at`; first-tier code reports its gas when the
     /// frame ends.
     Compiled { key: RuntimeCacheKey, program: Arc<CompiledProgram>, resume_at: u64 },
+    /// Compiled until its code left the rest of the frame to the interpreter (a path
+    /// that can only fail); reported as compiled when it ends.
+    LeftToInterpreter { key: RuntimeCacheKey, tier: Tier },
 }
 
 /// A revm EVM whose frames run compiled code where the source has it.
@@ -212,6 +215,10 @@ where
                 }
                 return Ok(next);
             }
+            FrameMode::LeftToInterpreter { key, tier } => {
+                let (key, tier) = (*key, *tier);
+                return self.interpret_rest(key, tier);
+            }
             FrameMode::Unhashed => return self.inner.frame_run(),
             FrameMode::Undecided => unreachable!("decided above"),
         };
@@ -219,16 +226,20 @@ where
         let env = self.env.get_or_insert_with(|| EnvWords::new(&*ctx, spec));
         // SAFETY: the program was compiled from this frame's bytecode for its spec, and the
         // `Arc` keeps its code alive for the call.
-        let action =
+        let run =
             unsafe { run_compiled(program.entry(), resume_at, &mut frame.interpreter, ctx, env) };
-        let first_tier = program.tier() == Tier::First;
+        let tier = program.tier();
+        let action = match run {
+            CompiledRun::Action(action) => action,
+            CompiledRun::Interpret => {
+                self.modes[depth] = FrameMode::LeftToInterpreter { key, tier };
+                return self.interpret_rest(key, tier);
+            }
+        };
         let next = frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action)?;
         if let ItemOrResult::Result(result) = &next {
             frame.set_finished(true);
-            if first_tier && self.source.records_interpreted() {
-                let code = frame.interpreter.bytecode.original_bytes();
-                self.source.first_tier_ran(key, &code, result.gas().total_gas_spent());
-            }
+            self.compiled_frame_ended(key, tier, result.gas().total_gas_spent());
         }
         Ok(next)
     }
@@ -238,6 +249,36 @@ where
         result: <Self::Frame as FrameTr>::FrameResult,
     ) -> Result<Option<<Self::Frame as FrameTr>::FrameResult>, ContextDbError<Self::Context>> {
         self.inner.frame_return_result(result)
+    }
+}
+
+impl<E, S> JitEvm<E, S>
+where
+    E: EvmTr<Frame = EthFrame<EthInterpreter>>,
+    S: ProgramSource,
+{
+    /// Runs the current frame in the interpreter from where its compiled code left it.
+    fn interpret_rest(
+        &mut self,
+        key: RuntimeCacheKey,
+        tier: Tier,
+    ) -> Result<FrameInitOrResult<EthFrame<EthInterpreter>>, ContextDbError<E::Context>> {
+        let next = self.inner.frame_run()?;
+        if let ItemOrResult::Result(result) = &next {
+            self.compiled_frame_ended(key, tier, result.gas().total_gas_spent());
+        }
+        Ok(next)
+    }
+
+    /// Reports a frame that ran compiled code and spent `gas`: first-tier code's gas
+    /// counts towards its optimizing compilation.
+    fn compiled_frame_ended(&mut self, key: RuntimeCacheKey, tier: Tier, gas: u64) {
+        if tier == Tier::First && self.source.records_interpreted() {
+            // The frame is still on the stack until its result is returned.
+            let frame = self.inner.all_mut().3.get();
+            let code = frame.interpreter.bytecode.original_bytes();
+            self.source.first_tier_ran(key, &code, gas);
+        }
     }
 }
 
