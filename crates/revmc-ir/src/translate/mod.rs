@@ -148,6 +148,8 @@ impl<'a> Translator<'a> {
         }
         if self.limits.interpret_failing_paths {
             self.interpret_failing_paths();
+            // A dynamic-shape exit loads and stores its slots: a few more instructions.
+            self.check_limits()?;
         }
         Ok(self.func)
     }

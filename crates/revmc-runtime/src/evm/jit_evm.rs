@@ -81,6 +81,9 @@ pub struct FrameStats {
     pub compiled: u64,
     /// Frames that ran in the interpreter.
     pub interpreted: u64,
+    /// Compiled frames whose code left the rest of the frame to the interpreter, on a
+    /// path that can only fail (counted in `compiled` too).
+    pub left_to_interpreter: u64,
 }
 
 /// A [`JitEvm`] that owns its share of the compile service: what a node keeps per
@@ -233,6 +236,7 @@ where
             CompiledRun::Action(action) => action,
             CompiledRun::Interpret => {
                 self.modes[depth] = FrameMode::LeftToInterpreter { key, tier };
+                self.stats.left_to_interpreter += 1;
                 return self.interpret_rest(key, tier);
             }
         };

@@ -100,6 +100,10 @@ pub struct Tuning {
     /// functions of about this cost: twice as fast for the largest contracts
     /// (`revmc_ir::Limits::first_tier_chunk_cost`).
     pub first_tier_chunk_cost: usize,
+    /// Code from which every path fails (REVERT, INVALID and other errors) is not
+    /// compiled: compiled code leaves the rest of such a frame to the interpreter
+    /// (`revmc_ir::Limits::interpret_failing_paths`). `false` compiles it too.
+    pub interpret_failing_paths: bool,
     /// Deadline of a first-tier compilation: past it the compilation is abandoned, the
     /// key is refused as `Timeout` (for 10 minutes) and the worker moves on (0: none).
     #[serde(with = "humantime_serde")]
@@ -157,6 +161,7 @@ impl Default for Tuning {
             first_tier_opt_level: Some(OptLevel::O0),
             tier_up_gas: 10_000_000,
             first_tier_chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
+            interpret_failing_paths: true,
             compile_deadline: Duration::from_secs(2),
             optimizing_compile_deadline: Duration::from_secs(60),
             aot_opt_level: OptLevel::O3,

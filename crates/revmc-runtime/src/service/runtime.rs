@@ -63,6 +63,7 @@ impl Runtime {
                 max_code_len: unless_zero(tuning.max_bytecode_len),
                 min_loop_free_instructions: tuning.min_loop_free_instructions,
                 first_tier_chunk_cost: tuning.first_tier_chunk_cost.max(1),
+                interpret_failing_paths: tuning.interpret_failing_paths,
                 ..Limits::default()
             },
             deadline: duration_unless_zero(tuning.compile_deadline),

@@ -26,24 +26,29 @@ pub const FORKS: &[SpecId] = &[
 
 /// What every case is compiled as: both tiers, and the first tier split into one
 /// function per block (`first_tier_chunk_cost` 1: every branch crosses from one function
-/// to another).
-pub const LEVELS: [(OptLevel, Option<usize>, &str); 3] = [
-    (OptLevel::O0, None, "O0"),
-    (OptLevel::O0, Some(1), "O0 split at every block"),
-    (OptLevel::O2, None, "O2"),
+/// to another), with paths that can only fail compiled too, so that the compiled halts
+/// are checked; and both tiers as the runtime compiles them, those paths left to the
+/// interpreter (`Limits::interpret_failing_paths`).
+pub const LEVELS: [(OptLevel, Option<usize>, bool, &str); 5] = [
+    (OptLevel::O0, None, false, "O0"),
+    (OptLevel::O0, Some(1), false, "O0 split at every block"),
+    (OptLevel::O2, None, false, "O2"),
+    (OptLevel::O0, None, true, "O0, failing paths interpreted"),
+    (OptLevel::O2, None, true, "O2, failing paths interpreted"),
 ];
 
 thread_local! {
     static COMPILERS: RefCell<Vec<SyncCompiler>> = RefCell::new(
         LEVELS
             .iter()
-            .map(|&(level, chunk_cost, _)| {
+            .map(|&(level, chunk_cost, interpret_failing_paths, _)| {
                 // Every case compiles at every level, however costly to optimize: what
                 // is checked here is the code, not the admission.
                 let limits = Limits {
                     first_tier_chunk_cost: chunk_cost
                         .unwrap_or(Limits::default().first_tier_chunk_cost),
                     max_optimizing_cost: usize::MAX,
+                    interpret_failing_paths,
                     ..Limits::default()
                 };
                 SyncCompiler::new(level).expect("JIT compiler").with_limits(limits)
@@ -77,7 +82,7 @@ impl Case {
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
     pub fn check(&self, calldata: &[u8], gas: u64) -> ExecutionOutcome {
         let want = self.oracle.run(calldata, gas);
-        for (jit, (_, _, level)) in self.jits.iter().zip(LEVELS) {
+        for (jit, (_, _, _, level)) in self.jits.iter().zip(LEVELS) {
             let got = jit.run(calldata, gas);
             let ctx = || {
                 format!(
