@@ -3,7 +3,8 @@
 //! WETH9, Uniswap v3 and Aave v3's `WadRayMath`. Each [`Workload`] is a
 //! [`Scenario`] whose first [`Workload::setup_len`] steps prepare the state (deploy from
 //! creation code, mint, approve, add liquidity) and whose remaining steps are the
-//! transactions to time. Every step, setup or measured, succeeds in the interpreter.
+//! transactions to time. Every step, setup or measured, succeeds in the interpreter, but
+//! for `erc20_transfer_reverted`'s, which reverts as its name says.
 
 use revm::primitives::{Address, U256};
 use revmc_testkit::contracts::{
@@ -56,6 +57,7 @@ pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     }
     let mut out = vec![
         erc20_transfer(fixtures),
+        erc20_transfer_reverted(fixtures),
         erc20_approve_transfer_from(fixtures),
         proxy_balance_of(fixtures),
         erc721_mint(fixtures),
@@ -95,6 +97,17 @@ fn erc20_transfer(fixtures: &Fixtures) -> Workload {
     Workload::new("erc20_transfer", s, |s| {
         let args = [Token::address(BOB), Token::uint(ether(1))];
         s.call(ALICE, token, TRANSFER, &args, Expect::Success);
+    })
+}
+
+/// Bob, who has 1 token, tries to transfer 2: the call reverts with "ERC20: transfer
+/// amount exceeds balance", after the checks a transfer makes. Compiled, the revert
+/// itself runs in the interpreter (`Limits::interpret_failing_paths`).
+fn erc20_transfer_reverted(fixtures: &Fixtures) -> Workload {
+    let (s, token) = erc20(fixtures);
+    Workload::new("erc20_transfer_reverted", s, |s| {
+        let args = [Token::address(ALICE), Token::uint(ether(2))];
+        s.call(BOB, token, TRANSFER, &args, Expect::Revert);
     })
 }
 
@@ -233,8 +246,8 @@ mod tests {
     use revm::context_interface::result::ExecutionResult;
     use revmc_testkit::contracts::{Run, selector, word, word_int};
 
-    /// Runs `w` in the interpreter; asserts every step succeeded and prints the gas of the
-    /// measured ones.
+    /// Runs `w` in the interpreter; asserts every step ended as it expects (succeeded, or
+    /// reverted) and prints the gas of the measured ones.
     fn run(w: &Workload) -> Run {
         let steps = w.scenario.steps();
         assert!(w.setup_len < steps.len(), "{}: nothing to measure", w.name);
@@ -242,11 +255,14 @@ mod tests {
         let mut measured = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             let result = run.result(i);
+            let ended_as_expected = match step.expect {
+                Expect::Success => matches!(result, ExecutionResult::Success { .. }),
+                Expect::Revert => matches!(result, ExecutionResult::Revert { .. }),
+            };
             assert!(
-                matches!(result, ExecutionResult::Success { .. }),
-                "{}: step {i} ({}) did not succeed: {result:?}",
-                w.name,
-                step.label
+                ended_as_expected,
+                "{}: step {i} ({}) did not end as expected: {result:?}",
+                w.name, step.label
             );
             if i >= w.setup_len {
                 measured.push(format!("{} gas {}", step.label, result.gas().tx_gas_used()));
@@ -257,11 +273,12 @@ mod tests {
     }
 
     #[test]
-    fn workloads_succeed_in_the_interpreter() {
+    fn workloads_end_as_expected_in_the_interpreter() {
         let Some(fixtures) = Fixtures::load() else { return };
         let workloads = all(&fixtures);
         let names: Vec<_> = workloads.iter().map(|w| w.name).collect();
-        let mut want = vec!["erc20_transfer", "erc20_approve_transfer_from", "proxy_balance_of"];
+        let mut want = vec!["erc20_transfer", "erc20_transfer_reverted"];
+        want.extend(["erc20_approve_transfer_from", "proxy_balance_of"]);
         want.extend(["erc721_mint", "erc721_transfer"]);
         if fixtures.has("WETH9") {
             want.push("weth9_deposit_withdraw");

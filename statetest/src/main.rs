@@ -3,7 +3,7 @@
 //! post-state root and logs hash of every (test, fork, data/gas/value index).
 //!
 //! Usage: `revmc-statetest [--mode interp|jit|aot] [--opt N] [--threads N] [--aot-store DIR]
-//! [--chunk-cost C] [PATHS...]`; paths
+//! [--chunk-cost C] [--compile-failing-paths] [PATHS...]`; paths
 //! are files or folders (searched recursively for `.json`), by default
 //! `../shared/fixtures/state` beside the workspace. Ends with one line
 //! `N passed, N failed, N skipped`; exits 1 if anything failed.
@@ -36,6 +36,9 @@ struct Args {
     paths: Vec<PathBuf>,
     /// `Tuning::first_tier_chunk_cost` (1 splits first-tier programs at every block).
     chunk_cost: usize,
+    /// Compiles the paths that can only fail too, instead of leaving them to the
+    /// interpreter (`Tuning::interpret_failing_paths` off): the compiled halts are tested.
+    compile_failing_paths: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
         aot_store: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/revmc-aot-store"),
         paths: Vec::new(),
         chunk_cost: Tuning::default().first_tier_chunk_cost,
+        compile_failing_paths: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -69,6 +73,7 @@ fn parse_args() -> Result<Args, String> {
                 args.chunk_cost =
                     it.next().and_then(|s| s.parse().ok()).ok_or("--chunk-cost takes a number")?
             }
+            "--compile-failing-paths" => args.compile_failing_paths = true,
             "--threads" => {
                 args.threads =
                     it.next().and_then(|s| s.parse().ok()).ok_or("--threads takes a number")?
@@ -133,6 +138,7 @@ fn main() -> ExitCode {
         // Every code compiles, however small: the suite tests the compiler, not the
         // policy that runs tiny loop-free code interpreted.
         min_loop_free_instructions: 0,
+        interpret_failing_paths: !args.compile_failing_paths,
         ..Tuning::default()
     };
     let mut config = RuntimeConfig { tuning, ..RuntimeConfig::default() };

@@ -209,23 +209,35 @@ const STATETEST_SUBSET: &[&str] = &[
     "state/osaka",
 ];
 
-/// Runs [`STATETEST_SUBSET`] in JIT mode, or says clearly that it is skipped.
+/// Runs [`STATETEST_SUBSET`] in JIT mode twice, the paths that can only fail left to the
+/// interpreter (as the runtime does) and compiled (so that the compiled halts are
+/// tested), or says clearly that it is skipped.
 fn statetest_subset(llvm: &llvm::Llvm, fixtures: &std::path::Path) -> anyhow::Result<()> {
     if !fixtures.exists() {
         eprintln!("xtask: SKIPPED state tests: {} not found", fixtures.display());
         return Ok(());
     }
-    let mut run =
-        cmd::cargo(llvm, &["run", "--release", "-p", "revmc-statetest", "--", "--mode", "jit"]);
-    for dir in STATETEST_SUBSET {
-        let path = fixtures.join(dir);
-        if path.exists() {
-            run.arg(path);
-        } else {
-            eprintln!("xtask: state-test folder {} not found; skipped", path.display());
+    for (extra, what) in [
+        (None, "state tests (JIT mode, fast subset)"),
+        (
+            Some("--compile-failing-paths"),
+            "state tests (JIT mode, fast subset, failing paths compiled)",
+        ),
+    ] {
+        let mut run =
+            cmd::cargo(llvm, &["run", "--release", "-p", "revmc-statetest", "--", "--mode", "jit"]);
+        run.args(extra);
+        for dir in STATETEST_SUBSET {
+            let path = fixtures.join(dir);
+            if path.exists() {
+                run.arg(path);
+            } else {
+                eprintln!("xtask: state-test folder {} not found; skipped", path.display());
+            }
         }
+        cmd::step(what, run)?;
     }
-    cmd::step("state tests (JIT mode, fast subset)", run)
+    Ok(())
 }
 
 /// Translates every contract of `fixtures/contracts` and fails unless all of them translate,

@@ -145,6 +145,12 @@ impl<'a> Verifier<'a> {
             {
                 Err(format!("{result:?} exit writes back the stack"))
             }
+            Terminator::Exit { stack_len: Height::Abs(h), .. }
+            | Terminator::Interpret { stack_len: Height::Abs(h), .. }
+                if *h > self.func.num_slots =>
+            {
+                Err(format!("exit writes back {h} slots of {}", self.func.num_slots))
+            }
             _ => Ok(()),
         }
     }
@@ -173,5 +179,19 @@ mod tests {
             Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(0) },
         );
         assert!(verify(&f).unwrap_err().to_string().contains("does not precede"));
+    }
+
+    #[test]
+    fn rejects_an_exit_writing_back_more_slots_than_there_are() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        f.num_slots = 2;
+        f.terminate(b, Terminator::Interpret { pc: 0, stack_len: Height::Abs(2) });
+        verify(&f).unwrap();
+        f.terminate(b, Terminator::Interpret { pc: 0, stack_len: Height::Abs(3) });
+        assert!(verify(&f).unwrap_err().to_string().contains("writes back 3 slots of 2"));
+        let stop = Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(3) };
+        f.terminate(b, stop);
+        assert!(verify(&f).unwrap_err().to_string().contains("writes back 3 slots of 2"));
     }
 }

@@ -73,13 +73,24 @@ fn a_compiled_caller_resumes_with_its_stack_after_a_compiled_callee() {
 }
 
 /// B fails on a path left to the interpreter: it reverts with the word it had on its
-/// stack when its compiled code stopped. A, compiled, calls it and stores what it got.
-fn caller_and_reverting_callee() -> (Vec<u8>, Vec<u8>) {
+/// stack when its compiled code stopped. A, compiled, calls it; with `then_revert`, A
+/// reverts with B's return data on a path left to the interpreter after resuming from the
+/// call, else it stores the call's success, the return data size and the data.
+fn caller_and_reverting_callee(then_revert: bool) -> (Vec<u8>, Vec<u8>) {
     let mut a = vec![0x60, 32, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x73];
     a.extend(B.as_slice());
-    a.extend([0x5a, 0xf1, 0x60, 1, 0x55]); // GAS; CALL; SSTORE(1, success)
-    a.extend([0x3d, 0x60, 2, 0x55]); // SSTORE(2, RETURNDATASIZE)
-    a.extend([0x60, 0, 0x51, 0x60, 3, 0x55, 0x00]); // SSTORE(3, MLOAD(0)); STOP
+    a.extend([0x5a, 0xf1]); // GAS; CALL
+    if then_revert {
+        // PUSH1 46; JUMPI; RETURNDATACOPY(0, 0, RETURNDATASIZE); REVERT(0, RETURNDATASIZE);
+        // 46: JUMPDEST; STOP
+        a.extend([0x60, 46, 0x57, 0x3d, 0x60, 0, 0x60, 0, 0x3e, 0x3d, 0x60, 0, 0xfd]);
+        a.extend([0x5b, 0x00]);
+        assert_eq!(a.len(), 48);
+    } else {
+        a.extend([0x60, 1, 0x55]); // SSTORE(1, success)
+        a.extend([0x3d, 0x60, 2, 0x55]); // SSTORE(2, RETURNDATASIZE)
+        a.extend([0x60, 0, 0x51, 0x60, 3, 0x55, 0x00]); // SSTORE(3, MLOAD(0)); STOP
+    }
     // B: PUSH2 0xdead; CALLDATASIZE; PUSH1 15; JUMPI; then, without call data:
     // MSTORE(0, 0xdead); REVERT(0, 32). 15: JUMPDEST; STOP.
     let b = vec![
@@ -88,45 +99,63 @@ fn caller_and_reverting_callee() -> (Vec<u8>, Vec<u8>) {
     (a, b)
 }
 
-#[test]
-fn a_callee_that_fails_on_a_path_left_to_the_interpreter_reverts_as_in_revm() {
-    let (a, b) = caller_and_reverting_callee();
-    let run = |jit: Option<&mut JitCache>| {
-        let mut db = CacheDB::new(EmptyDB::default());
-        let code = |c: &[u8]| {
-            AccountInfo::default().with_code(Bytecode::new_legacy(Bytes::from(c.to_vec())))
-        };
-        db.insert_account_info(A, code(&a));
-        db.insert_account_info(B, code(&b));
-        db.insert_account_info(
-            CALLER,
-            AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() },
-        );
-        let tx = TxEnv::builder().caller(CALLER).call(A).gas_limit(1_000_000).build_fill();
-        let ctx = Context::mainnet().with_db(&mut db);
-        let (result, left) = match jit {
-            None => (ctx.build_mainnet().transact_commit(tx), 0),
-            Some(cache) => {
-                let mut evm = JitEvm::new(ctx.build_mainnet(), cache);
-                let result = evm.transact_commit(tx);
-                (result, evm.stats.left_to_interpreter)
-            }
-        };
-        let result = format!("{:?}", result.expect("transaction runs"));
-        let mut storage: Vec<_> =
-            db.cache.accounts[&A].storage.iter().map(|(k, v)| (*k, *v)).collect();
-        storage.sort();
-        (result, storage, left)
+/// Runs A's transaction, interpreted or with `jit`: its result, A's storage, and how many
+/// compiled frames were left to the interpreter.
+fn run_caller(a: &[u8], b: &[u8], jit: Option<&mut JitCache>) -> (String, Vec<(U256, U256)>, u64) {
+    let mut db = CacheDB::new(EmptyDB::default());
+    let code =
+        |c: &[u8]| AccountInfo::default().with_code(Bytecode::new_legacy(Bytes::from(c.to_vec())));
+    db.insert_account_info(A, code(a));
+    db.insert_account_info(B, code(b));
+    db.insert_account_info(
+        CALLER,
+        AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() },
+    );
+    let tx = TxEnv::builder().caller(CALLER).call(A).gas_limit(1_000_000).build_fill();
+    let ctx = Context::mainnet().with_db(&mut db);
+    let (result, left) = match jit {
+        None => (ctx.build_mainnet().transact_commit(tx), 0),
+        Some(cache) => {
+            let mut evm = JitEvm::new(ctx.build_mainnet(), cache);
+            let result = evm.transact_commit(tx);
+            (result, evm.stats.left_to_interpreter)
+        }
     };
-    let interpreted = run(None);
-    // The call failed, with B's word as its return data.
-    assert!(interpreted.1.contains(&(U256::from(1), U256::ZERO)), "{interpreted:?}");
-    assert!(interpreted.1.contains(&(U256::from(3), U256::from(0xdead))), "{interpreted:?}");
-    for level in [OptLevel::O0, OptLevel::O2] {
-        let mut cache = JitCache::new(level).unwrap();
-        let compiled = run(Some(&mut cache));
-        assert_eq!(cache.compiled(), 2, "both contracts compile: {:?}", cache.failures);
-        assert_eq!((&compiled.0, &compiled.1), (&interpreted.0, &interpreted.1), "at {level:?}");
-        assert_eq!(compiled.2, 1, "B's frame was left to the interpreter at {level:?}");
+    let result = format!("{:?}", result.expect("transaction runs"));
+    let storage = db.cache.accounts.get(&A).map(|a| a.storage.iter().map(|(k, v)| (*k, *v)));
+    let mut storage: Vec<_> = storage.into_iter().flatten().collect();
+    storage.sort();
+    (result, storage, left)
+}
+
+#[test]
+fn frames_that_fail_on_paths_left_to_the_interpreter_end_as_in_revm() {
+    for then_revert in [false, true] {
+        let (a, b) = caller_and_reverting_callee(then_revert);
+        let interpreted = run_caller(&a, &b, None);
+        if then_revert {
+            // A reverted with B's word.
+            assert!(
+                interpreted.0.contains("Revert") && interpreted.0.contains("dead"),
+                "{interpreted:?}"
+            );
+        } else {
+            // The call failed, with B's word as its return data.
+            assert!(interpreted.1.contains(&(U256::from(1), U256::ZERO)), "{interpreted:?}");
+            assert!(
+                interpreted.1.contains(&(U256::from(3), U256::from(0xdead))),
+                "{interpreted:?}"
+            );
+        }
+        for level in [OptLevel::O0, OptLevel::O2] {
+            let mut cache = JitCache::new(level).unwrap();
+            let compiled = run_caller(&a, &b, Some(&mut cache));
+            assert_eq!(cache.compiled(), 2, "both contracts compile: {:?}", cache.failures);
+            let what = format!("at {level:?}, A reverting: {then_revert}");
+            assert_eq!((&compiled.0, &compiled.1), (&interpreted.0, &interpreted.1), "{what}");
+            // B's frame, and A's after the call when it reverts.
+            let left = if then_revert { 2 } else { 1 };
+            assert_eq!(compiled.2, left, "frames left to the interpreter {what}");
+        }
     }
 }

@@ -27,13 +27,14 @@ pub const FORKS: &[SpecId] = &[
 /// What every case is compiled as: both tiers, and the first tier split into one
 /// function per block (`first_tier_chunk_cost` 1: every branch crosses from one function
 /// to another), with paths that can only fail compiled too, so that the compiled halts
-/// are checked; and both tiers as the runtime compiles them, those paths left to the
-/// interpreter (`Limits::interpret_failing_paths`).
+/// are checked; and both tiers with those paths left to the interpreter, as the runtime
+/// compiles them (`Limits::interpret_failing_paths`), the first tier split so that the
+/// exit to the interpreter is checked from a chunk.
 pub const LEVELS: [(OptLevel, Option<usize>, bool, &str); 5] = [
     (OptLevel::O0, None, false, "O0"),
     (OptLevel::O0, Some(1), false, "O0 split at every block"),
     (OptLevel::O2, None, false, "O2"),
-    (OptLevel::O0, None, true, "O0, failing paths interpreted"),
+    (OptLevel::O0, Some(1), true, "O0 split at every block, failing paths interpreted"),
     (OptLevel::O2, None, true, "O2, failing paths interpreted"),
 ];
 
