@@ -25,7 +25,8 @@ use std::process::ExitCode;
 use tx::{Engines, TxCase};
 
 const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR]
-                   [--fork NAME] [--max-variants N] [--opt-level N] [--compile-scaling]
+                   [--fork NAME] [--max-variants N] [--compile-failing-paths]
+                   [--opt-level N] [--compile-scaling]
 
   --json FILE        also write the board as JSON to FILE
   --filter SUBSTR    only rows whose name contains SUBSTR, or one of a comma-separated
@@ -34,6 +35,9 @@ const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick
   --fixtures DIR     state-test benchmarks (default ../shared/fixtures/bench)
   --fork NAME        fork for fixture files without `post` (e.g. London)
   --max-variants N   the translator's variant bound (for tuning)
+  --compile-failing-paths
+                     compile the paths that can only fail too, instead of leaving them
+                     to the interpreter as the runtime does (for comparison)
   --opt-level N      LLVM optimization level 0-3 of the JIT and AOT engines (default 2,
                      the runtime's optimizing tier; 0 is its first tier)
   --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
@@ -48,6 +52,7 @@ struct Args {
     fixtures: Option<PathBuf>,
     fork: Option<String>,
     max_variants: Option<usize>,
+    compile_failing_paths: bool,
     opt_level: OptLevel,
 }
 
@@ -68,6 +73,7 @@ impl Args {
                 "--filter" => args.filter = Some(value("--filter")?),
                 "--quick" if inline.is_none() => args.quick = true,
                 "--compile-scaling" if inline.is_none() => args.compile_scaling = true,
+                "--compile-failing-paths" if inline.is_none() => args.compile_failing_paths = true,
                 "-h" | "--help" => return Ok(None),
                 "--fixtures" => args.fixtures = Some(value("--fixtures")?.into()),
                 "--fork" => args.fork = Some(value("--fork")?),
@@ -126,6 +132,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     if let Some(n) = args.max_variants {
         limits.max_variants = n;
     }
+    limits.interpret_failing_paths = !args.compile_failing_paths;
     let mut engines = Engines {
         jit: revmc_runtime::evm::JitCache::new(args.opt_level)?.with_limits(limits),
         aot: aot::Aot::new(args.opt_level, limits)?,
