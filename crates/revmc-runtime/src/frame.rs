@@ -103,9 +103,11 @@ pub unsafe fn run_compiled<H: Host>(
         std::panic::resume_unwind(payload);
     }
     interp.gas.set_remaining(ctx.gas_remaining);
-    if rc == INTERPRET {
-        let pc = usize::try_from(ctx.resume_at).expect("a pc of the code");
-        debug_assert!(pc < ctx.code_len, "the interpreter continues within the code");
+    // A pc outside the code would be a bug of the compiled code: it ends the frame as an
+    // unknown exit code does, below.
+    if rc == INTERPRET
+        && let Some(pc) = usize::try_from(ctx.resume_at).ok().filter(|&pc| pc < ctx.code_len)
+    {
         // SAFETY: compiled code wrote every entry below `stack_len` before leaving.
         unsafe { interp.stack.data_mut().set_len(stack_len.min(STACK_LIMIT)) };
         interp.bytecode.absolute_jump(pc);

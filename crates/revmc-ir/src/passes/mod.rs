@@ -37,10 +37,10 @@ pub struct PassStats {
     pub dead: usize,
 }
 
-/// Runs every pass, in order: the removal of unreachable blocks, constant folding (which turns more expansion operands into
-/// constants), the removal of covered memory expansions, the merging of the gas sections
-/// those expansions separated, and dead-value removal (which drops the operands folding
-/// left unused).
+/// Runs every pass, in order: the removal of unreachable blocks, constant folding (which
+/// turns more expansion operands into constants), the removal of covered memory
+/// expansions, the merging of the gas sections those expansions separated, and dead-value
+/// removal (which drops the operands folding left unused).
 pub fn run(func: &mut Function) -> Result<PassStats, TranslateError> {
     // Struct fields are evaluated in the order written: the passes run in this order.
     Ok(PassStats {

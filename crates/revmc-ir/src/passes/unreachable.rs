@@ -1,7 +1,7 @@
 //! Removal of unreachable blocks: blocks no path from the entry reaches (a suspension's
 //! resume block is its successor), such as those behind a failing path left to the
-//! interpreter (`translate/failing.rs`). The remaining blocks keep their order and are renumbered;
-//! a removed block's instructions stay in the instruction table, unused.
+//! interpreter (`translate/failing.rs`). The remaining blocks keep their order and are
+//! renumbered; a removed block's instructions stay in the instruction table, unused.
 
 use crate::ir::{Block, Function};
 
@@ -42,4 +42,31 @@ pub fn remove_unreachable_blocks(func: &mut Function) -> usize {
         func.blocks.push(data);
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Height, InstData, Terminator};
+    use crate::{InstructionResult, SpecId, U256};
+
+    #[test]
+    fn unreachable_blocks_go_and_the_others_are_renumbered_in_order() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let [b0, b1, b2, b3] = [0, 1, 2, 3].map(|pc| f.create_block(Some(pc)));
+        let stop = Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(0) };
+        f.terminate(b0, Terminator::Jump(b2));
+        f.append(b1, InstData::Const(U256::ZERO));
+        f.terminate(b1, Terminator::Jump(b3));
+        f.terminate(b2, Terminator::Jump(b3));
+        f.terminate(b3, stop.clone());
+        assert_eq!(remove_unreachable_blocks(&mut f), 1, "b1's one instruction");
+        let pcs: Vec<_> = f.blocks.iter().map(|b| b.pc).collect();
+        assert_eq!(pcs, [Some(0), Some(2), Some(3)]);
+        assert_eq!(f.blocks[0].term, Terminator::Jump(Block::new(1)));
+        assert_eq!(f.blocks[1].term, Terminator::Jump(Block::new(2)));
+        assert_eq!(f.blocks[2].term, stop);
+        crate::verifier::verify(&f).unwrap();
+        assert_eq!(remove_unreachable_blocks(&mut f), 0, "nothing left to remove");
+    }
 }

@@ -16,9 +16,9 @@
 //!
 //! The interpreter then runs each instruction of the failing path at most once: a failing
 //! block from which a loop of failing blocks can be reached stays compiled (a loop that
-//! only ends by running out of gas could otherwise run interpreted for a whole block's
-//! gas). So does a failing block another block reads a value of (a dispatch block the
-//! translator made), and a synthetic block, which has no pc to resume at.
+//! only ends by running out of gas could otherwise spend all of the frame's gas
+//! interpreted). So does a failing block another block reads a value of (a dispatch block
+//! the translator made), and a synthetic block, which has no pc to resume at.
 
 use super::Translator;
 use super::builder::BlockBuilder;
@@ -51,7 +51,7 @@ impl Translator<'_> {
 
 /// Whether each block of `func` can only fail: every path from it ends in an exit that is
 /// not STOP, RETURN or SELFDESTRUCT, and none suspends.
-pub(crate) fn failing_blocks(func: &Function) -> Vec<bool> {
+fn failing_blocks(func: &Function) -> Vec<bool> {
     let n = func.blocks.len();
     // The complement, `succeeds`, is the least fixed point: a block succeeds if it ends
     // well or suspends, or a successor succeeds.
