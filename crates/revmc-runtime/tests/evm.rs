@@ -31,10 +31,16 @@ fn contracts() -> (Vec<u8>, Vec<u8>) {
     (a, b)
 }
 
-fn run(jit: Option<&mut JitCache>) -> (String, Vec<(Address, U256, U256)>) {
-    let (a, b) = contracts();
+/// Runs A's transaction over A and B, interpreted or with `jit`: its result, A's and B's
+/// storage, and how many compiled frames were left to the interpreter.
+fn run(
+    a: &[u8],
+    b: &[u8],
+    jit: Option<&mut JitCache>,
+) -> (String, Vec<(Address, U256, U256)>, u64) {
     let mut db = CacheDB::new(EmptyDB::default());
-    let code = |c: Vec<u8>| AccountInfo::default().with_code(Bytecode::new_legacy(Bytes::from(c)));
+    let code =
+        |c: &[u8]| AccountInfo::default().with_code(Bytecode::new_legacy(Bytes::from(c.to_vec())));
     db.insert_account_info(A, code(a));
     db.insert_account_info(B, code(b));
     db.insert_account_info(
@@ -43,9 +49,13 @@ fn run(jit: Option<&mut JitCache>) -> (String, Vec<(Address, U256, U256)>) {
     );
     let tx = TxEnv::builder().caller(CALLER).call(A).gas_limit(1_000_000).build_fill();
     let ctx = Context::mainnet().with_db(&mut db);
-    let result = match jit {
-        None => ctx.build_mainnet().transact_commit(tx),
-        Some(cache) => JitEvm::new(ctx.build_mainnet(), cache).transact_commit(tx),
+    let (result, left) = match jit {
+        None => (ctx.build_mainnet().transact_commit(tx), 0),
+        Some(cache) => {
+            let mut evm = JitEvm::new(ctx.build_mainnet(), cache);
+            let result = evm.transact_commit(tx);
+            (result, evm.stats.left_to_interpreter)
+        }
     };
     let result = format!("{:?}", result.expect("transaction runs"));
     let mut storage = Vec::new();
@@ -55,15 +65,16 @@ fn run(jit: Option<&mut JitCache>) -> (String, Vec<(Address, U256, U256)>) {
         }
     }
     storage.sort();
-    (result, storage)
+    (result, storage, left)
 }
 
 #[test]
 fn a_compiled_caller_resumes_with_its_stack_after_a_compiled_callee() {
-    let interpreted = run(None);
+    let (a, b) = contracts();
+    let interpreted = run(&a, &b, None);
     for level in [OptLevel::O0, OptLevel::O2] {
         let mut cache = JitCache::new(level).unwrap();
-        let compiled = run(Some(&mut cache));
+        let compiled = run(&a, &b, Some(&mut cache));
         assert_eq!(cache.compiled(), 2, "both contracts compile: {:?}", cache.failures);
         assert_eq!(compiled, interpreted, "at {level:?}");
     }
@@ -99,40 +110,11 @@ fn caller_and_reverting_callee(then_revert: bool) -> (Vec<u8>, Vec<u8>) {
     (a, b)
 }
 
-/// Runs A's transaction, interpreted or with `jit`: its result, A's storage, and how many
-/// compiled frames were left to the interpreter.
-fn run_caller(a: &[u8], b: &[u8], jit: Option<&mut JitCache>) -> (String, Vec<(U256, U256)>, u64) {
-    let mut db = CacheDB::new(EmptyDB::default());
-    let code =
-        |c: &[u8]| AccountInfo::default().with_code(Bytecode::new_legacy(Bytes::from(c.to_vec())));
-    db.insert_account_info(A, code(a));
-    db.insert_account_info(B, code(b));
-    db.insert_account_info(
-        CALLER,
-        AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() },
-    );
-    let tx = TxEnv::builder().caller(CALLER).call(A).gas_limit(1_000_000).build_fill();
-    let ctx = Context::mainnet().with_db(&mut db);
-    let (result, left) = match jit {
-        None => (ctx.build_mainnet().transact_commit(tx), 0),
-        Some(cache) => {
-            let mut evm = JitEvm::new(ctx.build_mainnet(), cache);
-            let result = evm.transact_commit(tx);
-            (result, evm.stats.left_to_interpreter)
-        }
-    };
-    let result = format!("{:?}", result.expect("transaction runs"));
-    let storage = db.cache.accounts.get(&A).map(|a| a.storage.iter().map(|(k, v)| (*k, *v)));
-    let mut storage: Vec<_> = storage.into_iter().flatten().collect();
-    storage.sort();
-    (result, storage, left)
-}
-
 #[test]
 fn frames_that_fail_on_paths_left_to_the_interpreter_end_as_in_revm() {
     for then_revert in [false, true] {
         let (a, b) = caller_and_reverting_callee(then_revert);
-        let interpreted = run_caller(&a, &b, None);
+        let interpreted = run(&a, &b, None);
         if then_revert {
             // A reverted with B's word.
             assert!(
@@ -141,15 +123,15 @@ fn frames_that_fail_on_paths_left_to_the_interpreter_end_as_in_revm() {
             );
         } else {
             // The call failed, with B's word as its return data.
-            assert!(interpreted.1.contains(&(U256::from(1), U256::ZERO)), "{interpreted:?}");
+            assert!(interpreted.1.contains(&(A, U256::from(1), U256::ZERO)), "{interpreted:?}");
             assert!(
-                interpreted.1.contains(&(U256::from(3), U256::from(0xdead))),
+                interpreted.1.contains(&(A, U256::from(3), U256::from(0xdead))),
                 "{interpreted:?}"
             );
         }
         for level in [OptLevel::O0, OptLevel::O2] {
             let mut cache = JitCache::new(level).unwrap();
-            let compiled = run_caller(&a, &b, Some(&mut cache));
+            let compiled = run(&a, &b, Some(&mut cache));
             assert_eq!(cache.compiled(), 2, "both contracts compile: {:?}", cache.failures);
             let what = format!("at {level:?}, A reverting: {then_revert}");
             assert_eq!((&compiled.0, &compiled.1), (&interpreted.0, &interpreted.1), "{what}");
