@@ -27,11 +27,10 @@ use crate::ir::{Block, Function, Terminator};
 
 impl Translator<'_> {
     /// Replaces every failing block that starts at an EVM instruction with an exit to the
-    /// interpreter at that instruction; returns how many.
-    pub(super) fn interpret_failing_paths(&mut self) -> usize {
+    /// interpreter at that instruction.
+    pub(super) fn interpret_failing_paths(&mut self) {
         let failing = acyclic_failing_blocks(&self.func);
         let shared = values_read_elsewhere(&self.func);
-        let mut replaced = 0;
         for (b, blocks) in self.ir_blocks.iter().enumerate() {
             for (v, &block) in blocks.iter().enumerate() {
                 if !failing[block.index()] || shared[block.index()] {
@@ -42,10 +41,8 @@ impl Translator<'_> {
                 self.func.blocks[block.index()].insts.clear();
                 self.func.terminate(block, Terminator::Unset);
                 BlockBuilder::new(&mut self.func, block, shape).interpret(pc);
-                replaced += 1;
             }
         }
-        replaced
     }
 }
 

@@ -476,6 +476,20 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(())
     }
 
+    /// Before the function returns: writes the gas back, the static slots of a stack
+    /// `stack_len` high, and, `with_len`, that height.
+    fn write_back(&self, stack_len: Height, with_len: bool) -> Result<(), LlvmError> {
+        self.sync_gas_out()?;
+        if let Height::Abs(n) = stack_len {
+            self.spill_slots(u64::from(n))?;
+        }
+        if with_len {
+            let len = self.height(stack_len)?;
+            self.b.build_store(self.stack_len, len)?;
+        }
+        Ok(())
+    }
+
     /// Writes stack slots `0..n` to the caller's stack array.
     fn spill_slots(&self, n: u64) -> Result<(), LlvmError> {
         for i in 0..n {
@@ -726,25 +740,13 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 self.exit_failing(code)?;
             }
             Terminator::Exit { result, stack_len } => {
-                self.sync_gas_out()?;
-                if let Height::Abs(n) = stack_len {
-                    self.spill_slots(*n as u64)?;
-                }
                 use revmc_ir::InstructionResult as R;
-                if matches!(result, R::Stop | R::Return | R::Revert) {
-                    let len = self.height(*stack_len)?;
-                    self.b.build_store(self.stack_len, len)?;
-                }
+                self.write_back(*stack_len, matches!(result, R::Stop | R::Return | R::Revert))?;
                 let code = self.i8.const_int(*result as u64, false);
                 self.ret(code)?;
             }
             Terminator::Interpret { pc, stack_len } => {
-                self.sync_gas_out()?;
-                if let Height::Abs(n) = stack_len {
-                    self.spill_slots(*n as u64)?;
-                }
-                let len = self.height(*stack_len)?;
-                self.b.build_store(self.stack_len, len)?;
+                self.write_back(*stack_len, true)?;
                 let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
                 self.b.build_store(p, self.i64.const_int(u64::from(*pc), false))?;
                 self.ret(self.i8.const_int(u64::from(revmc_ir::abi::INTERPRET), false))?;
