@@ -61,12 +61,7 @@ pub struct Limits {
     /// RETURN and SELFDESTRUCT) is not compiled: compiled code leaves the frame to revm's
     /// interpreter where it starts (`translate/failing.rs`). It runs once per call at
     /// most, and was a fifth to a third of a contract's compile time.
-    #[serde(default = "interpret_failing_paths_default")]
     pub interpret_failing_paths: bool,
-}
-
-fn interpret_failing_paths_default() -> bool {
-    true
 }
 
 impl Default for Limits {
@@ -91,7 +86,7 @@ impl Default for Limits {
             max_variants: DEFAULT_MAX_VARIANTS,
             min_loop_free_instructions: 0,
             first_tier_chunk_cost: DEFAULT_FIRST_TIER_CHUNK_COST,
-            interpret_failing_paths: interpret_failing_paths_default(),
+            interpret_failing_paths: true,
         }
     }
 }
