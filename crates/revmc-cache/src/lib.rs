@@ -11,10 +11,12 @@
 //! safe: the code is freed when the last `Arc` drops, never before.
 
 mod key;
+mod profile;
 mod program;
 mod resident;
 pub mod store;
 
 pub use key::RuntimeCacheKey;
+pub use profile::BlockProfile;
 pub use program::{CompiledProgram, ProgramKind, Tier};
 pub use resident::{Insert, ResidentCache};

@@ -1,8 +1,10 @@
 //! A compiled program: an entry point and whatever keeps its code alive.
 
+use crate::BlockProfile;
 use revmc_ir::abi::RawEvmFn;
 use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 /// How a program's code was produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +33,11 @@ pub struct CompiledProgram {
     kind: ProgramKind,
     tier: Tier,
     code_bytes: usize,
+    /// Where its code records the blocks it runs, if it does.
+    profile: Option<Arc<BlockProfile>>,
+    /// Whether its code was compiled from a profile, leaving what did not run to the
+    /// interpreter (`revmc_ir::translate_profiled`).
+    profiled: bool,
     backing: Box<dyn Any + Send + Sync>,
 }
 
@@ -48,7 +55,40 @@ impl CompiledProgram {
         code_bytes: usize,
         backing: Box<dyn Any + Send + Sync>,
     ) -> Self {
-        Self { entry, kind, tier: Tier::Optimized, code_bytes, backing }
+        Self {
+            entry,
+            kind,
+            tier: Tier::Optimized,
+            code_bytes,
+            profile: None,
+            profiled: false,
+            backing,
+        }
+    }
+
+    /// The same program, whose code records the blocks it runs in `profile`.
+    ///
+    /// # Safety
+    ///
+    /// The code must store into `profile` and nowhere else: it is kept alive as long as
+    /// the program.
+    pub unsafe fn with_profile(self, profile: Arc<BlockProfile>) -> Self {
+        Self { profile: Some(profile), ..self }
+    }
+
+    /// The same program, marked as compiled from a profile.
+    pub fn compiled_from_profile(self) -> Self {
+        Self { profiled: true, ..self }
+    }
+
+    /// Where its code records the blocks it runs, if it does.
+    pub fn profile(&self) -> Option<&Arc<BlockProfile>> {
+        self.profile.as_ref()
+    }
+
+    /// Whether its code was compiled from a profile.
+    pub fn is_profiled(&self) -> bool {
+        self.profiled
     }
 
     /// The same program, marked as produced by `tier` (the default is
@@ -90,6 +130,8 @@ impl fmt::Debug for CompiledProgram {
             .field("kind", &self.kind)
             .field("tier", &self.tier)
             .field("code_bytes", &self.code_bytes)
+            .field("profile", &self.profile)
+            .field("profiled", &self.profiled)
             .finish_non_exhaustive()
     }
 }

@@ -27,7 +27,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -86,6 +86,10 @@ pub const CONTINUE: u8 = 0;
 /// [`EvmContext::resume_at`] holds the pc of the next instruction to run. No
 /// [`InstructionResult`] has this discriminant.
 pub const INTERPRET: u8 = 0xff;
+
+/// As [`INTERPRET`], where the code left to the interpreter is cold: it did not run when
+/// the program was profiled, so the profile it was compiled with missed a path that runs.
+pub const INTERPRET_COLD: u8 = 0xfe;
 
 /// Per-call state shared between compiled code and the runtime.
 #[repr(C)]
@@ -507,6 +511,7 @@ mod tests {
         }
         assert_eq!(exit_code_to_result(CONTINUE), None);
         assert_eq!(exit_code_to_result(INTERPRET), None);
+        assert_eq!(exit_code_to_result(INTERPRET_COLD), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod ir;
 mod limits;
 mod opt_level;
 pub mod passes;
+pub mod profile;
 pub mod translate;
 pub mod verifier;
 mod wide;
@@ -25,7 +26,8 @@ pub use cost::{block_cost, compile_cost, optimizing_cost};
 pub use error::TranslateError;
 pub use limits::{DEFAULT_FIRST_TIER_CHUNK_COST, DEFAULT_MAX_VARIANTS, Limits};
 pub use opt_level::OptLevel;
-pub use translate::translate;
+pub use profile::RanBlocks;
+pub use translate::{translate, translate_profiled};
 pub use wide::{INLINE_WIDE_OPS, is_wide};
 
 /// The EVM word type used by the IR's constants.

@@ -186,9 +186,9 @@ mod tests {
         let mut f = Function::new(SpecId::CANCUN);
         let b = f.create_block(Some(0));
         f.num_slots = 2;
-        f.terminate(b, Terminator::Interpret { pc: 0, stack_len: Height::Abs(2) });
+        f.terminate(b, Terminator::Interpret { pc: 0, stack_len: Height::Abs(2), cold: false });
         verify(&f).unwrap();
-        f.terminate(b, Terminator::Interpret { pc: 0, stack_len: Height::Abs(3) });
+        f.terminate(b, Terminator::Interpret { pc: 0, stack_len: Height::Abs(3), cold: false });
         assert!(verify(&f).unwrap_err().to_string().contains("writes back 3 slots of 2"));
         let stop = Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(3) };
         f.terminate(b, stop);

@@ -1,7 +1,9 @@
 //! Snapshot tests of the translator's IR text, and bounds on hostile input.
 
 use expect_test::{Expect, expect};
-use revmc_ir::{Limits, OptLevel, SpecId, TranslateError, translate};
+use revmc_ir::{
+    Limits, OptLevel, RanBlocks, SpecId, TranslateError, translate, translate_profiled,
+};
 use std::time::Instant;
 
 /// Checks the IR of `code`, its failing paths compiled too: most snapshots are about how
@@ -68,6 +70,63 @@ fn paths_that_can_only_fail_are_left_to_the_interpreter() {
             interpret @0, stack 0
     "#]],
     );
+}
+
+#[test]
+fn blocks_that_did_not_run_are_left_to_the_interpreter_as_cold() {
+    // 0: CALLDATASIZE; PUSH1 10; JUMPI; PUSH1 1; PUSH1 2; SSTORE; STOP
+    // 10: JUMPDEST; PUSH1 3; PUSH1 4; SSTORE; PUSH1 20; JUMP
+    // 20: JUMPDEST; STOP
+    let code = [
+        0x36, 0x60, 10, 0x57, 0x60, 1, 0x60, 2, 0x55, 0x00, //
+        0x5b, 0x60, 3, 0x60, 4, 0x55, 0x60, 20, 0x56, 0x00, //
+        0x5b, 0x00,
+    ];
+    let ir = |ran: &[usize]| {
+        let ran = RanBlocks::from_pcs(ran.iter().copied());
+        translate_profiled(&code, SpecId::CANCUN, &Limits::default(), Some(&ran))
+            .expect("translates")
+            .to_string()
+    };
+    // Profiled with call data: the other side (pc 4) did not run, and is one cold exit.
+    expect![[r#"
+        block0:  ; pc 0
+            charge_gas 15
+            v0 = calldatasize
+            branch v0, block2, block1
+        block1:  ; pc 4
+            interpret cold @4, stack 0
+        block2:  ; pc 10
+            charge_gas 7
+            v4 = const 0x3
+            v5 = const 0x4
+            host SSTORE @2 v5, v4
+            charge_gas 11
+            jump block3
+        block3:  ; pc 20
+            charge_gas 1
+            exit Stop, stack 0
+    "#]]
+    .assert_eq(&ir(&[0, 10, 20]));
+    // Had the block at pc 20 not run, the jump to it would leave to the interpreter.
+    expect![[r#"
+        block0:  ; pc 0
+            charge_gas 15
+            v0 = calldatasize
+            branch v0, block2, block1
+        block1:  ; pc 4
+            interpret cold @4, stack 0
+        block2:  ; pc 10
+            charge_gas 7
+            v4 = const 0x3
+            v5 = const 0x4
+            host SSTORE @2 v5, v4
+            charge_gas 11
+            jump block3
+        block3:  ; pc 20
+            interpret cold @20, stack 0
+    "#]]
+    .assert_eq(&ir(&[0, 10]));
 }
 
 #[test]

@@ -91,15 +91,15 @@ impl AotCompiler {
         let level = self.opt_level;
         // AOT code is optimized: first-tier splitting, at the default cost, only applies
         // to an O0 library made for inspection.
-        let cost = revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST;
+        let options =
+            crate::lower::LowerOptions { wide_copies: self.wide_copies, ..Default::default() };
         crate::object::emit_object(
             func,
             symbol,
             &self.machine,
             None,
             level,
-            cost,
-            self.wide_copies,
+            &options,
             phases,
             |module| {
                 let cx = module.get_context();

@@ -142,17 +142,36 @@ impl JitCompiler {
     /// As [`Self::compile`], naming the function `{name}_{n}`, where `n` makes the symbol
     /// unique in this compiler's dylib.
     pub fn compile_named(&mut self, func: &Function, name: &str) -> Result<JitFunction, LlvmError> {
-        stacker::grow(COMPILE_STACK, || self.compile_on_this_stack(func, name))
+        stacker::grow(COMPILE_STACK, || self.compile_on_this_stack(func, name, None))
+    }
+
+    /// As [`Self::compile_named`], with code that records the blocks it runs in
+    /// `block_profile` ([`crate::lower::LowerOptions::block_profile`]).
+    ///
+    /// # Safety
+    ///
+    /// `block_profile` must point to at least as many writable bytes as `func`'s code has,
+    /// and stay valid while the returned function's code can run: the code stores to it
+    /// unchecked.
+    pub unsafe fn compile_profiled(
+        &mut self,
+        func: &Function,
+        name: &str,
+        block_profile: *mut u8,
+    ) -> Result<JitFunction, LlvmError> {
+        let profile = Some(block_profile as usize);
+        stacker::grow(COMPILE_STACK, || self.compile_on_this_stack(func, name, profile))
     }
 
     fn compile_on_this_stack(
         &mut self,
         func: &Function,
         name: &str,
+        block_profile: Option<usize>,
     ) -> Result<JitFunction, LlvmError> {
         let start = Instant::now();
         let symbol = self.reserve_symbol(name);
-        let (object, phases) = self.emit_on_this_stack(func, &symbol)?;
+        let (object, phases) = self.emit_on_this_stack(func, &symbol, block_profile)?;
         self.link(object, symbol, phases, start)
     }
 
@@ -172,7 +191,7 @@ impl JitCompiler {
         symbol: &str,
     ) -> Result<(Vec<u8>, PhaseTimes), LlvmError> {
         let (object, phases) =
-            stacker::grow(COMPILE_STACK, || self.emit_on_this_stack(func, symbol))?;
+            stacker::grow(COMPILE_STACK, || self.emit_on_this_stack(func, symbol, None))?;
         Ok((object.as_slice().to_vec(), phases))
     }
 
@@ -202,16 +221,21 @@ impl JitCompiler {
         &mut self,
         func: &Function,
         symbol: &str,
+        block_profile: Option<usize>,
     ) -> Result<(MemoryBuffer<'static>, PhaseTimes), LlvmError> {
         let mut phases = PhaseTimes::default();
+        let options = crate::lower::LowerOptions {
+            chunk_cost: self.chunk_cost,
+            wide_copies: self.wide_copies,
+            block_profile,
+        };
         let object = crate::object::emit_object(
             func,
             symbol,
             &self.machine,
             Some(&mut self.codegen),
             self.opt_level,
-            self.chunk_cost,
-            self.wide_copies,
+            &options,
             &mut phases,
             |_| Ok(()),
         )?;

@@ -9,11 +9,9 @@ use inkwell::targets::{FileType, TargetMachine};
 use revmc_ir::ir::Function;
 use std::time::Instant;
 
-/// Lowers `func` as `symbol` (first-tier functions split past `chunk_cost`, words copied
-/// in one move with `wide_copies`), lets
-/// `extend` add to the module, optimizes at `level` and generates an object for
-/// `machine` (with `codegen`, its reusable pipeline, if given), recording phase times in
-/// `phases`.
+/// Lowers `func` as `symbol` with `options`, lets `extend` add to the module, optimizes
+/// at `level` and generates an object for `machine` (with `codegen`, its reusable
+/// pipeline, if given), recording phase times in `phases`.
 #[allow(clippy::too_many_arguments, reason = "one call site per compiler kind")]
 pub(crate) fn emit_object(
     func: &Function,
@@ -21,8 +19,7 @@ pub(crate) fn emit_object(
     machine: &TargetMachine,
     codegen: Option<&mut Codegen>,
     level: OptLevel,
-    chunk_cost: usize,
-    wide_copies: bool,
+    options: &lower::LowerOptions,
     phases: &mut PhaseTimes,
     extend: impl FnOnce(&Module<'_>) -> Result<(), LlvmError>,
 ) -> Result<MemoryBuffer<'static>, LlvmError> {
@@ -37,7 +34,7 @@ pub(crate) fn emit_object(
         unsafe { llvm_sys::core::LLVMContextSetDiscardValueNames(cx.raw(), 1) };
     }
     let t = Instant::now();
-    let module = lower::lower(&cx, func, symbol, level, chunk_cost, wide_copies)?;
+    let module = lower::lower(&cx, func, symbol, level, options)?;
     extend(&module)?;
     phases.lower = t.elapsed();
     if let Some(dir) = &dump {

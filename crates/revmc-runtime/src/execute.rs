@@ -99,7 +99,7 @@ pub unsafe fn execute(
     let action = match unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host, &mut env) }
     {
         CompiledRun::Action(action) => action,
-        CompiledRun::Interpret => {
+        CompiledRun::Interpret { .. } => {
             let table = instruction_table::<EthInterpreter, DummyHost>();
             interp.run_plain(&table, &gas_table_spec(spec), &mut host)
         }

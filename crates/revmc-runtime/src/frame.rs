@@ -17,7 +17,9 @@ use revm_interpreter::interpreter::EthInterpreter;
 use revm_interpreter::interpreter_types::{Jumps, LoopControl};
 use revm_interpreter::primitives::Bytes;
 use revm_interpreter::{CallInput, Host, InstructionResult, Interpreter, InterpreterAction};
-use revmc_ir::abi::{EvmContext, INTERPRET, RawEvmFn, STACK_LIMIT, exit_code_to_result};
+use revmc_ir::abi::{
+    EvmContext, INTERPRET, INTERPRET_COLD, RawEvmFn, STACK_LIMIT, exit_code_to_result,
+};
 
 /// How a compiled run of a frame ended.
 #[derive(Debug)]
@@ -26,8 +28,12 @@ pub enum CompiledRun {
     Action(InterpreterAction),
     /// The compiled code left the frame to the interpreter, whose stack, gas and pc are
     /// set: run the interpreter on it for the rest of the frame, including after any
-    /// child call.
-    Interpret,
+    /// child call. `cold`: the code left was not compiled because it did not run when
+    /// the program was profiled, not because it can only fail.
+    Interpret {
+        /// Whether the code left was cold.
+        cold: bool,
+    },
 }
 
 /// Runs `f` on `interp` from resume point `*resume_at` (0: a fresh frame), updating it
@@ -105,13 +111,13 @@ pub unsafe fn run_compiled<H: Host>(
     interp.gas.set_remaining(ctx.gas_remaining);
     // A pc outside the code would be a bug of the compiled code: it ends the frame as an
     // unknown exit code does, below.
-    if rc == INTERPRET
+    if (rc == INTERPRET || rc == INTERPRET_COLD)
         && let Some(pc) = usize::try_from(ctx.resume_at).ok().filter(|&pc| pc < ctx.code_len)
     {
         // SAFETY: compiled code wrote every entry below `stack_len` before leaving.
         unsafe { interp.stack.data_mut().set_len(stack_len.min(STACK_LIMIT)) };
         interp.bytecode.absolute_jump(pc);
-        return CompiledRun::Interpret;
+        return CompiledRun::Interpret { cold: rc == INTERPRET_COLD };
     }
     *resume_at = ctx.resume_at;
     let result = exit_code_to_result(rc).unwrap_or(InstructionResult::FatalExternalError);

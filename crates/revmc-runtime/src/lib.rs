@@ -35,10 +35,10 @@ pub use env::EnvWords;
 pub use error::RuntimeError;
 pub use program::JitProgram;
 pub use revmc_cache::store;
-pub use revmc_cache::{CompiledProgram, ProgramKind, RuntimeCacheKey, Tier};
+pub use revmc_cache::{BlockProfile, CompiledProgram, ProgramKind, RuntimeCacheKey, Tier};
 pub use revmc_ir::{InstructionResult, SpecId, TranslateError, U256};
 pub use revmc_worker::{CompileError, CompileProcess, serve_compile_process};
-pub use revmc_worker::{OptLevel, SyncCompiler};
+pub use revmc_worker::{OptLevel, Profiling, RanBlocks, SyncCompiler};
 
 /// Code bytes of every JIT program alive in this process, resident or still held by a
 /// running frame (also `RuntimeStats::live_jit_code_bytes`).

@@ -4,7 +4,7 @@ use crate::RuntimeError;
 use crate::harness::{ExecutionOutcome, execute};
 use revmc_cache::CompiledProgram;
 use revmc_ir::SpecId;
-use revmc_worker::{CompilePhases, SyncCompiler};
+use revmc_worker::{CompilePhases, Profiling, SyncCompiler};
 use std::time::Duration;
 
 /// Bytecode compiled for one spec. Dropping it frees its native code.
@@ -24,7 +24,17 @@ impl JitProgram {
         code: &[u8],
         spec: SpecId,
     ) -> Result<Self, RuntimeError> {
-        let (program, phases) = compiler.compile("revmc_evm", code, spec)?;
+        Self::compile_with(compiler, code, spec, &Profiling::Off)
+    }
+
+    /// As [`Self::compile`], with `profiling` (see [`SyncCompiler::compile_with`]).
+    pub fn compile_with(
+        compiler: &mut SyncCompiler,
+        code: &[u8],
+        spec: SpecId,
+        profiling: &Profiling,
+    ) -> Result<Self, RuntimeError> {
+        let (program, phases) = compiler.compile_with("revmc_evm", code, spec, profiling)?;
         Ok(Self { program, phases, code: code.to_vec(), spec })
     }
 

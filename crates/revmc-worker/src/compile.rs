@@ -1,20 +1,23 @@
 //! One compilation, start to finish: bytecode → IR → native code → [`CompiledProgram`].
 
 use crate::Library;
+use crate::Profiling;
 use crate::process::InChild;
 use crate::{CompileError, CompilePhases};
-use revmc_cache::{CompiledProgram, ProgramKind};
-use revmc_ir::{Limits, OptLevel, SpecId, translate};
+use revmc_cache::{BlockProfile, CompiledProgram, ProgramKind};
+use revmc_ir::{Limits, OptLevel, RanBlocks, SpecId, translate_profiled};
 use revmc_llvm::{AotCompiler, JitCompiler};
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Translates `code`, and refuses it for an optimizing `level` whose estimated cost is past
-/// the limits' (`Limits::admit_optimizing`).
+/// Translates `code` (only the blocks in `ran`, if given), and refuses it for an
+/// optimizing `level` whose estimated cost is past the limits' (`Limits::admit_optimizing`).
 fn translate_timed(
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
     level: OptLevel,
+    ran: Option<&RanBlocks>,
 ) -> Result<(revmc_ir::ir::Function, std::time::Duration), CompileError> {
     if code.len() > limits.max_code_len {
         return Err(CompileError::TooLarge { len: code.len(), max: limits.max_code_len });
@@ -27,7 +30,7 @@ fn translate_timed(
     }
     let start = Instant::now();
     let _span = tracing::debug_span!("translate", len = code.len()).entered();
-    let ir = translate(code, spec, limits)?;
+    let ir = translate_profiled(code, spec, limits, ran)?;
     limits.admit_optimizing(&ir, level)?;
     crate::panic::failpoint();
     Ok((ir, start.elapsed()))
@@ -52,7 +55,7 @@ pub fn compile_aot(
     spec: SpecId,
     limits: &Limits,
 ) -> Result<(Library, CompilePhases), CompileError> {
-    let (ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
+    let (ir, translated) = translate_timed(code, spec, limits, compiler.opt_level(), None)?;
     let library = {
         let _span = tracing::debug_span!("aot", level = ?compiler.opt_level()).entered();
         compiler.compile(&ir, symbol)?
@@ -69,32 +72,44 @@ pub fn compile_jit(
     spec: SpecId,
     limits: &Limits,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
-    compile_jit_in(compiler, symbol, code, spec, limits, None)
+    compile_jit_in(compiler, symbol, code, spec, limits, &Profiling::Off, None)
 }
 
-/// As [`compile_jit`], with LLVM's work in a child process when `child` says so
-/// (`process.rs`): the object is linked into `compiler`.
+/// As [`compile_jit`], with `profiling`, and with LLVM's work in a child process when
+/// `child` says so (`process.rs`): the object is linked into `compiler`. Code that
+/// records its profile is compiled here: its profile is in this process.
 pub(crate) fn compile_jit_in(
     compiler: &mut JitCompiler,
     symbol: &str,
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
+    profiling: &Profiling,
     child: Option<InChild<'_>>,
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
-    let (ir, translated) = translate_timed(code, spec, limits, compiler.opt_level())?;
     let level = compiler.opt_level();
-    let function = match child {
-        None => {
+    let (ir, translated) = translate_timed(code, spec, limits, level, profiling.ran())?;
+    let record =
+        matches!(profiling, Profiling::Record).then(|| Arc::new(BlockProfile::new(code.len())));
+    let function = match (child, &record) {
+        (None, _) | (_, Some(_)) => {
             let _span = tracing::debug_span!("backend", ?level).entered();
             compiler.set_chunk_cost(limits.first_tier_chunk_cost);
-            compiler.compile_named(&ir, symbol)?
+            match &record {
+                // SAFETY: the profile has a byte per byte of `code`, and moves into the
+                // program below, which outlives its code.
+                Some(profile) => unsafe {
+                    compiler.compile_profiled(&ir, symbol, profile.as_mut_ptr())?
+                },
+                None => compiler.compile_named(&ir, symbol)?,
+            }
         }
         // Refused above if at all, before the child starts, which translates again: the
         // deadline counts from its start to its reply.
-        Some(child) => {
+        (Some(child), None) => {
             let _span = tracing::debug_span!("child", ?level).entered();
-            crate::process::compile_in_child(child, compiler, symbol, code, spec, limits)?
+            let ran = profiling.ran();
+            crate::process::compile_in_child(child, compiler, symbol, code, spec, limits, ran)?
         }
     };
     let phases = phases(translated, function.phases);
@@ -102,7 +117,14 @@ pub(crate) fn compile_jit_in(
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or
     // by a child of this build, from the same translation), and the backing that keeps it
     // mapped moves into the program.
-    let program =
+    let mut program =
         unsafe { CompiledProgram::new(entry, ProgramKind::Jit, size, Box::new(function.backing)) };
+    if let Some(profile) = record {
+        // SAFETY: the code was compiled to store into this profile only.
+        program = unsafe { program.with_profile(profile) };
+    }
+    if profiling.ran().is_some() {
+        program = program.compiled_from_profile();
+    }
     Ok((program, phases))
 }

@@ -88,7 +88,9 @@ pub(crate) fn compile(
     revmc_llvm::with_dump_dir(dump_dir, || match job.kind {
         CompileKind::Jit => {
             with_compiler(&JIT, job.opt_level, recycle_threshold, JitCompiler::new, |c| {
-                let (program, phases) = compile_jit_in(c, &job.symbol, code, spec, limits, child)?;
+                let (symbol, profiling) = (&job.symbol, &job.profiling);
+                let (program, phases) =
+                    compile_jit_in(c, symbol, code, spec, limits, profiling, child)?;
                 Ok((Compiled::Program(Arc::new(program.with_tier(job.tier))), phases))
             })
         }

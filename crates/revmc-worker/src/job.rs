@@ -2,7 +2,7 @@
 
 use crate::{CompileError, Notifier};
 use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
-use revmc_ir::OptLevel;
+use revmc_ir::{OptLevel, RanBlocks};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +24,30 @@ pub enum CompileKind {
     Aot,
 }
 
+/// What a JIT job does with block profiles (`revmc_ir::profile`).
+#[derive(Debug, Clone, Default)]
+pub enum Profiling {
+    /// Nothing: the whole program is compiled, and its code records nothing.
+    #[default]
+    Off,
+    /// The code records the blocks it runs, in the program's
+    /// [`BlockProfile`](revmc_cache::BlockProfile) (a first tier).
+    Record,
+    /// Only the blocks that ran are compiled; the others are left to the interpreter
+    /// (an optimizing tier, from the first tier's profile).
+    Compile(Arc<RanBlocks>),
+}
+
+impl Profiling {
+    /// The blocks to compile, if not all.
+    pub fn ran(&self) -> Option<&RanBlocks> {
+        match self {
+            Self::Compile(ran) => Some(ran),
+            _ => None,
+        }
+    }
+}
+
 /// One compilation request.
 #[derive(Debug)]
 pub struct CompileJob {
@@ -39,6 +63,8 @@ pub struct CompileJob {
     pub opt_level: OptLevel,
     /// The tier the program is marked with (JIT programs; AOT libraries are optimized).
     pub tier: Tier,
+    /// Block profiles (JIT jobs; AOT ignores it).
+    pub profiling: Profiling,
     /// Completed by whoever consumes the result, for callers that wait.
     pub notifier: Option<Arc<Notifier>>,
     /// The runtime's generation at dispatch; results of older generations are dropped.
@@ -55,6 +81,7 @@ impl CompileJob {
             symbol: self.symbol.clone(),
             opt_level: self.opt_level,
             tier: self.tier,
+            profiling: self.profiling.clone(),
             notifier: None,
             generation: self.generation,
         }

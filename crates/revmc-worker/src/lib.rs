@@ -23,12 +23,12 @@ mod sync;
 
 pub use compile::{compile_aot, compile_jit};
 pub use error::CompileError;
-pub use job::{CompileJob, CompileKind, CompilePhases, Compiled, Library, WorkerResult};
+pub use job::{CompileJob, CompileKind, CompilePhases, Compiled, Library, Profiling, WorkerResult};
 pub use notifier::Notifier;
 pub use panic::{FAILPOINT_COMPILE_PANIC, catch_compile_panic, failpoint};
 pub use pool::{Rejected, SubmitError, WorkerConfig, WorkerPool};
 pub use process::{CompileProcess, serve as serve_compile_process};
-pub use revmc_ir::OptLevel;
+pub use revmc_ir::{OptLevel, RanBlocks};
 /// The backend's facts the runtime needs, without its types: the code bytes of every live
 /// JIT program, the build id and the host target that AOT artifacts are keyed by.
 pub use revmc_llvm::{build_id, host_target_id, live_code_bytes};

@@ -12,7 +12,7 @@
 //! child of another build refuses the request: its code could assume another ABI.
 
 use crate::CompileError;
-use revmc_ir::{Limits, OptLevel, SpecId, translate};
+use revmc_ir::{Limits, OptLevel, RanBlocks, SpecId, translate_profiled};
 use revmc_llvm::{JitCompiler, JitFunction, PhaseTimes};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -51,6 +51,8 @@ struct Request {
     spec: u8,
     level: OptLevel,
     limits: Limits,
+    /// The blocks to compile, if not all (`Profiling::Compile`).
+    ran: Option<RanBlocks>,
     symbol: String,
     /// Where the parent's compilations dump their stages, if anywhere.
     dump_dir: Option<PathBuf>,
@@ -81,6 +83,7 @@ pub(crate) fn compile_in_child(
     code: &[u8],
     spec: SpecId,
     limits: &Limits,
+    ran: Option<&RanBlocks>,
 ) -> Result<JitFunction, CompileError> {
     let symbol = compiler.reserve_symbol(symbol_name);
     let request = Request {
@@ -89,6 +92,7 @@ pub(crate) fn compile_in_child(
         spec: spec as u8,
         level: compiler.opt_level(),
         limits: *limits,
+        ran: ran.cloned(),
         symbol: symbol.clone(),
         dump_dir: child.dump_dir.map(Path::to_path_buf),
     };
@@ -266,7 +270,8 @@ fn compile_request(mut input: impl Read) -> Result<(Vec<u8>, PhaseTimes), String
         return Err(format!("the compile process is build {build}, the worker {}", request.build));
     }
     let spec = SpecId::try_from_u8(request.spec).ok_or("unknown spec")?;
-    let func = translate(&request.code, spec, &request.limits).map_err(|e| e.to_string())?;
+    let func = translate_profiled(&request.code, spec, &request.limits, request.ran.as_ref())
+        .map_err(|e| e.to_string())?;
     let mut compiler = JitCompiler::new(request.level).map_err(|e| e.to_string())?;
     compiler.set_chunk_cost(request.limits.first_tier_chunk_cost);
     revmc_llvm::with_dump_dir(request.dump_dir.as_deref(), || {
@@ -286,6 +291,7 @@ mod tests {
             spec: SpecId::CANCUN as u8,
             level: OptLevel::O1,
             limits: Limits::default(),
+            ran: None,
             symbol: "f_0".into(),
             dump_dir: None,
         };

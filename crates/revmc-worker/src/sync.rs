@@ -2,8 +2,8 @@
 //! for tools, tests and the compile-on-first-sight cache. The pool uses its own per-thread
 //! compilers.
 
-use crate::compile::compile_jit;
-use crate::{CompileError, CompilePhases, catch_compile_panic};
+use crate::compile::compile_jit_in;
+use crate::{CompileError, CompilePhases, Profiling, catch_compile_panic};
 use revmc_cache::CompiledProgram;
 use revmc_ir::{Limits, OptLevel, SpecId};
 use revmc_llvm::JitCompiler;
@@ -40,8 +40,21 @@ impl SyncCompiler {
         code: &[u8],
         spec: SpecId,
     ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
+        self.compile_with(symbol, code, spec, &Profiling::Off)
+    }
+
+    /// As [`Self::compile`], with `profiling`: code that records the blocks it runs in
+    /// the program's profile, or code of only the blocks that ran.
+    pub fn compile_with(
+        &mut self,
+        symbol: &str,
+        code: &[u8],
+        spec: SpecId,
+        profiling: &Profiling,
+    ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
         let compiled = catch_compile_panic(|| {
-            compile_jit(&mut self.compiler, symbol, code, spec, &self.limits)
+            let (compiler, limits) = (&mut self.compiler, &self.limits);
+            compile_jit_in(compiler, symbol, code, spec, limits, profiling, None)
         });
         if matches!(compiled, Err(CompileError::Panicked(_)))
             && let Ok(fresh) = JitCompiler::new(self.compiler.opt_level())

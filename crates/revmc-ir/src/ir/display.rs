@@ -135,7 +135,12 @@ fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
             write!(f, ", resume {resume}")
         }
         Terminator::Exit { result, stack_len } => write!(f, "exit {result:?}, stack {stack_len}"),
-        Terminator::Interpret { pc, stack_len } => write!(f, "interpret @{pc}, stack {stack_len}"),
+        Terminator::Interpret { pc, stack_len, cold: false } => {
+            write!(f, "interpret @{pc}, stack {stack_len}")
+        }
+        Terminator::Interpret { pc, stack_len, cold: true } => {
+            write!(f, "interpret cold @{pc}, stack {stack_len}")
+        }
     }
 }
 

@@ -299,12 +299,17 @@ pub enum Terminator {
     /// Ends compiled execution before the EVM instruction at `pc`, the stack `stack_len`
     /// high written back as for STOP: the runtime runs the rest of the frame in revm's
     /// interpreter. It replaces code from which every path fails (`translate/failing.rs`),
-    /// which is not worth compiling.
+    /// which is not worth compiling, and code that did not run when the program was
+    /// profiled (`cold`).
     Interpret {
         /// Where the interpreter continues.
         pc: u32,
         /// Live stack height.
         stack_len: Height,
+        /// Whether the code left was cold (not run when profiled) rather than failing:
+        /// the function returns [`INTERPRET_COLD`](crate::abi::INTERPRET_COLD), so that
+        /// the runtime can see a profile that no longer fits.
+        cold: bool,
     },
 }
 

@@ -315,9 +315,9 @@ impl<'f> BlockBuilder<'f> {
     }
 
     /// Ends the block by leaving the frame to the interpreter at `pc`, writing the live
-    /// stack back.
-    pub(super) fn interpret(self, pc: u32) {
-        self.end_with_stack(|stack_len| Terminator::Interpret { pc, stack_len });
+    /// stack back; `cold` says why ([`Terminator::Interpret`]).
+    pub(super) fn interpret(self, pc: u32, cold: bool) {
+        self.end_with_stack(|stack_len| Terminator::Interpret { pc, stack_len, cold });
     }
 
     /// Ends the block with `term(height)`, the live stack written back.

@@ -20,27 +20,40 @@
 //! interpreted). So does a failing block another block reads a value of (a dispatch block
 //! the translator made), and a synthetic block, which has no pc to resume at.
 
+//!
+//! With a profile ([`RanBlocks`]), a block whose pc did not run is left the same way, as
+//! *cold*: profiled code ran a workload on the first tier, and the optimizing tier
+//! compiles only what it ran (`crate::profile`).
+
 use super::Translator;
 use super::builder::BlockBuilder;
 use crate::InstructionResult;
 use crate::ir::{Block, Function, Terminator};
+use crate::profile::RanBlocks;
 
 impl Translator<'_> {
-    /// Replaces every failing block that starts at an EVM instruction with an exit to the
-    /// interpreter at that instruction.
-    pub(super) fn interpret_failing_paths(&mut self) {
-        let failing = acyclic_failing_blocks(&self.func);
+    /// Replaces with an exit to the interpreter every block that starts at an EVM
+    /// instruction and is failing (if `failing` is on) or, with a profile `ran`, did not
+    /// run.
+    pub(super) fn leave_to_interpreter(&mut self, failing: bool, ran: Option<&RanBlocks>) {
+        let failing = match failing {
+            true => acyclic_failing_blocks(&self.func),
+            false => vec![false; self.func.blocks.len()],
+        };
         let shared = values_read_elsewhere(&self.func);
         for (b, blocks) in self.ir_blocks.iter().enumerate() {
             for (v, &block) in blocks.iter().enumerate() {
-                if !failing[block.index()] || shared[block.index()] {
+                let pc = self.func.block(block).pc.expect("blocks of EVM blocks have a pc");
+                let fails = failing[block.index()];
+                let cold = ran.is_some_and(|ran| !ran.contains(pc as usize));
+                if !(fails || cold) || shared[block.index()] {
                     continue;
                 }
-                let pc = self.func.block(block).pc.expect("blocks of EVM blocks have a pc");
                 let shape = self.analysis.blocks[b].variants[v].shape;
                 self.func.blocks[block.index()].insts.clear();
                 self.func.terminate(block, Terminator::Unset);
-                BlockBuilder::new(&mut self.func, block, shape).interpret(pc);
+                // Failing code is left whatever the profile says: it ends the frame.
+                BlockBuilder::new(&mut self.func, block, shape).interpret(pc, !fails);
             }
         }
     }

@@ -29,6 +29,7 @@ use crate::analysis::jumps::Shape;
 use crate::bytecode::Decoded;
 use crate::error::Unsupported;
 use crate::ir::{Block, Function, Height, Terminator};
+use crate::profile::RanBlocks;
 use crate::{InstructionResult, Limits, SpecId, TranslateError, U256};
 use revm_interpreter::context_interface::cfg::GasParams;
 use revm_interpreter::instructions::{GasTable, gas_table_spec};
@@ -37,6 +38,17 @@ use std::collections::HashMap;
 /// Translates `code` for `spec` into a verified IR function, with the [`passes`](crate::passes)
 /// applied.
 pub fn translate(code: &[u8], spec: SpecId, limits: &Limits) -> Result<Function, TranslateError> {
+    translate_profiled(code, spec, limits, None)
+}
+
+/// As [`translate`], leaving to the interpreter every block whose pc is not in `ran`
+/// (`failing.rs`): the optimizing tier compiles what the first tier ran.
+pub fn translate_profiled(
+    code: &[u8],
+    spec: SpecId,
+    limits: &Limits,
+    ran: Option<&RanBlocks>,
+) -> Result<Function, TranslateError> {
     if spec.is_enabled_in(SpecId::AMSTERDAM) {
         return Err(Unsupported::Spec(spec).into());
     }
@@ -49,7 +61,7 @@ pub fn translate(code: &[u8], spec: SpecId, limits: &Limits) -> Result<Function,
     let decoded = Decoded::new(code);
     let cfg = Cfg::compute(&decoded, spec);
     let analysis = JumpAnalysis::compute(&decoded, &cfg, spec, limits)?;
-    let mut func = Translator::new(&decoded, &cfg, &analysis, spec, limits).run()?;
+    let mut func = Translator::new(&decoded, &cfg, &analysis, spec, limits).run(ran)?;
     if cfg!(debug_assertions) {
         crate::verifier::verify(&func)?;
     }
@@ -119,7 +131,7 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn run(mut self) -> Result<Function, TranslateError> {
+    fn run(mut self, ran: Option<&RanBlocks>) -> Result<Function, TranslateError> {
         for (b, facts) in self.analysis.blocks.iter().enumerate() {
             if self.merged[b] {
                 continue;
@@ -146,8 +158,8 @@ impl<'a> Translator<'a> {
                 self.check_limits()?;
             }
         }
-        if self.limits.interpret_failing_paths {
-            self.interpret_failing_paths();
+        if self.limits.interpret_failing_paths || ran.is_some() {
+            self.leave_to_interpreter(self.limits.interpret_failing_paths, ran);
             // A dynamic-shape exit loads and stores its slots: a few more instructions.
             self.check_limits()?;
         }

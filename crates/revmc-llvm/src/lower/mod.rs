@@ -25,11 +25,33 @@ use revmc_ir::InstructionResult;
 use revmc_ir::abi::EvmContext;
 use revmc_ir::ir::{Block, Function, Height, Terminator, Value};
 
+/// How a function is lowered, beyond its level.
+#[derive(Debug, Clone, Copy)]
+pub struct LowerOptions {
+    /// At the first tier, a function whose estimated compile cost
+    /// ([`revmc_ir::compile_cost`]) exceeds this is split into functions of about this
+    /// cost each (`split.rs`).
+    pub chunk_cost: usize,
+    /// The target has 32-byte vectors: the first tier copies a word in one move.
+    pub wide_copies: bool,
+    /// The address of a profile, one byte per byte of the code: on entering a block that
+    /// starts at pc `p`, the code stores 1 at `block_profile + p`
+    /// ([`revmc_ir::profile`]). It must stay writable for as long as the code can run.
+    pub block_profile: Option<usize>,
+}
+
+impl Default for LowerOptions {
+    fn default() -> Self {
+        Self {
+            chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
+            wide_copies: false,
+            block_profile: None,
+        }
+    }
+}
+
 /// Lowers `func` into a new module of `cx` holding one external function named `name`,
-/// in the form the pipeline of `level` compiles best. At the first tier, a function
-/// whose estimated compile cost ([`revmc_ir::compile_cost`]) exceeds `chunk_cost` is
-/// split into functions of about that cost each (`split.rs`). With `wide_copies` (the
-/// target has 32-byte vectors), the first tier copies a word in one move.
+/// in the form the pipeline of `level` compiles best, with `options`.
 ///
 /// At O1–O3 the module calls opaque truncations (`opaque_trunc.rs`) that only
 /// [`crate::opt::optimize`] defines away: run it before code generation.
@@ -38,15 +60,17 @@ pub fn lower<'ctx>(
     func: &Function,
     name: &str,
     level: OptLevel,
-    chunk_cost: usize,
-    wide_copies: bool,
+    options: &LowerOptions,
 ) -> Result<Module<'ctx>, LlvmError> {
     let module = cx.create_module(name);
     let first_tier = level == OptLevel::O0;
     let new = |memory_values, split| {
-        Lowerer::new(cx, &module, func, name, memory_values, split, wide_copies)
+        let mut l =
+            Lowerer::new(cx, &module, func, name, memory_values, split, options.wide_copies)?;
+        l.block_profile = options.block_profile;
+        Ok::<_, LlvmError>(l)
     };
-    match first_tier.then(|| split::partition(func, chunk_cost)).flatten() {
+    match first_tier.then(|| split::partition(func, options.chunk_cost)).flatten() {
         Some(chunks) => new(true, true)?.run_split(&chunks)?,
         None => new(first_tier, false)?.run()?,
     }
@@ -198,6 +222,8 @@ struct Lowerer<'ctx, 'a> {
     wide_ops: u32,
     /// Gas checks lowered so far (`ops::charge`).
     charges: u32,
+    /// Where blocks record that they ran (`LowerOptions::block_profile`).
+    block_profile: Option<usize>,
 }
 
 /// One gas check in this many is a `usub.with.overflow` instead of a compare and a
@@ -322,6 +348,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             grow_memory_ty: i8.fn_type(&[ptr.into(), i64.into(), i64.into(), i64.into()], false),
             wide_ops: 0,
             charges: 0,
+            block_profile: None,
         })
     }
 
@@ -370,6 +397,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     fn lower_blocks(&mut self, range: std::ops::Range<usize>) -> Result<(), LlvmError> {
         for blk in range.map(Block::new) {
             self.b.position_at_end(self.block(blk));
+            self.record_ran(blk)?;
             let insts = &self.func.block(blk).insts;
             for (i, &inst) in insts.iter().enumerate() {
                 if self.memory_values {
@@ -394,6 +422,19 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             self.terminator(&self.func.block(blk).term)?;
         }
+        Ok(())
+    }
+
+    /// With a profile, marks that `blk` ran: one byte store at a constant address. Plain,
+    /// not atomic: frames on several threads store the same 1, the runtime reads the
+    /// bytes atomically, and an atomic store would take the whole block out of FastISel.
+    fn record_ran(&self, blk: Block) -> Result<(), LlvmError> {
+        let (Some(profile), Some(pc)) = (self.block_profile, self.func.block(blk).pc) else {
+            return Ok(());
+        };
+        let address = self.i64.const_int(profile as u64 + u64::from(pc), false);
+        let p = self.b.build_int_to_ptr(address, self.ptr, "")?;
+        self.b.build_store(p, self.i8.const_int(1, false))?;
         Ok(())
     }
 
@@ -745,11 +786,13 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let code = self.i8.const_int(*result as u64, false);
                 self.ret(code)?;
             }
-            Terminator::Interpret { pc, stack_len } => {
+            Terminator::Interpret { pc, stack_len, cold } => {
                 self.write_back(*stack_len, true)?;
                 let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
                 self.b.build_store(p, self.i64.const_int(u64::from(*pc), false))?;
-                self.ret(self.i8.const_int(u64::from(revmc_ir::abi::INTERPRET), false))?;
+                use revmc_ir::abi::{INTERPRET, INTERPRET_COLD};
+                let code = if *cold { INTERPRET_COLD } else { INTERPRET };
+                self.ret(self.i8.const_int(u64::from(code), false))?;
             }
         }
         Ok(())

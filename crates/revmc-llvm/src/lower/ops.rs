@@ -774,12 +774,17 @@ mod tests {
     use inkwell::context::Context;
     use revmc_ir::{INLINE_WIDE_OPS, Limits, SpecId};
 
+    /// Options that never split.
+    fn whole() -> crate::lower::LowerOptions {
+        crate::lower::LowerOptions { chunk_cost: usize::MAX, ..Default::default() }
+    }
+
     /// The optimized LLVM IR of `code`, as text.
     fn optimized_ir(code: &[u8]) -> String {
         let func =
             revmc_ir::translate(code, SpecId::CANCUN, &Limits::default()).expect("translates");
         let cx = Context::create();
-        let module = lower(&cx, &func, "prog", OptLevel::O2, usize::MAX, false).expect("lowers");
+        let module = lower(&cx, &func, "prog", OptLevel::O2, &whole()).expect("lowers");
         let machine = opt::host_target_machine(OptLevel::O2).expect("a target machine");
         opt::optimize(&module, &machine, OptLevel::O2).expect("optimizes");
         module.print_to_string().to_string()
@@ -795,7 +800,7 @@ mod tests {
             revmc_ir::translate(&code, SpecId::CANCUN, &Limits::default()).expect("translates");
         for level in [OptLevel::O1, OptLevel::O2, OptLevel::O3] {
             let cx = Context::create();
-            let module = lower(&cx, &func, "prog", level, usize::MAX, false).expect("lowers");
+            let module = lower(&cx, &func, "prog", level, &whole()).expect("lowers");
             let lowered = module.print_to_string().to_string();
             assert!(lowered.contains("call i64 @revmc.opaque.trunc.i64.i256"), "{level:?}");
             let machine = opt::host_target_machine(level).expect("a target machine");

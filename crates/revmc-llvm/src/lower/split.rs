@@ -380,6 +380,11 @@ mod tests {
     use inkwell::context::Context;
     use revmc_ir::{Limits, SpecId};
 
+    /// Options that split past `chunk_cost`.
+    fn split_past(chunk_cost: usize) -> super::super::LowerOptions {
+        super::super::LowerOptions { chunk_cost, ..Default::default() }
+    }
+
     /// A loop over a few blocks: `i = 0; while i < 10 { i += 1 }`, then a revert path.
     fn looping() -> Function {
         // PUSH0 JUMPDEST(1) DUP1 PUSH1 10 GT ISZERO PUSH1 19 JUMPI PUSH1 1 ADD PUSH1 1 JUMP
@@ -425,7 +430,8 @@ mod tests {
         let f = looping();
         let cx = Context::create();
         // Lowering verifies the module in debug builds.
-        let module = super::super::lower(&cx, &f, "prog", OptLevel::O0, 1, false).expect("lowers");
+        let module =
+            super::super::lower(&cx, &f, "prog", OptLevel::O0, &split_past(1)).expect("lowers");
         module.verify().expect("a valid module");
         let prog = module.get_function("prog").expect("the program's function");
         assert_eq!(prog.get_linkage(), Linkage::External);
@@ -436,8 +442,8 @@ mod tests {
         assert_eq!(chunks.len(), f.blocks.len());
         assert!(chunks.iter().all(|c| c.get_linkage() == Linkage::Private));
         // Unsplit, one function has a body (the others are intrinsics' declarations).
-        let whole =
-            super::super::lower(&cx, &f, "whole", OptLevel::O0, usize::MAX, false).expect("lowers");
+        let whole = super::super::lower(&cx, &f, "whole", OptLevel::O0, &split_past(usize::MAX))
+            .expect("lowers");
         assert_eq!(whole.get_functions().filter(|g| g.count_basic_blocks() > 0).count(), 1);
     }
 }

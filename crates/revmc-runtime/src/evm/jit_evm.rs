@@ -51,8 +51,9 @@ enum FrameMode {
     /// frame ends.
     Compiled { key: RuntimeCacheKey, program: Arc<CompiledProgram>, resume_at: u64 },
     /// Compiled until its code left the rest of the frame to the interpreter (a path
-    /// that can only fail); reported as compiled when it ends.
-    LeftToInterpreter { key: RuntimeCacheKey, tier: Tier },
+    /// that can only fail, or `cold` code, which did not run when the program was
+    /// profiled); reported as compiled when it ends.
+    LeftToInterpreter { key: RuntimeCacheKey, tier: Tier, cold: bool },
 }
 
 /// A revm EVM whose frames run compiled code where the source has it.
@@ -82,8 +83,11 @@ pub struct FrameStats {
     /// Frames that ran in the interpreter.
     pub interpreted: u64,
     /// Compiled frames whose code left the rest of the frame to the interpreter, on a
-    /// path that can only fail (counted in `compiled` too).
+    /// path that can only fail or at cold code (counted in `compiled` too).
     pub left_to_interpreter: u64,
+    /// Of those, the frames that left at cold code: code not compiled because it did not
+    /// run on the first tier (`Tuning::compile_what_ran`).
+    pub left_cold: u64,
 }
 
 /// A [`JitEvm`] that owns its share of the compile service: what a node keeps per
@@ -218,9 +222,9 @@ where
                 }
                 return Ok(next);
             }
-            FrameMode::LeftToInterpreter { key, tier } => {
-                let (key, tier) = (*key, *tier);
-                return self.interpret_rest(key, tier);
+            FrameMode::LeftToInterpreter { key, tier, cold } => {
+                let (key, tier, cold) = (*key, *tier, *cold);
+                return self.interpret_rest(key, tier, cold);
             }
             FrameMode::Unhashed => return self.inner.frame_run(),
             FrameMode::Undecided => unreachable!("decided above"),
@@ -234,16 +238,17 @@ where
         let tier = program.tier();
         let action = match run {
             CompiledRun::Action(action) => action,
-            CompiledRun::Interpret => {
-                self.modes[depth] = FrameMode::LeftToInterpreter { key, tier };
+            CompiledRun::Interpret { cold } => {
+                self.modes[depth] = FrameMode::LeftToInterpreter { key, tier, cold };
                 self.stats.left_to_interpreter += 1;
-                return self.interpret_rest(key, tier);
+                self.stats.left_cold += u64::from(cold);
+                return self.interpret_rest(key, tier, cold);
             }
         };
         let next = frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action)?;
         if let ItemOrResult::Result(result) = &next {
             frame.set_finished(true);
-            self.compiled_frame_ended(key, tier, result.gas().total_gas_spent());
+            self.compiled_frame_ended(key, tier, false, result.gas().total_gas_spent());
         }
         Ok(next)
     }
@@ -266,22 +271,29 @@ where
         &mut self,
         key: RuntimeCacheKey,
         tier: Tier,
+        cold: bool,
     ) -> Result<FrameInitOrResult<EthFrame<EthInterpreter>>, ContextDbError<E::Context>> {
         let next = self.inner.frame_run()?;
         if let ItemOrResult::Result(result) = &next {
-            self.compiled_frame_ended(key, tier, result.gas().total_gas_spent());
+            self.compiled_frame_ended(key, tier, cold, result.gas().total_gas_spent());
         }
         Ok(next)
     }
 
     /// Reports a frame that ran compiled code and spent `gas`: first-tier code's gas
-    /// counts towards its optimizing compilation.
-    fn compiled_frame_ended(&mut self, key: RuntimeCacheKey, tier: Tier, gas: u64) {
-        if tier == Tier::First && self.source.records_interpreted() {
-            // The frame is still on the stack until its result is returned.
-            let frame = self.inner.all_mut().3.get();
-            let code = frame.interpreter.bytecode.original_bytes();
+    /// counts towards its optimizing compilation, and the gas of frames that left at
+    /// `cold` code towards compiling the program again whole.
+    fn compiled_frame_ended(&mut self, key: RuntimeCacheKey, tier: Tier, cold: bool, gas: u64) {
+        if !(tier == Tier::First || cold) || !self.source.records_interpreted() {
+            return;
+        }
+        // The frame is still on the stack until its result is returned.
+        let frame = self.inner.all_mut().3.get();
+        let code = frame.interpreter.bytecode.original_bytes();
+        if tier == Tier::First {
             self.source.first_tier_ran(key, &code, gas);
+        } else {
+            self.source.left_cold(key, &code, gas);
         }
     }
 }

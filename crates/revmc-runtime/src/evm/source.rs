@@ -39,6 +39,13 @@ pub trait ProgramSource {
     fn first_tier_ran(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         let _ = (key, code, gas);
     }
+
+    /// A frame of optimized code of `code` compiled from a profile ended having used
+    /// `gas`, after its code left it to the interpreter at a block that had not run when
+    /// profiled; called only when [`Self::records_interpreted`].
+    fn left_cold(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        let _ = (key, code, gas);
+    }
 }
 
 /// A borrowed source: `JitEvm::new(evm, &mut source)` keeps `source` for later.
@@ -61,6 +68,10 @@ impl<S: ProgramSource + ?Sized> ProgramSource for &mut S {
 
     fn first_tier_ran(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         (**self).first_tier_ran(key, code, gas)
+    }
+
+    fn left_cold(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        (**self).left_cold(key, code, gas)
     }
 }
 
@@ -128,6 +139,12 @@ impl<R: Borrow<Runtime>> ProgramSource for RuntimeSource<R> {
     fn first_tier_ran(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         if self.on_miss == OnMiss::Background {
             self.runtime.borrow().record_first_tier(key, code, gas);
+        }
+    }
+
+    fn left_cold(&mut self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        if self.on_miss == OnMiss::Background {
+            self.runtime.borrow().record_left_cold(key, code, gas);
         }
     }
 }

@@ -104,6 +104,13 @@ pub struct Tuning {
     /// compiled: compiled code leaves the rest of such a frame to the interpreter
     /// (`revmc_ir::Limits::interpret_failing_paths`). `false` compiles it too.
     pub interpret_failing_paths: bool,
+    /// With a first tier: its code records the blocks it runs, and the optimizing tier
+    /// compiles only those, leaving the others to the interpreter
+    /// (`revmc_ir::translate_profiled`): a fifth to a quarter of the compile time on real
+    /// contracts (`docs/compile-cost.md`, "Compiling what ran"). Should optimized frames
+    /// then leave to the interpreter at blocks that did not run, using `tier_up_gas`
+    /// there, the code is compiled again whole. `false` compiles the whole program.
+    pub compile_what_ran: bool,
     /// Deadline of a first-tier compilation: past it the compilation is abandoned, the
     /// key is refused as `Timeout` (for 10 minutes) and the worker moves on (0: none).
     #[serde(with = "humantime_serde")]
@@ -162,6 +169,7 @@ impl Default for Tuning {
             tier_up_gas: 10_000_000,
             first_tier_chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
             interpret_failing_paths: true,
+            compile_what_ran: true,
             compile_deadline: Duration::from_secs(2),
             optimizing_compile_deadline: Duration::from_secs(60),
             aot_opt_level: OptLevel::O3,

@@ -11,7 +11,7 @@ use super::store_io::StoreIo;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use lru::LruCache;
 use revm::primitives::Bytes;
-use revmc_cache::{RuntimeCacheKey, Tier};
+use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
 use revmc_worker::{CompileKind, Compiled, Rejected, WorkerResult};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -30,6 +30,9 @@ pub(crate) enum Event {
     /// `code` ran under `key` and used `gas`: interpreted (`tier: None`), or as compiled
     /// code of that tier.
     Executed { key: RuntimeCacheKey, code: Bytes, gas: u64, tier: Option<Tier> },
+    /// A frame of `code`'s optimized program, compiled from a profile, used `gas` after
+    /// leaving to the interpreter at code that had not run when profiled.
+    LeftCold { key: RuntimeCacheKey, code: Bytes, gas: u64 },
     /// Forget hotness.
     Clear,
     /// Exit.
@@ -160,6 +163,7 @@ fn apply(shared: &Shared, io: Option<&StoreIo>, hot: &mut Hotness, event: Event)
             ran_first_tier(shared, &mut hot.first_tier, key, &code, gas)
         }
         Event::Executed { tier: Some(Tier::Optimized), .. } => {}
+        Event::LeftCold { key, code, gas } => left_cold(shared, &mut hot.cold, key, &code, gas),
         Event::Clear => hot.clear(),
         Event::Shutdown => return false,
     }
@@ -234,7 +238,11 @@ fn ran_first_tier(
     if add_gas(warm, key, gas) < shared.policy.tuning.tier_up_gas {
         return;
     }
-    match shared.dispatch(key, code, CompileKind::Jit, Tier::Optimized).1 {
+    // What the first tier ran, if it recorded it (`Tuning::compile_what_ran`).
+    let ran = (shared.cache.get(&key).as_deref())
+        .and_then(CompiledProgram::profile)
+        .map(|profile| Arc::new(profile.snapshot()));
+    match shared.dispatch_profiled(key, code, ran).1 {
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) => {
             warm.pop(&key);
@@ -242,6 +250,45 @@ fn ran_first_tier(
         None => {
             Counters::bump(&shared.counters.tier_ups);
             warm.pop(&key);
+        }
+    }
+}
+
+/// Optimized code of `key` compiled from a profile left a frame that used `gas` to the
+/// interpreter at code that had not run: once such frames have used `tier_up_gas`, the
+/// profile no longer fits the workload, and the code is compiled again whole, which
+/// replaces it.
+fn left_cold(
+    shared: &Shared,
+    cold: &mut LruCache<RuntimeCacheKey, u64>,
+    key: RuntimeCacheKey,
+    code: &[u8],
+    gas: u64,
+) {
+    if shared.paused.load(Ordering::Relaxed) {
+        return;
+    }
+    let profiled = shared.cache.get(&key).is_some_and(|p| p.is_profiled());
+    // A failed recompilation is not retried: the profiled code stays.
+    if !profiled
+        || shared.ledger.check_failure(&key).is_some()
+        || shared.ledger.check_tier_up_failure(&key).is_some()
+        || shared.ledger.is_in_flight(&key)
+    {
+        cold.pop(&key);
+        return;
+    }
+    if add_gas(cold, key, gas) < shared.policy.tuning.tier_up_gas {
+        return;
+    }
+    match shared.dispatch_profiled(key, code, None).1 {
+        Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
+        Some(Rejected::ShutDown) => {
+            cold.pop(&key);
+        }
+        None => {
+            Counters::bump(&shared.counters.recompiled_whole);
+            cold.pop(&key);
         }
     }
 }

@@ -7,8 +7,9 @@ use super::{CompileMode, Tuning};
 use lru::LruCache;
 use revmc_cache::{RuntimeCacheKey, Tier};
 use revmc_worker::OptLevel;
-use revmc_worker::{CompileError, CompileKind};
+use revmc_worker::{CompileError, CompileKind, Profiling, RanBlocks};
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -65,14 +66,37 @@ impl Policy {
     }
 }
 
-/// Gas run per key: interpreted (towards the first compilation) and as first-tier code
-/// (towards the optimizing one). Each is bounded by `Tuning::max_tracked_keys`; the least
-/// recently executed key goes first, so a flood of distinct cold code cannot push out
-/// code that keeps running.
+impl Policy {
+    /// What a job of `kind` at `tier` does with block profiles: with
+    /// `Tuning::compile_what_ran`, first-tier code records them, and an optimizing JIT
+    /// compilation given the blocks that `ran` compiles only those.
+    pub fn profiling(
+        &self,
+        kind: CompileKind,
+        tier: Tier,
+        ran: Option<Arc<RanBlocks>>,
+    ) -> Profiling {
+        if kind != CompileKind::Jit || !self.tuning.compile_what_ran {
+            return Profiling::Off;
+        }
+        match (tier, ran) {
+            (Tier::First, _) => Profiling::Record,
+            (Tier::Optimized, Some(ran)) => Profiling::Compile(ran),
+            (Tier::Optimized, None) => Profiling::Off,
+        }
+    }
+}
+
+/// Gas run per key: interpreted (towards the first compilation), as first-tier code
+/// (towards the optimizing one), and by optimized frames that left to the interpreter at
+/// code their profile said was cold (towards compiling the program whole). Each is
+/// bounded by `Tuning::max_tracked_keys`; the least recently executed key goes first, so
+/// a flood of distinct cold code cannot push out code that keeps running.
 #[derive(Debug)]
 pub(crate) struct Hotness {
     pub interpreted: LruCache<RuntimeCacheKey, u64>,
     pub first_tier: LruCache<RuntimeCacheKey, u64>,
+    pub cold: LruCache<RuntimeCacheKey, u64>,
 }
 
 impl Hotness {
@@ -82,16 +106,17 @@ impl Hotness {
             Some(capacity) => LruCache::new(capacity),
             None => LruCache::unbounded(),
         };
-        Self { interpreted: counts(), first_tier: counts() }
+        Self { interpreted: counts(), first_tier: counts(), cold: counts() }
     }
 
     pub fn clear(&mut self) {
         self.interpreted.clear();
         self.first_tier.clear();
+        self.cold.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.interpreted.len() + self.first_tier.len()
+        self.interpreted.len() + self.first_tier.len() + self.cold.len()
     }
 }
 

@@ -39,11 +39,13 @@ pub(crate) fn record(shared: &Shared, result: WorkerResult) {
             }
             Err(error) => {
                 Counters::bump(&shared.counters.failed);
-                // A failed tier-up leaves the first-tier code in place; should it be
+                // A failed tier-up leaves the first-tier code in place (a failed whole
+                // recompilation, the code compiled from a profile); should it be
                 // evicted, the key is compiled at the first tier again, never tiered up.
                 let tier_up = kind == CompileKind::Jit
                     && tier == Tier::Optimized
-                    && shared.cache.get(&key).is_some_and(|p| p.tier() == Tier::First);
+                    && (shared.cache.get(&key))
+                        .is_some_and(|p| p.tier() == Tier::First || p.is_profiled());
                 if tier_up {
                     shared.ledger.remember_tier_up_failure(key, error.clone());
                 } else {

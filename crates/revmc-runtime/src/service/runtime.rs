@@ -206,6 +206,14 @@ impl Runtime {
         self.send_event(Event::Executed { key, code: code.clone(), gas, tier: Some(Tier::First) });
     }
 
+    /// Records that a frame of `key`'s optimized code, compiled from the first tier's
+    /// profile (`Tuning::compile_what_ran`), used `gas` after it left to the interpreter
+    /// at code that had not run; once such frames have used `tier_up_gas`, the code is
+    /// recompiled whole in the background. Never blocks.
+    pub fn record_left_cold(&self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
+        self.send_event(Event::LeftCold { key, code: code.clone(), gas });
+    }
+
     /// Compiles `code` under `key` now, whatever its hotness, and waits for the program.
     /// Concurrent requests for one key share one compilation. A failure is remembered.
     pub fn compile_sync(

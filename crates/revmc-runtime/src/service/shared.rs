@@ -9,7 +9,9 @@ use super::seen::SeenFilter;
 use super::stats::{Counters, MissesByReason};
 use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded};
 use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey, Tier};
-use revmc_worker::{CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerPool};
+use revmc_worker::{
+    CompileError, CompileJob, CompileKind, Notifier, RanBlocks, Rejected, WorkerPool,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -67,13 +69,36 @@ impl Shared {
     }
 
     /// Dispatches a compilation of `key` of `kind` unless one is in flight; returns the
-    /// notifier to wait on. A refused job completes its notifier with the reason.
+    /// notifier to wait on. A refused job completes its notifier with the reason. An
+    /// optimizing compilation is of the whole program.
     pub fn dispatch(
         &self,
         key: RuntimeCacheKey,
         code: &[u8],
         kind: CompileKind,
         tier: Tier,
+    ) -> (Arc<Notifier>, Option<Rejected>) {
+        self.dispatch_with(key, code, kind, tier, None)
+    }
+
+    /// Dispatches the optimizing JIT compilation of `key`, of the blocks in `ran` only
+    /// if given (the first tier's profile), else whole.
+    pub fn dispatch_profiled(
+        &self,
+        key: RuntimeCacheKey,
+        code: &[u8],
+        ran: Option<Arc<RanBlocks>>,
+    ) -> (Arc<Notifier>, Option<Rejected>) {
+        self.dispatch_with(key, code, CompileKind::Jit, Tier::Optimized, ran)
+    }
+
+    fn dispatch_with(
+        &self,
+        key: RuntimeCacheKey,
+        code: &[u8],
+        kind: CompileKind,
+        tier: Tier,
+        ran: Option<Arc<RanBlocks>>,
     ) -> (Arc<Notifier>, Option<Rejected>) {
         // The code must be what the key names: compiled code runs on frames found by hash.
         if revm::primitives::keccak256(code) != key.code_hash {
@@ -93,6 +118,7 @@ impl Shared {
             symbol: shape.symbol,
             opt_level: shape.opt_level,
             tier: shape.tier,
+            profiling: self.policy.profiling(kind, shape.tier, ran),
             notifier: Some(notifier.clone()),
             generation,
         };
@@ -131,6 +157,7 @@ impl Shared {
             succeeded: load(&c.succeeded),
             first_tier: load(&c.first_tier),
             tier_ups: load(&c.tier_ups),
+            recompiled_whole: load(&c.recompiled_whole),
             failed: load(&c.failed),
             stale: load(&c.stale),
             aot_loaded: load(&c.aot_loaded),

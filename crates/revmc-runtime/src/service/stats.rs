@@ -27,6 +27,10 @@ pub struct RuntimeStats {
     pub first_tier: u64,
     /// Optimizing recompilations of first-tier code dispatched.
     pub tier_ups: u64,
+    /// Whole recompilations dispatched of optimized code compiled from a profile, whose
+    /// frames left to the interpreter at cold code for `tier_up_gas`
+    /// (`Tuning::compile_what_ran`).
+    pub recompiled_whole: u64,
     /// Compilations that failed.
     pub failed: u64,
     /// Results dropped because `clear` ran while they compiled.
@@ -164,6 +168,7 @@ pub(crate) struct Counters {
     pub succeeded: AtomicU64,
     pub first_tier: AtomicU64,
     pub tier_ups: AtomicU64,
+    pub recompiled_whole: AtomicU64,
     pub failed: AtomicU64,
     pub stale: AtomicU64,
     pub aot_loaded: AtomicU64,

@@ -3,8 +3,11 @@
 use revmc_ir::Limits;
 use revmc_runtime::harness::ExecutionOutcome;
 use revmc_runtime::harness::Oracle;
-use revmc_runtime::{InstructionResult, JitProgram, OptLevel, SpecId, SyncCompiler, U256};
+use revmc_runtime::{
+    InstructionResult, JitProgram, OptLevel, Profiling, RanBlocks, SpecId, SyncCompiler, U256,
+};
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// Every fork from Frontier to Osaka.
 pub const FORKS: &[SpecId] = &[
@@ -24,25 +27,46 @@ pub const FORKS: &[SpecId] = &[
     SpecId::OSAKA,
 ];
 
+/// What a level does with block profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Nothing: the whole program, recording nothing.
+    Off,
+    /// The code records the blocks it runs (the first tier of a tiered runtime).
+    Record,
+    /// Only the blocks at even pcs are compiled, the others left to the interpreter as
+    /// cold (`Tuning::compile_what_ran`): the exit to the interpreter is checked at
+    /// blocks of every kind, wherever the profile cuts.
+    EvenPcs,
+}
+
 /// What every case is compiled as: both tiers, and the first tier split into one
 /// function per block (`first_tier_chunk_cost` 1: every branch crosses from one function
 /// to another), with paths that can only fail compiled too, so that the compiled halts
-/// are checked; and both tiers with those paths left to the interpreter, as the runtime
+/// are checked; both tiers with those paths left to the interpreter, as the runtime
 /// compiles them (`Limits::interpret_failing_paths`), the first tier split so that the
-/// exit to the interpreter is checked from a chunk.
-pub const LEVELS: [(OptLevel, Option<usize>, bool, &str); 5] = [
-    (OptLevel::O0, None, false, "O0"),
-    (OptLevel::O0, Some(1), false, "O0 split at every block"),
-    (OptLevel::O2, None, false, "O2"),
-    (OptLevel::O0, Some(1), true, "O0 split at every block, failing paths interpreted"),
-    (OptLevel::O2, None, true, "O2, failing paths interpreted"),
+/// exit to the interpreter is checked from a chunk, and recording its profile; and the
+/// optimizing tier compiled from a profile that leaves half the blocks cold.
+pub const LEVELS: [(OptLevel, Option<usize>, bool, Profile, &str); 6] = [
+    (OptLevel::O0, None, false, Profile::Off, "O0"),
+    (OptLevel::O0, Some(1), false, Profile::Off, "O0 split at every block"),
+    (OptLevel::O2, None, false, Profile::Off, "O2"),
+    (
+        OptLevel::O0,
+        Some(1),
+        true,
+        Profile::Record,
+        "O0 split at every block, failing paths interpreted, recording its profile",
+    ),
+    (OptLevel::O2, None, true, Profile::Off, "O2, failing paths interpreted"),
+    (OptLevel::O2, None, true, Profile::EvenPcs, "O2 of the blocks at even pcs"),
 ];
 
 thread_local! {
     static COMPILERS: RefCell<Vec<SyncCompiler>> = RefCell::new(
         LEVELS
             .iter()
-            .map(|&(level, chunk_cost, interpret_failing_paths, _)| {
+            .map(|&(level, chunk_cost, interpret_failing_paths, _, _)| {
                 // Every case compiles at every level, however costly to optimize: what
                 // is checked here is the code, not the admission.
                 let limits = Limits {
@@ -71,8 +95,18 @@ impl Case {
         let jits = COMPILERS.with(|c| {
             c.borrow_mut()
                 .iter_mut()
-                .map(|jit| {
-                    JitProgram::compile(jit, code, spec)
+                .zip(LEVELS)
+                .map(|(jit, (_, _, _, profile, _))| {
+                    let profiling = match profile {
+                        Profile::Off => Profiling::Off,
+                        Profile::Record => Profiling::Record,
+                        Profile::EvenPcs => {
+                            Profiling::Compile(Arc::new(RanBlocks::from_fn(code.len(), |pc| {
+                                pc % 2 == 0
+                            })))
+                        }
+                    };
+                    JitProgram::compile_with(jit, code, spec, &profiling)
                         .unwrap_or_else(|e| panic!("compile {} for {spec:?}: {e}", hex(code)))
                 })
                 .collect()
@@ -83,8 +117,13 @@ impl Case {
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
     pub fn check(&self, calldata: &[u8], gas: u64) -> ExecutionOutcome {
         let want = self.oracle.run(calldata, gas);
-        for (jit, (_, _, _, level)) in self.jits.iter().zip(LEVELS) {
+        for (jit, (_, _, _, profile, level)) in self.jits.iter().zip(LEVELS) {
             let got = jit.run(calldata, gas);
+            if profile == Profile::Record {
+                // The entry block ran, and what ran is recorded at block starts only.
+                let ran = jit.program().profile().expect("a profile").snapshot();
+                assert!(ran.contains(0), "the entry block is not recorded: {}", hex(&self.code));
+            }
             let ctx = || {
                 format!(
                     "code {} spec {:?} level {level:?} calldata {} gas {gas}",

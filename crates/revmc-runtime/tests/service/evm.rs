@@ -191,3 +191,85 @@ fn init_code_is_hashed_from_its_second_run_and_compiled_once_hot() {
     assert!(at >= 2, "not before its second run was looked up: {at}");
     assert!(rt.stats().misses >= 1);
 }
+
+/// Loops 200 times, then increments storage slot 0 without call data, slot 1 with.
+const LOOP_THEN_COUNT_BY_INPUT: &[u8] = &[
+    0x61, 0x00, 0xc8, // 0: PUSH2 200
+    0x5b, 0x60, 1, 0x90, 0x03, // 3: JUMPDEST; n - 1
+    0x80, 0x60, 3, 0x57, // 8: DUP1; JUMPI back while n != 0
+    0x50, 0x36, 0x60, 27, 0x57, // 12: POP; JUMPI to 27 with call data
+    0x60, 0, 0x54, 0x60, 1, 0x01, 0x60, 0, 0x55, 0x00, // 17: slot 0 += 1; STOP
+    0x5b, 0x60, 1, 0x54, 0x60, 1, 0x01, 0x60, 1, 0x55, 0x00, // 27: slot 1 += 1; STOP
+];
+
+#[test]
+fn code_optimized_from_what_ran_leaves_the_rest_to_the_interpreter_until_recompiled_whole() {
+    use revmc_runtime::{CompiledProgram, Lookup, OptLevel, Tier};
+    let rt = runtime(Tuning {
+        hot_threshold_gas: 20_000,
+        first_tier_opt_level: Some(OptLevel::O0),
+        tier_up_gas: 100_000,
+        compile_what_ran: true,
+        ..tuning()
+    });
+    let spec = Context::mainnet().cfg.spec;
+    let code = LOOP_THEN_COUNT_BY_INPUT;
+    let k = revmc_runtime::RuntimeCacheKey::new(revm::primitives::keccak256(code), spec);
+    let genesis = || {
+        let mut db = CacheDB::new(EmptyDB::default());
+        let code = Bytecode::new_legacy(Bytes::from_static(code));
+        db.insert_account_info(A, AccountInfo::default().with_code(code));
+        let rich = AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() };
+        db.insert_account_info(CALLER, rich);
+        db
+    };
+    let (mut db, mut oracle_db) = (genesis(), genesis());
+    let mut nonce = 0u64;
+    // One transaction both ways, with or without call data: its frame stats.
+    let mut transact = |data: &'static [u8]| {
+        let tx = || {
+            let tx = TxEnv::builder().caller(CALLER).call(A).nonce(nonce).gas_limit(100_000);
+            tx.data(Bytes::from_static(data)).build_fill()
+        };
+        let mut source = RuntimeSource::new(&rt, OnMiss::Background);
+        let mut evm = JitEvm::new(Context::mainnet().with_db(&mut db).build_mainnet(), &mut source);
+        let got = evm.transact_commit(tx()).unwrap();
+        let want = Context::mainnet().with_db(&mut oracle_db).build_mainnet().transact_commit(tx());
+        assert_eq!(format!("{got:?}"), format!("{:?}", want.unwrap()), "transaction {nonce}");
+        nonce += 1;
+        // Let a dispatched compilation land before the next transaction; bounded.
+        wait_until("the compile queue drains", Duration::from_secs(60), || rt.stats().queued == 0);
+        evm.stats
+    };
+    let program = || match rt.lookup(k) {
+        Lookup::Compiled(p) => Some(p),
+        Lookup::Interpret(_) => None,
+    };
+    let optimized = |p: &CompiledProgram| p.tier() == Tier::Optimized;
+    // Without call data until optimized: compiled from what the first tier ran.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !program().is_some_and(|p| optimized(&p)) && std::time::Instant::now() < deadline {
+        transact(&[]);
+    }
+    let p = program().expect("compiled");
+    assert!(optimized(&p) && p.is_profiled(), "{p:?} {:?}", rt.stats());
+    let stats = transact(&[]);
+    assert_eq!((stats.compiled, stats.left_cold), (1, 0), "what ran is compiled");
+    // With call data, the frame leaves to the interpreter where the first tier never
+    // went, and ends as in revm; once such frames have used `tier_up_gas`, the program is
+    // compiled again whole.
+    let stats = transact(&[1]);
+    assert_eq!((stats.compiled, stats.left_cold), (1, 1), "the cold side is interpreted");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while program().is_some_and(|p| p.is_profiled()) && std::time::Instant::now() < deadline {
+        transact(&[1]);
+    }
+    let p = program().expect("compiled");
+    assert!(optimized(&p) && !p.is_profiled(), "{p:?} {:?}", rt.stats());
+    let stats = transact(&[1]);
+    assert_eq!((stats.compiled, stats.left_cold), (1, 0), "compiled whole");
+    let s = rt.stats();
+    assert_eq!((s.succeeded, s.tier_ups, s.recompiled_whole), (3, 1, 1), "{s:?}");
+    let slot = |db: &CacheDB<EmptyDB>, i: u64| db.cache.accounts[&A].storage[&U256::from(i)];
+    assert_eq!((slot(&db, 0), slot(&db, 1)), (slot(&oracle_db, 0), slot(&oracle_db, 1)));
+}

@@ -17,6 +17,7 @@ pub fn job(n: u8, code: Vec<u8>, level: OptLevel) -> CompileJob {
         symbol: format!("test_{n}"),
         opt_level: level,
         tier: Tier::Optimized,
+        profiling: Default::default(),
         notifier: None,
         generation: 0,
     }

@@ -1,0 +1,46 @@
+//! The blocks a first-tier program has run, recorded by its own code.
+
+use revmc_ir::RanBlocks;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// One byte per byte of a program's code, set to 1 by the program's code when it enters
+/// a block starting at that pc (`revmc_llvm::lower::LowerOptions::block_profile`).
+/// Its address is baked into the code: it lives as long as the program holding it.
+pub struct BlockProfile {
+    ran: Box<[AtomicU8]>,
+}
+
+impl BlockProfile {
+    /// A profile of code `len` bytes long, where nothing has run.
+    pub fn new(len: usize) -> Self {
+        Self { ran: (0..len).map(|_| AtomicU8::new(0)).collect() }
+    }
+
+    /// The address the code stores to. Frames on other threads may store through it
+    /// while this is read: the bytes are atomics, and the code only ever stores 1.
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        // `AtomicU8` has the layout of `u8`.
+        self.ran.as_ptr() as *mut u8
+    }
+
+    /// The bytes it covers.
+    pub fn len(&self) -> usize {
+        self.ran.len()
+    }
+
+    /// Whether it covers no code.
+    pub fn is_empty(&self) -> bool {
+        self.ran.is_empty()
+    }
+
+    /// The blocks that have run so far.
+    pub fn snapshot(&self) -> RanBlocks {
+        RanBlocks::from_fn(self.ran.len(), |pc| self.ran[pc].load(Ordering::Relaxed) != 0)
+    }
+}
+
+impl std::fmt::Debug for BlockProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockProfile").field("len", &self.ran.len()).finish_non_exhaustive()
+    }
+}
