@@ -26,7 +26,7 @@ use tx::{Engines, TxCase};
 
 const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR]
                    [--fork NAME] [--max-variants N] [--compile-failing-paths]
-                   [--opt-level N] [--compile-scaling]
+                   [--whole] [--opt-level N] [--compile-scaling]
 
   --json FILE        also write the board as JSON to FILE
   --filter SUBSTR    only rows whose name contains SUBSTR, or one of a comma-separated
@@ -38,6 +38,9 @@ const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick
   --compile-failing-paths
                      compile the paths that can only fail too, instead of leaving them
                      to the interpreter as the runtime does (for comparison)
+  --whole            JIT-compile whole programs on first sight, instead of as the runtime
+                     does: first tier recording what runs (the check run), then the
+                     optimizing tier compiling only that, which the row times
   --opt-level N      LLVM optimization level 0-3 of the JIT and AOT engines (default 2,
                      the runtime's optimizing tier; 0 is its first tier)
   --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
@@ -53,6 +56,7 @@ struct Args {
     fork: Option<String>,
     max_variants: Option<usize>,
     compile_failing_paths: bool,
+    whole: bool,
     opt_level: OptLevel,
 }
 
@@ -74,6 +78,7 @@ impl Args {
                 "--quick" if inline.is_none() => args.quick = true,
                 "--compile-scaling" if inline.is_none() => args.compile_scaling = true,
                 "--compile-failing-paths" if inline.is_none() => args.compile_failing_paths = true,
+                "--whole" if inline.is_none() => args.whole = true,
                 "-h" | "--help" => return Ok(None),
                 "--fixtures" => args.fixtures = Some(value("--fixtures")?.into()),
                 "--fork" => args.fork = Some(value("--fork")?),
@@ -133,15 +138,23 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         limits.max_variants = n;
     }
     limits.interpret_failing_paths = !args.compile_failing_paths;
+    // As the runtime: a first tier at O0 recording what runs, then the optimizing tier.
+    let tiered = !args.whole && args.opt_level != OptLevel::O0;
+    let jit = match tiered {
+        true => revmc_runtime::evm::JitCache::tiered(OptLevel::O0, args.opt_level)?,
+        false => revmc_runtime::evm::JitCache::new(args.opt_level)?,
+    };
     let mut engines = Engines {
-        jit: revmc_runtime::evm::JitCache::new(args.opt_level)?.with_limits(limits),
+        jit: jit.with_limits(limits),
+        tiered,
         aot: aot::Aot::new(args.opt_level, limits)?,
     };
     let quick = if args.quick { " (quick: noisy numbers)" } else { "" };
     let mut board = Board::new(&format!(
-        "revmc-bench: whole transactions, LLVM opt level {:?}, fork Cancun unless the \
+        "revmc-bench: whole transactions, LLVM opt level {:?}{}, fork Cancun unless the \
          fixture says otherwise{quick}",
-        args.opt_level
+        args.opt_level,
+        if tiered { " (JIT: of what the first tier ran)" } else { "" },
     ));
     let mut ok = true;
     let wanted =

@@ -4,14 +4,20 @@
 use revm::primitives::map::HashMap;
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
 use revmc_ir::Limits;
-use revmc_worker::{CompileError, OptLevel, SyncCompiler};
+use revmc_worker::{CompileError, OptLevel, Profiling, SyncCompiler};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The code of a program compiled at the first tier, to optimize later.
+type FirstTierCode = (RuntimeCacheKey, Vec<u8>);
 
 /// Compiled programs by key; `None` remembers a refusal (negative cache).
 #[derive(Debug)]
 pub struct JitCache {
     compiler: SyncCompiler,
+    /// With two tiers ([`JitCache::tiered`]): the optimizing compiler, and the code of
+    /// every program still at the first tier.
+    optimizing: Option<(SyncCompiler, Vec<FirstTierCode>)>,
     programs: HashMap<RuntimeCacheKey, Option<Arc<CompiledProgram>>>,
     /// Compilations that failed, with their errors, for diagnostics.
     pub failures: Vec<(RuntimeCacheKey, String)>,
@@ -24,15 +30,51 @@ impl JitCache {
     pub fn new(opt_level: OptLevel) -> Result<Self, CompileError> {
         Ok(Self {
             compiler: SyncCompiler::new(opt_level)?,
+            optimizing: None,
             programs: HashMap::default(),
             failures: Vec::new(),
             compile_time: Duration::ZERO,
         })
     }
 
+    /// An empty cache compiling at `first` with code that records the blocks it runs;
+    /// [`Self::optimize_what_ran`] compiles them again at `optimizing`, only the blocks
+    /// that ran: what the compile service does with `Tuning::compile_what_ran`, here on
+    /// the caller's thread and when the caller says.
+    pub fn tiered(first: OptLevel, optimizing: OptLevel) -> Result<Self, CompileError> {
+        let optimizing = Some((SyncCompiler::new(optimizing)?, Vec::new()));
+        Ok(Self { optimizing, ..Self::new(first)? })
+    }
+
     /// The same, translating under `limits` (e.g. another variant bound, for tuning).
     pub fn with_limits(self, limits: Limits) -> Self {
-        Self { compiler: self.compiler.with_limits(limits), ..self }
+        let optimizing = self.optimizing.map(|(c, codes)| (c.with_limits(limits), codes));
+        Self { compiler: self.compiler.with_limits(limits), optimizing, ..self }
+    }
+
+    /// With two tiers, compiles every first-tier program again at the optimizing level,
+    /// only the blocks it has run so far, and replaces it (frames running it keep it).
+    /// A program whose optimizing compilation fails keeps its first-tier code. Returns
+    /// how many were replaced.
+    pub fn optimize_what_ran(&mut self) -> usize {
+        let Some((compiler, codes)) = &mut self.optimizing else { return 0 };
+        let mut replaced = 0;
+        for (key, code) in codes.drain(..) {
+            let Some(Some(first)) = self.programs.get(&key) else { continue };
+            let Some(profile) = first.profile() else { continue };
+            let profiling = Profiling::Compile(Arc::new(profile.snapshot()));
+            let start = Instant::now();
+            let compiled = compiler.compile_with("revmc_evm", &code, key.spec_id, &profiling);
+            self.compile_time += start.elapsed();
+            match compiled {
+                Ok((p, _)) => {
+                    self.programs.insert(key, Some(Arc::new(p)));
+                    replaced += 1;
+                }
+                Err(e) => self.failures.push((key, e.to_string())),
+            }
+        }
+        replaced
     }
 
     /// The program for `code` under `key`, compiling it on first sight.
@@ -45,10 +87,20 @@ impl JitCache {
             return p.clone();
         }
         let start = Instant::now();
-        let compiled = self.compiler.compile("revmc_evm", code, key.spec_id);
+        let profiling = match &self.optimizing {
+            Some(_) => Profiling::Record,
+            None => Profiling::Off,
+        };
+        let compiled = self.compiler.compile_with("revmc_evm", code, key.spec_id, &profiling);
         self.compile_time += start.elapsed();
         let program = match compiled {
-            Ok((p, _)) => Some(Arc::new(p)),
+            Ok((p, _)) => match &mut self.optimizing {
+                Some((_, codes)) => {
+                    codes.push((key, code.to_vec()));
+                    Some(Arc::new(p.with_tier(revmc_cache::Tier::First)))
+                }
+                None => Some(Arc::new(p)),
+            },
             Err(e) => {
                 self.failures.push((key, e.to_string()));
                 None
@@ -62,6 +114,9 @@ impl JitCache {
     /// cache. Without eviction, a long run must call this to bound JIT memory.
     pub fn clear(&mut self) {
         self.programs.clear();
+        if let Some((_, codes)) = &mut self.optimizing {
+            codes.clear();
+        }
     }
 
     /// Number of programs compiled successfully.
