@@ -13,6 +13,8 @@ mod board;
 mod fixtures;
 mod measure;
 mod programs;
+#[path = "corpus/ran.rs"]
+mod ran;
 mod scaling;
 mod tx;
 mod workloads;
@@ -26,7 +28,7 @@ use tx::{Engines, TxCase};
 
 const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick] [--fixtures DIR]
                    [--fork NAME] [--max-variants N] [--compile-failing-paths]
-                   [--whole] [--opt-level N] [--compile-scaling]
+                   [--whole] [--write-ran FILE] [--opt-level N] [--compile-scaling]
 
   --json FILE        also write the board as JSON to FILE
   --filter SUBSTR    only rows whose name contains SUBSTR, or one of a comma-separated
@@ -41,6 +43,8 @@ const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick
   --whole            JIT-compile whole programs on first sight, instead of as the runtime
                      does: first tier recording what runs (the check run), then the
                      optimizing tier compiling only that, which the row times
+  --write-ran FILE   write the blocks the first tier ran, by code hash, over all rows
+                     (for `revmc-corpus --ran FILE`)
   --opt-level N      LLVM optimization level 0-3 of the JIT and AOT engines (default 2,
                      the runtime's optimizing tier; 0 is its first tier)
   --compile-scaling  compile time against code size (1-24 KiB) at every opt level";
@@ -57,6 +61,7 @@ struct Args {
     max_variants: Option<usize>,
     compile_failing_paths: bool,
     whole: bool,
+    write_ran: Option<PathBuf>,
     opt_level: OptLevel,
 }
 
@@ -79,6 +84,7 @@ impl Args {
                 "--compile-scaling" if inline.is_none() => args.compile_scaling = true,
                 "--compile-failing-paths" if inline.is_none() => args.compile_failing_paths = true,
                 "--whole" if inline.is_none() => args.whole = true,
+                "--write-ran" => args.write_ran = Some(value("--write-ran")?.into()),
                 "-h" | "--help" => return Ok(None),
                 "--fixtures" => args.fixtures = Some(value("--fixtures")?.into()),
                 "--fork" => args.fork = Some(value("--fork")?),
@@ -147,6 +153,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let mut engines = Engines {
         jit: jit.with_limits(limits),
         tiered,
+        ran: Default::default(),
         aot: aot::Aot::new(args.opt_level, limits)?,
     };
     let quick = if args.quick { " (quick: noisy numbers)" } else { "" };
@@ -211,6 +218,10 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     }
     if let Some(path) = &args.json {
         board.write_json(path)?;
+    }
+    if let Some(path) = &args.write_ran {
+        ran::write(path, &engines.ran)?;
+        println!("wrote the blocks {} codes ran to {}", engines.ran.len(), path.display());
     }
     Ok(ok && board.len() > 1)
 }

@@ -209,6 +209,8 @@ pub struct Engines {
     /// Whether `jit` has two tiers, as the runtime's default: a row's compile time is
     /// then its optimizing compilation of what ran.
     pub tiered: bool,
+    /// What the first tier ran, over every row (`--write-ran`).
+    pub ran: crate::ran::Ran,
     /// AOT programs, compiled, stored and loaded on first sight.
     pub aot: Aot,
 }
@@ -232,6 +234,12 @@ pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyh
         // The check ran the first tier, which recorded what ran: the optimizing tier
         // compiles that, and the row times it.
         compare(name, "JIT (first tier)", &want, &got)?;
+        for (key, _) in &seen {
+            if let Some(profile) = engines.jit.get(key).as_deref().and_then(|p| p.profile()) {
+                let pcs = engines.ran.entry(key.code_hash).or_default();
+                pcs.extend(profile.snapshot().pcs());
+            }
+        }
         let before = engines.jit.compile_time;
         engines.jit.optimize_what_ran();
         let compile_time = engines.jit.compile_time - before;

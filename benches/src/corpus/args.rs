@@ -7,7 +7,7 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N | --tier T] [--translate-only]
                     [--timeout-s S] [--jobs J] [--min-coverage PCT] [--max-variants N]
-                    [--chunk-cost C]
+                    [--chunk-cost C] [--ran FILE]
 
   PATH              contract files or folders (recursively *.json): the `contracts/` format
                     ({\"contracts\": {name: \"0x..\"}}) or state tests (every `pre` code);
@@ -23,7 +23,10 @@ usage: revmc-corpus [PATH...] [--json FILE] [--opt-level N | --tier T] [--transl
   --min-coverage P  exit 1 if fewer than P % of the contracts compiled (translated)
   --max-variants N  the translator's variant bound (default revmc_ir::DEFAULT_MAX_VARIANTS)
   --chunk-cost C    first-tier programs estimated costlier than C are split into functions
-                    of about C each (default revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST)";
+                    of about C each (default revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST)
+  --ran FILE        only the contracts FILE has a profile for (`revmc-bench --write-ran`),
+                    compiled as the runtime's optimizing tier compiles after such
+                    workloads: the blocks that ran, the others left to the interpreter";
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +44,8 @@ pub struct Args {
     pub max_variants: Option<usize>,
     /// `Limits::first_tier_chunk_cost`.
     pub chunk_cost: usize,
+    /// Profiles of the contracts to compile (`ran.rs`).
+    pub ran: Option<PathBuf>,
     /// Hidden: serve contracts over stdin/stdout for a parent `revmc-corpus`.
     pub worker: bool,
 }
@@ -73,6 +78,7 @@ impl Args {
             min_coverage: None,
             max_variants: None,
             chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
+            ran: None,
             worker: false,
         };
         while let Some(arg) = it.next() {
@@ -133,6 +139,7 @@ impl Args {
                         .ok_or("--min-coverage takes a percentage (0..100)")?;
                     a.min_coverage = Some(p);
                 }
+                "--ran" => a.ran = Some(value()?.into()),
                 "--worker" => a.worker = true,
                 "-h" | "--help" => return Ok(None),
                 s if s.starts_with('-') => return Err(format!("unknown option {s}")),

@@ -2,9 +2,11 @@
 //! `catch_unwind`; and the hidden `--worker` mode that serves evaluations to a parent over
 //! stdin (one hex code per line) and stdout (one [`REPLY`]-prefixed JSON [`Outcome`] per line).
 
-use revmc_ir::{Limits, SpecId};
+use alloy_primitives::{B256, keccak256};
+use revmc_ir::{Limits, RanBlocks, SpecId};
 use revmc_llvm::{JitCompiler, OptLevel};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -50,15 +52,17 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Translates `code` and, given a compiler slot, compiles it (creating the compiler on first
-/// use). A panic is a refusal with reason `panic: <message>` and leaves the slot empty.
+/// Translates `code` (only the blocks in `ran`, if given) and, given a compiler slot,
+/// compiles it (creating the compiler on first use). A panic is a refusal with reason
+/// `panic: <message>` and leaves the slot empty.
 pub fn evaluate(
     code: &[u8],
     limits: &Limits,
+    ran: Option<&RanBlocks>,
     jit: Option<(&mut Option<JitCompiler>, OptLevel)>,
 ) -> Outcome {
     let start = Instant::now();
-    match catch_unwind(AssertUnwindSafe(|| run(code, limits, jit, start))) {
+    match catch_unwind(AssertUnwindSafe(|| run(code, limits, ran, jit, start))) {
         Ok(out) => out,
         Err(payload) => {
             let msg = payload
@@ -74,10 +78,11 @@ pub fn evaluate(
 fn run(
     code: &[u8],
     limits: &Limits,
+    ran: Option<&RanBlocks>,
     jit: Option<(&mut Option<JitCompiler>, OptLevel)>,
     start: Instant,
 ) -> Outcome {
-    let func = revmc_ir::translate(code, SpecId::CANCUN, limits);
+    let func = revmc_ir::translate_profiled(code, SpecId::CANCUN, limits, ran);
     let translated = start.elapsed();
     let mut out = Outcome::refused(String::new(), translated);
     out.translate_ms = Some(ms(translated));
@@ -116,8 +121,14 @@ fn run(
 
 /// The `--worker` loop: says [`READY`] once its compiler exists, then answers one evaluation
 /// per stdin line until stdin closes. The compiler is created outside the timed evaluations
-/// (again after a panic dropped it).
-pub fn serve(translate_only: bool, opt: OptLevel, limits: &Limits) -> anyhow::Result<()> {
+/// (again after a panic dropped it). A code that `ran` has a profile for is compiled from
+/// it.
+pub fn serve(
+    translate_only: bool,
+    opt: OptLevel,
+    limits: &Limits,
+    ran: &HashMap<B256, RanBlocks>,
+) -> anyhow::Result<()> {
     let new_compiler = || (!translate_only).then(|| JitCompiler::new(opt)).transpose();
     let mut compiler = new_compiler()?;
     let reply = |msg: &str| -> std::io::Result<()> {
@@ -131,8 +142,11 @@ pub fn serve(translate_only: bool, opt: OptLevel, limits: &Limits) -> anyhow::Re
             compiler = new_compiler()?;
         }
         let out = match revm_interpreter::primitives::hex::decode(line?.trim()) {
-            Ok(code) if translate_only => evaluate(&code, limits, None),
-            Ok(code) => evaluate(&code, limits, Some((&mut compiler, opt))),
+            Ok(code) => {
+                let profile = ran.get(&keccak256(&code));
+                let jit = (!translate_only).then_some((&mut compiler, opt));
+                evaluate(&code, limits, profile, jit)
+            }
             Err(e) => Outcome::refused(format!("bad input: {e}"), Duration::ZERO),
         };
         reply(&serde_json::to_string(&out)?)?;
@@ -147,7 +161,7 @@ mod tests {
     #[test]
     fn translate_only() {
         // PUSH1 1 PUSH1 0 MSTORE STOP
-        let out = evaluate(&[0x60, 1, 0x60, 0, 0x52, 0x00], &Limits::default(), None);
+        let out = evaluate(&[0x60, 1, 0x60, 0, 0x52, 0x00], &Limits::default(), None, None);
         assert_eq!(out.reason, None);
         assert!(out.translate_ms.is_some() && out.code_bytes.is_none());
     }

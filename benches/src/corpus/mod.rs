@@ -6,6 +6,7 @@ mod args;
 mod eval;
 mod input;
 mod pool;
+mod ran;
 mod report;
 
 use anyhow::{Context, bail};
@@ -28,7 +29,10 @@ pub fn main() -> ExitCode {
         }
     };
     let result = if args.worker {
-        eval::serve(args.translate_only, args.opt(), &args.limits()).map(|()| ExitCode::SUCCESS)
+        read_ran(&args).and_then(|ran| {
+            eval::serve(args.translate_only, args.opt(), &args.limits(), &ran)
+                .map(|()| ExitCode::SUCCESS)
+        })
     } else {
         run(&args)
     };
@@ -63,12 +67,32 @@ fn load(paths: &[PathBuf]) -> anyhow::Result<(Vec<input::Contract>, usize)> {
     Ok((contracts, files.len()))
 }
 
+/// The profiles of `--ran`, if given.
+fn read_ran(
+    args: &Args,
+) -> anyhow::Result<std::collections::HashMap<alloy_primitives::B256, revmc_ir::RanBlocks>> {
+    args.ran.as_deref().map_or_else(|| Ok(Default::default()), ran::read)
+}
+
 fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.default_paths && !args.paths[0].exists() {
         println!("SKIPPED: corpus folder {} not found", args.paths[0].display());
         return Ok(ExitCode::SUCCESS);
     }
-    let (contracts, files) = load(&args.paths)?;
+    let (mut contracts, files) = load(&args.paths)?;
+    let ran = read_ran(args)?;
+    if let Some(path) = &args.ran {
+        let all = contracts.len();
+        contracts.retain(|c| ran.contains_key(&alloy_primitives::keccak256(&c.code)));
+        let n = contracts.len();
+        println!(
+            "revmc-corpus: {n} of {all} contracts have a profile in {}: compiling what ran",
+            path.display()
+        );
+        if n == 0 {
+            bail!("no contract of the corpus has a profile");
+        }
+    }
     let total = contracts.len();
     let verb = if args.translate_only { "translated" } else { "compiled" };
     let bytes: usize = contracts.iter().map(|c| c.code.len()).sum();
@@ -95,7 +119,8 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     if args.translate_only {
         for (i, c) in contracts.iter().enumerate() {
-            done(i, eval::evaluate(&c.code, &args.limits(), None));
+            let profile = ran.get(&alloy_primitives::keccak256(&c.code));
+            done(i, eval::evaluate(&c.code, &args.limits(), profile, None));
         }
     } else {
         let settings = pool::Settings {
@@ -106,7 +131,10 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 args.limits().max_variants.to_string(),
                 "--chunk-cost".into(),
                 args.chunk_cost.to_string(),
-            ],
+            ]
+            .into_iter()
+            .chain(args.ran.iter().flat_map(|f| ["--ran".into(), f.display().to_string()]))
+            .collect(),
             timeout: args.timeout,
             jobs: args.jobs,
         };

@@ -150,16 +150,16 @@ impl JitCompiler {
     ///
     /// # Safety
     ///
-    /// `block_profile` must point to at least as many writable bytes as `func`'s code has,
-    /// and stay valid while the returned function's code can run: the code stores to it
-    /// unchecked.
+    /// `block_profile` must point to `len` writable bytes that stay valid while the
+    /// returned function's code can run: the code stores to them unchecked.
     pub unsafe fn compile_profiled(
         &mut self,
         func: &Function,
         name: &str,
         block_profile: *mut u8,
+        len: usize,
     ) -> Result<JitFunction, LlvmError> {
-        let profile = Some(block_profile as usize);
+        let profile = Some(crate::lower::ProfileBuffer { address: block_profile as usize, len });
         stacker::grow(COMPILE_STACK, || self.compile_on_this_stack(func, name, profile))
     }
 
@@ -167,7 +167,7 @@ impl JitCompiler {
         &mut self,
         func: &Function,
         name: &str,
-        block_profile: Option<usize>,
+        block_profile: Option<crate::lower::ProfileBuffer>,
     ) -> Result<JitFunction, LlvmError> {
         let start = Instant::now();
         let symbol = self.reserve_symbol(name);
@@ -221,7 +221,7 @@ impl JitCompiler {
         &mut self,
         func: &Function,
         symbol: &str,
-        block_profile: Option<usize>,
+        block_profile: Option<crate::lower::ProfileBuffer>,
     ) -> Result<(MemoryBuffer<'static>, PhaseTimes), LlvmError> {
         let mut phases = PhaseTimes::default();
         let options = crate::lower::LowerOptions {

@@ -96,10 +96,10 @@ pub(crate) fn compile_jit_in(
             let _span = tracing::debug_span!("backend", ?level).entered();
             compiler.set_chunk_cost(limits.first_tier_chunk_cost);
             match &record {
-                // SAFETY: the profile has a byte per byte of `code`, and moves into the
-                // program below, which outlives its code.
+                // SAFETY: the profile's bytes move into the program below, which
+                // outlives its code.
                 Some(profile) => unsafe {
-                    compiler.compile_profiled(&ir, symbol, profile.as_mut_ptr())?
+                    compiler.compile_profiled(&ir, symbol, profile.as_mut_ptr(), profile.len())?
                 },
                 None => compiler.compile_named(&ir, symbol)?,
             }

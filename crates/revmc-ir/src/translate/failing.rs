@@ -33,7 +33,7 @@ use crate::profile::RanBlocks;
 
 impl Translator<'_> {
     /// Replaces with an exit to the interpreter every block that starts at an EVM
-    /// instruction and is failing (if `failing` is on) or, with a profile `ran`, did not
+    /// instruction of the code and is failing (if `failing` is on) or, with a profile `ran`, did not
     /// run.
     pub(super) fn leave_to_interpreter(&mut self, failing: bool, ran: Option<&RanBlocks>) {
         let failing = match failing {
@@ -44,6 +44,11 @@ impl Translator<'_> {
         for (b, blocks) in self.ir_blocks.iter().enumerate() {
             for (v, &block) in blocks.iter().enumerate() {
                 let pc = self.func.block(block).pc.expect("blocks of EVM blocks have a pc");
+                // The implicit STOP past the end of the code is no instruction the
+                // interpreter could resume at.
+                if pc as usize >= self.code.code_len() {
+                    continue;
+                }
                 let fails = failing[block.index()];
                 let cold = ran.is_some_and(|ran| !ran.contains(pc as usize));
                 if !(fails || cold) || shared[block.index()] {

@@ -34,10 +34,19 @@ pub struct LowerOptions {
     pub chunk_cost: usize,
     /// The target has 32-byte vectors: the first tier copies a word in one move.
     pub wide_copies: bool,
-    /// The address of a profile, one byte per byte of the code: on entering a block that
-    /// starts at pc `p`, the code stores 1 at `block_profile + p`
-    /// ([`revmc_ir::profile`]). It must stay writable for as long as the code can run.
-    pub block_profile: Option<usize>,
+    /// Where the code records the blocks it runs ([`revmc_ir::profile`]).
+    pub block_profile: Option<ProfileBuffer>,
+}
+
+/// A profile's bytes, one per pc: on entering a block that starts at pc `p < len`, the
+/// code stores 1 at `address + p`. They must stay writable for as long as the code can
+/// run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileBuffer {
+    /// The first byte's address.
+    pub address: usize,
+    /// How many bytes there are.
+    pub len: usize,
 }
 
 impl Default for LowerOptions {
@@ -223,7 +232,7 @@ struct Lowerer<'ctx, 'a> {
     /// Gas checks lowered so far (`ops::charge`).
     charges: u32,
     /// Where blocks record that they ran (`LowerOptions::block_profile`).
-    block_profile: Option<usize>,
+    block_profile: Option<ProfileBuffer>,
 }
 
 /// One gas check in this many is a `usub.with.overflow` instead of a compare and a
@@ -432,7 +441,11 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let (Some(profile), Some(pc)) = (self.block_profile, self.func.block(blk).pc) else {
             return Ok(());
         };
-        let address = self.i64.const_int(profile as u64 + u64::from(pc), false);
+        // The implicit STOP past the end of the code may be past the buffer.
+        if pc as usize >= profile.len {
+            return Ok(());
+        }
+        let address = self.i64.const_int((profile.address + pc as usize) as u64, false);
         let p = self.b.build_int_to_ptr(address, self.ptr, "")?;
         self.b.build_store(p, self.i8.const_int(1, false))?;
         Ok(())

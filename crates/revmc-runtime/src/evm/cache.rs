@@ -110,6 +110,11 @@ impl JitCache {
         program
     }
 
+    /// The program compiled for `key`, if there is one.
+    pub fn get(&self, key: &RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
+        self.programs.get(key).cloned().flatten()
+    }
+
     /// Drops every program (their code is freed once no frame uses it) and the negative
     /// cache. Without eviction, a long run must call this to bound JIT memory.
     pub fn clear(&mut self) {

@@ -22,6 +22,17 @@ fn static_jumps_valid_and_invalid() {
 }
 
 #[test]
+fn running_off_the_end_of_the_code_stops() {
+    // A loop whose last instruction is its JUMPI: leaving it runs past the end, into the
+    // implicit STOP, which no interpreter pc holds (nor any profile byte).
+    // PUSH1 3; JUMPDEST(2); PUSH1 1; SWAP1; SUB; DUP1; PUSH1 2; JUMPI
+    let code = [0x60, 3, 0x5b, 0x60, 1, 0x90, 0x03, 0x80, 0x60, 2, 0x57];
+    let case = Case::new(&code, SpecId::CANCUN);
+    assert_eq!(case.check(&[], 1000).result, InstructionResult::Stop);
+    case.check_gas_edges(&[], 10);
+}
+
+#[test]
 fn dynamic_jump_targets_from_calldata() {
     // JUMP to calldata[0]: JUMPDESTs at 4 and 8; everything else is invalid.
     // 0: PUSH1 0; CALLDATALOAD; JUMP | 4: JUMPDEST PUSH1 1 STOP | 8: JUMPDEST PUSH1 2 STOP

@@ -6,7 +6,7 @@ use revmc_runtime::harness::Oracle;
 use revmc_runtime::{
     InstructionResult, JitProgram, OptLevel, Profiling, RanBlocks, SpecId, SyncCompiler, U256,
 };
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 
 /// Every fork from Frontier to Osaka.
@@ -82,12 +82,25 @@ thread_local! {
     );
 }
 
-/// A program compiled at every level, with its interpreter oracle.
+thread_local! {
+    /// The optimizing tier as the runtime runs it: of what the first tier ran.
+    static OPTIMIZING: RefCell<SyncCompiler> = RefCell::new({
+        let limits =
+            Limits { max_optimizing_cost: usize::MAX, ..Limits::default() };
+        SyncCompiler::new(OptLevel::O2).expect("JIT compiler").with_limits(limits)
+    });
+}
+
+/// A program compiled at every level, with its interpreter oracle; and, once the level
+/// that records its profile has run the first input, compiled at O2 from that profile
+/// (as the runtime's optimizing tier), which every input then runs too: inputs that take
+/// other paths leave to the interpreter where the first one never went.
 pub struct Case {
     code: Vec<u8>,
     spec: SpecId,
     oracle: Oracle,
     jits: Vec<JitProgram>,
+    what_ran: OnceCell<JitProgram>,
 }
 
 impl Case {
@@ -111,19 +124,14 @@ impl Case {
                 })
                 .collect()
         });
-        Self { code: code.to_vec(), spec, oracle: Oracle::new(code, spec), jits }
+        let oracle = Oracle::new(code, spec);
+        Self { code: code.to_vec(), spec, oracle, jits, what_ran: OnceCell::new() }
     }
 
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
     pub fn check(&self, calldata: &[u8], gas: u64) -> ExecutionOutcome {
         let want = self.oracle.run(calldata, gas);
-        for (jit, (_, _, _, profile, level)) in self.jits.iter().zip(LEVELS) {
-            let got = jit.run(calldata, gas);
-            if profile == Profile::Record {
-                // The entry block ran, and what ran is recorded at block starts only.
-                let ran = jit.program().profile().expect("a profile").snapshot();
-                assert!(ran.contains(0), "the entry block is not recorded: {}", hex(&self.code));
-            }
+        let agrees = |got: ExecutionOutcome, level: &str| {
             let ctx = || {
                 format!(
                     "code {} spec {:?} level {level:?} calldata {} gas {gas}",
@@ -139,7 +147,23 @@ impl Case {
                 assert_eq!(got.memory, want.memory, "memory differs: {}", ctx());
                 assert_eq!(got.output, want.output, "output differs: {}", ctx());
             }
+        };
+        for (jit, (_, _, _, _, level)) in self.jits.iter().zip(LEVELS) {
+            agrees(jit.run(calldata, gas), level);
         }
+        let what_ran = self.what_ran.get_or_init(|| {
+            let recording = LEVELS.iter().position(|l| l.3 == Profile::Record).expect("a level");
+            let profile = self.jits[recording].program().profile().expect("a profile");
+            let ran = profile.snapshot();
+            // The entry block ran, and is recorded.
+            assert!(ran.contains(0), "the entry block is not recorded: {}", hex(&self.code));
+            let profiling = Profiling::Compile(Arc::new(ran));
+            OPTIMIZING.with(|c| {
+                JitProgram::compile_with(&mut c.borrow_mut(), &self.code, self.spec, &profiling)
+                    .unwrap_or_else(|e| panic!("compile {}: {e}", hex(&self.code)))
+            })
+        });
+        agrees(what_ran.run(calldata, gas), "O2 of what the first input ran");
         want
     }
 
