@@ -42,7 +42,8 @@ const USAGE: &str = "usage: revmc-bench [--json FILE] [--filter SUBSTR] [--quick
                      to the interpreter as the runtime does (for comparison)
   --whole            JIT-compile whole programs on first sight, instead of as the runtime
                      does: first tier recording what runs (the check run), then the
-                     optimizing tier compiling only that, which the row times
+                     optimizing tier compiling only that, which the row times (at
+                     --opt-level 0: the first tier, without recording)
   --write-ran FILE   write the blocks the first tier ran, by code hash, over all rows
                      (for `revmc-corpus --ran FILE`)
   --opt-level N      LLVM optimization level 0-3 of the JIT and AOT engines (default 2,
@@ -148,6 +149,10 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let tiered = !args.whole && args.opt_level != OptLevel::O0;
     let jit = match tiered {
         true => revmc_runtime::evm::JitCache::tiered(OptLevel::O0, args.opt_level)?,
+        // The runtime's first tier records what runs.
+        false if args.opt_level == OptLevel::O0 && !args.whole => {
+            revmc_runtime::evm::JitCache::new(args.opt_level)?.recording()
+        }
         false => revmc_runtime::evm::JitCache::new(args.opt_level)?,
     };
     let mut engines = Engines {

@@ -209,7 +209,7 @@ pub struct Engines {
     /// Whether `jit` has two tiers, as the runtime's default: a row's compile time is
     /// then its optimizing compilation of what ran.
     pub tiered: bool,
-    /// What the first tier ran, over every row (`--write-ran`).
+    /// What the first tier ran, over every row, by code skeleton (`--write-ran`).
     pub ran: crate::ran::Ran,
     /// AOT programs, compiled, stored and loaded on first sight.
     pub aot: Aot,
@@ -234,14 +234,11 @@ pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyh
         // The check ran the first tier, which recorded what ran: the optimizing tier
         // compiles that, and the row times it.
         compare(name, "JIT (first tier)", &want, &got)?;
-        for (key, _) in &seen {
-            if let Some(profile) = engines.jit.get(key).as_deref().and_then(|p| p.profile()) {
-                let pcs = engines.ran.entry(key.code_hash).or_default();
-                pcs.extend(profile.snapshot().pcs());
-            }
-        }
         let before = engines.jit.compile_time;
-        engines.jit.optimize_what_ran();
+        for compiled in engines.jit.optimize_what_ran() {
+            let pcs = engines.ran.entry(crate::ran::skeleton(&compiled.code)).or_default();
+            pcs.extend(compiled.ran.pcs());
+        }
         let compile_time = engines.jit.compile_time - before;
         let mut jit = Recorder::new(&mut engines.jit);
         got = case.outcome(Some(&mut jit));

@@ -2,7 +2,7 @@
 //! `catch_unwind`; and the hidden `--worker` mode that serves evaluations to a parent over
 //! stdin (one hex code per line) and stdout (one [`REPLY`]-prefixed JSON [`Outcome`] per line).
 
-use alloy_primitives::{B256, keccak256};
+use alloy_primitives::B256;
 use revmc_ir::{Limits, RanBlocks, SpecId};
 use revmc_llvm::{JitCompiler, OptLevel};
 use serde::{Deserialize, Serialize};
@@ -95,11 +95,21 @@ fn run(
         out.reason = Some(e.to_string());
         return out;
     }
+    let mut profile = vec![0u8; code.len()];
     // Taken out of the slot while compiling: a panic leaves no half-used compiler behind.
     let compiled = match slot.take().map_or_else(|| JitCompiler::new(opt), Ok) {
         Ok(mut compiler) => {
             compiler.set_chunk_cost(limits.first_tier_chunk_cost);
-            let compiled = compiler.compile(&func);
+            let compiled = match opt {
+                // As the runtime's first tier: its code records the blocks it runs. The
+                // code is freed below, before the profile.
+                // SAFETY: `profile` has `code.len()` bytes and outlives the code.
+                OptLevel::O0 => unsafe {
+                    let len = code.len();
+                    compiler.compile_profiled(&func, "revmc_evm", profile.as_mut_ptr(), len)
+                },
+                _ => compiler.compile(&func),
+            };
             *slot = Some(compiler);
             compiled
         }
@@ -143,7 +153,7 @@ pub fn serve(
         }
         let out = match revm_interpreter::primitives::hex::decode(line?.trim()) {
             Ok(code) => {
-                let profile = ran.get(&keccak256(&code));
+                let profile = ran.get(&super::ran::skeleton(&code));
                 let jit = (!translate_only).then_some((&mut compiler, opt));
                 evaluate(&code, limits, profile, jit)
             }

@@ -83,7 +83,7 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let ran = read_ran(args)?;
     if let Some(path) = &args.ran {
         let all = contracts.len();
-        contracts.retain(|c| ran.contains_key(&alloy_primitives::keccak256(&c.code)));
+        contracts.retain(|c| ran.contains_key(&ran::skeleton(&c.code)));
         let n = contracts.len();
         println!(
             "revmc-corpus: {n} of {all} contracts have a profile in {}: compiling what ran",
@@ -119,7 +119,7 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     if args.translate_only {
         for (i, c) in contracts.iter().enumerate() {
-            let profile = ran.get(&alloy_primitives::keccak256(&c.code));
+            let profile = ran.get(&ran::skeleton(&c.code));
             done(i, eval::evaluate(&c.code, &args.limits(), profile, None));
         }
     } else {

@@ -113,7 +113,9 @@ pub(crate) fn compile_jit_in(
         }
     };
     let phases = phases(translated, function.phases);
-    let (entry, size) = (function.entry, function.object_size);
+    // The profile is the program's data: it counts against the cache's budget.
+    let size = function.object_size + record.as_ref().map_or(0, |p| p.len());
+    let entry = function.entry;
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or
     // by a child of this build, from the same translation), and the backing that keeps it
     // mapped moves into the program.

@@ -4,9 +4,21 @@
 use revm::primitives::map::HashMap;
 use revmc_cache::{CompiledProgram, RuntimeCacheKey};
 use revmc_ir::Limits;
-use revmc_worker::{CompileError, OptLevel, Profiling, SyncCompiler};
+use revmc_worker::{CompileError, OptLevel, Profiling, RanBlocks, SyncCompiler};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A program [`JitCache::optimize_what_ran`] compiled: its key and code, and the blocks
+/// it compiled.
+#[derive(Debug, Clone)]
+pub struct CompiledFromProfile {
+    /// The program's key.
+    pub key: RuntimeCacheKey,
+    /// Its bytecode.
+    pub code: Vec<u8>,
+    /// The blocks the first tier ran, which were compiled.
+    pub ran: Arc<RanBlocks>,
+}
 
 /// The code of a program compiled at the first tier, to optimize later.
 type FirstTierCode = (RuntimeCacheKey, Vec<u8>);
@@ -18,6 +30,9 @@ pub struct JitCache {
     /// With two tiers ([`JitCache::tiered`]): the optimizing compiler, and the code of
     /// every program still at the first tier.
     optimizing: Option<(SyncCompiler, Vec<FirstTierCode>)>,
+    /// Whether first sights compile code that records the blocks it runs (always with
+    /// two tiers).
+    recording: bool,
     programs: HashMap<RuntimeCacheKey, Option<Arc<CompiledProgram>>>,
     /// Compilations that failed, with their errors, for diagnostics.
     pub failures: Vec<(RuntimeCacheKey, String)>,
@@ -31,6 +46,7 @@ impl JitCache {
         Ok(Self {
             compiler: SyncCompiler::new(opt_level)?,
             optimizing: None,
+            recording: false,
             programs: HashMap::default(),
             failures: Vec::new(),
             compile_time: Duration::ZERO,
@@ -43,7 +59,13 @@ impl JitCache {
     /// the caller's thread and when the caller says.
     pub fn tiered(first: OptLevel, optimizing: OptLevel) -> Result<Self, CompileError> {
         let optimizing = Some((SyncCompiler::new(optimizing)?, Vec::new()));
-        Ok(Self { optimizing, ..Self::new(first)? })
+        Ok(Self { optimizing, recording: true, ..Self::new(first)? })
+    }
+
+    /// The same, compiling code that records the blocks it runs, as the runtime's first
+    /// tier does (`Tuning::compile_what_ran`): to measure that code.
+    pub fn recording(self) -> Self {
+        Self { recording: true, ..self }
     }
 
     /// The same, translating under `limits` (e.g. another variant bound, for tuning).
@@ -55,26 +77,27 @@ impl JitCache {
     /// With two tiers, compiles every first-tier program again at the optimizing level,
     /// only the blocks it has run so far, and replaces it (frames running it keep it).
     /// A program whose optimizing compilation fails keeps its first-tier code. Returns
-    /// how many were replaced.
-    pub fn optimize_what_ran(&mut self) -> usize {
-        let Some((compiler, codes)) = &mut self.optimizing else { return 0 };
-        let mut replaced = 0;
+    /// what was compiled from which profile.
+    pub fn optimize_what_ran(&mut self) -> Vec<CompiledFromProfile> {
+        let Some((compiler, codes)) = &mut self.optimizing else { return Vec::new() };
+        let mut compiled = Vec::new();
         for (key, code) in codes.drain(..) {
             let Some(Some(first)) = self.programs.get(&key) else { continue };
             let Some(profile) = first.profile() else { continue };
-            let profiling = Profiling::Compile(Arc::new(profile.snapshot()));
+            let ran = Arc::new(profile.snapshot());
+            let profiling = Profiling::Compile(ran.clone());
             let start = Instant::now();
-            let compiled = compiler.compile_with("revmc_evm", &code, key.spec_id, &profiling);
+            let program = compiler.compile_with("revmc_evm", &code, key.spec_id, &profiling);
             self.compile_time += start.elapsed();
-            match compiled {
+            match program {
                 Ok((p, _)) => {
                     self.programs.insert(key, Some(Arc::new(p)));
-                    replaced += 1;
+                    compiled.push(CompiledFromProfile { key, code, ran });
                 }
                 Err(e) => self.failures.push((key, e.to_string())),
             }
         }
-        replaced
+        compiled
     }
 
     /// The program for `code` under `key`, compiling it on first sight.
@@ -87,9 +110,9 @@ impl JitCache {
             return p.clone();
         }
         let start = Instant::now();
-        let profiling = match &self.optimizing {
-            Some(_) => Profiling::Record,
-            None => Profiling::Off,
+        let profiling = match self.recording {
+            true => Profiling::Record,
+            false => Profiling::Off,
         };
         let compiled = self.compiler.compile_with("revmc_evm", code, key.spec_id, &profiling);
         self.compile_time += start.elapsed();

@@ -5,6 +5,6 @@ mod cache;
 mod jit_evm;
 mod source;
 
-pub use cache::JitCache;
+pub use cache::{CompiledFromProfile, JitCache};
 pub use jit_evm::{FrameStats, JitEvm, RuntimeJitEvm};
 pub use source::{OnMiss, ProgramSource, RuntimeSource};
