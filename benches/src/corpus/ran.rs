@@ -42,7 +42,7 @@ pub fn write(path: &Path, ran: &Ran) -> anyhow::Result<()> {
     std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
 }
 
-/// Reads what [`write`] wrote.
+/// Reads what [`write()`] wrote.
 #[allow(dead_code, reason = "revmc-bench writes, revmc-corpus reads")]
 pub fn read(path: &Path) -> anyhow::Result<HashMap<B256, RanBlocks>> {
     let text =
