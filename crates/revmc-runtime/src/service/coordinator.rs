@@ -238,10 +238,14 @@ fn ran_first_tier(
     if add_gas(warm, key, gas) < shared.policy.tuning.tier_up_gas {
         return;
     }
-    // What the first tier ran, if it recorded it (`Tuning::compile_what_ran`).
+    // What the first tier ran, if it recorded it (`Tuning::compile_what_ran`). A profile
+    // without the entry block is of no run (the gas was reported, the code did not run
+    // it): the code is compiled whole.
     let ran = (shared.cache.get(&key).as_deref())
         .and_then(CompiledProgram::profile)
-        .map(|profile| Arc::new(profile.snapshot()));
+        .map(|profile| profile.snapshot())
+        .filter(|ran| ran.contains(0))
+        .map(Arc::new);
     match shared.dispatch_profiled(key, code, ran).1 {
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) => {
