@@ -3,7 +3,9 @@
 //! the same with compiled frames as in revm's interpreter: status, gas used and refunded,
 //! output, logs, and every account's balance, nonce, code and storage. The first byte picks
 //! the tier, and whether the paths that can only fail are left to the interpreter (as the
-//! runtime does) or compiled too.
+//! runtime does) or compiled too; or both tiers as the runtime runs them: the first tier
+//! recording what runs, then the optimizing tier of what ran (`JitCache::tiered`), the
+//! transaction run on each.
 
 #![no_main]
 
@@ -15,22 +17,33 @@ use revmc_testkit::tx::{Case, check};
 use std::cell::RefCell;
 
 thread_local! {
-    static CACHES: RefCell<[JitCache; 4]> = RefCell::new(
-        [(OptLevel::O0, true), (OptLevel::O2, true), (OptLevel::O0, false), (OptLevel::O2, false)]
-            .map(|(level, interpret_failing_paths)| {
-                let limits = Limits { interpret_failing_paths, ..Limits::default() };
-                JitCache::new(level).unwrap().with_limits(limits)
-            }),
-    );
+    static CACHES: RefCell<[JitCache; 5]> = RefCell::new([
+        cache(OptLevel::O0, true),
+        cache(OptLevel::O2, true),
+        cache(OptLevel::O0, false),
+        cache(OptLevel::O2, false),
+        JitCache::tiered(OptLevel::O0, OptLevel::O2).unwrap(),
+    ]);
+}
+
+fn cache(level: OptLevel, interpret_failing_paths: bool) -> JitCache {
+    let limits = Limits { interpret_failing_paths, ..Limits::default() };
+    JitCache::new(level).unwrap().with_limits(limits)
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&level, data)) = data.split_first() else { return };
     let Some(case) = Case::from_bytes(data) else { return };
     CACHES.with(|caches| {
-        let cache = &mut caches.borrow_mut()[usize::from(level & 3)];
+        let tiered = level % 5 == 4;
+        let cache = &mut caches.borrow_mut()[usize::from(level % 5)];
         if let Err(diff) = check(&case, cache) {
             panic!("{diff}\n{case:?}");
+        }
+        if tiered && !cache.optimize_what_ran().is_empty() {
+            if let Err(diff) = check(&case, cache) {
+                panic!("optimized from what ran: {diff}\n{case:?}");
+            }
         }
         // Compiled code is freed per input, so memory stays bounded over long runs.
         cache.clear();
