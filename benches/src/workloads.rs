@@ -68,6 +68,7 @@ pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     }
     out.push(uniswap_swap(fixtures, false).0);
     out.push(uniswap_swap(fixtures, true).0);
+    out.push(uniswap_mint_position(fixtures));
     if fixtures.has("WadRayMathWrapper") {
         out.push(aave_wadraymath(fixtures));
     }
@@ -217,6 +218,22 @@ fn uniswap_swap(fixtures: &Fixtures, crossing: bool) -> (Workload, Uniswap) {
     (workload, uni)
 }
 
+/// Uniswap v3 as in [`uniswap_swap`]'s setup (a pool with a full-range position).
+/// Measured: Alice mints a narrow position (ticks -600..600) through the
+/// `NonfungiblePositionManager`, the corpus's largest contract: a new NFT, two ticks
+/// initialized, both tokens paid in by callback.
+fn uniswap_mint_position(fixtures: &Fixtures) -> Workload {
+    let mut s = Scenario::new();
+    s.fund(DEPLOYER, "deployer");
+    s.fund(ALICE, "alice");
+    let uni = Uniswap::deploy(&mut s, fixtures, DEPLOYER, ALICE);
+    let (lower, upper) = FULL_RANGE;
+    uni.mint(&mut s, lower, upper, ether(1000));
+    Workload::new("uniswap_mint_position", s, |s| {
+        uni.mint(s, -600, 600, ether(100));
+    })
+}
+
 /// Aave v3's `WadRayMathWrapper`: Alice calls `wadMul`, `wadDiv`, `rayMul` and `rayDiv`
 /// on balance-sized operands and an index of 1.05 (the arithmetic of every aToken and
 /// debt-token balance).
@@ -284,6 +301,7 @@ mod tests {
             want.push("weth9_deposit_withdraw");
         }
         want.extend(["uniswap_swap_within_tick", "uniswap_swap_crossing_ticks"]);
+        want.push("uniswap_mint_position");
         if fixtures.has("WadRayMathWrapper") {
             want.push("aave_wadraymath");
         }
