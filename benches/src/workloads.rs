@@ -198,12 +198,7 @@ fn weth9_deposit_withdraw(fixtures: &Fixtures) -> Workload {
 /// 300 token0, which takes the price past the narrow position's lower tick (about 130
 /// reach it).
 fn uniswap_swap(fixtures: &Fixtures, crossing: bool) -> (Workload, Uniswap) {
-    let mut s = Scenario::new();
-    s.fund(DEPLOYER, "deployer");
-    s.fund(ALICE, "alice");
-    let uni = Uniswap::deploy(&mut s, fixtures, DEPLOYER, ALICE);
-    let (lower, upper) = FULL_RANGE;
-    uni.mint(&mut s, lower, upper, ether(1000));
+    let (mut s, uni) = uniswap_pool(fixtures);
     uni.swap(&mut s, uni.token0, uni.token1, ether(1));
     uni.swap(&mut s, uni.token1, uni.token0, ether(1));
     let (name, amount) = if crossing {
@@ -218,17 +213,24 @@ fn uniswap_swap(fixtures: &Fixtures, crossing: bool) -> (Workload, Uniswap) {
     (workload, uni)
 }
 
-/// Uniswap v3 as in [`uniswap_swap`]'s setup (a pool with a full-range position).
-/// Measured: Alice mints a narrow position (ticks -600..600) through the
-/// `NonfungiblePositionManager`, the corpus's largest contract: a new NFT, two ticks
-/// initialized, both tokens paid in by callback.
-fn uniswap_mint_position(fixtures: &Fixtures) -> Workload {
+/// Uniswap v3 deployed by the deployer, with a pool where Alice holds a full-range
+/// position of 1000 of each token.
+fn uniswap_pool(fixtures: &Fixtures) -> (Scenario, Uniswap) {
     let mut s = Scenario::new();
     s.fund(DEPLOYER, "deployer");
     s.fund(ALICE, "alice");
     let uni = Uniswap::deploy(&mut s, fixtures, DEPLOYER, ALICE);
     let (lower, upper) = FULL_RANGE;
     uni.mint(&mut s, lower, upper, ether(1000));
+    (s, uni)
+}
+
+/// Uniswap v3 as in [`uniswap_pool`].
+/// Measured: Alice mints a narrow position (ticks -600..600) through the
+/// `NonfungiblePositionManager`, the corpus's largest contract: a new NFT, two ticks
+/// initialized, both tokens paid in by callback.
+fn uniswap_mint_position(fixtures: &Fixtures) -> Workload {
+    let (s, uni) = uniswap_pool(fixtures);
     Workload::new("uniswap_mint_position", s, |s| {
         uni.mint(s, -600, 600, ether(100));
     })

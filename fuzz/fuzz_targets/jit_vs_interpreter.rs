@@ -3,9 +3,9 @@
 //! the same with compiled frames as in revm's interpreter: status, gas used and refunded,
 //! output, logs, and every account's balance, nonce, code and storage. The first byte picks
 //! the tier, and whether the paths that can only fail are left to the interpreter (as the
-//! runtime does) or compiled too; or both tiers as the runtime runs them: the first tier
-//! recording what runs, then the optimizing tier of what ran (`JitCache::tiered`), the
-//! transaction run on each.
+//! runtime does) or compiled too; or both tiers as the runtime runs them
+//! (`JitCache::tiered`): the first tier recording what the transaction runs without call
+//! data or value, then the transaction on the optimizing tier's code of what that ran.
 
 #![no_main]
 
@@ -35,15 +35,27 @@ fuzz_target!(|data: &[u8]| {
     let Some((&level, data)) = data.split_first() else { return };
     let Some(case) = Case::from_bytes(data) else { return };
     CACHES.with(|caches| {
-        let tiered = level % 5 == 4;
         let cache = &mut caches.borrow_mut()[usize::from(level % 5)];
-        if let Err(diff) = check(&case, cache) {
-            panic!("{diff}\n{case:?}");
-        }
-        if tiered && !cache.optimize_what_ran().is_empty() {
+        if level % 5 == 4 {
+            // Profiled on the transaction without call data or value; then the case
+            // itself runs on the optimizing tier's code of that, leaving to the
+            // interpreter where it goes elsewhere.
+            let profiled = Case { calldata: Vec::new(), value: 0, ..case.clone() };
+            if let Err(diff) = check(&profiled, cache) {
+                panic!("first tier: {diff}\n{profiled:?}");
+            }
+            cache.optimize_what_ran();
             if let Err(diff) = check(&case, cache) {
                 panic!("optimized from what ran: {diff}\n{case:?}");
             }
+            // What was profiled is all compiled.
+            match check(&profiled, cache) {
+                Ok(stats) if stats.left_cold > 0 => panic!("left cold: {stats:?}\n{profiled:?}"),
+                Ok(_) => {}
+                Err(diff) => panic!("optimized from what ran: {diff}\n{profiled:?}"),
+            }
+        } else if let Err(diff) = check(&case, cache) {
+            panic!("{diff}\n{case:?}");
         }
         // Compiled code is freed per input, so memory stays bounded over long runs.
         cache.clear();

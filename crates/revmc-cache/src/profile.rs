@@ -6,6 +6,12 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// One byte per byte of a program's code, set to 1 by the program's code when it enters
 /// a block starting at that pc (`revmc_llvm::lower::LowerOptions::block_profile`).
 /// Its address is baked into the code: it lives as long as the program holding it.
+///
+/// The code's stores are plain, not atomic (an atomic store would take the block out of
+/// LLVM's fast instruction selector), racing with this side's atomic loads: outside
+/// Rust's memory model, but each is one byte store of the same value on the hardware.
+/// Frames on several threads running the same hot block all store to its line; loading
+/// first and storing only a 0 would keep the line shared, at a branch per block.
 pub struct BlockProfile {
     ran: Box<[AtomicU8]>,
 }
@@ -36,6 +42,13 @@ impl BlockProfile {
     /// The blocks that have run so far.
     pub fn snapshot(&self) -> RanBlocks {
         RanBlocks::from_fn(self.ran.len(), |pc| self.ran[pc].load(Ordering::Relaxed) != 0)
+    }
+
+    /// The blocks that have run so far, if the program ran at all: a profile without the
+    /// entry block is of no run (its gas may have been reported without the code running
+    /// it), and compiling from it would leave everything to the interpreter.
+    pub fn ran(&self) -> Option<RanBlocks> {
+        Some(self.snapshot()).filter(|ran| ran.contains(0))
     }
 }
 

@@ -33,12 +33,13 @@ pub struct CompiledProgram {
     kind: ProgramKind,
     tier: Tier,
     code_bytes: usize,
-    /// Where its code records the blocks it runs, if it does.
-    profile: Option<Arc<BlockProfile>>,
     /// Whether its code was compiled from a profile, leaving what did not run to the
     /// interpreter (`revmc_ir::translate_profiled`).
     profiled: bool,
     backing: Box<dyn Any + Send + Sync>,
+    /// Where its code records the blocks it runs, if it does. Declared after `backing`,
+    /// so dropped after the code is.
+    profile: Option<Arc<BlockProfile>>,
 }
 
 impl CompiledProgram {

@@ -96,6 +96,49 @@ fn slow_program() -> Vec<u8> {
     code
 }
 
+/// Without call data, returns 1; with, jumps to code that returns 2.
+const BRANCH: &[u8] = &[
+    0x36, 0x60, 12, 0x57, // JUMPI to 12 with call data
+    0x60, 1, 0x5f, 0x52, 0x60, 32, 0x5f, 0xf3, // MSTORE(0, 1); RETURN(0, 32)
+    0x5b, 0x60, 2, 0x5f, 0x52, 0x60, 32, 0x5f, 0xf3, // 12: JUMPDEST; MSTORE(0, 2); RETURN
+];
+
+#[test]
+fn a_tier_up_in_a_child_process_compiles_what_the_first_tier_ran() {
+    use revmc_runtime::harness::{HandOff, execute_reporting};
+    let rt = runtime(revmc(), &["compile-job"], Duration::from_secs(60));
+    let k = key(BRANCH);
+    let program = || match rt.lookup(k) {
+        Lookup::Compiled(p) => Some(p),
+        Lookup::Interpret(_) => None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    rt.record_interpreted(k, &BRANCH.to_vec().into(), u64::MAX / 2);
+    wait("the first tier compiles", &|| program().is_some_and(|p| p.tier() == Tier::First));
+    let run = |p: &revmc_runtime::CompiledProgram, calldata: &[u8]| {
+        // SAFETY: the runtime compiled `p` from `BRANCH` for `SPEC`, and it is alive.
+        let (got, hand_off) = unsafe { execute_reporting(p.entry(), BRANCH, SPEC, calldata, GAS) };
+        assert_eq!(got, Oracle::new(BRANCH, SPEC).run(calldata, GAS), "{calldata:?}");
+        hand_off
+    };
+    // The first tier runs (and records) the side without call data.
+    assert_eq!(run(&program().unwrap(), &[]), None);
+    rt.record_first_tier(k, &BRANCH.to_vec().into(), u64::MAX / 2);
+    wait("the tier-up lands", &|| program().is_some_and(|p| p.tier() == Tier::Optimized));
+    let optimized = program().unwrap();
+    assert!(optimized.is_profiled());
+    // Compiled in the child from the profile: the side that ran runs compiled, the other
+    // leaves to the interpreter.
+    assert_eq!(run(&optimized, &[]), None);
+    assert_eq!(run(&optimized, &[1]), Some(HandOff::Cold));
+}
+
 #[test]
 fn a_child_past_the_deadline_is_killed() {
     // The binary under a name of this test's own, to find its processes in `/proc`.

@@ -109,24 +109,8 @@ fn blocks_that_did_not_run_are_left_to_the_interpreter_as_cold() {
     "#]]
     .assert_eq(&ir(&[0, 10, 20]));
     // Had the block at pc 20 not run, the jump to it would leave to the interpreter.
-    expect![[r#"
-        block0:  ; pc 0
-            charge_gas 15
-            v0 = calldatasize
-            branch v0, block2, block1
-        block1:  ; pc 4
-            interpret cold @4, stack 0
-        block2:  ; pc 10
-            charge_gas 7
-            v4 = const 0x3
-            v5 = const 0x4
-            host SSTORE @2 v5, v4
-            charge_gas 11
-            jump block3
-        block3:  ; pc 20
-            interpret cold @20, stack 0
-    "#]]
-    .assert_eq(&ir(&[0, 10]));
+    let ir = ir(&[0, 10]);
+    assert!(ir.ends_with("block3:  ; pc 20\n    interpret cold @20, stack 0\n"), "{ir}");
 }
 
 #[test]

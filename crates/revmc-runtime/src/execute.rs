@@ -74,6 +74,15 @@ pub(crate) fn outcome(
     }
 }
 
+/// Why a compiled frame left the rest of itself to the interpreter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOff {
+    /// At code from which every path fails.
+    Failing,
+    /// At code that had not run when the program was profiled.
+    Cold,
+}
+
 /// Runs compiled `f` as one standalone frame over `calldata` with `gas_limit`, with a
 /// host that has no state. A frame that calls out ends with `FatalExternalError`.
 ///
@@ -86,6 +95,22 @@ pub unsafe fn execute(
     calldata: &[u8],
     gas_limit: u64,
 ) -> ExecutionOutcome {
+    // SAFETY: guaranteed by the caller.
+    unsafe { execute_reporting(f, code, spec, calldata, gas_limit) }.0
+}
+
+/// As [`execute`], with why the compiled code left the frame to the interpreter, if it
+/// did.
+///
+/// # Safety
+/// As for [`execute`].
+pub unsafe fn execute_reporting(
+    f: RawEvmFn,
+    code: &[u8],
+    spec: SpecId,
+    calldata: &[u8],
+    gas_limit: u64,
+) -> (ExecutionOutcome, Option<HandOff>) {
     let mut interp = new_interpreter(
         Bytecode::new_legacy(Bytes::copy_from_slice(code)),
         spec,
@@ -96,13 +121,14 @@ pub unsafe fn execute(
     let mut resume_at = 0;
     let mut env = crate::EnvWords::new(&host, spec);
     // SAFETY: guaranteed by the caller.
-    let action = match unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host, &mut env) }
-    {
-        CompiledRun::Action(action) => action,
-        CompiledRun::Interpret { .. } => {
-            let table = instruction_table::<EthInterpreter, DummyHost>();
-            interp.run_plain(&table, &gas_table_spec(spec), &mut host)
-        }
-    };
-    outcome(&interp, action)
+    let (action, hand_off) =
+        match unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host, &mut env) } {
+            CompiledRun::Action(action) => (action, None),
+            CompiledRun::Interpret { cold } => {
+                let table = instruction_table::<EthInterpreter, DummyHost>();
+                let action = interp.run_plain(&table, &gas_table_spec(spec), &mut host);
+                (action, Some(if cold { HandOff::Cold } else { HandOff::Failing }))
+            }
+        };
+    (outcome(&interp, action), hand_off)
 }

@@ -1,7 +1,7 @@
 //! A JIT-compiled program: its native code and the bytecode it came from.
 
 use crate::RuntimeError;
-use crate::harness::{ExecutionOutcome, execute};
+use crate::harness::{ExecutionOutcome, HandOff, execute, execute_reporting};
 use revmc_cache::CompiledProgram;
 use revmc_ir::SpecId;
 use revmc_worker::{CompilePhases, Profiling, SyncCompiler};
@@ -43,6 +43,19 @@ impl JitProgram {
         // SAFETY: the entry was compiled from `self.code` for `self.spec`, and `self` keeps
         // its code alive for the call.
         unsafe { execute(self.program.entry(), &self.code, self.spec, calldata, gas_limit) }
+    }
+
+    /// As [`Self::run`], with why the compiled code left the frame to the interpreter, if
+    /// it did.
+    pub fn run_reporting(
+        &self,
+        calldata: &[u8],
+        gas_limit: u64,
+    ) -> (ExecutionOutcome, Option<HandOff>) {
+        // SAFETY: as in `run`.
+        unsafe {
+            execute_reporting(self.program.entry(), &self.code, self.spec, calldata, gas_limit)
+        }
     }
 
     /// Time spent in the backend (lowering, passes, codegen).

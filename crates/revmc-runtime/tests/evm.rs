@@ -8,7 +8,7 @@ use revm::primitives::{Address, Bytes, U256, address};
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 use revmc_runtime::OptLevel;
-use revmc_runtime::evm::{JitCache, JitEvm};
+use revmc_runtime::evm::{FrameStats, JitCache, JitEvm};
 
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
 const A: Address = address!("0x00000000000000000000000000000000000000aa");
@@ -38,6 +38,17 @@ fn run(
     b: &[u8],
     jit: Option<&mut JitCache>,
 ) -> (String, Vec<(Address, U256, U256)>, u64) {
+    let (result, storage, stats) = run_with(a, b, &[], jit);
+    (result, storage, stats.left_to_interpreter)
+}
+
+/// As [`run`], with `data` as the transaction's call data, and the frame stats.
+fn run_with(
+    a: &[u8],
+    b: &[u8],
+    data: &[u8],
+    jit: Option<&mut JitCache>,
+) -> (String, Vec<(Address, U256, U256)>, FrameStats) {
     let mut db = CacheDB::new(EmptyDB::default());
     let code =
         |c: &[u8]| AccountInfo::default().with_code(Bytecode::new_legacy(Bytes::from(c.to_vec())));
@@ -47,14 +58,15 @@ fn run(
         CALLER,
         AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() },
     );
-    let tx = TxEnv::builder().caller(CALLER).call(A).gas_limit(1_000_000).build_fill();
+    let tx = TxEnv::builder().caller(CALLER).call(A).gas_limit(1_000_000);
+    let tx = tx.data(Bytes::from(data.to_vec())).build_fill();
     let ctx = Context::mainnet().with_db(&mut db);
-    let (result, left) = match jit {
-        None => (ctx.build_mainnet().transact_commit(tx), 0),
+    let (result, stats) = match jit {
+        None => (ctx.build_mainnet().transact_commit(tx), FrameStats::default()),
         Some(cache) => {
             let mut evm = JitEvm::new(ctx.build_mainnet(), cache);
             let result = evm.transact_commit(tx);
-            (result, evm.stats.left_to_interpreter)
+            (result, evm.stats)
         }
     };
     let result = format!("{:?}", result.expect("transaction runs"));
@@ -65,7 +77,7 @@ fn run(
         }
     }
     storage.sort();
-    (result, storage, left)
+    (result, storage, stats)
 }
 
 #[test]
@@ -140,4 +152,53 @@ fn frames_that_fail_on_paths_left_to_the_interpreter_end_as_in_revm() {
             assert_eq!(compiled.2, left, "frames left to the interpreter {what}");
         }
     }
+}
+
+/// A: with two live values below, CALLs B (`contracts`' B); then, without call data,
+/// stores their sum with the call's success and stops. With call data it jumps to code
+/// the profile below never runs: it stores the return data size and the sum, CALLs B
+/// again from there, and stores that call's success.
+fn caller_with_a_cold_side() -> Vec<u8> {
+    let mut a = vec![0x60, 0x11, 0x60, 0x22]; // live values below the call arguments
+    let call = |a: &mut Vec<u8>| {
+        // CALL(GAS, B, 0, 0, 0, 0, 32)
+        a.extend([0x60, 32, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x73]);
+        a.extend(B.as_slice());
+        a.extend([0x5a, 0xf1]);
+    };
+    call(&mut a);
+    a.extend([0x36, 0x60, 0, 0x57]); // CALLDATASIZE; JUMPI to the cold side (patched)
+    let jumpi = a.len() - 2;
+    a.extend([0x01, 0x01, 0x60, 1, 0x55, 0x00]); // SSTORE(1, 0x11 + 0x22 + success); STOP
+    a[jumpi] = u8::try_from(a.len()).unwrap();
+    a.push(0x5b); // JUMPDEST: the cold side
+    a.extend([0x3d, 0x60, 2, 0x55]); // SSTORE(2, RETURNDATASIZE)
+    a.extend([0x01, 0x01, 0x60, 1, 0x55]); // SSTORE(1, 0x11 + 0x22 + success)
+    call(&mut a);
+    a.extend([0x60, 4, 0x55, 0x00]); // SSTORE(4, success); STOP
+    a
+}
+
+#[test]
+fn frames_that_reach_code_the_first_tier_never_ran_continue_in_revm_calls_included() {
+    let (a, b) = (caller_with_a_cold_side(), contracts().1);
+    let interpreted = run_with(&a, &b, &[1], None);
+    // Both calls succeeded, and the sum survived the first: 0x11 + 0x22 + 1.
+    assert!(interpreted.1.contains(&(A, U256::from(1), U256::from(0x34))), "{interpreted:?}");
+    assert!(interpreted.1.contains(&(A, U256::from(4), U256::from(1))), "{interpreted:?}");
+    // Profiled without call data, optimized from what that ran.
+    let mut cache = JitCache::tiered(OptLevel::O0, OptLevel::O2).unwrap();
+    let profiled = run_with(&a, &b, &[], Some(&mut cache));
+    assert_eq!(profiled.2.left_cold, 0, "the first tier has no cold code");
+    let optimized = cache.optimize_what_ran();
+    assert_eq!(optimized.len(), 2, "A and B: {:?}", cache.failures);
+    // With call data, A leaves at its cold side after resuming from its compiled call,
+    // and calls B from the interpreter; B runs compiled both times.
+    let compiled = run_with(&a, &b, &[1], Some(&mut cache));
+    assert_eq!((&compiled.0, &compiled.1), (&interpreted.0, &interpreted.1));
+    assert_eq!((compiled.2.compiled, compiled.2.left_cold), (3, 1), "{:?}", compiled.2);
+    // Without call data, nothing leaves.
+    let again = run_with(&a, &b, &[], Some(&mut cache));
+    assert_eq!((&again.0, &again.1), (&profiled.0, &profiled.1));
+    assert_eq!(again.2.left_to_interpreter, 0, "{:?}", again.2);
 }

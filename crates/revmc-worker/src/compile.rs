@@ -77,7 +77,8 @@ pub fn compile_jit(
 
 /// As [`compile_jit`], with `profiling`, and with LLVM's work in a child process when
 /// `child` says so (`process.rs`): the object is linked into `compiler`. Code that
-/// records its profile is compiled here: its profile is in this process.
+/// records its profile is compiled here: its profile is in this process (the pool never
+/// gives such a job a child).
 pub(crate) fn compile_jit_in(
     compiler: &mut JitCompiler,
     symbol: &str,

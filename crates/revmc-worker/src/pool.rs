@@ -303,8 +303,10 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
         (CompileKind::Jit, Tier::First) => shared.deadline,
         _ => shared.optimizing_deadline,
     };
+    // Code that records its profile stores into this process: it compiles here.
+    let records = matches!(job.profiling, crate::Profiling::Record);
     let in_child = match (job.kind, job.tier, &shared.optimizing_process) {
-        (CompileKind::Jit, Tier::Optimized, Some(process)) => {
+        (CompileKind::Jit, Tier::Optimized, Some(process)) if !records => {
             let dump_dir = shared.dump_dir.as_deref();
             Some(crate::process::InChild { process, deadline, dump_dir })
         }

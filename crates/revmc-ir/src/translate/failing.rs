@@ -19,7 +19,6 @@
 //! only ends by running out of gas could otherwise spend all of the frame's gas
 //! interpreted). So does a failing block another block reads a value of (a dispatch block
 //! the translator made), and a synthetic block, which has no pc to resume at.
-
 //!
 //! With a profile ([`RanBlocks`]), a block whose pc did not run is left the same way, as
 //! *cold*: profiled code ran a workload on the first tier, and the optimizing tier
@@ -33,8 +32,8 @@ use crate::profile::RanBlocks;
 
 impl Translator<'_> {
     /// Replaces with an exit to the interpreter every block that starts at an EVM
-    /// instruction of the code and is failing (if `failing` is on) or, with a profile `ran`, did not
-    /// run.
+    /// instruction of the code and is failing (if `failing` is on) or, with a profile
+    /// `ran`, did not run.
     pub(super) fn leave_to_interpreter(&mut self, failing: bool, ran: Option<&RanBlocks>) {
         let failing = match failing {
             true => acyclic_failing_blocks(&self.func),

@@ -76,15 +76,16 @@ impl JitCache {
 
     /// With two tiers, compiles every first-tier program again at the optimizing level,
     /// only the blocks it has run so far, and replaces it (frames running it keep it).
-    /// A program whose optimizing compilation fails keeps its first-tier code. Returns
-    /// what was compiled from which profile.
+    /// A program whose optimizing compilation fails, or that has not run, keeps its
+    /// first-tier code. Returns what was compiled from which profile.
     pub fn optimize_what_ran(&mut self) -> Vec<CompiledFromProfile> {
         let Some((compiler, codes)) = &mut self.optimizing else { return Vec::new() };
         let mut compiled = Vec::new();
         for (key, code) in codes.drain(..) {
             let Some(Some(first)) = self.programs.get(&key) else { continue };
-            let Some(profile) = first.profile() else { continue };
-            let ran = Arc::new(profile.snapshot());
+            // A program that never ran (only compiled) stays at the first tier.
+            let Some(ran) = first.profile().and_then(|p| p.ran()) else { continue };
+            let ran = Arc::new(ran);
             let profiling = Profiling::Compile(ran.clone());
             let start = Instant::now();
             let program = compiler.compile_with("revmc_evm", &code, key.spec_id, &profiling);

@@ -106,8 +106,9 @@ pub struct Tuning {
     pub interpret_failing_paths: bool,
     /// With a first tier: its code records the blocks it runs, and the optimizing tier
     /// compiles only those, leaving the others to the interpreter
-    /// (`revmc_ir::translate_profiled`): a fifth to a quarter of the compile time on real
-    /// contracts (`docs/compile-cost.md`, "Compiling what ran"). Should optimized frames
+    /// (`revmc_ir::translate_profiled`): on the contracts the board's workloads run, a
+    /// sixth to two fifths of the whole contract's compile time (`docs/compile-cost.md`,
+    /// "Compiling what ran"). Should optimized frames
     /// then leave to the interpreter at blocks that did not run, using `tier_up_gas`
     /// there, the code is compiled again whole. `false` compiles the whole program.
     pub compile_what_ran: bool,

@@ -160,10 +160,12 @@ fn apply(shared: &Shared, io: Option<&StoreIo>, hot: &mut Hotness, event: Event)
             executed(shared, io, &mut hot.interpreted, key, &code, gas)
         }
         Event::Executed { key, code, gas, tier: Some(Tier::First) } => {
-            ran_first_tier(shared, &mut hot.first_tier, key, &code, gas)
+            recompile_when_warm(shared, &mut hot.first_tier, key, &code, gas, Recompile::TierUp)
         }
         Event::Executed { tier: Some(Tier::Optimized), .. } => {}
-        Event::LeftCold { key, code, gas } => left_cold(shared, &mut hot.cold, key, &code, gas),
+        Event::LeftCold { key, code, gas } => {
+            recompile_when_warm(shared, &mut hot.cold, key, &code, gas, Recompile::Whole)
+        }
         Event::Clear => hot.clear(),
         Event::Shutdown => return false,
     }
@@ -213,86 +215,67 @@ fn executed(
     }
 }
 
-/// First-tier code of `key` ran a frame using `gas`: once it has run `tier_up_gas`,
-/// dispatch the optimizing compilation, whose result replaces the first-tier program.
-fn ran_first_tier(
-    shared: &Shared,
-    warm: &mut LruCache<RuntimeCacheKey, u64>,
-    key: RuntimeCacheKey,
-    code: &[u8],
-    gas: u64,
-) {
-    if shared.paused.load(Ordering::Relaxed) {
-        return;
-    }
-    let first_tier = shared.cache.get(&key).is_some_and(|p| p.tier() == Tier::First);
-    // A failed optimizing compilation is not retried: the first-tier code stays.
-    if !first_tier
-        || shared.ledger.check_failure(&key).is_some()
-        || shared.ledger.check_tier_up_failure(&key).is_some()
-        || shared.ledger.is_in_flight(&key)
-    {
-        warm.pop(&key);
-        return;
-    }
-    if add_gas(warm, key, gas) < shared.policy.tuning.tier_up_gas {
-        return;
-    }
-    // What the first tier ran, if it recorded it (`Tuning::compile_what_ran`). A profile
-    // without the entry block is of no run (the gas was reported, the code did not run
-    // it): the code is compiled whole.
-    let ran = (shared.cache.get(&key).as_deref())
-        .and_then(CompiledProgram::profile)
-        .map(|profile| profile.snapshot())
-        .filter(|ran| ran.contains(0))
-        .map(Arc::new);
-    match shared.dispatch_profiled(key, code, ran).1 {
-        Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
-        Some(Rejected::ShutDown) => {
-            warm.pop(&key);
-        }
-        None => {
-            Counters::bump(&shared.counters.tier_ups);
-            warm.pop(&key);
-        }
-    }
+/// Why a resident program is recompiled optimized once its frames have used
+/// `tier_up_gas`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recompile {
+    /// First-tier code ran: compile it optimized, from what it ran if it recorded that
+    /// (`Tuning::compile_what_ran`).
+    TierUp,
+    /// Optimized code compiled from a profile left frames to the interpreter at code that
+    /// had not run: the profile no longer fits the workload; compile it whole.
+    Whole,
 }
 
-/// Optimized code of `key` compiled from a profile left a frame that used `gas` to the
-/// interpreter at code that had not run: once such frames have used `tier_up_gas`, the
-/// profile no longer fits the workload, and the code is compiled again whole, which
-/// replaces it.
-fn left_cold(
+/// Frames of `key`'s resident program used `gas`, counted in `counts` towards `why`:
+/// once they have used `tier_up_gas`, dispatch the optimizing compilation, whose result
+/// replaces the program.
+fn recompile_when_warm(
     shared: &Shared,
-    cold: &mut LruCache<RuntimeCacheKey, u64>,
+    counts: &mut LruCache<RuntimeCacheKey, u64>,
     key: RuntimeCacheKey,
     code: &[u8],
     gas: u64,
+    why: Recompile,
 ) {
     if shared.paused.load(Ordering::Relaxed) {
         return;
     }
-    let profiled = shared.cache.get(&key).is_some_and(|p| p.is_profiled());
-    // A failed recompilation is not retried: the profiled code stays.
-    if !profiled
+    let resident = shared.cache.get(&key);
+    let applies = resident.as_deref().is_some_and(|p| match why {
+        Recompile::TierUp => p.tier() == Tier::First,
+        Recompile::Whole => p.is_profiled(),
+    });
+    // A failed optimizing compilation is not retried: the code it would replace stays.
+    if !applies
         || shared.ledger.check_failure(&key).is_some()
         || shared.ledger.check_tier_up_failure(&key).is_some()
         || shared.ledger.is_in_flight(&key)
     {
-        cold.pop(&key);
+        counts.pop(&key);
         return;
     }
-    if add_gas(cold, key, gas) < shared.policy.tuning.tier_up_gas {
+    if add_gas(counts, key, gas) < shared.policy.tuning.tier_up_gas {
         return;
     }
-    match shared.dispatch_profiled(key, code, None).1 {
+    // What the first tier ran, if it recorded a run; else the code is compiled whole.
+    let ran = match why {
+        Recompile::TierUp => {
+            resident.as_deref().and_then(CompiledProgram::profile).and_then(|p| p.ran())
+        }
+        Recompile::Whole => None,
+    };
+    match shared.dispatch_profiled(key, code, ran.map(Arc::new)).1 {
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) => {
-            cold.pop(&key);
+            counts.pop(&key);
         }
         None => {
-            Counters::bump(&shared.counters.recompiled_whole);
-            cold.pop(&key);
+            Counters::bump(match why {
+                Recompile::TierUp => &shared.counters.tier_ups,
+                Recompile::Whole => &shared.counters.recompiled_whole,
+            });
+            counts.pop(&key);
         }
     }
 }

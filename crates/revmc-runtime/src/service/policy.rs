@@ -64,9 +64,7 @@ impl Policy {
             },
         }
     }
-}
 
-impl Policy {
     /// What a job of `kind` at `tier` does with block profiles: with
     /// `Tuning::compile_what_ran`, first-tier code records them, and an optimizing JIT
     /// compilation given the blocks that `ran` compiles only those.

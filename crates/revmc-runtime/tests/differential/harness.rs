@@ -1,8 +1,8 @@
 //! Running one case both ways and comparing, plus a tiny bytecode builder.
 
 use revmc_ir::Limits;
-use revmc_runtime::harness::ExecutionOutcome;
 use revmc_runtime::harness::Oracle;
+use revmc_runtime::harness::{ExecutionOutcome, HandOff};
 use revmc_runtime::{
     InstructionResult, JitProgram, OptLevel, Profiling, RanBlocks, SpecId, SyncCompiler, U256,
 };
@@ -101,6 +101,9 @@ pub struct Case {
     oracle: Oracle,
     jits: Vec<JitProgram>,
     what_ran: OnceCell<JitProgram>,
+    /// The input and gas the recording level ran first, which `what_ran` was compiled
+    /// from.
+    profiled_on: OnceCell<(Vec<u8>, u64)>,
 }
 
 impl Case {
@@ -125,7 +128,8 @@ impl Case {
                 .collect()
         });
         let oracle = Oracle::new(code, spec);
-        Self { code: code.to_vec(), spec, oracle, jits, what_ran: OnceCell::new() }
+        let (what_ran, profiled_on) = (OnceCell::new(), OnceCell::new());
+        Self { code: code.to_vec(), spec, oracle, jits, what_ran, profiled_on }
     }
 
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
@@ -163,7 +167,13 @@ impl Case {
                     .unwrap_or_else(|e| panic!("compile {}: {e}", hex(&self.code)))
             })
         });
-        agrees(what_ran.run(calldata, gas), "O2 of what the first input ran");
+        let (got, hand_off) = what_ran.run_reporting(calldata, gas);
+        if *self.profiled_on.get_or_init(|| (calldata.to_vec(), gas)) == (calldata.to_vec(), gas) {
+            // What the recording ran is all compiled: its input never leaves cold.
+            let ctx = || format!("code {} calldata {}", hex(&self.code), hex(calldata));
+            assert_ne!(hand_off, Some(HandOff::Cold), "left cold where it ran: {}", ctx());
+        }
+        agrees(got, "O2 of what the first input ran");
         want
     }
 

@@ -66,6 +66,16 @@ fn transactions_run_interpreted_until_hot_then_compiled_with_the_same_results() 
     assert!(results.last().unwrap().contains(&format!("{n:064x}")), "{}", results.last().unwrap());
 }
 
+/// A state with `code` at `A` and a funded `CALLER`.
+fn genesis(code: &'static [u8]) -> CacheDB<EmptyDB> {
+    let mut db = CacheDB::new(EmptyDB::default());
+    let code = Bytecode::new_legacy(Bytes::from_static(code));
+    db.insert_account_info(A, AccountInfo::default().with_code(code));
+    let rich = AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() };
+    db.insert_account_info(CALLER, rich);
+    db
+}
+
 /// Loops 200 times, then increments storage slot 0.
 const LOOP_THEN_COUNT: &[u8] = &[
     0x61, 0x00, 0xc8, // PUSH2 200
@@ -87,15 +97,7 @@ fn hot_code_runs_first_tier_then_is_recompiled_optimized_with_the_same_results()
     // Keyed by the spec the transactions run under.
     let spec = Context::mainnet().cfg.spec;
     let k = revmc_runtime::RuntimeCacheKey::new(revm::primitives::keccak256(LOOP_THEN_COUNT), spec);
-    let genesis = || {
-        let mut db = CacheDB::new(EmptyDB::default());
-        let code = Bytecode::new_legacy(Bytes::from_static(LOOP_THEN_COUNT));
-        db.insert_account_info(A, AccountInfo::default().with_code(code));
-        let rich = AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() };
-        db.insert_account_info(CALLER, rich);
-        db
-    };
-    let (mut db, mut oracle_db) = (genesis(), genesis());
+    let (mut db, mut oracle_db) = (genesis(LOOP_THEN_COUNT), genesis(LOOP_THEN_COUNT));
     let mut tiers = Vec::new();
     // Bounded by time, not by a count of transactions: the first-tier frames' gas reaches
     // the coordinator asynchronously (it polls every 1–16 ms), and an optimized build ran
@@ -215,15 +217,7 @@ fn code_optimized_from_what_ran_leaves_the_rest_to_the_interpreter_until_recompi
     let spec = Context::mainnet().cfg.spec;
     let code = LOOP_THEN_COUNT_BY_INPUT;
     let k = revmc_runtime::RuntimeCacheKey::new(revm::primitives::keccak256(code), spec);
-    let genesis = || {
-        let mut db = CacheDB::new(EmptyDB::default());
-        let code = Bytecode::new_legacy(Bytes::from_static(code));
-        db.insert_account_info(A, AccountInfo::default().with_code(code));
-        let rich = AccountInfo { balance: U256::from(10u64.pow(18)), ..Default::default() };
-        db.insert_account_info(CALLER, rich);
-        db
-    };
-    let (mut db, mut oracle_db) = (genesis(), genesis());
+    let (mut db, mut oracle_db) = (genesis(code), genesis(code));
     let mut nonce = 0u64;
     // One transaction both ways, with or without call data: its frame stats.
     let mut transact = |data: &'static [u8]| {
