@@ -23,10 +23,13 @@ commands:
                    drive N distinct contracts through the compile service under a small code
                    budget; report resident entries, JIT code bytes, RSS and lookup latency
   corpus [PATH...] [--json FILE] [--opt-level N] [--translate-only] [--timeout-s S] [--jobs J]
-         [--min-coverage PCT] [--max-variants N]
+         [--min-coverage PCT] [--max-variants N] [--what-ran]
                    translate and JIT-compile every contract of PATH (contracts/ files or state
                    tests; default ../shared/fixtures/contracts), each in a child process under a
-                   time bound; report coverage, compile ms per KiB, the slowest, refusals by reason
+                   time bound; report coverage, compile ms per KiB, the slowest, refusals by reason.
+                   --what-ran: only the contracts the board's real workloads run, compiled as
+                   the runtime's optimizing tier does, from what their first tier ran
+                   (revmc-bench --quick --write-ran, then revmc-corpus --ran)
   setup            ensure LLVM 22 and the packages needed to link it are installed
   help             print this message";
 
@@ -175,15 +178,37 @@ fn soak(args: &[String]) -> anyhow::Result<()> {
     cmd::step("cargo run --release -p revmc-bench --bin revmc-soak", run)
 }
 
+/// The rows of the board's real-workload section (`revmc-bench --filter`).
+const REAL_WORKLOADS: &str = "erc20,proxy,erc721,weth9,uniswap,aave";
+
 /// `cargo xtask corpus`: the compile-coverage tool in release mode, arguments forwarded.
+/// With `--what-ran`, the board's real workloads first write what their first tier ran,
+/// and the tool compiles those contracts from it.
 fn corpus(args: &[String]) -> anyhow::Result<()> {
     let llvm = llvm::ensure_llvm()?;
+    let what_ran = args.iter().any(|a| a == "--what-ran");
+    let mut args: Vec<String> = args.iter().filter(|a| *a != "--what-ran").cloned().collect();
+    let ran = std::env::temp_dir().join(format!("revmc-what-ran-{}.json", std::process::id()));
+    if what_ran {
+        let mut bench = cmd::cargo(
+            &llvm,
+            &["run", "--release", "-p", "revmc-bench", "--bin", "revmc-bench", "--"],
+        );
+        bench.args(["--quick", "--filter", REAL_WORKLOADS, "--write-ran"]).arg(&ran);
+        cmd::step("cargo run --release -p revmc-bench -- --write-ran", bench)?;
+        args.extend(["--ran".to_string(), ran.display().to_string()]);
+    }
     let mut run = cmd::cargo(
         &llvm,
         &["run", "--release", "-p", "revmc-bench", "--bin", "revmc-corpus", "--"],
     );
-    run.args(args);
-    cmd::step("cargo run --release -p revmc-bench --bin revmc-corpus", run)
+    run.args(&args);
+    let done = cmd::step("cargo run --release -p revmc-bench --bin revmc-corpus", run);
+    if what_ran {
+        // Best effort: a leftover file in the temporary directory is harmless.
+        let _ = std::fs::remove_file(&ran);
+    }
+    done
 }
 
 /// `cargo xtask statetest`: the state-test runner in release mode, arguments forwarded.
