@@ -76,15 +76,19 @@ impl JitCache {
 
     /// With two tiers, compiles every first-tier program again at the optimizing level,
     /// only the blocks it has run so far, and replaces it (frames running it keep it).
-    /// A program whose optimizing compilation fails, or that has not run, keeps its
-    /// first-tier code. Returns what was compiled from which profile.
+    /// A program whose optimizing compilation fails keeps its first-tier code; one that
+    /// has not run yet waits for a later call. Returns what was compiled from which
+    /// profile.
     pub fn optimize_what_ran(&mut self) -> Vec<CompiledFromProfile> {
         let Some((compiler, codes)) = &mut self.optimizing else { return Vec::new() };
         let mut compiled = Vec::new();
-        for (key, code) in codes.drain(..) {
+        for (key, code) in std::mem::take(codes) {
             let Some(Some(first)) = self.programs.get(&key) else { continue };
-            // A program that never ran (only compiled) stays at the first tier.
-            let Some(ran) = first.profile().and_then(|p| p.ran()) else { continue };
+            // A program that has not run yet stays at the first tier, for a later call.
+            let Some(ran) = first.profile().and_then(|p| p.ran()) else {
+                codes.push((key, code));
+                continue;
+            };
             let ran = Arc::new(ran);
             let profiling = Profiling::Compile(ran.clone());
             let start = Instant::now();
@@ -132,11 +136,6 @@ impl JitCache {
         };
         self.programs.insert(key, program.clone());
         program
-    }
-
-    /// The program compiled for `key`, if there is one.
-    pub fn get(&self, key: &RuntimeCacheKey) -> Option<Arc<CompiledProgram>> {
-        self.programs.get(key).cloned().flatten()
     }
 
     /// Drops every program (their code is freed once no frame uses it) and the negative
