@@ -157,7 +157,6 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     };
     let mut engines = Engines {
         jit: jit.with_limits(limits),
-        tiered,
         ran: Default::default(),
         aot: aot::Aot::new(args.opt_level, limits)?,
     };

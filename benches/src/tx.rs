@@ -203,12 +203,10 @@ struct Outcome {
 /// The engines a board compares against the interpreter.
 #[derive(Debug)]
 pub struct Engines {
-    /// JIT programs, compiled on first sight; if `tiered`, at the first tier, and then
-    /// optimized from what the check run ran (`JitCache::optimize_what_ran`).
+    /// JIT programs, compiled on first sight; with two tiers (`JitCache::is_tiered`, the
+    /// runtime's default), at the first tier, then optimized from what the check run ran
+    /// (`JitCache::optimize_what_ran`), and a row's compile time is that compilation's.
     pub jit: JitCache,
-    /// Whether `jit` has two tiers, as the runtime's default: a row's compile time is
-    /// then its optimizing compilation of what ran.
-    pub tiered: bool,
     /// What the first tier ran, over every row, by code skeleton (`--write-ran`).
     pub ran: crate::ran::Ran,
     /// AOT programs, compiled, stored and loaded on first sight.
@@ -222,28 +220,27 @@ pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyh
     if let Some(invalid) = want.results.iter().find(|r| r.starts_with("Err")) {
         bail!("{name}: the transaction is invalid: {invalid}");
     }
-    if engines.tiered {
+    let tiered = engines.jit.is_tiered();
+    if tiered {
         // Each row's programs are profiled on its own workload.
         engines.jit.clear();
     }
-    let compile_before = engines.jit.compile_time;
+    let mut compile_before = engines.jit.compile_time;
     let mut jit = Recorder::new(&mut engines.jit);
     let mut got = case.outcome(Some(&mut jit));
     let mut seen = jit.seen;
-    if engines.tiered {
+    if tiered {
         // The check ran the first tier, which recorded what ran: the optimizing tier
         // compiles that, and the row times it.
         compare(name, "JIT (first tier)", &want, &got)?;
-        let before = engines.jit.compile_time;
+        compile_before = engines.jit.compile_time;
         for compiled in engines.jit.optimize_what_ran() {
             let pcs = engines.ran.entry(crate::ran::skeleton(&compiled.code)).or_default();
             pcs.extend(compiled.ran.pcs());
         }
-        let compile_time = engines.jit.compile_time - before;
         let mut jit = Recorder::new(&mut engines.jit);
         got = case.outcome(Some(&mut jit));
         seen = jit.seen;
-        engines.jit.compile_time = compile_before + compile_time;
     }
     let code_bytes = seen.iter().filter_map(|(_, bytes)| *bytes).sum();
     let interpreted = seen.iter().filter(|(_, bytes)| bytes.is_none()).count();

@@ -4,7 +4,6 @@ use crate::BlockProfile;
 use revmc_ir::abi::RawEvmFn;
 use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
 
 /// How a program's code was produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,7 +38,7 @@ pub struct CompiledProgram {
     backing: Box<dyn Any + Send + Sync>,
     /// Where its code records the blocks it runs, if it does. Declared after `backing`,
     /// so dropped after the code is.
-    profile: Option<Arc<BlockProfile>>,
+    profile: Option<BlockProfile>,
 }
 
 impl CompiledProgram {
@@ -72,8 +71,8 @@ impl CompiledProgram {
     /// # Safety
     ///
     /// The code must store into `profile` and nowhere else: it is kept alive as long as
-    /// the program.
-    pub unsafe fn with_profile(self, profile: Arc<BlockProfile>) -> Self {
+    /// the program (its bytes do not move with it).
+    pub unsafe fn with_profile(self, profile: BlockProfile) -> Self {
         Self { profile: Some(profile), ..self }
     }
 
@@ -83,7 +82,7 @@ impl CompiledProgram {
     }
 
     /// Where its code records the blocks it runs, if it does.
-    pub fn profile(&self) -> Option<&Arc<BlockProfile>> {
+    pub fn profile(&self) -> Option<&BlockProfile> {
         self.profile.as_ref()
     }
 

@@ -7,7 +7,6 @@ use crate::{CompileError, CompilePhases};
 use revmc_cache::{BlockProfile, CompiledProgram, ProgramKind};
 use revmc_ir::{Limits, OptLevel, RanBlocks, SpecId, translate_profiled};
 use revmc_llvm::{AotCompiler, JitCompiler};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Translates `code` (only the blocks in `ran`, if given), and refuses it for an
@@ -90,15 +89,14 @@ pub(crate) fn compile_jit_in(
 ) -> Result<(CompiledProgram, CompilePhases), CompileError> {
     let level = compiler.opt_level();
     let (ir, translated) = translate_timed(code, spec, limits, level, profiling.ran())?;
-    let record =
-        matches!(profiling, Profiling::Record).then(|| Arc::new(BlockProfile::new(code.len())));
-    let function = match (child, &record) {
-        (None, _) | (_, Some(_)) => {
+    let record = matches!(profiling, Profiling::Record).then(|| BlockProfile::new(code.len()));
+    let function = match child.filter(|_| record.is_none()) {
+        None => {
             let _span = tracing::debug_span!("backend", ?level).entered();
             compiler.set_chunk_cost(limits.first_tier_chunk_cost);
             match &record {
-                // SAFETY: the profile's bytes move into the program below, which
-                // outlives its code.
+                // SAFETY: the profile's bytes (which do not move with it) go into the
+                // program below, which outlives its code.
                 Some(profile) => unsafe {
                     compiler.compile_profiled(&ir, symbol, profile.as_mut_ptr(), profile.len())?
                 },
@@ -107,7 +105,7 @@ pub(crate) fn compile_jit_in(
         }
         // Refused above if at all, before the child starts, which translates again: the
         // deadline counts from its start to its reply.
-        (Some(child), None) => {
+        Some(child) => {
             let _span = tracing::debug_span!("child", ?level).entered();
             let ran = profiling.ran();
             crate::process::compile_in_child(child, compiler, symbol, code, spec, limits, ran)?

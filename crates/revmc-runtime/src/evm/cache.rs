@@ -62,6 +62,11 @@ impl JitCache {
         Ok(Self { optimizing, recording: true, ..Self::new(first)? })
     }
 
+    /// Whether it has two tiers ([`Self::tiered`]).
+    pub fn is_tiered(&self) -> bool {
+        self.optimizing.is_some()
+    }
+
     /// The same, compiling code that records the blocks it runs, as the runtime's first
     /// tier does (`Tuning::compile_what_ran`): to measure that code.
     pub fn recording(self) -> Self {

@@ -100,10 +100,9 @@ pub struct Case {
     spec: SpecId,
     oracle: Oracle,
     jits: Vec<JitProgram>,
-    what_ran: OnceCell<JitProgram>,
-    /// The input and gas the recording level ran first, which `what_ran` was compiled
-    /// from.
-    profiled_on: OnceCell<(Vec<u8>, u64)>,
+    /// The program of what ran, and the input and gas the recording level ran first,
+    /// which it was compiled from.
+    what_ran: OnceCell<(JitProgram, (Vec<u8>, u64))>,
 }
 
 impl Case {
@@ -128,8 +127,7 @@ impl Case {
                 .collect()
         });
         let oracle = Oracle::new(code, spec);
-        let (what_ran, profiled_on) = (OnceCell::new(), OnceCell::new());
-        Self { code: code.to_vec(), spec, oracle, jits, what_ran, profiled_on }
+        Self { code: code.to_vec(), spec, oracle, jits, what_ran: OnceCell::new() }
     }
 
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
@@ -155,20 +153,21 @@ impl Case {
         for (jit, (_, _, _, _, level)) in self.jits.iter().zip(LEVELS) {
             agrees(jit.run(calldata, gas), level);
         }
-        let what_ran = self.what_ran.get_or_init(|| {
+        let (what_ran, profiled_on) = self.what_ran.get_or_init(|| {
             let recording = LEVELS.iter().position(|l| l.3 == Profile::Record).expect("a level");
             let profile = self.jits[recording].program().profile().expect("a profile");
             let ran = profile.snapshot();
             // The entry block ran, and is recorded.
             assert!(ran.contains(0), "the entry block is not recorded: {}", hex(&self.code));
             let profiling = Profiling::Compile(Arc::new(ran));
-            OPTIMIZING.with(|c| {
+            let program = OPTIMIZING.with(|c| {
                 JitProgram::compile_with(&mut c.borrow_mut(), &self.code, self.spec, &profiling)
                     .unwrap_or_else(|e| panic!("compile {}: {e}", hex(&self.code)))
-            })
+            });
+            (program, (calldata.to_vec(), gas))
         });
         let (got, hand_off) = what_ran.run_reporting(calldata, gas);
-        if *self.profiled_on.get_or_init(|| (calldata.to_vec(), gas)) == (calldata.to_vec(), gas) {
+        if (profiled_on.0.as_slice(), profiled_on.1) == (calldata, gas) {
             // What the recording ran is all compiled: its input never leaves cold.
             let ctx = || format!("code {} calldata {}", hex(&self.code), hex(calldata));
             assert_ne!(hand_off, Some(HandOff::Cold), "left cold where it ran: {}", ctx());
