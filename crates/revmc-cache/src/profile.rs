@@ -1,4 +1,6 @@
-//! The blocks a first-tier program has run, recorded by its own code.
+//! The blocks a program's frames have run: recorded by a first-tier program's own code,
+//! and, for a program compiled from such a record, by the interpreter where its frames
+//! leave it at code that had not run.
 
 use revmc_ir::RanBlocks;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -20,6 +22,27 @@ impl BlockProfile {
     /// A profile of code `len` bytes long, where nothing has run.
     pub fn new(len: usize) -> Self {
         Self { ran: (0..len).map(|_| AtomicU8::new(0)).collect() }
+    }
+
+    /// A profile of code `len` bytes long in which the blocks of `ran` have run: that of
+    /// a program compiled from `ran`, whose code stores nothing here. Its frames that
+    /// leave to the interpreter at a block outside `ran` [`mark`](Self::mark) what they run
+    /// there.
+    pub fn from_ran(len: usize, ran: &RanBlocks) -> Self {
+        Self { ran: (0..len).map(|pc| AtomicU8::new(u8::from(ran.contains(pc)))).collect() }
+    }
+
+    /// Records that the instruction at `pc` ran (any pc outside the code: nothing). A block
+    /// ran when its first instruction did.
+    #[inline]
+    pub fn mark(&self, pc: usize) {
+        if let Some(byte) = self.ran.get(pc) {
+            // Loads first: the byte is set after a block's first run, and frames on other
+            // threads then share its line instead of taking it from each other.
+            if byte.load(Ordering::Relaxed) == 0 {
+                byte.store(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// The address the code stores to. Frames on other threads may store through it
@@ -55,5 +78,22 @@ impl BlockProfile {
 impl std::fmt::Debug for BlockProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlockProfile").field("len", &self.ran.len()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_from_what_ran_holds_it_and_what_is_marked_later() {
+        let profile = BlockProfile::from_ran(10, &RanBlocks::from_pcs([0, 4]));
+        assert_eq!(profile.ran(), Some(RanBlocks::from_fn(10, |pc| pc == 0 || pc == 4)));
+        profile.mark(7);
+        profile.mark(7);
+        profile.mark(10); // past the code: nothing
+        assert_eq!(profile.ran(), Some(RanBlocks::from_fn(10, |pc| [0, 4, 7].contains(&pc))));
+        // Without the entry block, no run.
+        assert_eq!(BlockProfile::from_ran(10, &RanBlocks::from_pcs([4])).ran(), None);
     }
 }

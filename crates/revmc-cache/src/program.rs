@@ -35,9 +35,14 @@ pub struct CompiledProgram {
     /// Whether its code was compiled from a profile, leaving what did not run to the
     /// interpreter (`revmc_ir::translate_profiled`).
     profiled: bool,
+    /// How many earlier programs of its code were compiled from a profile, which frames
+    /// leaving them at code that had not run then widened (0 for the first).
+    widenings: u8,
     backing: Box<dyn Any + Send + Sync>,
-    /// Where its code records the blocks it runs, if it does. Declared after `backing`,
-    /// so dropped after the code is.
+    /// The blocks its frames have run, if they are recorded: by its code (a first tier),
+    /// or by the interpreter where its frames leave it at code that had not run (a
+    /// program compiled from a profile). Declared after `backing`, so dropped after the
+    /// code is.
     profile: Option<BlockProfile>,
 }
 
@@ -62,6 +67,7 @@ impl CompiledProgram {
             code_bytes,
             profile: None,
             profiled: false,
+            widenings: 0,
             backing,
         }
     }
@@ -76,12 +82,16 @@ impl CompiledProgram {
         Self { profile: Some(profile), ..self }
     }
 
-    /// The same program, marked as compiled from a profile.
-    pub fn compiled_from_profile(self) -> Self {
-        Self { profiled: true, ..self }
+    /// The same program, marked as compiled from a profile, of which `profile` holds the
+    /// blocks (its code stores nothing there: the interpreter adds the blocks that frames
+    /// leaving the code run, see [`BlockProfile::from_ran`]), and which `widenings`
+    /// earlier programs compiled from a profile of this code had widened.
+    pub fn compiled_from_profile(self, profile: BlockProfile, widenings: u8) -> Self {
+        Self { profiled: true, profile: Some(profile), widenings, ..self }
     }
 
-    /// Where its code records the blocks it runs, if it does.
+    /// The blocks its frames have run, if they are recorded: by its code (a first tier) or
+    /// by the interpreter after its frames left it (compiled from a profile).
     pub fn profile(&self) -> Option<&BlockProfile> {
         self.profile.as_ref()
     }
@@ -89,6 +99,13 @@ impl CompiledProgram {
     /// Whether its code was compiled from a profile.
     pub fn is_profiled(&self) -> bool {
         self.profiled
+    }
+
+    /// Of a program compiled from a profile: how many programs of its code compiled from
+    /// a profile came before it, each replaced because its frames left it at code that
+    /// had not run (0 for the one compiled from the first tier's profile).
+    pub fn widenings(&self) -> u8 {
+        self.widenings
     }
 
     /// The same program, marked as produced by `tier` (the default is
@@ -132,6 +149,7 @@ impl fmt::Debug for CompiledProgram {
             .field("code_bytes", &self.code_bytes)
             .field("profile", &self.profile)
             .field("profiled", &self.profiled)
+            .field("widenings", &self.widenings)
             .finish_non_exhaustive()
     }
 }

@@ -112,8 +112,13 @@ pub(crate) fn compile_jit_in(
         }
     };
     let phases = phases(translated, function.phases);
-    // The profile is the program's data: it counts against the cache's budget.
-    let size = function.object_size + record.as_ref().map_or(0, |p| p.len());
+    // A profile (recorded by the code, or of the blocks it was compiled from) is the
+    // program's data, a byte per code byte: it counts against the cache's budget.
+    let profile_bytes = match profiling {
+        Profiling::Off => 0,
+        Profiling::Record | Profiling::Compile { .. } => code.len(),
+    };
+    let size = function.object_size + profile_bytes;
     let entry = function.entry;
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or
     // by a child of this build, from the same translation), and the backing that keeps it
@@ -124,8 +129,10 @@ pub(crate) fn compile_jit_in(
         // SAFETY: the code was compiled to store into this profile only.
         program = unsafe { program.with_profile(profile) };
     }
-    if profiling.ran().is_some() {
-        program = program.compiled_from_profile();
+    if let Profiling::Compile { ran, widenings } = profiling {
+        // Frames that leave the code at blocks outside `ran` add what they run there.
+        let profile = BlockProfile::from_ran(code.len(), ran);
+        program = program.compiled_from_profile(profile, *widenings);
     }
     Ok((program, phases))
 }

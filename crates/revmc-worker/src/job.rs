@@ -33,16 +33,24 @@ pub enum Profiling {
     /// The code records the blocks it runs, in the program's
     /// [`BlockProfile`](revmc_cache::BlockProfile) (a first tier).
     Record,
-    /// Only the blocks that ran are compiled; the others are left to the interpreter
-    /// (an optimizing tier, from the first tier's profile).
-    Compile(Arc<RanBlocks>),
+    /// Only the blocks that `ran` are compiled; the others are left to the interpreter
+    /// (an optimizing tier, from the first tier's profile). The program keeps them in a
+    /// [`BlockProfile`](revmc_cache::BlockProfile) its frames widen when they leave to the
+    /// interpreter.
+    Compile {
+        /// The blocks to compile.
+        ran: Arc<RanBlocks>,
+        /// How many programs of the code compiled from a profile came before
+        /// ([`CompiledProgram::widenings`]).
+        widenings: u8,
+    },
 }
 
 impl Profiling {
     /// The blocks to compile, if not all.
     pub fn ran(&self) -> Option<&RanBlocks> {
         match self {
-            Self::Compile(ran) => Some(ran),
+            Self::Compile { ran, .. } => Some(ran),
             _ => None,
         }
     }

@@ -95,7 +95,7 @@ impl JitCache {
                 continue;
             };
             let ran = Arc::new(ran);
-            let profiling = Profiling::Compile(ran.clone());
+            let profiling = Profiling::Compile { ran: ran.clone(), widenings: 0 };
             let start = Instant::now();
             let program = compiler.compile_with("revmc_evm", &code, key.spec_id, &profiling);
             self.compile_time += start.elapsed();

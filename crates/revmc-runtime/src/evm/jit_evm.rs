@@ -52,8 +52,9 @@ enum FrameMode {
     Compiled { key: RuntimeCacheKey, program: Arc<CompiledProgram>, resume_at: u64 },
     /// Compiled until its code left the rest of the frame to the interpreter (a path
     /// that can only fail, or `cold` code, which did not run when the program was
-    /// profiled); reported as compiled when it ends.
-    LeftToInterpreter { key: RuntimeCacheKey, tier: Tier, cold: bool },
+    /// profiled); reported as compiled when it ends. A `cold` frame of a program with a
+    /// profile records what it runs there (`widen.rs`).
+    LeftToInterpreter { key: RuntimeCacheKey, program: Arc<CompiledProgram>, cold: bool },
 }
 
 /// A revm EVM whose frames run compiled code where the source has it.
@@ -131,7 +132,13 @@ impl<E: std::fmt::Debug, S> std::fmt::Debug for JitEvm<E, S> {
 
 impl<E, S> EvmTr for JitEvm<E, S>
 where
-    E: EvmTr<Frame = EthFrame<EthInterpreter>>,
+    E: EvmTr<
+            Frame = EthFrame<EthInterpreter>,
+            Instructions: InstructionProvider<
+                Context = <E as EvmTr>::Context,
+                InterpreterTypes = EthInterpreter,
+            >,
+        >,
     S: ProgramSource,
 {
     type Context = E::Context;
@@ -222,9 +229,9 @@ where
                 }
                 return Ok(next);
             }
-            FrameMode::LeftToInterpreter { key, tier, cold } => {
-                let (key, tier, cold) = (*key, *tier, *cold);
-                return self.interpret_rest(key, tier, cold);
+            FrameMode::LeftToInterpreter { key, program, cold } => {
+                let (key, program, cold) = (*key, program.clone(), *cold);
+                return self.interpret_rest(key, &program, cold);
             }
             FrameMode::Unhashed => return self.inner.frame_run(),
             FrameMode::Undecided => unreachable!("decided above"),
@@ -239,10 +246,12 @@ where
         let action = match run {
             CompiledRun::Action(action) => action,
             CompiledRun::Interpret { cold } => {
-                self.modes[depth] = FrameMode::LeftToInterpreter { key, tier, cold };
+                let program = program.clone();
+                self.modes[depth] =
+                    FrameMode::LeftToInterpreter { key, program: program.clone(), cold };
                 self.stats.left_to_interpreter += 1;
                 self.stats.left_cold += u64::from(cold);
-                return self.interpret_rest(key, tier, cold);
+                return self.interpret_rest(key, &program, cold);
             }
         };
         let next = frame.process_next_action::<_, ContextDbError<Self::Context>>(ctx, action)?;
@@ -263,19 +272,30 @@ where
 
 impl<E, S> JitEvm<E, S>
 where
-    E: EvmTr<Frame = EthFrame<EthInterpreter>>,
+    E: EvmTr<
+            Frame = EthFrame<EthInterpreter>,
+            Instructions: InstructionProvider<
+                Context = <E as EvmTr>::Context,
+                InterpreterTypes = EthInterpreter,
+            >,
+        >,
     S: ProgramSource,
 {
-    /// Runs the current frame in the interpreter from where its compiled code left it.
+    /// Runs the current frame in the interpreter from where `program`'s code left it; a
+    /// frame that left at `cold` code records what it runs in the program's profile.
     fn interpret_rest(
         &mut self,
         key: RuntimeCacheKey,
-        tier: Tier,
+        program: &CompiledProgram,
         cold: bool,
     ) -> Result<FrameInitOrResult<EthFrame<EthInterpreter>>, ContextDbError<E::Context>> {
-        let next = self.inner.frame_run()?;
+        let next = match program.profile().filter(|_| cold && program.is_profiled()) {
+            Some(profile) => super::widen::frame_run_marking(&mut self.inner, profile)?,
+            None => self.inner.frame_run()?,
+        };
         if let ItemOrResult::Result(result) = &next {
-            self.compiled_frame_ended(key, tier, cold, result.gas().total_gas_spent());
+            let gas = result.gas().total_gas_spent();
+            self.compiled_frame_ended(key, program.tier(), cold, gas);
         }
         Ok(next)
     }

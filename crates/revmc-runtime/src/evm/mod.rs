@@ -4,6 +4,7 @@
 mod cache;
 mod jit_evm;
 mod source;
+mod widen;
 
 pub use cache::{CompiledFromProfile, JitCache};
 pub use jit_evm::{FrameStats, JitEvm, RuntimeJitEvm};

@@ -108,10 +108,16 @@ pub struct Tuning {
     /// compiles only those, leaving the others to the interpreter
     /// (`revmc_ir::translate_profiled`): on the contracts the board's workloads run, a
     /// sixth to two fifths of the whole contract's compile time (`docs/compile-cost.md`,
-    /// "Compiling what ran"). Should optimized frames
-    /// then leave to the interpreter at blocks that did not run, using `tier_up_gas`
-    /// there, the code is compiled again whole. `false` compiles the whole program.
+    /// "Compiling what ran"). Should optimized frames then leave to the interpreter at
+    /// blocks that did not run, using `tier_up_gas` there, the code is compiled again
+    /// from its profile, widened with what those frames ran (see `profile_widenings`).
+    /// `false` compiles the whole program.
     pub compile_what_ran: bool,
+    /// How many times code compiled from a profile is compiled again from a wider one
+    /// (`compile_what_ran`) before it is compiled whole instead: each time costs at most
+    /// a whole compilation, and needs frames that left the code at blocks that had not
+    /// run to use `tier_up_gas` first. 0 compiles whole at once.
+    pub profile_widenings: u8,
     /// Deadline of a first-tier compilation: past it the compilation is abandoned, the
     /// key is refused as `Timeout` (for 10 minutes) and the worker moves on (0: none).
     #[serde(with = "humantime_serde")]
@@ -171,6 +177,7 @@ impl Default for Tuning {
             first_tier_chunk_cost: revmc_ir::DEFAULT_FIRST_TIER_CHUNK_COST,
             interpret_failing_paths: true,
             compile_what_ran: true,
+            profile_widenings: 2,
             compile_deadline: Duration::from_secs(2),
             optimizing_compile_deadline: Duration::from_secs(60),
             aot_opt_level: OptLevel::O3,

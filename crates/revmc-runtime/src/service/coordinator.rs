@@ -3,7 +3,7 @@
 
 use super::config::duration_unless_zero;
 use super::metrics;
-use super::policy::{Hotness, add_gas};
+use super::policy::{Hotness, WhatRan, add_gas};
 use super::results;
 use super::shared::Shared;
 use super::stats::Counters;
@@ -164,7 +164,7 @@ fn apply(shared: &Shared, io: Option<&StoreIo>, hot: &mut Hotness, event: Event)
         }
         Event::Executed { tier: Some(Tier::Optimized), .. } => {}
         Event::LeftCold { key, code, gas } => {
-            recompile_when_warm(shared, &mut hot.cold, key, &code, gas, Recompile::Whole)
+            recompile_when_warm(shared, &mut hot.cold, key, &code, gas, Recompile::Widen)
         }
         Event::Clear => hot.clear(),
         Event::Shutdown => return false,
@@ -223,8 +223,10 @@ enum Recompile {
     /// (`Tuning::compile_what_ran`).
     TierUp,
     /// Optimized code compiled from a profile left frames to the interpreter at code that
-    /// had not run: the profile no longer fits the workload; compile it whole.
-    Whole,
+    /// had not run: the profile no longer fits the workload. Compile it again from the
+    /// profile those frames widened with what they ran in the interpreter, or whole once
+    /// `Tuning::profile_widenings` programs have been compiled from a widened one.
+    Widen,
 }
 
 /// Frames of `key`'s resident program used `gas`, counted in `counts` towards `why`:
@@ -244,7 +246,7 @@ fn recompile_when_warm(
     let resident = shared.cache.get(&key);
     let applies = resident.as_deref().is_some_and(|p| match why {
         Recompile::TierUp => p.tier() == Tier::First,
-        Recompile::Whole => p.is_profiled(),
+        Recompile::Widen => p.is_profiled(),
     });
     // A failed optimizing compilation is not retried: the code it would replace stays.
     if !applies
@@ -258,22 +260,29 @@ fn recompile_when_warm(
     if add_gas(counts, key, gas) < shared.policy.tuning.tier_up_gas {
         return;
     }
-    // What the first tier ran, if it recorded a run; else the code is compiled whole.
-    let ran = match why {
-        Recompile::TierUp => {
-            resident.as_deref().and_then(CompiledProgram::profile).and_then(|p| p.ran())
-        }
-        Recompile::Whole => None,
+    // What the program's frames ran, if recorded, unless it was widened enough times
+    // already; else the code is compiled whole.
+    let resident = resident.as_deref();
+    let widenings = match why {
+        Recompile::TierUp => 0,
+        Recompile::Widen => resident.map_or(u8::MAX, |p| p.widenings().saturating_add(1)),
     };
-    match shared.dispatch_profiled(key, code, ran.map(Arc::new)).1 {
+    let ran = resident
+        .filter(|_| widenings <= shared.policy.tuning.profile_widenings)
+        .and_then(CompiledProgram::profile)
+        .and_then(|p| p.ran());
+    let widened = ran.is_some();
+    let ran = ran.map(|ran| WhatRan { ran: Arc::new(ran), widenings });
+    match shared.dispatch_profiled(key, code, ran).1 {
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) => {
             counts.pop(&key);
         }
         None => {
-            Counters::bump(match why {
-                Recompile::TierUp => &shared.counters.tier_ups,
-                Recompile::Whole => &shared.counters.recompiled_whole,
+            Counters::bump(match (why, widened) {
+                (Recompile::TierUp, _) => &shared.counters.tier_ups,
+                (Recompile::Widen, true) => &shared.counters.recompiled_widened,
+                (Recompile::Widen, false) => &shared.counters.recompiled_whole,
             });
             counts.pop(&key);
         }

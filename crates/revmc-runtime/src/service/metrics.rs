@@ -41,6 +41,7 @@ pub(crate) fn publish(s: &RuntimeStats) {
     metrics::counter!("revmc_compilations_dispatched_total").absolute(s.dispatched);
     metrics::counter!("revmc_promotions_deferred_total").absolute(s.deferred);
     metrics::counter!("revmc_tier_ups_total").absolute(s.tier_ups);
+    metrics::counter!("revmc_recompiled_widened_total").absolute(s.recompiled_widened);
     metrics::counter!("revmc_recompiled_whole_total").absolute(s.recompiled_whole);
     metrics::counter!("revmc_events_dropped_total").absolute(s.events_dropped);
     metrics::counter!("revmc_evictions_total").absolute(s.evictions);

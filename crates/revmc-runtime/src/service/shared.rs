@@ -4,14 +4,12 @@
 
 use super::RuntimeStats;
 use super::ledger::{Begun, Finish, Ledger};
-use super::policy::Policy;
+use super::policy::{Policy, WhatRan};
 use super::seen::SeenFilter;
 use super::stats::{Counters, MissesByReason};
 use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded};
 use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey, Tier};
-use revmc_worker::{
-    CompileError, CompileJob, CompileKind, Notifier, RanBlocks, Rejected, WorkerPool,
-};
+use revmc_worker::{CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerPool};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -81,13 +79,13 @@ impl Shared {
         self.dispatch_with(key, code, kind, tier, None)
     }
 
-    /// Dispatches the optimizing JIT compilation of `key`, of the blocks in `ran` only
-    /// if given (the first tier's profile), else whole.
+    /// Dispatches the optimizing JIT compilation of `key`, of the blocks that ran only if
+    /// given (a profile), else whole.
     pub fn dispatch_profiled(
         &self,
         key: RuntimeCacheKey,
         code: &[u8],
-        ran: Option<Arc<RanBlocks>>,
+        ran: Option<WhatRan>,
     ) -> (Arc<Notifier>, Option<Rejected>) {
         self.dispatch_with(key, code, CompileKind::Jit, Tier::Optimized, ran)
     }
@@ -98,7 +96,7 @@ impl Shared {
         code: &[u8],
         kind: CompileKind,
         tier: Tier,
-        ran: Option<Arc<RanBlocks>>,
+        ran: Option<WhatRan>,
     ) -> (Arc<Notifier>, Option<Rejected>) {
         // The code must be what the key names: compiled code runs on frames found by hash.
         if revm::primitives::keccak256(code) != key.code_hash {
@@ -157,6 +155,7 @@ impl Shared {
             succeeded: load(&c.succeeded),
             first_tier: load(&c.first_tier),
             tier_ups: load(&c.tier_ups),
+            recompiled_widened: load(&c.recompiled_widened),
             recompiled_whole: load(&c.recompiled_whole),
             failed: load(&c.failed),
             stale: load(&c.stale),

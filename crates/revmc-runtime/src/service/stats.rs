@@ -27,9 +27,13 @@ pub struct RuntimeStats {
     pub first_tier: u64,
     /// Optimizing recompilations of first-tier code dispatched.
     pub tier_ups: u64,
-    /// Whole recompilations dispatched of optimized code compiled from a profile, whose
-    /// frames left to the interpreter at cold code for `tier_up_gas`
-    /// (`Tuning::compile_what_ran`).
+    /// Recompilations dispatched of optimized code compiled from a profile, whose frames
+    /// left to the interpreter at cold code for `tier_up_gas`
+    /// (`Tuning::compile_what_ran`), from the profile those frames widened
+    /// (`Tuning::profile_widenings`).
+    pub recompiled_widened: u64,
+    /// The same, compiling the code whole: after `Tuning::profile_widenings` widened
+    /// ones.
     pub recompiled_whole: u64,
     /// Compilations that failed.
     pub failed: u64,
@@ -168,6 +172,7 @@ pub(crate) struct Counters {
     pub succeeded: AtomicU64,
     pub first_tier: AtomicU64,
     pub tier_ups: AtomicU64,
+    pub recompiled_widened: AtomicU64,
     pub recompiled_whole: AtomicU64,
     pub failed: AtomicU64,
     pub stale: AtomicU64,

@@ -115,11 +115,10 @@ impl Case {
                     let profiling = match profile {
                         Profile::Off => Profiling::Off,
                         Profile::Record => Profiling::Record,
-                        Profile::EvenPcs => {
-                            Profiling::Compile(Arc::new(RanBlocks::from_fn(code.len(), |pc| {
-                                pc % 2 == 0
-                            })))
-                        }
+                        Profile::EvenPcs => Profiling::Compile {
+                            ran: Arc::new(RanBlocks::from_fn(code.len(), |pc| pc % 2 == 0)),
+                            widenings: 0,
+                        },
                     };
                     JitProgram::compile_with(jit, code, spec, &profiling)
                         .unwrap_or_else(|e| panic!("compile {} for {spec:?}: {e}", hex(code)))
@@ -159,7 +158,7 @@ impl Case {
             let ran = profile.snapshot();
             // The entry block ran, and is recorded.
             assert!(ran.contains(0), "the entry block is not recorded: {}", hex(&self.code));
-            let profiling = Profiling::Compile(Arc::new(ran));
+            let profiling = Profiling::Compile { ran: Arc::new(ran), widenings: 0 };
             let program = OPTIMIZING.with(|c| {
                 JitProgram::compile_with(&mut c.borrow_mut(), &self.code, self.spec, &profiling)
                     .unwrap_or_else(|e| panic!("compile {}: {e}", hex(&self.code)))

@@ -194,24 +194,28 @@ fn init_code_is_hashed_from_its_second_run_and_compiled_once_hot() {
     assert!(rt.stats().misses >= 1);
 }
 
-/// Loops 200 times, then increments storage slot 0 without call data, slot 1 with.
+/// Loops 200 times, then increments storage slot 0 without call data, slot 1 with one
+/// byte of it, slot 2 with more.
 const LOOP_THEN_COUNT_BY_INPUT: &[u8] = &[
     0x61, 0x00, 0xc8, // 0: PUSH2 200
     0x5b, 0x60, 1, 0x90, 0x03, // 3: JUMPDEST; n - 1
     0x80, 0x60, 3, 0x57, // 8: DUP1; JUMPI back while n != 0
     0x50, 0x36, 0x60, 27, 0x57, // 12: POP; JUMPI to 27 with call data
     0x60, 0, 0x54, 0x60, 1, 0x01, 0x60, 0, 0x55, 0x00, // 17: slot 0 += 1; STOP
-    0x5b, 0x60, 1, 0x54, 0x60, 1, 0x01, 0x60, 1, 0x55, 0x00, // 27: slot 1 += 1; STOP
+    0x5b, 0x60, 1, 0x36, 0x11, 0x60, 45, 0x57, // 27: JUMPDEST; JUMPI to 45 if size > 1
+    0x60, 1, 0x54, 0x60, 1, 0x01, 0x60, 1, 0x55, 0x00, // 35: slot 1 += 1; STOP
+    0x5b, 0x60, 2, 0x54, 0x60, 1, 0x01, 0x60, 2, 0x55, 0x00, // 45: slot 2 += 1; STOP
 ];
 
 #[test]
-fn code_optimized_from_what_ran_leaves_the_rest_to_the_interpreter_until_recompiled_whole() {
+fn code_optimized_from_what_ran_is_compiled_again_from_what_its_frames_then_ran_then_whole() {
     use revmc_runtime::{CompiledProgram, Lookup, OptLevel, Tier};
     let rt = runtime(Tuning {
         hot_threshold_gas: 20_000,
         first_tier_opt_level: Some(OptLevel::O0),
         tier_up_gas: 100_000,
         compile_what_ran: true,
+        profile_widenings: 1,
         ..tuning()
     });
     let spec = Context::mainnet().cfg.spec;
@@ -219,7 +223,7 @@ fn code_optimized_from_what_ran_leaves_the_rest_to_the_interpreter_until_recompi
     let k = revmc_runtime::RuntimeCacheKey::new(revm::primitives::keccak256(code), spec);
     let (mut db, mut oracle_db) = (genesis(code), genesis(code));
     let mut nonce = 0u64;
-    // One transaction both ways, with or without call data: its frame stats.
+    // One transaction both ways, with this call data: its frame stats.
     let mut transact = |data: &'static [u8]| {
         let tx = || {
             let tx = TxEnv::builder().caller(CALLER).call(A).nonce(nonce).gas_limit(100_000);
@@ -240,30 +244,40 @@ fn code_optimized_from_what_ran_leaves_the_rest_to_the_interpreter_until_recompi
         Lookup::Interpret(_) => None,
     };
     let optimized = |p: &CompiledProgram| p.tier() == Tier::Optimized;
+    // Runs transactions with `data` until the program satisfies `done`, bounded by time,
+    // then one more.
+    type Transact<'a> = &'a mut dyn FnMut(&'static [u8]) -> revmc_runtime::evm::FrameStats;
+    let until = |transact: Transact<'_>, data, done: &dyn Fn(&CompiledProgram) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !program().is_some_and(|p| done(&p)) && std::time::Instant::now() < deadline {
+            transact(data);
+        }
+        let p = program().expect("compiled");
+        assert!(done(&p), "{p:?} {:?}", rt.stats());
+        transact(data)
+    };
     // Without call data until optimized: compiled from what the first tier ran.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !program().is_some_and(|p| optimized(&p)) && std::time::Instant::now() < deadline {
-        transact(&[]);
-    }
-    let p = program().expect("compiled");
-    assert!(optimized(&p) && p.is_profiled(), "{p:?} {:?}", rt.stats());
-    let stats = transact(&[]);
+    let stats = until(&mut transact, &[], &|p| optimized(p) && p.is_profiled());
     assert_eq!((stats.compiled, stats.left_cold), (1, 0), "what ran is compiled");
-    // With call data, the frame leaves to the interpreter where the first tier never
-    // went, and ends as in revm; once such frames have used `tier_up_gas`, the program is
-    // compiled again whole.
+    // With a byte of call data, the frame leaves to the interpreter where the first tier
+    // never went, and ends as in revm; once such frames have used `tier_up_gas`, the
+    // program is compiled again from what they ran too.
     let stats = transact(&[1]);
     assert_eq!((stats.compiled, stats.left_cold), (1, 1), "the cold side is interpreted");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while program().is_some_and(|p| p.is_profiled()) && std::time::Instant::now() < deadline {
-        transact(&[1]);
-    }
-    let p = program().expect("compiled");
-    assert!(optimized(&p) && !p.is_profiled(), "{p:?} {:?}", rt.stats());
-    let stats = transact(&[1]);
+    let stats = until(&mut transact, &[1], &|p| p.is_profiled() && p.widenings() == 1);
+    assert_eq!((stats.compiled, stats.left_cold), (1, 0), "compiled from the wider profile");
+    assert_eq!(transact(&[]).left_cold, 0, "what ran before is still compiled");
+    // With more call data, a third path: `profile_widenings` is 1, so the next
+    // recompilation is whole.
+    let stats = transact(&[1, 1]);
+    assert_eq!((stats.compiled, stats.left_cold), (1, 1), "the third side is interpreted");
+    let stats = until(&mut transact, &[1, 1], &|p| !p.is_profiled());
     assert_eq!((stats.compiled, stats.left_cold), (1, 0), "compiled whole");
     let s = rt.stats();
-    assert_eq!((s.succeeded, s.tier_ups, s.recompiled_whole), (3, 1, 1), "{s:?}");
+    let recompiled = (s.tier_ups, s.recompiled_widened, s.recompiled_whole);
+    assert_eq!((s.succeeded, recompiled), (4, (1, 1, 1)), "{s:?}");
     let slot = |db: &CacheDB<EmptyDB>, i: u64| db.cache.accounts[&A].storage[&U256::from(i)];
-    assert_eq!((slot(&db, 0), slot(&db, 1)), (slot(&oracle_db, 0), slot(&oracle_db, 1)));
+    for i in 0..3 {
+        assert_eq!(slot(&db, i), slot(&oracle_db, i), "slot {i}");
+    }
 }
