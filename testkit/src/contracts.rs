@@ -529,7 +529,7 @@ impl ProgramSource for Recorder<'_> {
     fn program(&mut self, key: RuntimeCacheKey, code: &[u8]) -> Option<Arc<CompiledProgram>> {
         let program = self.inner.program(key, code);
         if !self.seen.iter().any(|(k, _)| *k == key) {
-            self.seen.push((key, program.as_ref().map(|p| p.code_bytes())));
+            self.seen.push((key, program.as_ref().map(|p| p.native_code_bytes())));
         }
         program
     }

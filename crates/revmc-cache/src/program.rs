@@ -134,6 +134,12 @@ impl CompiledProgram {
         self.code_bytes
     }
 
+    /// Of [`code_bytes`](Self::code_bytes), the native code and data: without the
+    /// profile.
+    pub fn native_code_bytes(&self) -> usize {
+        self.code_bytes.saturating_sub(self.profile.as_ref().map_or(0, BlockProfile::len))
+    }
+
     /// The backing, for callers that know its type.
     pub fn backing(&self) -> &(dyn Any + Send + Sync) {
         &*self.backing
