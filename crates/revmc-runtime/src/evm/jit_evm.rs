@@ -86,8 +86,9 @@ pub struct FrameStats {
     /// Compiled frames whose code left the rest of the frame to the interpreter, on a
     /// path that can only fail or at cold code (counted in `compiled` too).
     pub left_to_interpreter: u64,
-    /// Of those, the frames that left at cold code: code not compiled because it did not
-    /// run on the first tier (`Tuning::compile_what_ran`).
+    /// Of those, the frames that left at cold code: code not compiled because it had not
+    /// run when profiled (`Tuning::compile_what_ran`). Such a frame records what it runs
+    /// in the interpreter in the program's profile.
     pub left_cold: u64,
 }
 
@@ -302,7 +303,8 @@ where
 
     /// Reports a frame that ran compiled code and spent `gas`: first-tier code's gas
     /// counts towards its optimizing compilation, and the gas of frames that left at
-    /// `cold` code towards compiling the program again whole.
+    /// `cold` code towards compiling the program again (from its widened profile, or
+    /// whole).
     fn compiled_frame_ended(&mut self, key: RuntimeCacheKey, tier: Tier, cold: bool, gas: u64) {
         if !(tier == Tier::First || cold) || !self.source.records_interpreted() {
             return;

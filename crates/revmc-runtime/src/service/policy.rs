@@ -93,7 +93,7 @@ pub(crate) struct WhatRan {
 
 /// Gas run per key: interpreted (towards the first compilation), as first-tier code
 /// (towards the optimizing one), and by optimized frames that left to the interpreter at
-/// code their profile said was cold (towards compiling the program whole). Each is
+/// code their profile said was cold (towards compiling the program again). Each is
 /// bounded by `Tuning::max_tracked_keys`; the least recently executed key goes first, so
 /// a flood of distinct cold code cannot push out code that keeps running.
 #[derive(Debug)]

@@ -39,7 +39,7 @@ pub(crate) fn record(shared: &Shared, result: WorkerResult) {
             }
             Err(error) => {
                 Counters::bump(&shared.counters.failed);
-                // A failed tier-up leaves the first-tier code in place (a failed whole
+                // A failed tier-up leaves the first-tier code in place (a failed
                 // recompilation, the code compiled from a profile); should it be
                 // evicted, the key is compiled at the first tier again, never tiered up.
                 let tier_up = kind == CompileKind::Jit

@@ -209,7 +209,8 @@ impl Runtime {
     /// Records that a frame of `key`'s optimized code, compiled from the first tier's
     /// profile (`Tuning::compile_what_ran`), used `gas` after it left to the interpreter
     /// at code that had not run; once such frames have used `tier_up_gas`, the code is
-    /// recompiled whole in the background. Never blocks.
+    /// compiled again in the background, from its profile widened with what those frames
+    /// ran, or whole (`Tuning::profile_widenings`). Never blocks.
     pub fn record_left_cold(&self, key: RuntimeCacheKey, code: &Bytes, gas: u64) {
         self.send_event(Event::LeftCold { key, code: code.clone(), gas });
     }
