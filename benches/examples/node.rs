@@ -4,7 +4,12 @@
 //! ERC-721, WETH9, Aave's `WadRayMath`, Uniswap v3 with `--uniswap`), with the tuning read
 //! from a configuration document and the runtime's metrics exported for Prometheus.
 //!
-//! `cargo run --release -p revmc-bench --example node [-- --blocks N] [--uniswap] [--only NAME]`
+//! `cargo run --release -p revmc-bench --example node [-- --blocks N] [--uniswap] [--only NAME]
+//! [--then NAME] [--profile-widenings N]`
+//!
+//! With `--then NAME`, the same runtime then runs `N` blocks of workload `NAME`: a workload
+//! that moves on to other functions of code already optimized from what ran, and prints
+//! what was compiled again and how long the optimizing tier took since.
 //!
 //! Every block's results are checked against revm's; the example exits 1 on a difference.
 
@@ -40,34 +45,20 @@ where
     txs.into_iter().map(|tx| evm.transact_commit(tx).expect("a valid transaction")).collect()
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let blocks: usize = args
-        .iter()
-        .position(|a| a == "--blocks")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(30);
-    let uniswap = args.iter().any(|a| a == "--uniswap");
-    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
-    let Some(fixtures) = Fixtures::load() else { return ExitCode::SUCCESS };
+/// What one run of blocks measured.
+#[derive(Default)]
+struct Run {
+    /// Every block matched revm's results.
+    ok: bool,
+    /// Time over the last third of the blocks, in revm and in revmc, per workload.
+    by_workload: Vec<(Duration, Duration)>,
+}
 
-    let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
-    let tuning: Tuning = serde_json::from_str(CONFIG).expect("a valid configuration");
-    let runtime = Arc::new(
-        Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() })
-            .expect("the runtime starts"),
-    );
-
-    let scenarios: Vec<(&str, Scenario)> = workloads::all(&fixtures)
-        .into_iter()
-        .filter(|w| uniswap || !w.name.starts_with("uniswap"))
-        .filter(|w| only.as_ref().is_none_or(|o| w.name == o))
-        .map(|w| (w.name, w.scenario))
-        .collect();
+/// Executes `blocks` blocks, each of every scenario's transactions over a fresh state,
+/// with revm and with `JitEvm` over `runtime`, checking that the results agree.
+fn run_blocks(runtime: &Arc<Runtime>, scenarios: &[(&str, Scenario)], blocks: usize) -> Run {
     let (cfg, block_env) = Scenario::environment();
-    let (mut revm_time, mut jit_time) = (Duration::ZERO, Duration::ZERO);
-    let mut by_workload = vec![(Duration::ZERO, Duration::ZERO); scenarios.len()];
-    let mut ok = true;
+    let mut run = Run { ok: true, by_workload: vec![Default::default(); scenarios.len()] };
     for block in 0..blocks {
         for (i, (name, scenario)) in scenarios.iter().enumerate() {
             let txs: Vec<TxEnv> = scenario.steps().iter().map(Step::tx_env).collect();
@@ -84,8 +75,7 @@ fn main() -> ExitCode {
             // compiled (the first blocks run interpreted while it compiles).
             let steady = block >= blocks - blocks / 3;
             if steady {
-                revm_time += t.elapsed();
-                by_workload[i].0 += t.elapsed();
+                run.by_workload[i].0 += t.elapsed();
             }
 
             // The swap: the same EVM, wrapped, sharing the node's runtime.
@@ -93,12 +83,11 @@ fn main() -> ExitCode {
             let t = Instant::now();
             let got = execute_block(&mut jit_evm, txs);
             if steady {
-                jit_time += t.elapsed();
-                by_workload[i].1 += t.elapsed();
+                run.by_workload[i].1 += t.elapsed();
             }
             if got != want {
                 println!("block {block}, {name}: results differ from revm's");
-                ok = false;
+                run.ok = false;
             }
         }
         if block % 10 == 9 {
@@ -110,17 +99,27 @@ fn main() -> ExitCode {
             }
             let s = runtime.stats();
             println!(
-                "after block {:>3}: {} compiled ({} first tier, {} tier-ups), {} resident, hits {} misses {}",
+                "after block {:>3}: {} compiled ({} first tier, {} tier-ups, {} from widened \
+                 profiles, {} whole again), {} resident, hits {} misses {}",
                 block + 1,
                 s.succeeded,
                 s.first_tier,
                 s.tier_ups,
+                s.recompiled_widened,
+                s.recompiled_whole,
                 s.resident_entries,
                 s.hits,
                 s.misses
             );
         }
     }
+    run
+}
+
+/// Prints the time of each workload over the last third of `blocks` blocks.
+fn report(scenarios: &[(&str, Scenario)], blocks: usize, run: &Run) {
+    let revm_time: Duration = run.by_workload.iter().map(|w| w.0).sum();
+    let jit_time: Duration = run.by_workload.iter().map(|w| w.1).sum();
     let txs: usize = scenarios.iter().map(|(_, s)| s.steps().len()).sum::<usize>() * blocks;
     println!(
         "{blocks} blocks of {} transactions; the last {}: revm {revm_time:.1?}, revmc {jit_time:.1?} ({:.2}x)",
@@ -128,9 +127,64 @@ fn main() -> ExitCode {
         blocks / 3,
         revm_time.as_secs_f64() / jit_time.as_secs_f64()
     );
-    for ((name, _), (revm, jit)) in scenarios.iter().zip(&by_workload) {
+    for ((name, _), (revm, jit)) in scenarios.iter().zip(&run.by_workload) {
         let ratio = revm.as_secs_f64() / jit.as_secs_f64();
         println!("  {name:<28} revm {revm:>9.1?}  revmc {jit:>9.1?}  {ratio:.2}x");
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));
+    let blocks: usize = value("--blocks").and_then(|v| v.parse().ok()).unwrap_or(30);
+    let uniswap = args.iter().any(|a| a == "--uniswap");
+    let only = value("--only").cloned();
+    let then = value("--then").cloned();
+    let Some(fixtures) = Fixtures::load() else { return ExitCode::SUCCESS };
+
+    let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
+    let mut tuning: Tuning = serde_json::from_str(CONFIG).expect("a valid configuration");
+    if let Some(n) = value("--profile-widenings").and_then(|v| v.parse().ok()) {
+        tuning.profile_widenings = n;
+    }
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() })
+            .expect("the runtime starts"),
+    );
+
+    let workloads = |filter: &dyn Fn(&str) -> bool| -> Vec<(&str, Scenario)> {
+        workloads::all(&fixtures)
+            .into_iter()
+            .filter(|w| filter(w.name))
+            .map(|w| (w.name, w.scenario))
+            .collect()
+    };
+    let scenarios = workloads(&|name| {
+        (uniswap || !name.starts_with("uniswap")) && only.as_ref().is_none_or(|o| name == o)
+    });
+    let run = run_blocks(&runtime, &scenarios, blocks);
+    report(&scenarios, blocks, &run);
+    let mut ok = run.ok;
+    if let Some(then) = &then {
+        // The workload moves on: code optimized from what the first blocks ran now runs
+        // other functions, whose frames leave it to the interpreter until it is compiled
+        // again (`Tuning::profile_widenings`).
+        let before = runtime.stats();
+        let scenarios = workloads(&|name| name == then);
+        println!("then {then}:");
+        let run = run_blocks(&runtime, &scenarios, blocks);
+        report(&scenarios, blocks, &run);
+        let after = runtime.stats();
+        let optimizing =
+            |s: &revmc_runtime::RuntimeStats| s.compile_time - s.first_tier_compile_time;
+        println!(
+            "compiled again after the move: {} from widened profiles, {} whole; optimizing \
+             tier {:.2?} of compile time since",
+            after.recompiled_widened - before.recompiled_widened,
+            after.recompiled_whole - before.recompiled_whole,
+            optimizing(&after) - optimizing(&before),
+        );
+        ok &= run.ok;
     }
     println!("stats: {:?}", runtime.stats());
     runtime.publish_metrics();
