@@ -144,7 +144,11 @@ fn main() -> ExitCode {
 
     let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
     let mut tuning: Tuning = serde_json::from_str(CONFIG).expect("a valid configuration");
-    if let Some(n) = value("--profile-widenings").and_then(|v| v.parse().ok()) {
+    if let Some(n) = value("--profile-widenings") {
+        let Ok(n) = n.parse() else {
+            eprintln!("--profile-widenings: not a number from 0 to 255: {n}");
+            return ExitCode::from(2);
+        };
         tuning.profile_widenings = n;
     }
     let runtime = Arc::new(
@@ -171,6 +175,10 @@ fn main() -> ExitCode {
         // again (`Tuning::profile_widenings`).
         let before = runtime.stats();
         let scenarios = workloads(&|name| name == then);
+        if scenarios.is_empty() {
+            eprintln!("--then: no workload named {then}");
+            return ExitCode::from(2);
+        }
         println!("then {then}:");
         let run = run_blocks(&runtime, &scenarios, blocks);
         report(&scenarios, blocks, &run);

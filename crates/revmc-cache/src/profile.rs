@@ -3,11 +3,13 @@
 //! leave it at code that had not run.
 
 use revmc_ir::RanBlocks;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-/// One byte per byte of a program's code, set to 1 by the program's code when it enters
-/// a block starting at that pc (`revmc_llvm::lower::LowerOptions::block_profile`).
-/// Its address is baked into the code: it lives as long as the program holding it.
+/// One byte per byte of a program's code, set to 1 when a block starting at that pc
+/// runs: by a first-tier program's code as it enters the block
+/// (`revmc_llvm::lower::LowerOptions::block_profile`; the address is baked into the code,
+/// so the profile lives as long as the program holding it), or by the runtime's
+/// interpreter for frames that left code compiled from a profile ([`mark`](Self::mark)).
 ///
 /// The code's stores are plain, not atomic (an atomic store would take the block out of
 /// LLVM's fast instruction selector), racing with this side's atomic loads: outside
@@ -16,12 +18,14 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// first and storing only a 0 would keep the line shared, at a branch per block.
 pub struct BlockProfile {
     ran: Box<[AtomicU8]>,
+    /// Whether [`mark`](Self::mark) has set a byte that was 0.
+    grown: AtomicBool,
 }
 
 impl BlockProfile {
     /// A profile of code `len` bytes long, where nothing has run.
     pub fn new(len: usize) -> Self {
-        Self { ran: (0..len).map(|_| AtomicU8::new(0)).collect() }
+        Self { ran: (0..len).map(|_| AtomicU8::new(0)).collect(), grown: AtomicBool::new(false) }
     }
 
     /// A profile of code `len` bytes long in which the blocks of `ran` have run: that of
@@ -29,7 +33,8 @@ impl BlockProfile {
     /// leave to the interpreter at a block outside `ran` [`mark`](Self::mark) what they run
     /// there.
     pub fn from_ran(len: usize, ran: &RanBlocks) -> Self {
-        Self { ran: (0..len).map(|pc| AtomicU8::new(u8::from(ran.contains(pc)))).collect() }
+        let ran = (0..len).map(|pc| AtomicU8::new(u8::from(ran.contains(pc)))).collect();
+        Self { ran, grown: AtomicBool::new(false) }
     }
 
     /// Records that the instruction at `pc` ran (any pc outside the code: nothing). A block
@@ -41,8 +46,15 @@ impl BlockProfile {
             // threads then share its line instead of taking it from each other.
             if byte.load(Ordering::Relaxed) == 0 {
                 byte.store(1, Ordering::Relaxed);
+                self.grown.store(true, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Whether [`mark`](Self::mark) has added a pc since the profile was made: frames that
+    /// left the code ran something it was not compiled from.
+    pub fn has_grown(&self) -> bool {
+        self.grown.load(Ordering::Relaxed)
     }
 
     /// The address the code stores to. Frames on other threads may store through it
@@ -89,9 +101,12 @@ mod tests {
     fn a_profile_from_what_ran_holds_it_and_what_is_marked_later() {
         let profile = BlockProfile::from_ran(10, &RanBlocks::from_pcs([0, 4]));
         assert_eq!(profile.ran(), Some(RanBlocks::from_fn(10, |pc| pc == 0 || pc == 4)));
-        profile.mark(7);
-        profile.mark(7);
+        profile.mark(4); // already there
         profile.mark(10); // past the code: nothing
+        assert!(!profile.has_grown());
+        profile.mark(7);
+        profile.mark(7);
+        assert!(profile.has_grown());
         assert_eq!(profile.ran(), Some(RanBlocks::from_fn(10, |pc| [0, 4, 7].contains(&pc))));
         // Without the entry block, no run.
         assert_eq!(BlockProfile::from_ran(10, &RanBlocks::from_pcs([4])).ran(), None);

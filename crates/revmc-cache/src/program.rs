@@ -47,8 +47,8 @@ pub struct CompiledProgram {
 }
 
 impl CompiledProgram {
-    /// A program entering at `entry`, whose code (`code_bytes` bytes of it) stays valid
-    /// while `backing` lives.
+    /// A program entering at `entry`, whose code (`code_bytes` bytes of native code and
+    /// data) stays valid while `backing` lives.
     ///
     /// # Safety
     ///
@@ -72,22 +72,35 @@ impl CompiledProgram {
         }
     }
 
-    /// The same program, whose code records the blocks it runs in `profile`.
+    /// The same program, whose code records the blocks it runs in `profile` (counted in
+    /// its `code_bytes`).
     ///
     /// # Safety
     ///
     /// The code must store into `profile` and nowhere else: it is kept alive as long as
     /// the program (its bytes do not move with it).
     pub unsafe fn with_profile(self, profile: BlockProfile) -> Self {
-        Self { profile: Some(profile), ..self }
+        self.keeping(profile)
     }
 
     /// The same program, marked as compiled from a profile, of which `profile` holds the
     /// blocks (its code stores nothing there: the interpreter adds the blocks that frames
     /// leaving the code run, see [`BlockProfile::from_ran`]), and which `widenings`
     /// earlier programs compiled from a profile of this code had widened.
+    ///
+    /// # Panics
+    ///
+    /// If the program already has a profile: its code may store into it.
     pub fn compiled_from_profile(self, profile: BlockProfile, widenings: u8) -> Self {
-        Self { profiled: true, profile: Some(profile), widenings, ..self }
+        Self { profiled: true, widenings, ..self.keeping(profile) }
+    }
+
+    /// The same program holding `profile`, counted against the cache's budget. Never
+    /// replaces one: code may store into it (`with_profile`).
+    fn keeping(self, profile: BlockProfile) -> Self {
+        assert!(self.profile.is_none(), "a program holds one profile, for life");
+        let code_bytes = self.code_bytes + profile.len();
+        Self { profile: Some(profile), code_bytes, ..self }
     }
 
     /// The blocks its frames have run, if they are recorded: by its code (a first tier) or
@@ -129,7 +142,8 @@ impl CompiledProgram {
         self.kind
     }
 
-    /// Size of the native code and data, counted against the cache's byte budget.
+    /// Size of the native code and data, and of its profile if it holds one: what counts
+    /// against the cache's byte budget.
     pub fn code_bytes(&self) -> usize {
         self.code_bytes
     }
@@ -137,7 +151,7 @@ impl CompiledProgram {
     /// Of [`code_bytes`](Self::code_bytes), the native code and data: without the
     /// profile.
     pub fn native_code_bytes(&self) -> usize {
-        self.code_bytes.saturating_sub(self.profile.as_ref().map_or(0, BlockProfile::len))
+        self.code_bytes - self.profile.as_ref().map_or(0, BlockProfile::len)
     }
 
     /// The backing, for callers that know its type.

@@ -4,11 +4,12 @@
 use revm::bytecode::Bytecode;
 use revm::context::{Context, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
+use revm::primitives::keccak256;
 use revm::primitives::{Address, Bytes, U256, address};
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
-use revmc_runtime::OptLevel;
 use revmc_runtime::evm::{FrameStats, JitCache, JitEvm};
+use revmc_runtime::{OptLevel, RuntimeCacheKey};
 
 const CALLER: Address = address!("0x1000000000000000000000000000000000000001");
 const A: Address = address!("0x00000000000000000000000000000000000000aa");
@@ -197,6 +198,14 @@ fn frames_that_reach_code_the_first_tier_never_ran_continue_in_revm_calls_includ
     let compiled = run_with(&a, &b, &[1], Some(&mut cache));
     assert_eq!((&compiled.0, &compiled.1), (&interpreted.0, &interpreted.1));
     assert_eq!((compiled.2.compiled, compiled.2.left_cold), (3, 1), "{:?}", compiled.2);
+    // The interpreter marked what A ran after it left, across its call: the cold side's
+    // JUMPDEST and the instruction after the second CALL, which B's return resumes.
+    let key = RuntimeCacheKey::new(keccak256(&a), Context::mainnet().cfg.spec);
+    let program = cache.get_or_compile(key, &a).expect("A is compiled");
+    let ran = program.profile().and_then(|p| p.ran()).expect("A's profile");
+    let jumpdest = a.windows(2).position(|w| w == [0x5b, 0x3d]).expect("the cold side");
+    let pcs: Vec<usize> = ran.pcs().collect();
+    assert!(ran.contains(jumpdest) && ran.contains(a.len() - 4), "{pcs:?}");
     // Without call data, nothing leaves.
     let again = run_with(&a, &b, &[], Some(&mut cache));
     assert_eq!((&again.0, &again.1), (&profiled.0, &profiled.1));

@@ -112,13 +112,8 @@ pub(crate) fn compile_jit_in(
         }
     };
     let phases = phases(translated, function.phases);
-    // A profile (recorded by the code, or of the blocks it was compiled from) is the
-    // program's data, a byte per code byte: it counts against the cache's budget.
-    let profile_bytes = match profiling {
-        Profiling::Off => 0,
-        Profiling::Record | Profiling::Compile { .. } => code.len(),
-    };
-    let size = function.object_size + profile_bytes;
+    // The program adds its profile, if any, to its size: a byte per code byte.
+    let size = function.object_size;
     let entry = function.entry;
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or
     // by a child of this build, from the same translation), and the backing that keeps it

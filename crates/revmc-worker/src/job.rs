@@ -34,7 +34,8 @@ pub enum Profiling {
     /// [`BlockProfile`](revmc_cache::BlockProfile) (a first tier).
     Record,
     /// Only the blocks that `ran` are compiled; the others are left to the interpreter
-    /// (an optimizing tier, from the first tier's profile). The program keeps them in a
+    /// (an optimizing tier, from the first tier's profile or one widened since by frames
+    /// that left code compiled from it). The program keeps them in a
     /// [`BlockProfile`](revmc_cache::BlockProfile) its frames widen when they leave to the
     /// interpreter.
     Compile {

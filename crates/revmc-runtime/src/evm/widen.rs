@@ -11,7 +11,10 @@ use revm::interpreter::interpreter_types::{Jumps, LoopControl};
 use revmc_cache::BlockProfile;
 
 /// What `EvmTr::frame_run` does for revm's own EVM (`Interpreter::run_plain`, then the
-/// frame's next action), marking in `profile` the pc of every instruction before it runs.
+/// frame's next action; as of revm 43, re-read on an upgrade), marking in `profile` the pc
+/// of every instruction it reaches, before its gas is charged. A wrapped EVM with a
+/// `frame_run` of its own runs its cold frames here, not there: `JitEvm` already runs
+/// their compiled part itself.
 pub(super) fn frame_run_marking<E>(
     evm: &mut E,
     profile: &BlockProfile,
@@ -38,6 +41,7 @@ where
     if interpreter.bytecode.action().is_none() {
         interpreter.halt(halted);
     }
+    debug_assert!(interpreter.bytecode.is_end());
     let action = interpreter.take_next_action();
     let next = frame.process_next_action::<_, ContextDbError<E::Context>>(ctx, action)?;
     if let ItemOrResult::Result(_) = &next {

@@ -11,7 +11,7 @@ use super::store_io::StoreIo;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use lru::LruCache;
 use revm::primitives::Bytes;
-use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
+use revmc_cache::{BlockProfile, RuntimeCacheKey, Tier};
 use revmc_worker::{CompileKind, Compiled, Rejected, WorkerResult};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -246,7 +246,10 @@ fn recompile_when_warm(
     let resident = shared.cache.get(&key);
     let applies = resident.as_deref().is_some_and(|p| match why {
         Recompile::TierUp => p.tier() == Tier::First,
-        Recompile::Widen => p.is_profiled(),
+        // Frames that left this program marked what they ran in its profile, unless the
+        // gas is of frames of the program it replaced, whose marks went there: compiling
+        // again from nothing new would only use up a widening.
+        Recompile::Widen => p.is_profiled() && p.profile().is_some_and(BlockProfile::has_grown),
     });
     // A failed optimizing compilation is not retried: the code it would replace stays.
     if !applies
@@ -260,19 +263,19 @@ fn recompile_when_warm(
     if add_gas(counts, key, gas) < shared.policy.tuning.tier_up_gas {
         return;
     }
+    let Some(resident) = resident else { return };
     // What the program's frames ran, if recorded, unless it was widened enough times
     // already; else the code is compiled whole.
-    let resident = resident.as_deref();
     let widenings = match why {
-        Recompile::TierUp => 0,
-        Recompile::Widen => resident.map_or(u8::MAX, |p| p.widenings().saturating_add(1)),
+        Recompile::TierUp => Some(0),
+        Recompile::Widen => resident.widenings().checked_add(1),
     };
-    let ran = resident
-        .filter(|_| widenings <= shared.policy.tuning.profile_widenings)
-        .and_then(CompiledProgram::profile)
-        .and_then(|p| p.ran());
+    let widenings = widenings.filter(|&n| n <= shared.policy.tuning.profile_widenings);
+    let ran = widenings.and_then(|widenings| {
+        let ran = resident.profile()?.ran()?;
+        Some(WhatRan { ran: Arc::new(ran), widenings })
+    });
     let widened = ran.is_some();
-    let ran = ran.map(|ran| WhatRan { ran: Arc::new(ran), widenings });
     match shared.dispatch_profiled(key, code, ran).1 {
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) => {
