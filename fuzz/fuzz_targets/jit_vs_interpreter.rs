@@ -5,7 +5,9 @@
 //! the tier, and whether the paths that can only fail are left to the interpreter (as the
 //! runtime does) or compiled too; or both tiers as the runtime runs them
 //! (`JitCache::tiered`): the first tier recording what the transaction runs without call
-//! data or value, then the transaction on the optimizing tier's code of what that ran.
+//! data or value, then the transaction on the optimizing tier's code of what that ran,
+//! and again on the code compiled from the profile its cold frames widened, which it
+//! must run without leaving.
 
 #![no_main]
 
@@ -47,6 +49,14 @@ fuzz_target!(|data: &[u8]| {
             cache.optimize_what_ran();
             if let Err(diff) = check(&case, cache) {
                 panic!("optimized from what ran: {diff}\n{case:?}");
+            }
+            // Its frames that left the code recorded what they ran in the interpreter:
+            // compiled again from that, the case runs without leaving.
+            cache.optimize_what_ran();
+            match check(&case, cache) {
+                Ok(stats) if stats.left_cold > 0 => panic!("left cold: {stats:?}\n{case:?}"),
+                Ok(_) => {}
+                Err(diff) => panic!("optimized from the widened profile: {diff}\n{case:?}"),
             }
             // What was profiled is all compiled.
             match check(&profiled, cache) {

@@ -206,6 +206,12 @@ fn frames_that_reach_code_the_first_tier_never_ran_continue_in_revm_calls_includ
     let jumpdest = a.windows(2).position(|w| w == [0x5b, 0x3d]).expect("the cold side");
     let pcs: Vec<usize> = ran.pcs().collect();
     assert!(ran.contains(jumpdest) && ran.contains(a.len() - 4), "{pcs:?}");
+    // Compiled again from that profile, A runs with call data without leaving.
+    let widened = cache.optimize_what_ran();
+    assert_eq!(widened.iter().map(|c| c.key).collect::<Vec<_>>(), [key], "only A grew");
+    let compiled = run_with(&a, &b, &[1], Some(&mut cache));
+    assert_eq!((&compiled.0, &compiled.1), (&interpreted.0, &interpreted.1));
+    assert_eq!(compiled.2.left_to_interpreter, 0, "{:?}", compiled.2);
     // Without call data, nothing leaves.
     let again = run_with(&a, &b, &[], Some(&mut cache));
     assert_eq!((&again.0, &again.1), (&profiled.0, &profiled.1));

@@ -16,20 +16,22 @@ pub struct CompiledFromProfile {
     pub key: RuntimeCacheKey,
     /// Its bytecode.
     pub code: Vec<u8>,
-    /// The blocks the first tier ran, which were compiled.
+    /// The blocks it was compiled from: what the first tier ran, or a profile that
+    /// frames leaving code compiled from a profile widened since.
     pub ran: Arc<RanBlocks>,
 }
 
-/// The code of a program compiled at the first tier, to optimize later.
-type FirstTierCode = (RuntimeCacheKey, Vec<u8>);
+/// The code of a program that may be compiled again from its profile: at the first tier,
+/// or compiled from a profile.
+type ProfiledCode = (RuntimeCacheKey, Vec<u8>);
 
 /// Compiled programs by key; `None` remembers a refusal (negative cache).
 #[derive(Debug)]
 pub struct JitCache {
     compiler: SyncCompiler,
     /// With two tiers ([`JitCache::tiered`]): the optimizing compiler, and the code of
-    /// every program still at the first tier.
-    optimizing: Option<(SyncCompiler, Vec<FirstTierCode>)>,
+    /// every program at the first tier or compiled from a profile.
+    optimizing: Option<(SyncCompiler, Vec<ProfiledCode>)>,
     /// Whether first sights compile code that records the blocks it runs (always with
     /// two tiers).
     recording: bool,
@@ -79,29 +81,38 @@ impl JitCache {
         Self { compiler: self.compiler.with_limits(limits), optimizing, ..self }
     }
 
-    /// With two tiers, compiles every first-tier program again at the optimizing level,
-    /// only the blocks it has run so far, and replaces it (frames running it keep it).
-    /// A program whose optimizing compilation fails keeps its first-tier code; one that
-    /// has not run yet waits for a later call. Returns what was compiled from which
-    /// profile.
+    /// With two tiers, compiles programs again at the optimizing level, only the blocks
+    /// their frames have run so far, and replaces them (frames running them keep theirs):
+    /// every first-tier program that has run, and every program compiled from a profile
+    /// whose frames have since left it at blocks it was not compiled from (from the
+    /// profile they widened, as the runtime does up to `Tuning::profile_widenings`; here
+    /// never whole). A program whose compilation fails keeps its code; one with nothing
+    /// new waits for a later call. Returns what was compiled from which profile.
     pub fn optimize_what_ran(&mut self) -> Vec<CompiledFromProfile> {
         let Some((compiler, codes)) = &mut self.optimizing else { return Vec::new() };
         let mut compiled = Vec::new();
         for (key, code) in std::mem::take(codes) {
-            let Some(Some(first)) = self.programs.get(&key) else { continue };
-            // A program that has not run yet stays at the first tier, for a later call.
-            let Some(ran) = first.profile().and_then(|p| p.ran()) else {
+            let Some(Some(program)) = self.programs.get(&key) else { continue };
+            let Some(profile) = program.profile() else { continue };
+            let widenings = match program.tier() {
+                revmc_cache::Tier::First => 0,
+                revmc_cache::Tier::Optimized => program.widenings().saturating_add(1),
+            };
+            let grown = program.tier() == revmc_cache::Tier::First || profile.has_grown();
+            // A program that has not run yet, or run nothing new, waits for a later call.
+            let Some(ran) = profile.ran().filter(|_| grown) else {
                 codes.push((key, code));
                 continue;
             };
             let ran = Arc::new(ran);
-            let profiling = Profiling::Compile { ran: ran.clone(), widenings: 0 };
+            let profiling = Profiling::Compile { ran: ran.clone(), widenings };
             let start = Instant::now();
             let program = compiler.compile_with("revmc_evm", &code, key.spec_id, &profiling);
             self.compile_time += start.elapsed();
             match program {
                 Ok((p, _)) => {
                     self.programs.insert(key, Some(Arc::new(p)));
+                    codes.push((key, code.clone()));
                     compiled.push(CompiledFromProfile { key, code, ran });
                 }
                 Err(e) => self.failures.push((key, e.to_string())),
