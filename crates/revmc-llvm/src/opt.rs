@@ -84,7 +84,7 @@ pub fn init_native_target() -> Result<(), LlvmError> {
 /// (docs/compile-cost.md, "A budget for the register allocator").
 ///
 /// `-post-RA-scheduler=false` skips the list scheduler that runs after register
-/// allocation on CPUs whose scheduling model asks for it (AMD's Zen among them): 7.6 % of
+/// allocation on CPUs whose tuning asks for it (AMD's Zen 4, `znver4`, among them): 7.6 % of
 /// a 1 KiB contract's compilation there, for no measured speed of out-of-order cores'
 /// code (docs/compile-cost.md, "No scheduling after register allocation").
 const DEFAULT_LLVM_ARGS: &[&str] =
