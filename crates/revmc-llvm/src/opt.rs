@@ -84,8 +84,8 @@ pub fn init_native_target() -> Result<(), LlvmError> {
 /// (docs/compile-cost.md, "A budget for the register allocator").
 ///
 /// `-post-RA-scheduler=false` skips the list scheduler that runs after register
-/// allocation on CPUs whose tuning asks for it (AMD's Zen 4, `znver4`, among them): 7.6 % of
-/// a 1 KiB contract's compilation there, for no measured speed of out-of-order cores'
+/// allocation on CPUs whose tuning asks for it (AMD's Zen 4, `znver4`, among them): 7.6 %
+/// of a 1 KiB contract's compilation there, with no measured loss in the speed of the
 /// code (docs/compile-cost.md, "No scheduling after register allocation").
 const DEFAULT_LLVM_ARGS: &[&str] =
     &["-grow-region-complexity-budget=3000", "-post-RA-scheduler=false"];
