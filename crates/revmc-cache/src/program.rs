@@ -1,6 +1,7 @@
 //! A compiled program: an entry point and whatever keeps its code alive.
 
 use crate::BlockProfile;
+use revmc_ir::RanBlocks;
 use revmc_ir::abi::RawEvmFn;
 use std::any::Any;
 use std::fmt;
@@ -119,6 +120,23 @@ impl CompiledProgram {
     /// had not run (0 for the one compiled from the first tier's profile).
     pub fn widenings(&self) -> u8 {
         self.widenings
+    }
+
+    /// What compiling its code again from its profile would take, if its frames ran
+    /// something to compile: the blocks they ran, and the `widenings` of the program
+    /// compiled from them. That is what a first-tier program ran (0), or what a program
+    /// compiled from a profile ran since, once frames that left it added to its profile
+    /// (one more than its own; `None` past 255).
+    pub fn profile_to_compile(&self) -> Option<(RanBlocks, u8)> {
+        let profile = self.profile.as_ref()?;
+        let widenings = match self.tier {
+            Tier::First => 0,
+            Tier::Optimized if self.profiled && profile.has_grown() => {
+                self.widenings.checked_add(1)?
+            }
+            Tier::Optimized => return None,
+        };
+        Some((profile.ran()?, widenings))
     }
 
     /// The same program, marked as produced by `tier` (the default is

@@ -93,14 +93,8 @@ impl JitCache {
         let mut compiled = Vec::new();
         for (key, code) in std::mem::take(codes) {
             let Some(Some(program)) = self.programs.get(&key) else { continue };
-            let Some(profile) = program.profile() else { continue };
-            let widenings = match program.tier() {
-                revmc_cache::Tier::First => 0,
-                revmc_cache::Tier::Optimized => program.widenings().saturating_add(1),
-            };
-            let grown = program.tier() == revmc_cache::Tier::First || profile.has_grown();
             // A program that has not run yet, or run nothing new, waits for a later call.
-            let Some(ran) = profile.ran().filter(|_| grown) else {
+            let Some((ran, widenings)) = program.profile_to_compile() else {
                 codes.push((key, code));
                 continue;
             };

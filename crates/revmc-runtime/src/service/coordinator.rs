@@ -3,7 +3,7 @@
 
 use super::config::duration_unless_zero;
 use super::metrics;
-use super::policy::{Hotness, WhatRan, add_gas};
+use super::policy::{Hotness, add_gas};
 use super::results;
 use super::shared::Shared;
 use super::stats::Counters;
@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use lru::LruCache;
 use revm::primitives::Bytes;
 use revmc_cache::{BlockProfile, RuntimeCacheKey, Tier};
-use revmc_worker::{CompileKind, Compiled, Rejected, WorkerResult};
+use revmc_worker::{CompileKind, Compiled, Profiling, Rejected, WorkerResult};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -266,17 +266,14 @@ fn recompile_when_warm(
     let Some(resident) = resident else { return };
     // What the program's frames ran, if recorded, unless it was widened enough times
     // already; else the code is compiled whole.
-    let widenings = match why {
-        Recompile::TierUp => Some(0),
-        Recompile::Widen => resident.widenings().checked_add(1),
+    let profiling = match resident.profile_to_compile() {
+        Some((ran, widenings)) if widenings <= shared.policy.tuning.profile_widenings => {
+            Profiling::Compile { ran: Arc::new(ran), widenings }
+        }
+        _ => Profiling::Off,
     };
-    let widenings = widenings.filter(|&n| n <= shared.policy.tuning.profile_widenings);
-    let ran = widenings.and_then(|widenings| {
-        let ran = resident.profile()?.ran()?;
-        Some(WhatRan { ran: Arc::new(ran), widenings })
-    });
-    let widened = ran.is_some();
-    match shared.dispatch_profiled(key, code, ran).1 {
+    let widened = matches!(profiling, Profiling::Compile { .. });
+    match shared.dispatch_profiled(key, code, profiling).1 {
         Some(Rejected::Full) => Counters::bump(&shared.counters.deferred),
         Some(Rejected::ShutDown) => {
             counts.pop(&key);

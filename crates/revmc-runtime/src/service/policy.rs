@@ -7,9 +7,8 @@ use super::{CompileMode, Tuning};
 use lru::LruCache;
 use revmc_cache::{RuntimeCacheKey, Tier};
 use revmc_worker::OptLevel;
-use revmc_worker::{CompileError, CompileKind, Profiling, RanBlocks};
+use revmc_worker::{CompileError, CompileKind, Profiling};
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -67,28 +66,17 @@ impl Policy {
 
     /// What a job of `kind` at `tier` does with block profiles: with
     /// `Tuning::compile_what_ran`, first-tier code records them, and an optimizing JIT
-    /// compilation given the blocks that `ran` compiles only those.
-    pub fn profiling(&self, kind: CompileKind, tier: Tier, ran: Option<WhatRan>) -> Profiling {
+    /// compilation does what the caller asked (`Profiling::Compile` from a profile, else
+    /// whole).
+    pub fn profiling(&self, kind: CompileKind, tier: Tier, asked: Profiling) -> Profiling {
         if kind != CompileKind::Jit || !self.tuning.compile_what_ran {
             return Profiling::Off;
         }
-        match (tier, ran) {
-            (Tier::First, _) => Profiling::Record,
-            (Tier::Optimized, Some(WhatRan { ran, widenings })) => {
-                Profiling::Compile { ran, widenings }
-            }
-            (Tier::Optimized, None) => Profiling::Off,
+        match tier {
+            Tier::First => Profiling::Record,
+            Tier::Optimized => asked,
         }
     }
-}
-
-/// What an optimizing compilation from a profile compiles: the blocks that `ran`, and how
-/// many programs of the code compiled from a profile came before
-/// (`CompiledProgram::widenings`).
-#[derive(Debug)]
-pub(crate) struct WhatRan {
-    pub ran: Arc<RanBlocks>,
-    pub widenings: u8,
 }
 
 /// Gas run per key: interpreted (towards the first compilation), as first-tier code

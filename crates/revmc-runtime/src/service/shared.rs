@@ -4,12 +4,14 @@
 
 use super::RuntimeStats;
 use super::ledger::{Begun, Finish, Ledger};
-use super::policy::{Policy, WhatRan};
+use super::policy::Policy;
 use super::seen::SeenFilter;
 use super::stats::{Counters, MissesByReason};
 use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded};
 use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey, Tier};
-use revmc_worker::{CompileError, CompileJob, CompileKind, Notifier, Rejected, WorkerPool};
+use revmc_worker::{
+    CompileError, CompileJob, CompileKind, Notifier, Profiling, Rejected, WorkerPool,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -76,18 +78,18 @@ impl Shared {
         kind: CompileKind,
         tier: Tier,
     ) -> (Arc<Notifier>, Option<Rejected>) {
-        self.dispatch_with(key, code, kind, tier, None)
+        self.dispatch_with(key, code, kind, tier, Profiling::Off)
     }
 
-    /// Dispatches the optimizing JIT compilation of `key`, of the blocks that ran only if
-    /// given (a profile), else whole.
+    /// Dispatches the optimizing JIT compilation of `key`: of the blocks that ran with
+    /// `Profiling::Compile`, else whole.
     pub fn dispatch_profiled(
         &self,
         key: RuntimeCacheKey,
         code: &[u8],
-        ran: Option<WhatRan>,
+        profiling: Profiling,
     ) -> (Arc<Notifier>, Option<Rejected>) {
-        self.dispatch_with(key, code, CompileKind::Jit, Tier::Optimized, ran)
+        self.dispatch_with(key, code, CompileKind::Jit, Tier::Optimized, profiling)
     }
 
     fn dispatch_with(
@@ -96,7 +98,7 @@ impl Shared {
         code: &[u8],
         kind: CompileKind,
         tier: Tier,
-        ran: Option<WhatRan>,
+        profiling: Profiling,
     ) -> (Arc<Notifier>, Option<Rejected>) {
         // The code must be what the key names: compiled code runs on frames found by hash.
         if revm::primitives::keccak256(code) != key.code_hash {
@@ -116,7 +118,7 @@ impl Shared {
             symbol: shape.symbol,
             opt_level: shape.opt_level,
             tier: shape.tier,
-            profiling: self.policy.profiling(kind, shape.tier, ran),
+            profiling: self.policy.profiling(kind, shape.tier, profiling),
             notifier: Some(notifier.clone()),
             generation,
         };
