@@ -13,7 +13,7 @@
 //!   STOP, RETURN or REVERT.
 
 use crate::abi::STACK_LIMIT;
-use crate::ir::{Block, Function, Height, InstData, Terminator, Value};
+use crate::ir::{Block, Function, Height, InstData, MAX_CHECK_GAS, Terminator, Value};
 use crate::{InstructionResult, TranslateError};
 
 /// Checks `func`'s invariants.
@@ -113,6 +113,9 @@ impl<'a> Verifier<'a> {
             InstData::MStore { width, .. } if !matches!(width, 1 | 32) => {
                 Err(format!("mstore width {width}"))
             }
+            InstData::DynCharge { checks, .. } if checks.iter().any(|c| c.gas > MAX_CHECK_GAS) => {
+                Err(format!("a stack check counts more than {MAX_CHECK_GAS} gas"))
+            }
             _ => Ok(()),
         }
     }
@@ -193,5 +196,29 @@ mod tests {
         let stop = Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(3) };
         f.terminate(b, stop);
         assert!(verify(&f).unwrap_err().to_string().contains("writes back 3 slots of 2"));
+    }
+
+    #[test]
+    fn rejects_a_stack_check_counting_more_gas_than_a_table_word_holds() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        let (under, over) = (InstructionResult::StackUnderflow, InstructionResult::StackOverflow);
+        let check = |gas| crate::ir::StackCheck { gas, min_base: 1, max_base: 1023, under, over };
+        f.terminate(
+            b,
+            Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Abs(0) },
+        );
+        f.insert_effect(
+            b,
+            0,
+            InstData::DynCharge { gas: MAX_CHECK_GAS, checks: vec![check(MAX_CHECK_GAS)] },
+        );
+        verify(&f).unwrap();
+        f.insert_effect(
+            b,
+            0,
+            InstData::DynCharge { gas: MAX_CHECK_GAS + 1, checks: vec![check(MAX_CHECK_GAS + 1)] },
+        );
+        assert!(verify(&f).unwrap_err().to_string().contains("counts more than"));
     }
 }

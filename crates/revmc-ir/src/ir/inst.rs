@@ -71,12 +71,19 @@ pub enum Height {
     Rel(i32),
 }
 
+/// The most gas a [`StackCheck`] may count. Backends pack a check into one 64-bit word
+/// with 24 bits for its gas; the translator ends a section before a check would count
+/// more, and the verifier holds it. Real sections stay far below (a 24 KiB section of the
+/// costliest instructions that do not end a section comes to a few hundred thousand).
+pub const MAX_CHECK_GAS: u64 = (1 << 24) - 1;
+
 /// One run-time stack check of a dynamic-shape gas section: the instruction at which the
 /// stack would first fail, for some bases, and how much of the section's gas the
 /// interpreter would have charged by then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StackCheck {
-    /// Static gas of the section up to and including this instruction.
+    /// Static gas of the section up to and including this instruction, at most
+    /// [`MAX_CHECK_GAS`].
     pub gas: u64,
     /// The instruction fails with `under` if the base is below this.
     pub min_base: i64,

@@ -16,4 +16,6 @@ mod inst;
 
 pub use entities::{Block, Inst, Value};
 pub use function::{BlockData, Function};
-pub use inst::{BinaryOp, Height, InstData, StackCheck, Terminator, TernaryOp, UnaryOp};
+pub use inst::{
+    BinaryOp, Height, InstData, MAX_CHECK_GAS, StackCheck, Terminator, TernaryOp, UnaryOp,
+};

@@ -16,7 +16,7 @@
 //! program of the corpus has a charge after one in the same block). Each merge spares
 //! the backend a gas check and its branch.
 
-use crate::ir::{Function, Inst, InstData, StackCheck};
+use crate::ir::{Function, Inst, InstData, MAX_CHECK_GAS, StackCheck};
 
 /// Merges every mergeable charge into the one before it; returns how many.
 pub fn merge_gas_sections(func: &mut Function) -> usize {
@@ -50,7 +50,7 @@ pub fn merge_gas_sections(func: &mut Function) -> usize {
 
 /// The charge `first` and `then`, a charge after it, as one charge at `first`'s place;
 /// `None` if `then` is not a charge, has stack checks and the base `moved` in between, or
-/// the sum does not fit.
+/// the sum does not fit (in a `u64`, or with checks in [`MAX_CHECK_GAS`]).
 fn merge(first: &InstData, then: &InstData, moved: bool) -> Option<InstData> {
     let (gas1, checks1) = charge(first)?;
     let (gas2, checks2) = charge(then)?;
@@ -58,7 +58,7 @@ fn merge(first: &InstData, then: &InstData, moved: bool) -> Option<InstData> {
     if checks1.is_empty() && checks2.is_empty() {
         return Some(InstData::ChargeGas(gas));
     }
-    if moved && !checks2.is_empty() {
+    if !checks2.is_empty() && (moved || gas > MAX_CHECK_GAS) {
         return None;
     }
     // The translator keeps a check only if it is stricter than every earlier one of the
@@ -89,4 +89,29 @@ fn transparent(data: &InstData) -> bool {
                 | InstData::SetJumpTarget(_)
                 | InstData::MStore { .. }
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::InstructionResult::{StackOverflow, StackUnderflow};
+
+    fn check(gas: u64) -> StackCheck {
+        let (under, over) = (StackUnderflow, StackOverflow);
+        StackCheck { gas, min_base: 1, max_base: 1023, under, over }
+    }
+
+    #[test]
+    fn charges_merge_unless_a_check_would_count_more_than_max_check_gas() {
+        let first = InstData::DynCharge { gas: MAX_CHECK_GAS - 10, checks: vec![check(5)] };
+        let fits = InstData::DynCharge { gas: 10, checks: vec![check(3)] };
+        let want = vec![check(5), check(MAX_CHECK_GAS - 7)];
+        let merged = InstData::DynCharge { gas: MAX_CHECK_GAS, checks: want };
+        assert_eq!(merge(&first, &fits, false), Some(merged));
+        let past = InstData::DynCharge { gas: 11, checks: vec![check(3)] };
+        assert_eq!(merge(&first, &past, false), None);
+        // Without checks after it, the sum counts only in the section's gas.
+        let merged = InstData::DynCharge { gas: MAX_CHECK_GAS + 1, checks: vec![check(5)] };
+        assert_eq!(merge(&first, &InstData::ChargeGas(11), false), Some(merged));
+    }
 }

@@ -9,7 +9,7 @@
 
 use crate::analysis::jumps::Shape;
 use crate::analysis::opcodes::stack_requirement;
-use crate::ir::{Block, Function, Height, InstData, StackCheck, Terminator, Value};
+use crate::ir::{Block, Function, Height, InstData, MAX_CHECK_GAS, StackCheck, Terminator, Value};
 use crate::{InstructionResult, U256, abi::STACK_LIMIT};
 
 /// Builds one IR block from one EVM block.
@@ -197,8 +197,13 @@ impl<'f> BlockBuilder<'f> {
         self.stack.swap(len - 1, len - 1 - n);
     }
 
-    /// Adds an instruction's static gas to the open section, opening one if needed.
+    /// Adds an instruction's static gas to the open section, opening one if needed. In a
+    /// dynamic shape a section that would count more than [`MAX_CHECK_GAS`] ends first,
+    /// which is exact: an instruction boundary is always a place a section may end.
     pub(super) fn charge(&mut self, gas: u64) {
+        if self.is_dynamic() && self.section_gas + gas > MAX_CHECK_GAS {
+            self.close_section();
+        }
         if self.section_pos.is_none() {
             self.section_pos = Some(self.func.block(self.block).insts.len());
         }
@@ -330,5 +335,38 @@ impl<'f> BlockBuilder<'f> {
         } else {
             self.finish(term(stack_len));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SpecId;
+    use crate::analysis::jumps::Shape;
+    use revm_interpreter::bytecode::opcode;
+
+    #[test]
+    fn a_dynamic_section_ends_before_a_check_would_count_more_than_max_check_gas() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let b = f.create_block(Some(0));
+        let mut bb = BlockBuilder::new(&mut f, b, Shape::Dynamic(0));
+        // A POP (needs one entry), then an ADD (needs two) whose gas would pass the bound.
+        bb.charge(MAX_CHECK_GAS - 2);
+        bb.check_stack(opcode::POP);
+        bb.charge(3);
+        bb.check_stack(opcode::ADD);
+        bb.close_section();
+        let sections: Vec<_> = (f.block(b).insts.iter())
+            .map(|&i| match f.inst(i) {
+                InstData::DynCharge { gas, checks } => {
+                    (*gas, checks.iter().map(|c| (c.gas, c.min_base)).collect::<Vec<_>>())
+                }
+                other => panic!("only charges, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            sections,
+            [(MAX_CHECK_GAS - 2, vec![(MAX_CHECK_GAS - 2, 1)]), (3, vec![(3, 2)])]
+        );
     }
 }
