@@ -14,8 +14,24 @@ use revmc_ir::RanBlocks;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-/// The pcs of the blocks that ran, by code skeleton ([`skeleton`]).
+/// The blocks that ran, by code skeleton ([`skeleton`]): their profile keys
+/// ([`revmc_ir::profile::key`]), which tell a pc's static-shape blocks from its
+/// dynamic-shape one.
 pub type Ran = BTreeMap<B256, BTreeSet<usize>>;
+
+/// The blocks of one code in a file: the pcs of each kind that ran. A bare list of pcs
+/// (the format before kinds were told apart) stands for blocks of both kinds.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Blocks {
+    Kinds {
+        #[serde(rename = "static")]
+        statics: Vec<usize>,
+        #[serde(rename = "dynamic")]
+        dynamics: Vec<usize>,
+    },
+    Pcs(Vec<usize>),
+}
 
 /// The keccak of `code` with every PUSH's data zeroed.
 pub fn skeleton(code: &[u8]) -> B256 {
@@ -33,11 +49,18 @@ pub fn skeleton(code: &[u8]) -> B256 {
     keccak256(&code)
 }
 
-/// Writes `ran` to `path` as a JSON object from code skeleton to pcs.
+/// Writes `ran` to `path` as a JSON object from code skeleton to the pcs of each kind.
 #[allow(dead_code, reason = "revmc-bench writes, revmc-corpus reads")]
 pub fn write(path: &Path, ran: &Ran) -> anyhow::Result<()> {
-    let by_hash: BTreeMap<String, &BTreeSet<usize>> =
-        ran.iter().map(|(hash, pcs)| (hash.to_string(), pcs)).collect();
+    let kind = |keys: &BTreeSet<usize>, dynamic: bool| {
+        keys.iter().filter(|&&k| (k % 2 == 1) == dynamic).map(|&k| k / 2).collect()
+    };
+    let by_hash: BTreeMap<String, Blocks> = (ran.iter())
+        .map(|(hash, keys)| {
+            let blocks = Blocks::Kinds { statics: kind(keys, false), dynamics: kind(keys, true) };
+            (hash.to_string(), blocks)
+        })
+        .collect();
     let json = serde_json::to_string(&by_hash)?;
     std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
 }
@@ -47,13 +70,17 @@ pub fn write(path: &Path, ran: &Ran) -> anyhow::Result<()> {
 pub fn read(path: &Path) -> anyhow::Result<HashMap<B256, RanBlocks>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let by_hash: BTreeMap<String, Vec<usize>> =
+    let by_hash: BTreeMap<String, Blocks> =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     by_hash
         .into_iter()
-        .map(|(hash, pcs)| {
+        .map(|(hash, blocks)| {
             let hash: B256 = hash.parse().with_context(|| format!("code skeleton {hash}"))?;
-            Ok((hash, RanBlocks::from_pcs(pcs)))
+            let ran = match blocks {
+                Blocks::Kinds { statics, dynamics } => RanBlocks::from_kinds(statics, dynamics),
+                Blocks::Pcs(pcs) => RanBlocks::from_pcs(pcs),
+            };
+            Ok((hash, ran))
         })
         .collect()
 }
@@ -74,12 +101,18 @@ mod tests {
     }
 
     #[test]
-    fn profiles_round_trip_through_a_file() {
+    fn profiles_round_trip_through_a_file_kinds_included() {
+        use revmc_ir::profile::key;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ran.json");
-        let ran: Ran = [(B256::with_last_byte(1), BTreeSet::from([0, 7, 300]))].into();
+        let keys = [key(0, false), key(7, false), key(7, true), key(300, true)];
+        let ran: Ran = [(B256::with_last_byte(1), BTreeSet::from(keys))].into();
         write(&path, &ran).unwrap();
         let read = read(&path).unwrap();
-        assert_eq!(read[&B256::with_last_byte(1)].pcs().collect::<Vec<_>>(), [0, 7, 300]);
+        assert_eq!(read[&B256::with_last_byte(1)], RanBlocks::from_kinds([0, 7], [7, 300]));
+        // A file of bare pcs: blocks of both kinds.
+        std::fs::write(&path, format!("{{\"{}\":[0,7]}}", B256::with_last_byte(2))).unwrap();
+        let read = super::read(&path).unwrap();
+        assert_eq!(read[&B256::with_last_byte(2)], RanBlocks::from_pcs([0, 7]));
     }
 }

@@ -3,10 +3,12 @@
 //! leave it at code that had not run.
 
 use revmc_ir::RanBlocks;
+use revmc_ir::profile::key;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-/// One byte per byte of a program's code, set to 1 when a block starting at that pc
-/// runs: by a first-tier program's code as it enters the block
+/// Two bytes per byte of a program's code, one for the static-shape blocks at that pc and
+/// one for its dynamic-shape block (indexed by [`key`]), set to 1 when such a block runs:
+/// by a first-tier program's code as it enters the block
 /// (`revmc_llvm::lower::LowerOptions::block_profile`; the address is baked into the code,
 /// so the profile lives as long as the program holding it), or by the runtime's
 /// interpreter for frames that left code compiled from a profile ([`mark`](Self::mark)).
@@ -25,7 +27,8 @@ pub struct BlockProfile {
 impl BlockProfile {
     /// A profile of code `len` bytes long, where nothing has run.
     pub fn new(len: usize) -> Self {
-        Self { ran: (0..len).map(|_| AtomicU8::new(0)).collect(), grown: AtomicBool::new(false) }
+        let ran = (0..key(len, false)).map(|_| AtomicU8::new(0)).collect();
+        Self { ran, grown: AtomicBool::new(false) }
     }
 
     /// A profile of code `len` bytes long in which the blocks of `ran` have run: that of
@@ -33,15 +36,19 @@ impl BlockProfile {
     /// leave to the interpreter at a block outside `ran` [`mark`](Self::mark) what they run
     /// there.
     pub fn from_ran(len: usize, ran: &RanBlocks) -> Self {
-        let ran = (0..len).map(|pc| AtomicU8::new(u8::from(ran.contains(pc)))).collect();
+        let ran = (0..key(len, false))
+            .map(|k| AtomicU8::new(u8::from(ran.contains_block(k / 2, k % 2 == 1))))
+            .collect();
         Self { ran, grown: AtomicBool::new(false) }
     }
 
-    /// Records that the instruction at `pc` ran (any pc outside the code: nothing). A block
-    /// ran when its first instruction did.
+    /// Records that the instruction at `pc` ran (any pc outside the code: nothing), as
+    /// blocks of both kinds: the interpreter has no shapes, and compiled code may enter
+    /// the pc in either. A block ran when its first instruction did.
     #[inline]
     pub fn mark(&self, pc: usize) {
-        if let Some(byte) = self.ran.get(pc) {
+        let Some(pair) = self.ran.get(key(pc, false)..key(pc + 1, false)) else { return };
+        for byte in pair {
             // Loads first: the byte is set after a block's first run, and frames on other
             // threads then share its line instead of taking it from each other.
             if byte.load(Ordering::Relaxed) == 0 {
@@ -64,7 +71,7 @@ impl BlockProfile {
         self.ran.as_ptr() as *mut u8
     }
 
-    /// The bytes it covers.
+    /// Its bytes: two per byte of code.
     pub fn len(&self) -> usize {
         self.ran.len()
     }
@@ -76,7 +83,7 @@ impl BlockProfile {
 
     /// The blocks that have run so far.
     pub fn snapshot(&self) -> RanBlocks {
-        RanBlocks::from_fn(self.ran.len(), |pc| self.ran[pc].load(Ordering::Relaxed) != 0)
+        RanBlocks::from_keys(self.ran.len(), |k| self.ran[k].load(Ordering::Relaxed) != 0)
     }
 
     /// The blocks that have run so far, if the program ran at all: a profile without the
@@ -110,5 +117,21 @@ mod tests {
         assert_eq!(profile.ran(), Some(RanBlocks::from_fn(10, |pc| [0, 4, 7].contains(&pc))));
         // Without the entry block, no run.
         assert_eq!(BlockProfile::from_ran(10, &RanBlocks::from_pcs([4])).ran(), None);
+    }
+
+    #[test]
+    fn a_profile_keeps_the_kinds_of_blocks_apart_and_the_interpreter_marks_both() {
+        let ran = RanBlocks::from_kinds([0, 4], [4, 6]);
+        let profile = BlockProfile::from_ran(10, &ran);
+        assert_eq!(profile.len(), 20, "two bytes per byte of code");
+        assert_eq!(profile.ran(), Some(ran));
+        profile.mark(6);
+        assert!(profile.has_grown(), "the static kind at 6 is new");
+        assert_eq!(profile.ran(), Some(RanBlocks::from_kinds([0, 4, 6], [4, 6])));
+        // What the code stores: the byte of a block's key.
+        let recorded = BlockProfile::new(10);
+        // SAFETY: within the profile's 20 bytes, which outlive the write.
+        unsafe { recorded.as_mut_ptr().add(key(3, true)).write(1) };
+        assert_eq!(recorded.snapshot(), RanBlocks::from_kinds([], [3]));
     }
 }

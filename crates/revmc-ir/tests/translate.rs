@@ -297,3 +297,39 @@ fn programs_too_costly_to_optimize_keep_their_first_tier() {
     let constant = translate(&code, SpecId::CANCUN, &limits).unwrap();
     assert_eq!(revmc_ir::optimizing_cost(&constant), 10 * revmc_ir::compile_cost(&constant));
 }
+
+#[test]
+fn a_pcs_dynamic_block_that_did_not_run_is_cold_while_its_static_one_is_compiled() {
+    // Y (21) is reached at height 0 by a JUMPI, and from X (17), which is reached at three
+    // heights and so, at two variants per block, collapses into a dynamic shape.
+    #[rustfmt::skip]
+    let code = [
+        0x34, 0x60, 21, 0x57,       // 0: CALLVALUE; JUMPI(Y)
+        0x36, 0x60, 17, 0x57,       // 4: CALLDATASIZE; JUMPI(X)            X at height 0
+        0x5f, 0x36, 0x60, 17, 0x57, // 8: PUSH0; CALLDATASIZE; JUMPI(X)     X at height 1
+        0x5f, 0x60, 17, 0x56,       // 13: PUSH0; JUMP(X)                   X at height 2
+        0x5b, 0x60, 21, 0x56,       // 17: X: JUMPDEST; JUMP(Y)
+        0x5b, 0x00,                 // 21: Y: JUMPDEST; STOP
+    ];
+    let limits = Limits { max_variants: 2, ..Limits::default() };
+    let ir = |ran: &RanBlocks| {
+        translate_profiled(&code, SpecId::CANCUN, &limits, Some(ran)).expect("translates")
+    };
+    let statics = [0, 4, 8, 13, 21];
+    // Every block ran, X in its dynamic shape: both of Y's blocks are compiled.
+    let both = ir(&RanBlocks::from_kinds(statics, [17, 21]));
+    let ys = |f: &revmc_ir::ir::Function| -> Vec<(bool, String)> {
+        (f.block_ids().map(|b| f.block(b)))
+            .filter(|d| d.pc == Some(21))
+            .map(|d| (d.dynamic, format!("{:?}", d.term)))
+            .collect()
+    };
+    let exits: Vec<_> = ys(&both).into_iter().map(|(d, t)| (d, t.starts_with("Exit"))).collect();
+    assert_eq!(exits, [(false, true), (true, true)], "{both}");
+    // Y ran only from the JUMPI: its dynamic block leaves to the interpreter, cold.
+    let statically = ir(&RanBlocks::from_kinds(statics, [17]));
+    let ys = ys(&statically);
+    assert_eq!(ys.len(), 2, "{statically}");
+    assert!(!ys[0].0 && ys[0].1.starts_with("Exit"), "{statically}");
+    assert!(ys[1].0 && ys[1].1.starts_with("Interpret") && ys[1].1.contains("cold: true"));
+}

@@ -112,7 +112,7 @@ pub(crate) fn compile_jit_in(
         }
     };
     let phases = phases(translated, function.phases);
-    // The program adds its profile, if any, to its size: a byte per code byte.
+    // The program adds its profile, if any, to its size: two bytes per code byte.
     let size = function.object_size;
     let entry = function.entry;
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or

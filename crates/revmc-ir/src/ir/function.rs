@@ -12,6 +12,9 @@ pub struct BlockData {
     pub term: Terminator,
     /// The EVM pc the block starts at, for dumps (`None` for synthetic blocks).
     pub pc: Option<u32>,
+    /// Whether the block is its EVM block's dynamic-shape variant, which a profile tells
+    /// apart from the static ones at the same pc ([`crate::profile::key`]).
+    pub dynamic: bool,
 }
 
 /// A translated EVM program.
@@ -51,7 +54,12 @@ impl Function {
 
     /// Appends an empty block.
     pub fn create_block(&mut self, pc: Option<u32>) -> Block {
-        self.blocks.push(BlockData { insts: Vec::new(), term: Terminator::Unset, pc });
+        self.blocks.push(BlockData {
+            insts: Vec::new(),
+            term: Terminator::Unset,
+            pc,
+            dynamic: false,
+        });
         Block::new(self.blocks.len() - 1)
     }
 

@@ -20,9 +20,12 @@
 //! interpreted). So does a failing block another block reads a value of (a dispatch block
 //! the translator made), and a synthetic block, which has no pc to resume at.
 //!
-//! With a profile ([`RanBlocks`]), a block whose pc did not run is left the same way, as
+//! With a profile ([`RanBlocks`]), a block that did not run is left the same way, as
 //! *cold*: profiled code ran a workload on the first tier, and the optimizing tier
-//! compiles only what it ran (`crate::profile`).
+//! compiles only what it ran (`crate::profile`). The profile tells a pc's static-shape
+//! variants from its dynamic-shape one, so a pc that ran only statically leaves its
+//! dynamic variant (every JUMPDEST has one once any jump is unresolved) to the
+//! interpreter, and with it the dynamic copies of the code after it.
 
 use super::Translator;
 use super::builder::BlockBuilder;
@@ -49,11 +52,12 @@ impl Translator<'_> {
                     continue;
                 }
                 let fails = failing[block.index()];
-                let cold = ran.is_some_and(|ran| !ran.contains(pc as usize));
+                let shape = self.analysis.blocks[b].variants[v].shape;
+                let cold =
+                    ran.is_some_and(|ran| !ran.contains_block(pc as usize, shape.is_dynamic()));
                 if !(fails || cold) || shared[block.index()] {
                     continue;
                 }
-                let shape = self.analysis.blocks[b].variants[v].shape;
                 self.func.blocks[block.index()].insts.clear();
                 self.func.terminate(block, Terminator::Unset);
                 // Failing code is left whatever the profile says: it ends the frame.

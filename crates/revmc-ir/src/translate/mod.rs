@@ -137,8 +137,9 @@ impl<'a> Translator<'a> {
                 continue;
             }
             let pc = self.code.instrs[self.cfg.blocks[b].start].pc;
-            for _ in &facts.variants {
+            for variant in &facts.variants {
                 let block = self.func.create_block(Some(pc));
+                self.func.blocks[block.index()].dynamic = variant.shape.is_dynamic();
                 self.ir_blocks[b].push(block);
             }
         }

@@ -38,9 +38,9 @@ pub struct LowerOptions {
     pub block_profile: Option<ProfileBuffer>,
 }
 
-/// A profile's bytes, one per pc: on entering a block that starts at pc `p < len`, the
-/// code stores 1 at `address + p`. They must stay writable for as long as the code can
-/// run.
+/// A profile's bytes, two per pc: on entering a block whose profile key
+/// ([`revmc_ir::profile::key`] of its pc and kind) is `k < len`, the code stores 1 at
+/// `address + k`. They must stay writable for as long as the code can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProfileBuffer {
     /// The first byte's address.
@@ -438,14 +438,16 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
     /// not atomic: frames on several threads store the same 1, the runtime reads the
     /// bytes atomically, and an atomic store would take the whole block out of FastISel.
     fn record_ran(&self, blk: Block) -> Result<(), LlvmError> {
-        let (Some(profile), Some(pc)) = (self.block_profile, self.func.block(blk).pc) else {
+        let data = self.func.block(blk);
+        let (Some(profile), Some(pc)) = (self.block_profile, data.pc) else {
             return Ok(());
         };
+        let key = revmc_ir::profile::key(pc as usize, data.dynamic);
         // The implicit STOP past the end of the code may be past the buffer.
-        if pc as usize >= profile.len {
+        if key >= profile.len {
             return Ok(());
         }
-        let address = self.i64.const_int((profile.address + pc as usize) as u64, false);
+        let address = self.i64.const_int((profile.address + key) as u64, false);
         let p = self.b.build_int_to_ptr(address, self.ptr, "")?;
         self.b.build_store(p, self.i8.const_int(1, false))?;
         Ok(())
