@@ -95,7 +95,8 @@ fn run(
         out.reason = Some(e.to_string());
         return out;
     }
-    let mut profile = vec![0u8; code.len()];
+    // Two bytes per byte of code, one per profile key, as the runtime's `BlockProfile`.
+    let mut profile = vec![0u8; revmc_ir::profile::key(code.len(), false)];
     // Taken out of the slot while compiling: a panic leaves no half-used compiler behind.
     let compiled = match slot.take().map_or_else(|| JitCompiler::new(opt), Ok) {
         Ok(mut compiler) => {
@@ -103,9 +104,9 @@ fn run(
             let compiled = match opt {
                 // As the runtime's first tier: its code records the blocks it runs. The
                 // code is freed below, before the profile.
-                // SAFETY: `profile` has `code.len()` bytes and outlives the code.
+                // SAFETY: `profile` has `len` bytes and outlives the code.
                 OptLevel::O0 => unsafe {
-                    let len = code.len();
+                    let len = profile.len();
                     compiler.compile_profiled(&func, "revmc_evm", profile.as_mut_ptr(), len)
                 },
                 _ => compiler.compile(&func),
