@@ -146,7 +146,10 @@ impl JitCompiler {
     }
 
     /// As [`Self::compile_named`], with code that records the blocks it runs in
-    /// `block_profile` ([`crate::lower::LowerOptions::block_profile`]).
+    /// `block_profile` ([`crate::lower::LowerOptions::block_profile`]), whose `len`
+    /// bytes are indexed by profile key (`revmc_ir::profile::key`): a buffer of
+    /// `key(code_len, false)` bytes covers every block of the code, a shorter one only
+    /// the blocks whose keys it holds.
     ///
     /// # Safety
     ///
