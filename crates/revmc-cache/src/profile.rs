@@ -4,14 +4,14 @@
 
 use revmc_ir::RanBlocks;
 use revmc_ir::profile::key;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
-/// Two bytes per byte of a program's code, one for the static-shape blocks at that pc and
-/// one for its dynamic-shape block (indexed by [`key`]), set to 1 when such a block runs:
-/// by a first-tier program's code as it enters the block
-/// (`revmc_llvm::lower::LowerOptions::block_profile`; the address is baked into the code,
-/// so the profile lives as long as the program holding it), or by the runtime's
-/// interpreter for frames that left code compiled from a profile ([`mark`](Self::mark)).
+/// The blocks of a program's code that ran, two per pc: its static-shape blocks and its
+/// dynamic-shape block (indexed by [`key`]). A first-tier program's code sets their
+/// bytes to 1 as it enters them (`revmc_llvm::lower::LowerOptions::block_profile`; the
+/// address is baked into the code, so the profile lives as long as the program holding
+/// it); for a program compiled from a profile, whose code stores nothing, the runtime's
+/// interpreter sets their bits for frames that left the code ([`mark`](Self::mark)).
 ///
 /// The code's stores are plain, not atomic (an atomic store would take the block out of
 /// LLVM's fast instruction selector), racing with this side's atomic loads: outside
@@ -19,16 +19,31 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 /// Frames on several threads running the same hot block all store to its line; loading
 /// first and storing only a 0 would keep the line shared, at a branch per block.
 pub struct BlockProfile {
-    ran: Box<[AtomicU8]>,
-    /// Whether [`mark`](Self::mark) has set a byte that was 0.
+    marks: Marks,
+    /// Whether [`mark`](Self::mark) has set a mark that was clear.
     grown: AtomicBool,
 }
 
+/// Where a profile's marks are.
+enum Marks {
+    /// A byte per key, which a first tier's code stores into: two per byte of code.
+    Bytes(Box<[AtomicU8]>),
+    /// A bit per key, which only the interpreter sets: a quarter of a byte per byte of
+    /// code, kept by a program compiled from a profile for as long as it is resident.
+    Bits {
+        /// Bit `k % 64` of word `k / 64` is key `k`'s.
+        words: Box<[AtomicU64]>,
+        /// How many keys there are.
+        keys: usize,
+    },
+}
+
 impl BlockProfile {
-    /// A profile of code `len` bytes long, where nothing has run.
+    /// A profile of code `len` bytes long, where nothing has run, for code to record
+    /// into ([`buffer`](Self::buffer)).
     pub fn new(len: usize) -> Self {
-        let ran = (0..key(len, false)).map(|_| AtomicU8::new(0)).collect();
-        Self { ran, grown: AtomicBool::new(false) }
+        let bytes = (0..key(len, false)).map(|_| AtomicU8::new(0)).collect();
+        Self { marks: Marks::Bytes(bytes), grown: AtomicBool::new(false) }
     }
 
     /// A profile of code `len` bytes long in which the blocks of `ran` have run: that of
@@ -36,10 +51,13 @@ impl BlockProfile {
     /// leave to the interpreter at a block outside `ran` [`mark`](Self::mark) what they run
     /// there.
     pub fn from_ran(len: usize, ran: &RanBlocks) -> Self {
-        let ran = (0..key(len, false))
-            .map(|k| AtomicU8::new(u8::from(ran.contains_block(k / 2, k % 2 == 1))))
-            .collect();
-        Self { ran, grown: AtomicBool::new(false) }
+        let keys = key(len, false);
+        let mut words = vec![0u64; keys.div_ceil(64)];
+        for k in ran.keys().take_while(|&k| k < keys) {
+            words[k / 64] |= 1 << (k % 64);
+        }
+        let words = words.into_iter().map(AtomicU64::new).collect();
+        Self { marks: Marks::Bits { words, keys }, grown: AtomicBool::new(false) }
     }
 
     /// Records that the instruction at `pc` ran (any pc outside the code: nothing), as
@@ -47,43 +65,69 @@ impl BlockProfile {
     /// the pc in either. A block ran when its first instruction did.
     #[inline]
     pub fn mark(&self, pc: usize) {
-        let Some(pair) = self.ran.get(key(pc, false)..key(pc + 1, false)) else { return };
-        for byte in pair {
-            // Loads first: the byte is set after a block's first run, and frames on other
-            // threads then share its line instead of taking it from each other.
-            if byte.load(Ordering::Relaxed) == 0 {
-                byte.store(1, Ordering::Relaxed);
-                self.grown.store(true, Ordering::Relaxed);
+        // Loads first: a mark is set after a block's first run, and frames on other
+        // threads then share its line instead of taking it from each other.
+        match &self.marks {
+            Marks::Bytes(bytes) => {
+                let Some(pair) = bytes.get(key(pc, false)..key(pc + 1, false)) else { return };
+                for byte in pair {
+                    if byte.load(Ordering::Relaxed) == 0 {
+                        byte.store(1, Ordering::Relaxed);
+                        self.grown.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            Marks::Bits { words, keys } => {
+                let k = key(pc, false);
+                if k >= *keys {
+                    return;
+                }
+                // Both keys of a pc are in one word: the first is even.
+                let (word, both) = (&words[k / 64], 0b11 << (k % 64));
+                if word.load(Ordering::Relaxed) & both != both {
+                    word.fetch_or(both, Ordering::Relaxed);
+                    self.grown.store(true, Ordering::Relaxed);
+                }
             }
         }
     }
 
-    /// Whether [`mark`](Self::mark) has added a pc since the profile was made: frames that
-    /// left the code ran something it was not compiled from.
+    /// Whether [`mark`](Self::mark) has added a block since the profile was made: frames
+    /// that left the code ran something it was not compiled from.
     pub fn has_grown(&self) -> bool {
         self.grown.load(Ordering::Relaxed)
     }
 
-    /// The address the code stores to. Frames on other threads may store through it
-    /// while this is read: the bytes are atomics, and the code only ever stores 1.
-    pub fn as_mut_ptr(&self) -> *mut u8 {
-        // `AtomicU8` has the layout of `u8`.
-        self.ran.as_ptr() as *mut u8
+    /// The bytes code records into, and how many there are: those of a profile made by
+    /// [`new`](Self::new), `None` for one made [`from_ran`](Self::from_ran). Frames on
+    /// other threads may store through it while this is read: the bytes are atomics, and
+    /// the code only ever stores 1.
+    pub fn buffer(&self) -> Option<(*mut u8, usize)> {
+        match &self.marks {
+            // `AtomicU8` has the layout of `u8`.
+            Marks::Bytes(bytes) => Some((bytes.as_ptr() as *mut u8, bytes.len())),
+            Marks::Bits { .. } => None,
+        }
     }
 
-    /// Its bytes: two per byte of code.
-    pub fn len(&self) -> usize {
-        self.ran.len()
-    }
-
-    /// Whether it covers no code.
-    pub fn is_empty(&self) -> bool {
-        self.ran.is_empty()
+    /// The memory it holds, counted in its program's size.
+    pub fn size_bytes(&self) -> usize {
+        match &self.marks {
+            Marks::Bytes(bytes) => bytes.len(),
+            Marks::Bits { words, .. } => std::mem::size_of_val(&**words),
+        }
     }
 
     /// The blocks that have run so far.
     pub fn snapshot(&self) -> RanBlocks {
-        RanBlocks::from_keys(self.ran.len(), |k| self.ran[k].load(Ordering::Relaxed) != 0)
+        match &self.marks {
+            Marks::Bytes(bytes) => {
+                RanBlocks::from_keys(bytes.len(), |k| bytes[k].load(Ordering::Relaxed) != 0)
+            }
+            Marks::Bits { words, keys } => RanBlocks::from_keys(*keys, |k| {
+                words[k / 64].load(Ordering::Relaxed) >> (k % 64) & 1 == 1
+            }),
+        }
     }
 
     /// The blocks that have run so far, if the program ran at all: a profile without the
@@ -96,7 +140,8 @@ impl BlockProfile {
 
 impl std::fmt::Debug for BlockProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlockProfile").field("len", &self.ran.len()).finish_non_exhaustive()
+        let size = self.size_bytes();
+        f.debug_struct("BlockProfile").field("size_bytes", &size).finish_non_exhaustive()
     }
 }
 
@@ -123,15 +168,35 @@ mod tests {
     fn a_profile_keeps_the_kinds_of_blocks_apart_and_the_interpreter_marks_both() {
         let ran = RanBlocks::from_kinds([0, 4], [4, 6]);
         let profile = BlockProfile::from_ran(10, &ran);
-        assert_eq!(profile.len(), 20, "two bytes per byte of code");
         assert_eq!(profile.ran(), Some(ran));
+        profile.mark(4);
+        assert!(!profile.has_grown(), "both kinds at 4 were there");
         profile.mark(6);
         assert!(profile.has_grown(), "the static kind at 6 is new");
         assert_eq!(profile.ran(), Some(RanBlocks::from_kinds([0, 4, 6], [4, 6])));
-        // What the code stores: the byte of a block's key.
+        // What the code stores into a recording profile: the byte of a block's key.
         let recorded = BlockProfile::new(10);
+        let (bytes, len) = recorded.buffer().expect("a recording profile");
+        assert_eq!(len, 20, "two bytes per byte of code");
         // SAFETY: within the profile's 20 bytes, which outlive the write.
-        unsafe { recorded.as_mut_ptr().add(key(3, true)).write(1) };
+        unsafe { bytes.add(key(3, true)).write(1) };
         assert_eq!(recorded.snapshot(), RanBlocks::from_kinds([], [3]));
+        recorded.mark(7);
+        assert_eq!(recorded.snapshot(), RanBlocks::from_kinds([7], [3, 7]));
+    }
+
+    #[test]
+    fn a_profile_only_the_interpreter_marks_holds_two_bits_per_byte_of_code() {
+        let len = 24_576;
+        let ran = RanBlocks::from_kinds([0, 100], [100, len - 1]);
+        let profile = BlockProfile::from_ran(len, &ran);
+        assert_eq!(profile.size_bytes(), len / 4);
+        assert!(profile.buffer().is_none(), "no code stores into it");
+        assert_eq!(profile.snapshot(), ran);
+        profile.mark(len - 1);
+        profile.mark(len); // past the code: nothing
+        let widened = RanBlocks::from_kinds([0, 100, len - 1], [100, len - 1]);
+        assert_eq!(profile.snapshot(), widened);
+        assert_eq!(BlockProfile::new(len).size_bytes(), 2 * len);
     }
 }

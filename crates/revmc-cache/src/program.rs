@@ -100,7 +100,7 @@ impl CompiledProgram {
     /// replaces one: code may store into it (`with_profile`).
     fn keeping(self, profile: BlockProfile) -> Self {
         assert!(self.profile.is_none(), "a program holds one profile, for life");
-        let code_bytes = self.code_bytes + profile.len();
+        let code_bytes = self.code_bytes + profile.size_bytes();
         Self { profile: Some(profile), code_bytes, ..self }
     }
 
@@ -169,7 +169,7 @@ impl CompiledProgram {
     /// Of [`code_bytes`](Self::code_bytes), the native code and data: without the
     /// profile.
     pub fn native_code_bytes(&self) -> usize {
-        self.code_bytes - self.profile.as_ref().map_or(0, BlockProfile::len)
+        self.code_bytes - self.profile.as_ref().map_or(0, BlockProfile::size_bytes)
     }
 
     /// The backing, for callers that know its type.

@@ -98,7 +98,8 @@ pub(crate) fn compile_jit_in(
                 // SAFETY: the profile's bytes (which do not move with it) go into the
                 // program below, which outlives its code.
                 Some(profile) => unsafe {
-                    compiler.compile_profiled(&ir, symbol, profile.as_mut_ptr(), profile.len())?
+                    let (bytes, len) = profile.buffer().expect("a new profile records");
+                    compiler.compile_profiled(&ir, symbol, bytes, len)?
                 },
                 None => compiler.compile_named(&ir, symbol)?,
             }
@@ -112,7 +113,7 @@ pub(crate) fn compile_jit_in(
         }
     };
     let phases = phases(translated, function.phases);
-    // The program adds its profile, if any, to its size: two bytes per code byte.
+    // The program adds its profile, if any, to its size (`BlockProfile::size_bytes`).
     let size = function.object_size;
     let entry = function.entry;
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or
