@@ -39,10 +39,10 @@ const LAST_SHIFT: u64 = 62;
 /// (1024); a bound clamped into `0..=BOUND_MASK` compares with every such base as it was.
 const BOUND_MASK: u64 = (1 << (MAX_SHIFT - MIN_SHIFT)) - 1;
 
-/// The word of check `c`: it fails when `base < min` or `base >= max + 1`.
+/// The word of check `c`, whose gas is at most [`MAX_CHECK_GAS`]: it fails when
+/// `base < min` or `base >= max + 1`.
 fn packed(c: &StackCheck, last: bool) -> u64 {
     let bound = |b: i64| b.clamp(0, BOUND_MASK as i64) as u64;
-    debug_assert!(c.gas <= MAX_CHECK_GAS, "the verifier holds the check's gas");
     c.gas
         | bound(c.min_base) << MIN_SHIFT
         | bound(c.max_base.saturating_add(1)) << MAX_SHIFT
@@ -85,6 +85,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
         &mut self,
         checks: &[StackCheck],
     ) -> Result<BasicBlock<'ctx>, LlvmError> {
+        // The verifier holds this in debug builds; a release build refuses the program
+        // rather than pack a gas that would spill into the next field.
+        if let Some(c) = checks.iter().find(|c| c.gas > MAX_CHECK_GAS) {
+            return Err(LlvmError::Verify(format!("a stack check counts {} gas", c.gas)));
+        }
         let words: Vec<u64> =
             checks.iter().enumerate().map(|(i, c)| packed(c, i + 1 == checks.len())).collect();
         if let Some(&block) = self.check_tables.blocks.get(&words) {
@@ -197,6 +202,36 @@ mod tests {
         let over = base >= field(MAX_SHIFT, BOUND_MASK);
         let codes = ((word >> UNDER_SHIFT) as u8, (word >> OVER_SHIFT) as u8);
         (under, over, word & MAX_CHECK_GAS, codes, field(LAST_SHIFT, 1) == 1)
+    }
+
+    #[test]
+    fn a_check_counting_more_gas_than_its_word_holds_is_refused() {
+        use revmc_ir::ir::InstData;
+        use revmc_ir::{Limits, OptLevel, SpecId};
+        // A loop whose head is reached one entry higher each turn: a dynamic shape.
+        #[rustfmt::skip]
+        let code = [
+            0x5f, 0x5b,                   // i = 0; 1: head
+            0x80, 0x60, 0x01, 0x01,       // DUP1; i + 1
+            0x80, 0x5f, 0x35, 0x11,       // calldata[0] > i + 1
+            0x60, 0x01, 0x57, 0x00,       // JUMPI(head); STOP
+        ];
+        let mut func = revmc_ir::translate(&code, SpecId::CANCUN, &Limits::default()).unwrap();
+        let options = super::super::LowerOptions { chunk_cost: usize::MAX, ..Default::default() };
+        let lower = |func: &revmc_ir::ir::Function| {
+            let cx = inkwell::context::Context::create();
+            super::super::lower(&cx, func, "prog", OptLevel::O2, &options).map(drop)
+        };
+        lower(&func).expect("lowers");
+        let charge = (func.insts.iter_mut())
+            .find_map(|i| match i {
+                InstData::DynCharge { checks, .. } => checks.first_mut(),
+                _ => None,
+            })
+            .expect("a dynamic-shape section with a check");
+        charge.gas = MAX_CHECK_GAS + 1;
+        let err = lower(&func).expect_err("refused");
+        assert!(err.to_string().contains("a stack check counts"), "{err}");
     }
 
     #[test]
