@@ -73,7 +73,7 @@ impl BlockProfile {
                 for byte in pair {
                     if byte.load(Ordering::Relaxed) == 0 {
                         byte.store(1, Ordering::Relaxed);
-                        self.grown.store(true, Ordering::Relaxed);
+                        self.grown.store(true, Ordering::Release);
                     }
                 }
             }
@@ -86,16 +86,17 @@ impl BlockProfile {
                 let (word, both) = (&words[k / 64], 0b11 << (k % 64));
                 if word.load(Ordering::Relaxed) & both != both {
                     word.fetch_or(both, Ordering::Relaxed);
-                    self.grown.store(true, Ordering::Relaxed);
+                    self.grown.store(true, Ordering::Release);
                 }
             }
         }
     }
 
     /// Whether [`mark`](Self::mark) has added a block since the profile was made: frames
-    /// that left the code ran something it was not compiled from.
+    /// that left the code ran something it was not compiled from. A snapshot taken after
+    /// it says so holds what was added (the marks are stored before `grown`).
     pub fn has_grown(&self) -> bool {
-        self.grown.load(Ordering::Relaxed)
+        self.grown.load(Ordering::Acquire)
     }
 
     /// The bytes code records into, and how many there are: those of a profile made by

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 /// A set of blocks that ran, each named by its pc and whether it is its EVM block's
 /// dynamic-shape variant: a block reached at more stack heights than the translator keeps
-/// apart runs as one variant whose base is a run-time value, and unresolved jumps enter
-/// every JUMPDEST in one, so a pc can have both kinds. The optimizing tier compiles only
+/// apart runs as one variant whose base is a run-time value, and once unresolved jumps
+/// leave in more shapes than the translator gives dispatches of their own, they enter
+/// every JUMPDEST in one; so a pc can have both kinds. The optimizing tier compiles only
 /// the kinds that ran ([`key`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RanBlocks {
@@ -39,6 +40,10 @@ impl RanBlocks {
         let mut bits = vec![0u64; keys.div_ceil(64)];
         for k in (0..keys).filter(|&k| ran(k)) {
             bits[k / 64] |= 1 << (k % 64);
+        }
+        // No zero word last, as `from_key_list` makes them: equal sets are equal values.
+        while bits.last() == Some(&0) {
+            bits.pop();
         }
         Self { bits }
     }

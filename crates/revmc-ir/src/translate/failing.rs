@@ -24,7 +24,8 @@
 //! *cold*: profiled code ran a workload on the first tier, and the optimizing tier
 //! compiles only what it ran (`crate::profile`). The profile tells a pc's static-shape
 //! variants from its dynamic-shape one, so a pc that ran only statically leaves its
-//! dynamic variant (every JUMPDEST has one once any jump is unresolved) to the
+//! dynamic variant (every JUMPDEST has one once unresolved jumps leave in more shapes
+//! than `analysis::jumps::MAX_DISPATCH_SHAPES`, or in a dynamic one) to the
 //! interpreter, and with it the dynamic copies of the code after it.
 
 use super::Translator;
@@ -52,12 +53,13 @@ impl Translator<'_> {
                     continue;
                 }
                 let fails = failing[block.index()];
-                let shape = self.analysis.blocks[b].variants[v].shape;
-                let cold =
-                    ran.is_some_and(|ran| !ran.contains_block(pc as usize, shape.is_dynamic()));
+                let dynamic = self.func.block(block).dynamic;
+                let cold = ran.is_some_and(|ran| !ran.contains_block(pc as usize, dynamic));
                 if !(fails || cold) || shared[block.index()] {
                     continue;
                 }
+                let shape = self.analysis.blocks[b].variants[v].shape;
+                debug_assert_eq!(shape.is_dynamic(), dynamic, "the block's kind is its shape's");
                 self.func.blocks[block.index()].insts.clear();
                 self.func.terminate(block, Terminator::Unset);
                 // Failing code is left whatever the profile says: it ends the frame.

@@ -223,13 +223,14 @@ mod tests {
             super::super::lower(&cx, func, "prog", OptLevel::O2, &options).map(drop)
         };
         lower(&func).expect("lowers");
-        let charge = (func.insts.iter_mut())
-            .find_map(|i| match i {
-                InstData::DynCharge { checks, .. } => checks.first_mut(),
-                _ => None,
-            })
-            .expect("a dynamic-shape section with a check");
-        charge.gas = MAX_CHECK_GAS + 1;
+        // A charge of the program's blocks (the arena also holds charges passes merged).
+        let inst = (func.block_ids().flat_map(|b| func.block(b).insts.clone()))
+            .find(|&i| matches!(func.inst(i), InstData::DynCharge { .. }))
+            .expect("a dynamic-shape section");
+        let InstData::DynCharge { checks, .. } = &mut func.insts[inst.index()] else {
+            unreachable!("found above")
+        };
+        checks[0].gas = MAX_CHECK_GAS + 1;
         let err = lower(&func).expect_err("refused");
         assert!(err.to_string().contains("a stack check counts"), "{err}");
     }
