@@ -235,8 +235,8 @@ pub fn measure(case: &TxCase, engines: &mut Engines, settings: Settings) -> anyh
         compare(name, "JIT (first tier)", &want, &got)?;
         compile_before = engines.jit.compile_time;
         for compiled in engines.jit.optimize_what_ran() {
-            let keys = engines.ran.entry(crate::ran::skeleton(&compiled.code)).or_default();
-            keys.extend(compiled.ran.keys());
+            let ran = engines.ran.entry(crate::ran::skeleton(&compiled.code)).or_default();
+            ran.extend(&compiled.ran);
         }
         let mut jit = Recorder::new(&mut engines.jit);
         got = case.outcome(Some(&mut jit));

@@ -11,13 +11,11 @@
 use alloy_primitives::{B256, keccak256};
 use anyhow::Context;
 use revmc_ir::RanBlocks;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// The blocks that ran, by code skeleton ([`skeleton`]): their profile keys
-/// ([`revmc_ir::profile::key`]), which tell a pc's static-shape blocks from its
-/// dynamic-shape one.
-pub type Ran = BTreeMap<B256, BTreeSet<usize>>;
+/// The blocks that ran, by code skeleton ([`skeleton`]).
+pub type Ran = BTreeMap<B256, RanBlocks>;
 
 /// The blocks of one code in a file: the pcs of each kind that ran. A bare list of pcs
 /// (the format before kinds were told apart) stands for blocks of both kinds.
@@ -52,12 +50,10 @@ pub fn skeleton(code: &[u8]) -> B256 {
 /// Writes `ran` to `path` as a JSON object from code skeleton to the pcs of each kind.
 #[allow(dead_code, reason = "revmc-bench writes, revmc-corpus reads")]
 pub fn write(path: &Path, ran: &Ran) -> anyhow::Result<()> {
-    let kind = |keys: &BTreeSet<usize>, dynamic: bool| {
-        keys.iter().filter(|&&k| (k % 2 == 1) == dynamic).map(|&k| k / 2).collect()
-    };
     let by_hash: BTreeMap<String, Blocks> = (ran.iter())
-        .map(|(hash, keys)| {
-            let blocks = Blocks::Kinds { statics: kind(keys, false), dynamics: kind(keys, true) };
+        .map(|(hash, ran)| {
+            let statics = ran.pcs_of_kind(false).collect();
+            let blocks = Blocks::Kinds { statics, dynamics: ran.pcs_of_kind(true).collect() };
             (hash.to_string(), blocks)
         })
         .collect();
@@ -102,11 +98,10 @@ mod tests {
 
     #[test]
     fn profiles_round_trip_through_a_file_kinds_included() {
-        use revmc_ir::profile::key;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ran.json");
-        let keys = [key(0, false), key(7, false), key(7, true), key(300, true)];
-        let ran: Ran = [(B256::with_last_byte(1), BTreeSet::from(keys))].into();
+        let blocks = RanBlocks::from_kinds([0, 7], [7, 300]);
+        let ran: Ran = [(B256::with_last_byte(1), blocks)].into();
         write(&path, &ran).unwrap();
         let read = read(&path).unwrap();
         assert_eq!(read[&B256::with_last_byte(1)], RanBlocks::from_kinds([0, 7], [7, 300]));

@@ -31,7 +31,7 @@ enum Marks {
     /// A bit per key, which only the interpreter sets: a quarter of a byte per byte of
     /// code, kept by a program compiled from a profile for as long as it is resident.
     Bits {
-        /// Bit `k % 64` of word `k / 64` is key `k`'s.
+        /// The words of a [`RanBlocks`] ([`RanBlocks::words`]).
         words: Box<[AtomicU64]>,
         /// How many keys there are.
         keys: usize,
@@ -52,9 +52,11 @@ impl BlockProfile {
     /// there.
     pub fn from_ran(len: usize, ran: &RanBlocks) -> Self {
         let keys = key(len, false);
-        let mut words = vec![0u64; keys.div_ceil(64)];
-        for k in ran.keys().take_while(|&k| k < keys) {
-            words[k / 64] |= 1 << (k % 64);
+        let mut words = ran.words().to_vec();
+        words.resize(keys.div_ceil(64), 0);
+        // Blocks past the code (none in a profile of this code) would be past the keys.
+        if let Some(last) = words.last_mut().filter(|_| !keys.is_multiple_of(64)) {
+            *last &= (1 << (keys % 64)) - 1;
         }
         let words = words.into_iter().map(AtomicU64::new).collect();
         Self { marks: Marks::Bits { words, keys }, grown: AtomicBool::new(false) }
@@ -125,9 +127,9 @@ impl BlockProfile {
             Marks::Bytes(bytes) => {
                 RanBlocks::from_keys(bytes.len(), |k| bytes[k].load(Ordering::Relaxed) != 0)
             }
-            Marks::Bits { words, keys } => RanBlocks::from_keys(*keys, |k| {
-                words[k / 64].load(Ordering::Relaxed) >> (k % 64) & 1 == 1
-            }),
+            Marks::Bits { words, .. } => {
+                RanBlocks::from_words(words.iter().map(|w| w.load(Ordering::Relaxed)).collect())
+            }
         }
     }
 
@@ -163,6 +165,9 @@ mod tests {
         assert_eq!(profile.ran(), Some(RanBlocks::from_fn(10, |pc| [0, 4, 7].contains(&pc))));
         // Without the entry block, no run.
         assert_eq!(BlockProfile::from_ran(10, &RanBlocks::from_pcs([4])).ran(), None);
+        // Blocks past the code are not the code's.
+        let past = BlockProfile::from_ran(10, &RanBlocks::from_pcs([0, 12, 100]));
+        assert_eq!(past.snapshot(), RanBlocks::from_pcs([0]));
     }
 
     #[test]

@@ -32,20 +32,37 @@ pub const fn key(pc: usize, dynamic: bool) -> usize {
 impl RanBlocks {
     /// The blocks of both kinds at the pcs `i` for which `ran(i)` holds, among `0..len`.
     pub fn from_fn(len: usize, mut ran: impl FnMut(usize) -> bool) -> Self {
-        Self::from_keys(key(len, false), |k| ran(k / 2))
+        Self::from_pcs((0..len).filter(|&pc| ran(pc)))
     }
 
     /// The blocks whose [`key`] `k` satisfies `ran(k)`, among `0..keys`.
     pub fn from_keys(keys: usize, mut ran: impl FnMut(usize) -> bool) -> Self {
-        let mut bits = vec![0u64; keys.div_ceil(64)];
-        for k in (0..keys).filter(|&k| ran(k)) {
-            bits[k / 64] |= 1 << (k % 64);
-        }
+        Self::from_key_list((0..keys).filter(|&k| ran(k)))
+    }
+
+    /// The blocks of the set whose [`words`](Self::words) these are.
+    pub fn from_words(mut bits: Vec<u64>) -> Self {
         // No zero word last, as `from_key_list` makes them: equal sets are equal values.
         while bits.last() == Some(&0) {
             bits.pop();
         }
         Self { bits }
+    }
+
+    /// The set as bits: key `k` is bit `k % 64` of word `k / 64`; no word past the last
+    /// block's.
+    pub fn words(&self) -> &[u64] {
+        &self.bits
+    }
+
+    /// Adds the blocks of `other`.
+    pub fn extend(&mut self, other: &RanBlocks) {
+        if self.bits.len() < other.bits.len() {
+            self.bits.resize(other.bits.len(), 0);
+        }
+        for (w, o) in self.bits.iter_mut().zip(&other.bits) {
+            *w |= o;
+        }
     }
 
     /// The blocks of both kinds at `pcs`.
@@ -131,5 +148,10 @@ mod tests {
         let keys = RanBlocks::from_keys(key(41, false), |k| [0, 32, 33, 81].contains(&k));
         assert_eq!(keys, ran);
         assert_eq!(ran.keys().collect::<Vec<_>>(), [0, 32, 33, 81]);
+        assert_eq!(RanBlocks::from_words(ran.words().to_vec()), ran);
+        assert_eq!(RanBlocks::from_words(vec![0b1, 0, 0]), RanBlocks::from_kinds([0], []));
+        let mut more = RanBlocks::from_kinds([500], [0]);
+        more.extend(&ran);
+        assert_eq!(more, RanBlocks::from_kinds([0, 16, 500], [0, 16, 40]));
     }
 }

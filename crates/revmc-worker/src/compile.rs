@@ -113,12 +113,10 @@ pub(crate) fn compile_jit_in(
         }
     };
     let phases = phases(translated, function.phases);
-    // The program adds its profile, if any, to its size (`BlockProfile::size_bytes`).
-    let size = function.object_size;
-    let entry = function.entry;
+    let (entry, size) = (function.entry, function.object_size);
     // SAFETY: `entry` was compiled from `code` for `spec` with the `RawEvmFn` ABI (here or
     // by a child of this build, from the same translation), and the backing that keeps it
-    // mapped moves into the program.
+    // mapped moves into the program, which adds its profile, if any, to its size.
     let mut program =
         unsafe { CompiledProgram::new(entry, ProgramKind::Jit, size, Box::new(function.backing)) };
     if let Some(profile) = record {
