@@ -27,7 +27,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 9;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -90,6 +90,16 @@ pub const INTERPRET: u8 = 0xff;
 /// As [`INTERPRET`], where the code left to the interpreter is cold: it did not run when
 /// the program was profiled, so the profile it was compiled with missed a path that runs.
 pub const INTERPRET_COLD: u8 = 0xfe;
+
+/// As [`INTERPRET`], where [`EvmContext::resume_at`] is the target of a jump the compiled
+/// code left to the interpreter ([`Terminator::InterpretJump`](crate::ir::Terminator)),
+/// `u64::MAX` for a target of more than 32 bits: the runtime checks it as JUMP does,
+/// halting with `InvalidJump` (and no gas left) unless it is a JUMPDEST of the code.
+pub const INTERPRET_JUMP: u8 = 0xfd;
+
+/// As [`INTERPRET_JUMP`], where the code left to the interpreter is cold, as for
+/// [`INTERPRET_COLD`].
+pub const INTERPRET_JUMP_COLD: u8 = 0xfc;
 
 /// Per-call state shared between compiled code and the runtime.
 #[repr(C)]
@@ -512,6 +522,8 @@ mod tests {
         assert_eq!(exit_code_to_result(CONTINUE), None);
         assert_eq!(exit_code_to_result(INTERPRET), None);
         assert_eq!(exit_code_to_result(INTERPRET_COLD), None);
+        assert_eq!(exit_code_to_result(INTERPRET_JUMP), None);
+        assert_eq!(exit_code_to_result(INTERPRET_JUMP_COLD), None);
     }
 
     #[test]

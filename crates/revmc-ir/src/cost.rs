@@ -64,7 +64,9 @@ fn term_cost(term: &Terminator) -> u64 {
         Terminator::Unset | Terminator::Jump(_) => 5,
         Terminator::Branch { .. } => 15,
         Terminator::Switch { cases, .. } => 15 + 10 * cases.len() as u64,
-        Terminator::Exit { .. } | Terminator::Interpret { .. } => 20,
+        Terminator::Exit { .. }
+        | Terminator::Interpret { .. }
+        | Terminator::InterpretJump { .. } => 20,
         Terminator::Suspend { args, .. } => 150 + 5 * args.len() as u64,
     }
 }

@@ -150,6 +150,7 @@ impl<'a> Verifier<'a> {
             }
             Terminator::Exit { stack_len: Height::Abs(h), .. }
             | Terminator::Interpret { stack_len: Height::Abs(h), .. }
+            | Terminator::InterpretJump { stack_len: Height::Abs(h), .. }
                 if *h > self.func.num_slots =>
             {
                 Err(format!("exit writes back {h} slots of {}", self.func.num_slots))

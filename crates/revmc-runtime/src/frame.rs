@@ -18,7 +18,8 @@ use revm_interpreter::interpreter_types::{Jumps, LoopControl};
 use revm_interpreter::primitives::Bytes;
 use revm_interpreter::{CallInput, Host, InstructionResult, Interpreter, InterpreterAction};
 use revmc_ir::abi::{
-    EvmContext, INTERPRET, INTERPRET_COLD, RawEvmFn, STACK_LIMIT, exit_code_to_result,
+    EvmContext, INTERPRET, INTERPRET_COLD, INTERPRET_JUMP, INTERPRET_JUMP_COLD, RawEvmFn,
+    STACK_LIMIT, exit_code_to_result,
 };
 
 /// How a compiled run of a frame ended.
@@ -109,10 +110,23 @@ pub unsafe fn run_compiled<H: Host>(
         std::panic::resume_unwind(payload);
     }
     interp.gas.set_remaining(ctx.gas_remaining);
+    let mut rc = rc;
+    let pc = usize::try_from(ctx.resume_at).ok().filter(|&pc| pc < ctx.code_len);
+    if rc == INTERPRET_JUMP || rc == INTERPRET_JUMP_COLD {
+        // A jump left to the interpreter: checked as JUMP checks it, failing as the
+        // compiled code's own invalid jumps do.
+        match pc.is_some_and(|pc| is_jumpdest(interp, pc)) {
+            true => rc = if rc == INTERPRET_JUMP { INTERPRET } else { INTERPRET_COLD },
+            false => {
+                interp.gas.set_remaining(0);
+                rc = InstructionResult::InvalidJump as u8;
+            }
+        }
+    }
     // A pc outside the code would be a bug of the compiled code: it ends the frame as an
     // unknown exit code does, below.
     if (rc == INTERPRET || rc == INTERPRET_COLD)
-        && let Some(pc) = usize::try_from(ctx.resume_at).ok().filter(|&pc| pc < ctx.code_len)
+        && let Some(pc) = pc
     {
         // SAFETY: compiled code wrote every entry below `stack_len` before leaving.
         unsafe { interp.stack.data_mut().set_len(stack_len.min(STACK_LIMIT)) };
@@ -144,4 +158,9 @@ pub unsafe fn run_compiled<H: Host>(
         _ => interp.halt(result),
     }
     CompiledRun::Action(interp.take_next_action())
+}
+
+/// Whether `pc` is a JUMPDEST of the frame's code (not inside push data).
+fn is_jumpdest(interp: &Interpreter<EthInterpreter>, pc: usize) -> bool {
+    interp.bytecode.legacy_jump_table().is_some_and(|table| table.is_valid(pc))
 }

@@ -141,6 +141,10 @@ fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
         Terminator::Interpret { pc, stack_len, cold: true } => {
             write!(f, "interpret cold @{pc}, stack {stack_len}")
         }
+        Terminator::InterpretJump { stack_len, cold } => {
+            let cold = if *cold { " cold" } else { "" };
+            write!(f, "interpret{cold} jump, stack {stack_len}")
+        }
     }
 }
 

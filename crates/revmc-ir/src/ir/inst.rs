@@ -318,6 +318,20 @@ pub enum Terminator {
         /// the runtime can see a profile that no longer fits.
         cold: bool,
     },
+    /// Ends compiled execution at an unresolved jump, whose target `SetJumpTarget`
+    /// recorded, the stack `stack_len` high written back as for [`Self::Interpret`]: the
+    /// runtime checks the target as JUMP does, halting with `InvalidJump` unless it is a
+    /// JUMPDEST, and runs the rest of the frame in revm's interpreter from there. It is
+    /// the default of a dispatch switch whose cases for the JUMPDESTs left to the
+    /// interpreter were dropped (`passes/jump_exits.rs`): one exit for all of them.
+    InterpretJump {
+        /// Live stack height.
+        stack_len: Height,
+        /// As for [`Self::Interpret`]: the function returns
+        /// [`INTERPRET_JUMP_COLD`](crate::abi::INTERPRET_JUMP_COLD) instead of
+        /// [`INTERPRET_JUMP`](crate::abi::INTERPRET_JUMP).
+        cold: bool,
+    },
 }
 
 impl Terminator {
@@ -330,7 +344,10 @@ impl Terminator {
                 cases.iter().map(|(_, b)| *b).chain([*default]).collect()
             }
             Terminator::Suspend { resume, .. } => vec![*resume],
-            Terminator::Unset | Terminator::Exit { .. } | Terminator::Interpret { .. } => vec![],
+            Terminator::Unset
+            | Terminator::Exit { .. }
+            | Terminator::Interpret { .. }
+            | Terminator::InterpretJump { .. } => vec![],
         }
     }
 
@@ -343,7 +360,10 @@ impl Terminator {
                 cases.iter_mut().map(|(_, b)| b).chain([default]).collect()
             }
             Terminator::Suspend { resume, .. } => vec![resume],
-            Terminator::Unset | Terminator::Exit { .. } | Terminator::Interpret { .. } => vec![],
+            Terminator::Unset
+            | Terminator::Exit { .. }
+            | Terminator::Interpret { .. }
+            | Terminator::InterpretJump { .. } => vec![],
         }
     }
 

@@ -10,12 +10,14 @@
 mod dead;
 mod fold;
 mod gas;
+mod jump_exits;
 mod memory;
 mod unreachable;
 
 pub use dead::remove_dead_values;
 pub use fold::fold_constants;
 pub use gas::merge_gas_sections;
+pub use jump_exits::leave_jumps_to_interpreter;
 pub use memory::drop_covered_expansions;
 pub use unreachable::remove_unreachable_blocks;
 
@@ -25,6 +27,8 @@ use crate::{TranslateError, verifier};
 /// What the passes changed, for dumps and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PassStats {
+    /// Dispatch cases that only left to the interpreter, dropped for one exit.
+    pub interpreted_jump_cases: usize,
     /// Instructions of the blocks no path reaches.
     pub unreachable: usize,
     /// Instructions replaced by their constant value.
@@ -37,13 +41,16 @@ pub struct PassStats {
     pub dead: usize,
 }
 
-/// Runs every pass, in order: the removal of unreachable blocks, constant folding (which
+/// Runs every pass, in order: one exit for the jumps dispatch switches leave to the
+/// interpreter, the removal of unreachable blocks (which drops the cases' blocks),
+/// constant folding (which
 /// turns more expansion operands into constants), the removal of covered memory
 /// expansions, the merging of the gas sections those expansions separated, and dead-value
 /// removal (which drops the operands folding left unused).
 pub fn run(func: &mut Function) -> Result<PassStats, TranslateError> {
     // Struct fields are evaluated in the order written: the passes run in this order.
     Ok(PassStats {
+        interpreted_jump_cases: checked(func, leave_jumps_to_interpreter)?,
         unreachable: checked(func, remove_unreachable_blocks)?,
         folded: checked(func, fold_constants)?,
         covered_expansions: checked(func, drop_covered_expansions)?,

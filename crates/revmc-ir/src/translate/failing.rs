@@ -90,7 +90,9 @@ fn failing_blocks(func: &Function) -> Vec<bool> {
                     | InstructionResult::Return
                     | InstructionResult::SelfDestruct
             ),
-            Terminator::Suspend { .. } | Terminator::Interpret { .. } => true,
+            Terminator::Suspend { .. }
+            | Terminator::Interpret { .. }
+            | Terminator::InterpretJump { .. } => true,
             _ => false,
         };
         if ends_well {

@@ -546,6 +546,26 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(())
     }
 
+    /// The recorded jump target as an `i64` pc: itself below 2^64, else `u64::MAX`, which
+    /// is no pc of any code ([`revmc_ir::abi::INTERPRET_JUMP`]).
+    fn jump_target_pc(&self) -> Result<IntValue<'ctx>, LlvmError> {
+        let (fits, low) = if self.memory_values {
+            self.word_below(self.jump_target, 64)?
+        } else {
+            let v = self.b.build_load(self.i256, self.jump_target, "")?.into_int_value();
+            let hi = self.b.build_right_shift(v, self.i256.const_int(64, false), false, "")?;
+            let fits = self.b.build_int_compare(
+                inkwell::IntPredicate::EQ,
+                hi,
+                self.i256.const_zero(),
+                "",
+            )?;
+            (fits, self.b.build_int_truncate(v, self.i64, "")?)
+        };
+        let none = self.i64.const_all_ones();
+        Ok(self.b.build_select(fits, low, none, "")?.into_int_value())
+    }
+
     /// Writes stack slots `0..n` to the caller's stack array.
     fn spill_slots(&self, n: u64) -> Result<(), LlvmError> {
         for i in 0..n {
@@ -807,6 +827,15 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 self.b.build_store(p, self.i64.const_int(u64::from(*pc), false))?;
                 use revmc_ir::abi::{INTERPRET, INTERPRET_COLD};
                 let code = if *cold { INTERPRET_COLD } else { INTERPRET };
+                self.ret(self.i8.const_int(u64::from(code), false))?;
+            }
+            Terminator::InterpretJump { stack_len, cold } => {
+                self.write_back(*stack_len, true)?;
+                let pc = self.jump_target_pc()?;
+                let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
+                self.b.build_store(p, pc)?;
+                use revmc_ir::abi::{INTERPRET_JUMP, INTERPRET_JUMP_COLD};
+                let code = if *cold { INTERPRET_JUMP_COLD } else { INTERPRET_JUMP };
                 self.ret(self.i8.const_int(u64::from(code), false))?;
             }
         }

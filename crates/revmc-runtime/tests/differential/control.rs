@@ -1,6 +1,7 @@
 //! JUMP / JUMPI / JUMPDEST, PC, STOP / RETURN / REVERT / INVALID and unknown opcodes.
 
-use crate::harness::{Asm, Case, FORKS, check, words};
+use crate::harness::{Asm, Case, FORKS, check, completed, words};
+use revmc_ir::{Limits, RanBlocks, translate_profiled};
 use revmc_runtime::{InstructionResult, SpecId, U256};
 
 #[test]
@@ -49,6 +50,37 @@ fn dynamic_jump_targets_from_calldata() {
     for (t, c) in [(8u64, 1u64), (8, 0), (7, 1), (7, 0), (9, 5)] {
         case.check(&words(&[U256::from(t), U256::from(c)]), 100);
     }
+}
+
+#[test]
+fn dynamic_jumps_to_jumpdests_left_to_the_interpreter() {
+    // JUMP to calldata[0], over JUMPDESTs at 4 (even) and at 11 and 15 (odd), and a 0x5b
+    // in push data at 9:
+    // 0: PUSH1 0 CALLDATALOAD JUMP | 4: JUMPDEST PUSH1 1 STOP | 8: PUSH1 0x5b STOP |
+    // 11: JUMPDEST PUSH1 2 STOP | 15: JUMPDEST PUSH1 3 STOP
+    let code = [
+        0x60, 0, 0x35, 0x56, 0x5b, 0x60, 1, 0x00, 0x60, 0x5b, 0x00, 0x5b, 0x60, 2, 0x00, 0x5b,
+        0x60, 3, 0x00,
+    ];
+    // Compiled from a profile of the even pcs, the cold JUMPDESTs leave the dispatch
+    // switch for its default, a jump the runtime checks (`passes/jump_exits.rs`).
+    let ran = RanBlocks::from_fn(code.len(), |pc| pc % 2 == 0);
+    let func = translate_profiled(&code, SpecId::CANCUN, &Limits::default(), Some(&ran))
+        .expect("translates");
+    let ir = func.to_string();
+    assert!(ir.contains("interpret cold jump"), "no jump left to the interpreter:\n{ir}");
+    assert!(!ir.contains("11: "), "the case of pc 11 stays:\n{ir}");
+    let case = Case::new(&code, SpecId::CANCUN);
+    let targets = [0u64, 3, 4, 8, 9, 10, 11, 12, 15, 18, 19, 64, (1 << 32) + 11, u64::MAX];
+    for target in targets {
+        let want = case.check(&words(&[U256::from(target)]), 100);
+        let valid = matches!(target, 4 | 11 | 15);
+        assert_eq!(completed(want.result), valid, "target {target}: {:?}", want.result);
+    }
+    case.check(&words(&[(U256::from(1) << 64) + U256::from(11)]), 100);
+    case.check(&words(&[U256::MAX]), 100);
+    // Out of gas at every limit around the jump, the interpreted part included.
+    case.check_gas_edges(&words(&[U256::from(15)]), 30);
 }
 
 #[test]

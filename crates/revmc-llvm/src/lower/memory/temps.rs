@@ -136,9 +136,10 @@ pub(crate) fn plan(func: &Function) -> TempPlan {
         next_write.clear();
         // Suspensions and exits write the stack array (operands, spilled slots).
         let mut next_whole_stack = match data.term {
-            Terminator::Suspend { .. } | Terminator::Exit { .. } | Terminator::Interpret { .. } => {
-                data.insts.len()
-            }
+            Terminator::Suspend { .. }
+            | Terminator::Exit { .. }
+            | Terminator::Interpret { .. }
+            | Terminator::InterpretJump { .. } => data.insts.len(),
             _ => usize::MAX,
         };
         for (pos, &inst) in data.insts.iter().enumerate().rev() {
