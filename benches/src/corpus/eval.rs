@@ -30,6 +30,8 @@ pub struct Outcome {
     pub compile_ms: f64,
     /// Native code (object) bytes.
     pub code_bytes: Option<usize>,
+    /// The object's bytes linking maps into memory (`revmc_llvm::loaded_size`).
+    pub loaded_bytes: Option<usize>,
 }
 
 impl Outcome {
@@ -44,6 +46,7 @@ impl Outcome {
             link_ms: None,
             compile_ms: ms(elapsed),
             code_bytes: None,
+            loaded_bytes: None,
         }
     }
 }
@@ -124,6 +127,7 @@ fn run(
             out.codegen_ms = Some(ms(f.phases.codegen));
             out.link_ms = Some(ms(f.phases.link));
             out.code_bytes = Some(f.object_size);
+            out.loaded_bytes = Some(f.loaded_size);
         }
         Err(e) => out.reason = Some(e.to_string()),
     }

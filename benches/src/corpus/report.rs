@@ -19,6 +19,8 @@ pub struct Record {
     /// The whole compilation, translation included.
     pub compile_ms: f64,
     pub code_bytes: Option<usize>,
+    /// The part of `code_bytes` linking maps into memory (code, constants, tables).
+    pub loaded_bytes: Option<usize>,
     pub lower_ms: Option<f64>,
     pub optimize_ms: Option<f64>,
     pub codegen_ms: Option<f64>,
@@ -36,6 +38,7 @@ impl Record {
             translate_ms: o.translate_ms,
             compile_ms: o.compile_ms,
             code_bytes: o.code_bytes,
+            loaded_bytes: o.loaded_bytes,
             lower_ms: o.lower_ms,
             optimize_ms: o.optimize_ms,
             codegen_ms: o.codegen_ms,
@@ -136,6 +139,7 @@ fn code_and_phases(ok: &[&Record]) -> Vec<String> {
         .collect();
     ratios.sort_by(f64::total_cmp);
     let code: usize = with_code.iter().map(|r| r.code_bytes.unwrap_or(0)).sum();
+    let loaded: usize = with_code.iter().map(|r| r.loaded_bytes.unwrap_or(0)).sum();
     let bytes: usize = with_code.iter().map(|r| r.bytes).sum();
     let sum = |f: fn(&Record) -> Option<f64>| with_code.iter().filter_map(|r| f(r)).sum::<f64>();
     vec![
@@ -145,6 +149,10 @@ fn code_and_phases(ok: &[&Record]) -> Vec<String> {
             percentile(&ratios, 0.9),
             ratios[ratios.len() - 1],
             code as f64 / bytes.max(1) as f64,
+        ),
+        format!(
+            "of which loaded (code, constants, tables; not relocations or symbols): {loaded} B ({:.1})",
+            loaded as f64 / bytes.max(1) as f64,
         ),
         format!(
             "phases, ms summed: translate {:.0}, lower {:.0}, optimize {:.0}, codegen {:.0}, link {:.0}",

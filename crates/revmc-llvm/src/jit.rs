@@ -76,6 +76,8 @@ pub struct JitFunction {
     pub backing: JitCodeBacking,
     /// Size of the object file handed to the JIT, in bytes.
     pub object_size: usize,
+    /// The bytes of it linking maps into memory ([`crate::loaded_size`]).
+    pub loaded_size: usize,
     /// Time spent lowering, optimizing and generating code.
     pub compile_time: Duration,
     /// The same, by phase.
@@ -255,6 +257,7 @@ impl JitCompiler {
     ) -> Result<JitFunction, LlvmError> {
         let t = Instant::now();
         let object_size = object.get_size();
+        let loaded_size = crate::object::loaded_size(object.as_slice());
         let tracker = Tracker::new(&self.dylib);
         // SAFETY: ORC takes ownership of the buffer, so it must not be disposed by inkwell.
         let err = unsafe {
@@ -274,7 +277,14 @@ impl JitCompiler {
         let backing =
             JitCodeBacking { tracker, dylib: self.dylib.clone(), symbol, size: object_size };
         phases.link = t.elapsed();
-        Ok(JitFunction { entry, backing, object_size, compile_time: start.elapsed(), phases })
+        Ok(JitFunction {
+            entry,
+            backing,
+            object_size,
+            loaded_size,
+            compile_time: start.elapsed(),
+            phases,
+        })
     }
 
     /// Whether `symbol` currently resolves in this compiler's dylib.

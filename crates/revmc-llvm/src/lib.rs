@@ -17,6 +17,7 @@ mod jit;
 mod local_addresses;
 pub mod lower;
 mod object;
+pub use object::loaded_size;
 mod opaque_trunc;
 pub mod opt;
 mod orc;

@@ -50,6 +50,8 @@ fn compiled_code_runs_at_every_opt_level() {
         let f = jit.compile(&func).unwrap();
         assert_eq!(run(&f, 100), (InstructionResult::Stop, 100 - 3 * 4 - 5, vec![Word::from(35)]));
         assert_eq!(run(&f, 10).0, InstructionResult::OutOfGas);
+        // The code is loaded; the object's symbols and relocations are not.
+        assert!(f.loaded_size > 0 && f.loaded_size < f.object_size, "{f:?}");
     }
 }
 

@@ -8,6 +8,7 @@
 //! At [`OptLevel::O0`], the first tier, values are kept in memory instead and 256-bit
 //! operations are calls (`memory/`), which LLVM's fast instruction selector can take.
 
+mod dispatch;
 mod memory;
 mod ops;
 mod split;
@@ -730,16 +731,11 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 // The switch has a block of its own: FastISel cannot select it, and a
                 // block it fails on goes wholly to SelectionDAG.
                 let (small, v64) = self.word_below(self.word(*value), 32)?;
-                let i32t = self.cx.i32_type();
-                let v32 = self.b.build_int_truncate(v64, i32t, "")?;
+                let v32 = self.b.build_int_truncate(v64, self.cx.i32_type(), "")?;
                 let sw = self.continuation("switch");
                 self.b.build_conditional_branch(small, sw, self.block(*default))?;
                 self.b.position_at_end(sw);
-                let cases: Vec<_> = cases
-                    .iter()
-                    .map(|(pc, b)| (i32t.const_int(*pc as u64, false), self.block(*b)))
-                    .collect();
-                self.b.build_switch(v32, self.block(*default), &cases)?;
+                self.switch_on_pc(v32, cases, *default)?;
             }
             Terminator::Branch { cond, then, else_ } => {
                 let zero = self.i256.const_zero();
@@ -764,13 +760,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let sw = self.cx.append_basic_block(self.f, "switch");
                 self.b.build_conditional_branch(small, sw, self.block(*default))?;
                 self.b.position_at_end(sw);
-                let i32t = self.cx.i32_type();
-                let v32 = self.b.build_int_truncate(v, i32t, "")?;
-                let cases: Vec<_> = cases
-                    .iter()
-                    .map(|(pc, b)| (i32t.const_int(*pc as u64, false), self.block(*b)))
-                    .collect();
-                self.b.build_switch(v32, self.block(*default), &cases)?;
+                let v32 = self.b.build_int_truncate(v, self.cx.i32_type(), "")?;
+                self.switch_on_pc(v32, cases, *default)?;
             }
             Terminator::Suspend { op, args, height, index, resume } => {
                 // Every live entry goes to the caller's stack: the frame returns to revm.

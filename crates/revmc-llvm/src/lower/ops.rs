@@ -630,7 +630,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(call.try_as_basic_value().basic().expect("intrinsic returns a value"))
     }
 
-    fn intrinsic(&self, name: &str, args: &[IntValue<'ctx>]) -> Result<IntValue<'ctx>, LlvmError> {
+    pub(super) fn intrinsic(
+        &self,
+        name: &str,
+        args: &[IntValue<'ctx>],
+    ) -> Result<IntValue<'ctx>, LlvmError> {
         Ok(self.call_intrinsic(name, args)?.into_int_value())
     }
 

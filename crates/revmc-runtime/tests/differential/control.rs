@@ -84,6 +84,28 @@ fn dynamic_jumps_to_jumpdests_left_to_the_interpreter() {
 }
 
 #[test]
+fn dynamic_jumps_over_a_large_dispatch() {
+    // JUMP to calldata[0] over 80 JUMPDESTs, at pcs 4, 9, 14, ... (every other one odd):
+    // 0: PUSH1 0 CALLDATALOAD JUMP | then 80 times: JUMPDEST PUSH1 i DUP1 STOP, whose
+    // stack tells which case ran. Enough cases that the dispatch switch goes through a
+    // table (`lower/dispatch.rs`), also with the odd ones left cold.
+    let mut code = vec![0x60, 0, 0x35, 0x56];
+    for i in 0..80u8 {
+        code.extend_from_slice(&[0x5b, 0x60, i, 0x80, 0x00]);
+    }
+    let case = Case::new(&code, SpecId::CANCUN);
+    for target in 0..code.len() as u64 + 70 {
+        let want = case.check(&words(&[U256::from(target)]), 100);
+        let valid = target >= 4 && (target - 4) % 5 == 0 && target < code.len() as u64;
+        assert_eq!(completed(want.result), valid, "target {target}: {:?}", want.result);
+    }
+    for target in [1 << 32, (1 << 32) + 4, u64::MAX] {
+        case.check(&words(&[U256::from(target)]), 100);
+    }
+    case.check(&words(&[(U256::from(1) << 64) + U256::from(9)]), 100);
+}
+
+#[test]
 fn loops_and_shared_return_blocks() {
     // A counted loop: sum 1..=n from calldata, RETURN the sum.
     // 0: PUSH1 0 (acc); PUSH1 0; CALLDATALOAD (n)
