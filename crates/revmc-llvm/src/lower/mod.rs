@@ -554,17 +554,23 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             self.word_below(self.jump_target, 64)?
         } else {
             let v = self.b.build_load(self.i256, self.jump_target, "")?.into_int_value();
-            let hi = self.b.build_right_shift(v, self.i256.const_int(64, false), false, "")?;
-            let fits = self.b.build_int_compare(
-                inkwell::IntPredicate::EQ,
-                hi,
-                self.i256.const_zero(),
-                "",
-            )?;
-            (fits, self.b.build_int_truncate(v, self.i64, "")?)
+            self.value_below(v, 64)?
         };
         let none = self.i64.const_all_ones();
         Ok(self.b.build_select(fits, low, none, "")?.into_int_value())
+    }
+
+    /// Whether the `i256` value `v` is below `2^bits`, and its low 64 bits: the SSA form
+    /// of `word_below`.
+    fn value_below(
+        &self,
+        v: IntValue<'ctx>,
+        bits: u64,
+    ) -> Result<(IntValue<'ctx>, IntValue<'ctx>), LlvmError> {
+        let hi = self.b.build_right_shift(v, self.i256.const_int(bits, false), false, "")?;
+        let zero = self.i256.const_zero();
+        let fits = self.b.build_int_compare(inkwell::IntPredicate::EQ, hi, zero, "")?;
+        Ok((fits, self.b.build_int_truncate(v, self.i64, "")?))
     }
 
     /// Writes stack slots `0..n` to the caller's stack array.
@@ -749,18 +755,11 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             }
             Terminator::Switch { value, cases, default } => {
                 // Jump targets are pcs below 2^32; anything wider goes to the default.
-                let v = self.value(*value);
-                let hi = self.b.build_right_shift(v, self.i256.const_int(32, false), false, "")?;
-                let small = self.b.build_int_compare(
-                    inkwell::IntPredicate::EQ,
-                    hi,
-                    self.i256.const_zero(),
-                    "",
-                )?;
+                let (small, v64) = self.value_below(self.value(*value), 32)?;
                 let sw = self.cx.append_basic_block(self.f, "switch");
                 self.b.build_conditional_branch(small, sw, self.block(*default))?;
                 self.b.position_at_end(sw);
-                let v32 = self.b.build_int_truncate(v, self.cx.i32_type(), "")?;
+                let v32 = self.b.build_int_truncate(v64, self.cx.i32_type(), "")?;
                 self.switch_on_pc(v32, cases, *default)?;
             }
             Terminator::Suspend { op, args, height, index, resume } => {
