@@ -19,7 +19,7 @@ pub struct Record {
     /// The whole compilation, translation included.
     pub compile_ms: f64,
     pub code_bytes: Option<usize>,
-    /// The part of `code_bytes` linking maps into memory (code, constants, tables).
+    /// The object's sections linking maps into memory (code, constants, tables).
     pub loaded_bytes: Option<usize>,
     pub lower_ms: Option<f64>,
     pub optimize_ms: Option<f64>,

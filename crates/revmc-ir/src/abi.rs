@@ -93,7 +93,7 @@ pub const INTERPRET_COLD: u8 = 0xfe;
 
 /// As [`INTERPRET`], where [`EvmContext::resume_at`] is the target of a jump the compiled
 /// code left to the interpreter ([`Terminator::InterpretJump`](crate::ir::Terminator)),
-/// `u64::MAX` for a target of more than 32 bits: the runtime checks it as JUMP does,
+/// `u64::MAX` for a target of more than 64 bits: the runtime checks it as JUMP does,
 /// halting with `InvalidJump` (and no gas left) unless it is a JUMPDEST of the code.
 pub const INTERPRET_JUMP: u8 = 0xfd;
 

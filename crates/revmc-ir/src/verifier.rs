@@ -10,7 +10,9 @@
 //! - host operations and suspensions of static shapes have all their operands as
 //!   values, within their stack height;
 //! - switch cases are sorted by pc and unique; exits with a stack write-back use
-//!   STOP, RETURN or REVERT.
+//!   STOP, RETURN or REVERT;
+//! - a jump left to the interpreter is only reached as the default of a switch over a
+//!   recorded jump target (it reads that target).
 
 use crate::abi::STACK_LIMIT;
 use crate::ir::{Block, Function, Height, InstData, MAX_CHECK_GAS, Terminator, Value};
@@ -79,6 +81,26 @@ impl<'a> Verifier<'a> {
                     .map_err(|e| format!("{b}: terminator: {e}"))?;
             }
             self.check_term(&data.term).map_err(|e| format!("{b}: terminator: {e}"))?;
+            if let Terminator::InterpretJump { .. } = data.term {
+                self.check_jump_exit(b).map_err(|e| format!("{b}: terminator: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `b`, an `interpret jump`, is reached only as the default of dispatch switches.
+    fn check_jump_exit(&self, b: Block) -> Result<(), String> {
+        for &p in &self.preds[b.index()] {
+            let Terminator::Switch { value, cases, default } = &self.func.block(p).term else {
+                return Err(format!("reached from {p}, which is no switch"));
+            };
+            let def = self.func.values.get(value.index()).map(|&i| self.func.inst(i));
+            if *default != b || cases.iter().any(|&(_, c)| c == b) {
+                return Err(format!("a case of {p}'s switch, not its default"));
+            }
+            if !matches!(def, Some(InstData::JumpTarget)) {
+                return Err(format!("the default of {p}'s switch over no recorded jump target"));
+            }
         }
         Ok(())
     }
@@ -164,6 +186,30 @@ impl<'a> Verifier<'a> {
 mod tests {
     use super::*;
     use crate::SpecId;
+
+    #[test]
+    fn a_jump_left_to_the_interpreter_is_only_a_dispatch_default() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let entry = f.create_block(Some(0));
+        let d = f.create_block(None);
+        let exit = f.create_block(None);
+        let v = f.append(entry, InstData::Const(crate::U256::from(3))).expect("result");
+        f.append(entry, InstData::SetJumpTarget(v));
+        f.terminate(entry, Terminator::Jump(d));
+        let target = f.append(d, InstData::JumpTarget).expect("result");
+        let jump_exit = Terminator::InterpretJump { stack_len: Height::Abs(0), cold: true };
+        f.terminate(exit, jump_exit);
+        f.terminate(d, Terminator::Switch { value: target, cases: vec![], default: exit });
+        verify(&f).unwrap();
+        // The same exit reached by a plain jump reads a target nothing recorded there.
+        f.terminate(entry, Terminator::Jump(exit));
+        let err = verify(&f).unwrap_err().to_string();
+        assert!(err.contains("no switch"), "{err}");
+        // Or as the default of a switch over a stack value.
+        f.terminate(entry, Terminator::Switch { value: v, cases: vec![], default: exit });
+        let err = verify(&f).unwrap_err().to_string();
+        assert!(err.contains("no recorded jump target"), "{err}");
+    }
 
     #[test]
     fn rejects_use_before_definition_and_missing_terminator() {

@@ -85,7 +85,8 @@ fn dump_module(
 /// allocated sections (code, constants, jump tables, data). The rest of the file
 /// (relocations, symbols, names) is read by the linker and dropped: about a tenth of a
 /// large program's object, more where tables of code addresses need one relocation per
-/// entry. 0 for bytes that are no ELF object.
+/// entry. 0 for bytes that are no 64-bit ELF object (the JIT emits ELF on the Linux hosts
+/// it supports).
 pub fn loaded_size(object: &[u8]) -> usize {
     use ::object::read::elf::{ElfFile64, FileHeader, SectionHeader};
     let Ok(file) = ElfFile64::<::object::Endianness>::parse(object) else {

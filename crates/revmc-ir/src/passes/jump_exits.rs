@@ -22,7 +22,8 @@ use crate::ir::{Block, Function, Height, InstData, Terminator};
 ///
 /// The cases dropped from one switch share their stack height and their `cold` flag (one
 /// exit writes back one height and returns one code): where they differ, the largest
-/// group goes.
+/// group goes. A dropped case's block stays if anything else reaches it (a fall-through
+/// or a resolved jump).
 pub fn leave_jumps_to_interpreter(func: &mut Function) -> usize {
     let mut dropped = 0;
     for blk in func.block_ids() {
@@ -64,7 +65,7 @@ fn interpreter_exit_at(func: &Function, b: Block, pc: u32) -> Option<(Height, bo
     }
 }
 
-/// The most frequent of `exits`, the first to reach that count on a tie.
+/// The most frequent of `exits`; on a tie, the one that appears first.
 fn largest_group(exits: &[Option<(Height, bool)>]) -> Option<(Height, bool)> {
     let mut counts: Vec<((Height, bool), usize)> = Vec::new();
     for e in exits.iter().flatten() {

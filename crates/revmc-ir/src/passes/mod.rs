@@ -42,7 +42,8 @@ pub struct PassStats {
 }
 
 /// Runs every pass, in order: one exit for the jumps dispatch switches leave to the
-/// interpreter, the removal of unreachable blocks (which drops the cases' blocks),
+/// interpreter, the removal of unreachable blocks (the dropped cases' blocks that nothing
+/// else reaches among them),
 /// constant folding (which
 /// turns more expansion operands into constants), the removal of covered memory
 /// expansions, the merging of the gas sections those expansions separated, and dead-value

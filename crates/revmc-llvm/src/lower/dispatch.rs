@@ -32,7 +32,8 @@ fn rank_tables(pcs: &[u32]) -> (Vec<u64>, Vec<u16>) {
     let ranks = bits
         .iter()
         .map(|w| {
-            let r = u16::try_from(before).expect("fewer than 2^16 cases");
+            // `worth_a_table` admits fewer than 2^16 cases.
+            let r = before as u16;
             before += w.count_ones();
             r
         })
@@ -42,9 +43,11 @@ fn rank_tables(pcs: &[u32]) -> (Vec<u64>, Vec<u16>) {
 
 /// Whether a switch of `cases` cases whose greatest value is `max_pc` is smaller through
 /// a table: 25 bytes saved per case against 10 bytes per 64 pcs of span.
+/// Ranks are 16 bits, so a switch of more cases keeps the tree (no code of 48 KiB has
+/// that many JUMPDESTs).
 fn worth_a_table(cases: usize, max_pc: u32) -> bool {
     let words = (max_pc as usize + 1).div_ceil(64);
-    cases >= MIN_TABLE_CASES && 25 * cases >= 10 * words
+    (MIN_TABLE_CASES..=usize::from(u16::MAX)).contains(&cases) && 25 * cases >= 10 * words
 }
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -145,5 +148,7 @@ mod tests {
         assert!(worth_a_table(282, 22_090));
         // A few dozen cases spread over 48 KiB: the tables would outweigh the tree.
         assert!(!worth_a_table(40, 49_151));
+        // More cases than a 16-bit rank counts.
+        assert!(!worth_a_table(1 << 16, 1 << 20));
     }
 }

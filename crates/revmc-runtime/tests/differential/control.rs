@@ -84,6 +84,44 @@ fn dynamic_jumps_to_jumpdests_left_to_the_interpreter() {
 }
 
 #[test]
+fn dynamic_jumps_to_failing_jumpdests_with_values_on_the_stack() {
+    // Two values on the stack, then JUMP to calldata[0]: at 8 a JUMPDEST that returns
+    // their sum; at 16, 29 and 42 JUMPDESTs that can only fail (REVERT with one of the
+    // values, or INVALID), which the levels that leave failing paths to the interpreter
+    // reach through the dispatch's one jump exit, the stack written back two deep. The
+    // failing paths overwrite both entries after reading one, so that the interpreter's
+    // stack array, which the next run's reuses, does not hold the values by chance.
+    // 0: PUSH1 7 PUSH1 8 PUSH1 0 CALLDATALOAD JUMP
+    // 8: JUMPDEST ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
+    // 16: JUMPDEST DUP2 PUSH0 MSTORE POP POP PUSH1 99 DUP1 PUSH1 32 PUSH0 REVERT
+    // 29: JUMPDEST DUP1 PUSH0 MSTORE POP POP PUSH1 98 DUP1 PUSH1 32 PUSH0 REVERT
+    // 42: JUMPDEST INVALID
+    let code = [
+        0x60, 7, 0x60, 8, 0x60, 0, 0x35, 0x56, //
+        0x5b, 0x01, 0x5f, 0x52, 0x60, 32, 0x5f, 0xf3, //
+        0x5b, 0x81, 0x5f, 0x52, 0x50, 0x50, 0x60, 99, 0x80, 0x60, 32, 0x5f, 0xfd, //
+        0x5b, 0x80, 0x5f, 0x52, 0x50, 0x50, 0x60, 98, 0x80, 0x60, 32, 0x5f, 0xfd, //
+        0x5b, 0xfe,
+    ];
+    let limits = Limits { interpret_failing_paths: true, ..Limits::default() };
+    let ir = translate_profiled(&code, SpecId::CANCUN, &limits, None).expect("translates");
+    let ir = ir.to_string();
+    assert!(ir.contains("interpret jump, stack 2"), "no jump left to the interpreter:\n{ir}");
+    let case = Case::new(&code, SpecId::CANCUN);
+    for target in [8u64, 16, 29, 42, 0, 9, 17, 43, 44, 1 << 40] {
+        let want = case.check(&words(&[U256::from(target)]), 1000);
+        let want_result = match target {
+            8 => InstructionResult::Return,
+            16 | 29 => InstructionResult::Revert,
+            42 => InstructionResult::InvalidFEOpcode,
+            _ => InstructionResult::InvalidJump,
+        };
+        assert_eq!(want.result, want_result, "target {target}");
+    }
+    case.check_gas_edges(&words(&[U256::from(16)]), 30);
+}
+
+#[test]
 fn dynamic_jumps_over_a_large_dispatch() {
     // JUMP to calldata[0] over 80 JUMPDESTs, at pcs 4, 9, 14, ... (every other one odd):
     // 0: PUSH1 0 CALLDATALOAD JUMP | then 80 times: JUMPDEST PUSH1 i DUP1 STOP, whose
