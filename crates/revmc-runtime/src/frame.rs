@@ -9,7 +9,9 @@
 //!
 //! Compiled code may also leave the rest of the frame to the interpreter (the paths
 //! that can only fail are not compiled, `revmc_ir`'s `translate/failing.rs`): the frame's
-//! stack, gas and pc are then set for revm's interpreter to continue where it stopped.
+//! stack, gas and pc are then set for revm's interpreter to continue where it stopped. A
+//! jump the compiled code left to the interpreter (`INTERPRET_JUMP`) is checked here
+//! first, as JUMP checks its target.
 
 use crate::EnvWords;
 use crate::builtins::{self, FrameRuntime};

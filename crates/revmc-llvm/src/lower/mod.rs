@@ -812,23 +812,32 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 self.ret(code)?;
             }
             Terminator::Interpret { pc, stack_len, cold } => {
-                self.write_back(*stack_len, true)?;
-                let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
-                self.b.build_store(p, self.i64.const_int(u64::from(*pc), false))?;
                 use revmc_ir::abi::{INTERPRET, INTERPRET_COLD};
                 let code = if *cold { INTERPRET_COLD } else { INTERPRET };
-                self.ret(self.i8.const_int(u64::from(code), false))?;
+                let pc = self.i64.const_int(u64::from(*pc), false);
+                self.leave_to_interpreter(*stack_len, pc, code)?;
             }
             Terminator::InterpretJump { stack_len, cold } => {
-                self.write_back(*stack_len, true)?;
-                let pc = self.jump_target_pc()?;
-                let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
-                self.b.build_store(p, pc)?;
                 use revmc_ir::abi::{INTERPRET_JUMP, INTERPRET_JUMP_COLD};
                 let code = if *cold { INTERPRET_JUMP_COLD } else { INTERPRET_JUMP };
-                self.ret(self.i8.const_int(u64::from(code), false))?;
+                let pc = self.jump_target_pc()?;
+                self.leave_to_interpreter(*stack_len, pc, code)?;
             }
         }
         Ok(())
+    }
+
+    /// Returns `code` to leave the frame to the interpreter: the stack written back
+    /// `stack_len` high, and `resume_at` set to `pc` (an `i64`).
+    fn leave_to_interpreter(
+        &self,
+        stack_len: Height,
+        pc: IntValue<'ctx>,
+        code: u8,
+    ) -> Result<(), LlvmError> {
+        self.write_back(stack_len, true)?;
+        let p = self.ctx_field(EvmContext::OFFSET_RESUME_AT)?;
+        self.b.build_store(p, pc)?;
+        self.ret(self.i8.const_int(u64::from(code), false))
     }
 }
