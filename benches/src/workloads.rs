@@ -1,6 +1,6 @@
 //! Real workloads: whole transactions on real production contracts from the shared
-//! fixtures (`../shared/fixtures/contracts`): OpenZeppelin's ERC-20 and ERC-721 presets,
-//! WETH9, Uniswap v3 and Aave v3's `WadRayMath`. Each [`Workload`] is a
+//! fixtures (`../shared/fixtures/contracts`): OpenZeppelin's ERC-20, ERC-721 and ERC-1155
+//! presets, WETH9, Uniswap v3 and Aave v3's `WadRayMath`. Each [`Workload`] is a
 //! [`Scenario`] whose first [`Workload::setup_len`] steps prepare the state (deploy from
 //! creation code, mint, approve, add liquidity) and whose remaining steps are the
 //! transactions to time. Every step, setup or measured, succeeds in the interpreter, but
@@ -48,7 +48,8 @@ impl Workload {
 }
 
 /// All workloads; empty when a contract they need is missing from `fixtures` (the
-/// `WETH9` and `WadRayMathWrapper` workloads are left out when those are missing).
+/// `WETH9`, `ERC1155PresetMinterPauser` and `WadRayMathWrapper` workloads are left out
+/// when those are missing).
 pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     let base = ["ERC20PresetMinterPauser", "ERC721PresetMinterPauserAutoId"];
     let uniswap = ["UniswapV3Pool", "UniswapV3Factory", "NonfungiblePositionManager", "SwapRouter"];
@@ -65,6 +66,9 @@ pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     ];
     if fixtures.has("WETH9") {
         out.push(weth9_deposit_withdraw(fixtures));
+    }
+    if fixtures.has("ERC1155PresetMinterPauser") {
+        out.push(erc1155_transfer(fixtures));
     }
     out.push(uniswap_swap(fixtures, false).0);
     out.push(uniswap_swap(fixtures, true).0);
@@ -191,6 +195,30 @@ fn weth9_deposit_withdraw(fixtures: &Fixtures) -> Workload {
     })
 }
 
+/// `ERC1155PresetMinterPauser` with 100 of token 1 minted to Alice and 1 to Bob; Alice
+/// transfers 5 to Bob (`safeTransferFrom`, to an account without code, so no acceptance
+/// call).
+fn erc1155_transfer(fixtures: &Fixtures) -> Workload {
+    let mut s = Scenario::with_four_accounts();
+    let multi = s.deploy(
+        DEPLOYER,
+        "ERC1155PresetMinterPauser",
+        &fixtures.get("ERC1155PresetMinterPauser").creation,
+        &[Token::string("https://example.com/{id}.json")],
+    );
+    let no_data = Token::Dynamic(Vec::new());
+    for (who, amount) in [(ALICE, 100), (BOB, 1)] {
+        let args = [Token::address(who), Token::num(1), Token::num(amount), no_data.clone()];
+        s.call(DEPLOYER, multi, "mint(address,uint256,uint256,bytes)", &args, Expect::Success);
+    }
+    Workload::new("erc1155_transfer", s, |s| {
+        let args =
+            [Token::address(ALICE), Token::address(BOB), Token::num(1), Token::num(5), no_data];
+        let transfer = "safeTransferFrom(address,address,uint256,uint256,bytes)";
+        s.call(ALICE, multi, transfer, &args, Expect::Success);
+    })
+}
+
 /// Uniswap v3 with a full-range position of 1000 of each token that has seen a swap each
 /// way (so the pool's fee-growth accumulators are non-zero, as in any live pool), and with
 /// `crossing` a narrow position (ticks -600..600, 100 of each) on top. Measured: Alice
@@ -301,6 +329,9 @@ mod tests {
         want.extend(["erc721_mint", "erc721_transfer"]);
         if fixtures.has("WETH9") {
             want.push("weth9_deposit_withdraw");
+        }
+        if fixtures.has("ERC1155PresetMinterPauser") {
+            want.push("erc1155_transfer");
         }
         want.extend(["uniswap_swap_within_tick", "uniswap_swap_crossing_ticks"]);
         want.push("uniswap_mint_position");

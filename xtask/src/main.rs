@@ -179,7 +179,7 @@ fn soak(args: &[String]) -> anyhow::Result<()> {
 }
 
 /// The rows of the board's real-workload section (`revmc-bench --filter`).
-const REAL_WORKLOADS: &str = "erc20,proxy,erc721,weth9,uniswap,aave";
+const REAL_WORKLOADS: &str = "erc20,proxy,erc721,erc1155,weth9,uniswap,aave";
 
 /// `cargo xtask corpus`: the compile-coverage tool in release mode, arguments forwarded.
 /// With `--what-ran`, the board's real workloads first write what their first tier ran,
