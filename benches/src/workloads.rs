@@ -1,6 +1,6 @@
 //! Real workloads: whole transactions on real production contracts from the shared
 //! fixtures (`../shared/fixtures/contracts`): OpenZeppelin's ERC-20, ERC-721 and ERC-1155
-//! presets, WETH9, Uniswap v3 and Aave v3's `WadRayMath`. Each [`Workload`] is a
+//! presets, WETH9, Uniswap v3 (its quoter included) and Aave v3's `WadRayMath`. Each [`Workload`] is a
 //! [`Scenario`] whose first [`Workload::setup_len`] steps prepare the state (deploy from
 //! creation code, mint, approve, add liquidity) and whose remaining steps are the
 //! transactions to time. Every step, setup or measured, succeeds in the interpreter, but
@@ -48,8 +48,8 @@ impl Workload {
 }
 
 /// All workloads; empty when a contract they need is missing from `fixtures` (the
-/// `WETH9`, `ERC1155PresetMinterPauser` and `WadRayMathWrapper` workloads are left out
-/// when those are missing).
+/// `WETH9`, `ERC1155PresetMinterPauser`, `QuoterV2` and `WadRayMathWrapper` workloads are
+/// left out when those are missing).
 pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     let base = ["ERC20PresetMinterPauser", "ERC721PresetMinterPauserAutoId"];
     let uniswap = ["UniswapV3Pool", "UniswapV3Factory", "NonfungiblePositionManager", "SwapRouter"];
@@ -73,6 +73,9 @@ pub fn all(fixtures: &Fixtures) -> Vec<Workload> {
     out.push(uniswap_swap(fixtures, false).0);
     out.push(uniswap_swap(fixtures, true).0);
     out.push(uniswap_mint_position(fixtures));
+    if fixtures.has("QuoterV2") {
+        out.push(uniswap_quote(fixtures));
+    }
     if fixtures.has("WadRayMathWrapper") {
         out.push(aave_wadraymath(fixtures));
     }
@@ -264,6 +267,33 @@ fn uniswap_mint_position(fixtures: &Fixtures) -> Workload {
     })
 }
 
+/// Uniswap v3 as in [`uniswap_pool`], with `QuoterV2` deployed.
+/// Measured: Alice asks the quoter what 1 token0 buys (`quoteExactInputSingle`), as
+/// wallets and searchers simulate before they swap: the quoter swaps on the pool, reverts
+/// with the amounts from the pool's callback, and decodes them from the revert data.
+fn uniswap_quote(fixtures: &Fixtures) -> Workload {
+    let (mut s, uni) = uniswap_pool(fixtures);
+    let quoter = s.deploy(
+        DEPLOYER,
+        "QuoterV2",
+        &fixtures.get("QuoterV2").creation,
+        &[Token::address(uni.factory), Token::address(uni.weth)],
+    );
+    Workload::new("uniswap_quote", s, |s| {
+        // QuoteExactInputSingleParams, a struct of static fields: tokenIn, tokenOut,
+        // amountIn, fee, sqrtPriceLimitX96 (none).
+        let args = [
+            Token::address(uni.token0),
+            Token::address(uni.token1),
+            Token::uint(ether(1)),
+            Token::num(uni.fee.into()),
+            Token::num(0),
+        ];
+        let quote = "quoteExactInputSingle((address,address,uint256,uint24,uint160))";
+        s.call(ALICE, quoter, quote, &args, Expect::Success);
+    })
+}
+
 /// Aave v3's `WadRayMathWrapper`: Alice calls `wadMul`, `wadDiv`, `rayMul` and `rayDiv`
 /// on balance-sized operands and an index of 1.05 (the arithmetic of every aToken and
 /// debt-token balance).
@@ -335,6 +365,9 @@ mod tests {
         }
         want.extend(["uniswap_swap_within_tick", "uniswap_swap_crossing_ticks"]);
         want.push("uniswap_mint_position");
+        if fixtures.has("QuoterV2") {
+            want.push("uniswap_quote");
+        }
         if fixtures.has("WadRayMathWrapper") {
             want.push("aave_wadraymath");
         }
