@@ -52,25 +52,25 @@ fn worth_a_table(cases: usize, max_pc: u32) -> bool {
 
 impl<'ctx> Lowerer<'ctx, '_> {
     /// Ends the current block with a branch on `pc` (an `i32`) to the block of its case
-    /// in `cases` (pc and block), or to `default`.
+    /// in `cases` (pc and block, sorted by pc and distinct, as the verifier requires), or
+    /// to `default`.
     pub(super) fn switch_on_pc(
         &mut self,
         pc: IntValue<'ctx>,
         cases: &[(u32, Block)],
         default: Block,
     ) -> Result<(), LlvmError> {
+        debug_assert!(cases.windows(2).all(|w| w[0].0 < w[1].0), "verified switch cases");
         let i32t = self.cx.i32_type();
-        let mut sorted = cases.to_vec();
-        sorted.sort_unstable_by_key(|&(pc, _)| pc);
-        let max_pc = sorted.last().map_or(0, |&(pc, _)| pc);
-        if !worth_a_table(sorted.len(), max_pc) {
-            let cases: Vec<_> = (sorted.iter())
+        let max_pc = cases.last().map_or(0, |&(pc, _)| pc);
+        if !worth_a_table(cases.len(), max_pc) {
+            let cases: Vec<_> = (cases.iter())
                 .map(|&(pc, b)| (i32t.const_int(pc as u64, false), self.block(b)))
                 .collect();
             self.b.build_switch(pc, self.block(default), &cases)?;
             return Ok(());
         }
-        let pcs: Vec<u32> = sorted.iter().map(|&(pc, _)| pc).collect();
+        let pcs: Vec<u32> = cases.iter().map(|&(pc, _)| pc).collect();
         let (bits, ranks) = rank_tables(&pcs);
         let i16t = self.cx.i16_type();
         let bits = self.private_constant(self.i64_array(&bits), "case_bits").as_pointer_value();
@@ -110,7 +110,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let index = self.b.build_int_add(rank, count, "case_index")?;
         // Every index is a case, so the dense switch needs no range check of its own.
         let none = self.continuation("no_case");
-        let cases: Vec<_> = (sorted.iter().enumerate())
+        let cases: Vec<_> = (cases.iter().enumerate())
             .map(|(i, &(_, b))| (i32t.const_int(i as u64, false), self.block(b)))
             .collect();
         self.b.build_switch(index, none, &cases)?;
