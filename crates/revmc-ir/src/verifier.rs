@@ -15,7 +15,9 @@
 //!   recorded jump target (it reads that target).
 
 use crate::abi::STACK_LIMIT;
-use crate::ir::{Block, Function, Height, InstData, MAX_CHECK_GAS, Terminator, Value};
+use crate::ir::{
+    Block, DispatchGuard, Function, Height, InstData, MAX_CHECK_GAS, Terminator, Value,
+};
 use crate::{InstructionResult, TranslateError};
 
 /// Checks `func`'s invariants.
@@ -88,21 +90,44 @@ impl<'a> Verifier<'a> {
         Ok(())
     }
 
-    /// `b`, an `interpret jump`, is reached only as the default of dispatch switches.
+    /// `b`, an `interpret jump`, is reached only as the default or the guard's exit of
+    /// dispatch switches.
     fn check_jump_exit(&self, b: Block) -> Result<(), String> {
         for &p in &self.preds[b.index()] {
-            let Terminator::Switch { value, cases, default } = &self.func.block(p).term else {
+            let Terminator::Switch { value, cases, default, guard } = &self.func.block(p).term
+            else {
                 return Err(format!("reached from {p}, which is no switch"));
             };
-            let def = self.func.values.get(value.index()).map(|&i| self.func.inst(i));
-            if *default != b || cases.iter().any(|&(_, c)| c == b) {
+            let exit = guard.as_ref().map(|g| g.exit);
+            if (*default != b && exit != Some(b)) || cases.iter().any(|&(_, c)| c == b) {
                 return Err(format!("a case of {p}'s switch, not its default"));
             }
-            if !matches!(def, Some(InstData::JumpTarget)) {
+            if !self.is_dispatch(*value) {
                 return Err(format!("the default of {p}'s switch over no recorded jump target"));
             }
         }
         Ok(())
+    }
+
+    /// Whether a switch over `value` is a dispatch: over a recorded jump target.
+    fn is_dispatch(&self, value: Value) -> bool {
+        let def = self.func.values.get(value.index()).map(|&i| self.func.inst(i));
+        matches!(def, Some(InstData::JumpTarget))
+    }
+
+    /// A switch's guard: one bound per case, on a dispatch, leaving through a jump exit
+    /// that is not cold (a base out of bounds is no profile's miss).
+    fn check_guard(&self, value: Value, cases: usize, guard: &DispatchGuard) -> Result<(), String> {
+        if guard.bounds.len() != cases {
+            return Err(format!("{} guard bounds for {cases} cases", guard.bounds.len()));
+        }
+        if !self.is_dispatch(value) {
+            return Err("a guard on a switch over no recorded jump target".into());
+        }
+        match self.func.blocks.get(guard.exit.index()).map(|d| &d.term) {
+            Some(Terminator::InterpretJump { cold: false, .. }) => Ok(()),
+            _ => Err(format!("guard exit {} is no jump left to the interpreter", guard.exit)),
+        }
     }
 
     fn check_use(&self, block: Block, pos: usize, v: Value) -> Result<(), String> {
@@ -159,6 +184,9 @@ impl<'a> Verifier<'a> {
             Terminator::Switch { cases, .. } if cases.windows(2).any(|w| w[0].0 >= w[1].0) => {
                 Err("switch cases are not sorted and unique".into())
             }
+            Terminator::Switch { value, cases, guard: Some(guard), .. } => {
+                self.check_guard(*value, cases.len(), guard)
+            }
             Terminator::Exit { result, stack_len }
                 if *stack_len != Height::Abs(0)
                     && !matches!(
@@ -199,14 +227,20 @@ mod tests {
         let target = f.append(d, InstData::JumpTarget).expect("result");
         let jump_exit = Terminator::InterpretJump { stack_len: Height::Abs(0), cold: true };
         f.terminate(exit, jump_exit);
-        f.terminate(d, Terminator::Switch { value: target, cases: vec![], default: exit });
+        f.terminate(
+            d,
+            Terminator::Switch { value: target, cases: vec![], default: exit, guard: None },
+        );
         verify(&f).unwrap();
         // The same exit reached by a plain jump reads a target nothing recorded there.
         f.terminate(entry, Terminator::Jump(exit));
         let err = verify(&f).unwrap_err().to_string();
         assert!(err.contains("no switch"), "{err}");
         // Or as the default of a switch over a stack value.
-        f.terminate(entry, Terminator::Switch { value: v, cases: vec![], default: exit });
+        f.terminate(
+            entry,
+            Terminator::Switch { value: v, cases: vec![], default: exit, guard: None },
+        );
         let err = verify(&f).unwrap_err().to_string();
         assert!(err.contains("no recorded jump target"), "{err}");
     }
@@ -221,7 +255,7 @@ mod tests {
         verify(&f).unwrap();
         // A block using a value from a block that does not precede it.
         let c = f.create_block(None);
-        f.terminate(c, Terminator::Switch { value: v, cases: vec![], default: c });
+        f.terminate(c, Terminator::Switch { value: v, cases: vec![], default: c, guard: None });
         let e = f.create_block(None);
         f.append(e, InstData::Unary(crate::ir::UnaryOp::Not, v));
         f.terminate(

@@ -85,7 +85,7 @@ fn the_passes_reach_a_fixed_point_in_one_run() {
     ] {
         let mut func = translated(code);
         let before = func.clone();
-        assert_eq!(passes::run(&mut func).unwrap(), passes::PassStats::default());
+        assert_eq!(passes::run(&mut func, false).unwrap(), passes::PassStats::default());
         assert_eq!(func, before);
     }
 }

@@ -8,7 +8,7 @@
 //!     jump block1
 //! ```
 
-use super::{Function, Height, InstData, Terminator, Value};
+use super::{DispatchGuard, Function, Height, InstData, Terminator, Value};
 use core::fmt;
 
 impl fmt::Display for Function {
@@ -119,15 +119,24 @@ fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
         Terminator::Unset => f.write_str("<unset>"),
         Terminator::Jump(b) => write!(f, "jump {b}"),
         Terminator::Branch { cond, then, else_ } => write!(f, "branch {cond}, {then}, {else_}"),
-        Terminator::Switch { value, cases, default } => {
+        Terminator::Switch { value, cases, default, guard } => {
             write!(f, "switch {value}, [")?;
+            let bounds = guard.as_ref().map(|g| &g.bounds);
             for (i, (pc, b)) in cases.iter().enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
                 write!(f, "{pc}: {b}")?;
+                match bounds.map(|b| b[i]) {
+                    Some(DispatchGuard::ANY) | None => {}
+                    Some((lo, hi)) => write!(f, " [{lo}..={hi}]")?,
+                }
             }
-            write!(f, "], {default}")
+            write!(f, "], {default}")?;
+            match guard {
+                Some(g) => write!(f, ", else {}", g.exit),
+                None => Ok(()),
+            }
         }
         Terminator::Suspend { op, args, height, index, resume } => {
             write!(f, "suspend {} @{height} #{index} ", op_name(*op))?;

@@ -249,6 +249,32 @@ impl InstData {
     }
 }
 
+/// The bases each case of a dispatch switch accepts: a jump to a case whose bounds do not
+/// hold for the run-time base goes to `exit` instead, which leaves to the interpreter at
+/// the jump's target, where revm's own checks halt exactly as the case's block would have.
+///
+/// The translator gives every dispatch in a dynamic shape one, accepting every base; the
+/// stack-bounds pass (`passes/stack_bounds.rs`) moves each case block's first stack check
+/// here, where one lookup serves every case, and the block needs it no more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchGuard {
+    /// Per case, in the order of the switch's cases: the bases `lo..=hi` it accepts.
+    pub bounds: Vec<(i64, i64)>,
+    /// An [`Terminator::InterpretJump`] that is not cold, in the dispatch's shape.
+    pub exit: Block,
+}
+
+impl DispatchGuard {
+    /// Bounds that accept every base a frame can have.
+    pub const ANY: (i64, i64) = (i64::MIN, i64::MAX);
+
+    /// Whether some case does not accept every base of a real stack (`0..=STACK_LIMIT`).
+    pub fn is_active(&self) -> bool {
+        let limit = crate::abi::STACK_LIMIT as i64;
+        self.bounds.iter().any(|&(lo, hi)| lo > 0 || hi < limit)
+    }
+}
+
 /// How a block ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Terminator {
@@ -274,6 +300,8 @@ pub enum Terminator {
         cases: Vec<(u32, Block)>,
         /// Taken for any other value.
         default: Block,
+        /// For a dispatch in a dynamic shape, the bases each case accepts.
+        guard: Option<Box<DispatchGuard>>,
     },
     /// CALL-family or CREATE-family opcode: every live stack entry is written to the
     /// caller's stack array (`args` at the top), the runtime runs the operation, and the
@@ -340,8 +368,9 @@ impl Terminator {
         match self {
             Terminator::Jump(b) => vec![*b],
             Terminator::Branch { then, else_, .. } => vec![*then, *else_],
-            Terminator::Switch { cases, default, .. } => {
-                cases.iter().map(|(_, b)| *b).chain([*default]).collect()
+            Terminator::Switch { cases, default, guard, .. } => {
+                let exit = guard.as_ref().map(|g| g.exit);
+                cases.iter().map(|(_, b)| *b).chain([*default]).chain(exit).collect()
             }
             Terminator::Suspend { resume, .. } => vec![*resume],
             Terminator::Unset
@@ -356,8 +385,9 @@ impl Terminator {
         match self {
             Terminator::Jump(b) => vec![b],
             Terminator::Branch { then, else_, .. } => vec![then, else_],
-            Terminator::Switch { cases, default, .. } => {
-                cases.iter_mut().map(|(_, b)| b).chain([default]).collect()
+            Terminator::Switch { cases, default, guard, .. } => {
+                let exit = guard.as_mut().map(|g| &mut g.exit);
+                cases.iter_mut().map(|(_, b)| b).chain([default]).chain(exit).collect()
             }
             Terminator::Suspend { resume, .. } => vec![resume],
             Terminator::Unset

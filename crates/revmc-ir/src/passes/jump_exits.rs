@@ -41,12 +41,18 @@ pub fn leave_jumps_to_interpreter(func: &mut Function) -> usize {
         let (stack_len, cold) = group;
         let exit = func.create_block(None);
         func.terminate(exit, Terminator::InterpretJump { stack_len, cold });
-        let Terminator::Switch { cases, default, .. } = &mut func.blocks[blk.index()].term else {
+        let Terminator::Switch { cases, default, guard, .. } = &mut func.blocks[blk.index()].term
+        else {
             unreachable!("matched above");
         };
         let before = cases.len();
-        let mut keep = exits.iter().map(|&e| e != Some(group));
-        cases.retain(|_| keep.next().expect("one exit per case"));
+        let keep: Vec<bool> = exits.iter().map(|&e| e != Some(group)).collect();
+        let mut kept = keep.iter();
+        cases.retain(|_| *kept.next().expect("one exit per case"));
+        if let Some(guard) = guard {
+            let mut kept = keep.iter();
+            guard.bounds.retain(|_| *kept.next().expect("one bound per case"));
+        }
         dropped += before - cases.len();
         *default = exit;
     }
@@ -113,7 +119,7 @@ mod tests {
             invalid,
             Terminator::Exit { result: InstructionResult::InvalidJump, stack_len: Height::Abs(0) },
         );
-        f.terminate(d, Terminator::Switch { value, cases, default: invalid });
+        f.terminate(d, Terminator::Switch { value, cases, default: invalid, guard: None });
         (f, d)
     }
 

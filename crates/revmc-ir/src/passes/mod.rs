@@ -12,6 +12,7 @@ mod fold;
 mod gas;
 mod jump_exits;
 mod memory;
+mod stack_bounds;
 mod unreachable;
 
 pub use dead::remove_dead_values;
@@ -19,6 +20,7 @@ pub use fold::fold_constants;
 pub use gas::merge_gas_sections;
 pub use jump_exits::leave_jumps_to_interpreter;
 pub use memory::drop_covered_expansions;
+pub use stack_bounds::{GUARD_HEADROOM, drop_proven_stack_checks};
 pub use unreachable::remove_unreachable_blocks;
 
 use crate::ir::Function;
@@ -37,31 +39,48 @@ pub struct PassStats {
     pub covered_expansions: usize,
     /// Gas charges merged into the section before them.
     pub merged_charges: usize,
+    /// Stack checks that hold on every path reaching them, dropped, once the dispatches'
+    /// guards test the first check of each case.
+    pub proven_stack_checks: usize,
     /// Unused side-effect-free instructions removed.
     pub dead: usize,
 }
 
 /// Runs every pass, in order: one exit for the jumps dispatch switches leave to the
 /// interpreter, the removal of unreachable blocks (the dropped cases' blocks that nothing
-/// else reaches among them),
-/// constant folding (which
-/// turns more expansion operands into constants), the removal of covered memory
-/// expansions, the merging of the gas sections those expansions separated, and dead-value
-/// removal (which drops the operands folding left unused).
-pub fn run(func: &mut Function) -> Result<PassStats, TranslateError> {
-    // Struct fields are evaluated in the order written: the passes run in this order.
+/// else reaches among them), constant folding (which turns more expansion operands into
+/// constants), the removal of covered memory expansions, the merging of the gas sections
+/// those expansions separated, the stack checks moved to the dispatches and those then
+/// proven (after the merging, which gathers a block's checks into its first section),
+/// and dead-value removal (which drops the operands folding left unused). A `profiled`
+/// function (compiled from what ran) guards its dispatches with [`GUARD_HEADROOM`].
+pub fn run(func: &mut Function, profiled: bool) -> Result<PassStats, TranslateError> {
+    let interpreted_jump_cases = checked(func, leave_jumps_to_interpreter)?;
+    let unreachable = checked(func, remove_unreachable_blocks)?;
+    let folded = checked(func, fold_constants)?;
+    let covered_expansions = checked(func, drop_covered_expansions)?;
+    let merged_charges = checked(func, merge_gas_sections)?;
+    let headroom = if profiled { GUARD_HEADROOM } else { 0 };
+    let proven_stack_checks = checked(func, |f| drop_proven_stack_checks(f, headroom))?;
+    // The exits of guards no case needed (blocks without instructions).
+    checked(func, remove_unreachable_blocks)?;
+    let dead = checked(func, remove_dead_values)?;
     Ok(PassStats {
-        interpreted_jump_cases: checked(func, leave_jumps_to_interpreter)?,
-        unreachable: checked(func, remove_unreachable_blocks)?,
-        folded: checked(func, fold_constants)?,
-        covered_expansions: checked(func, drop_covered_expansions)?,
-        merged_charges: checked(func, merge_gas_sections)?,
-        dead: checked(func, remove_dead_values)?,
+        interpreted_jump_cases,
+        unreachable,
+        folded,
+        covered_expansions,
+        merged_charges,
+        proven_stack_checks,
+        dead,
     })
 }
 
 /// Runs `pass`, then the verifier in debug builds.
-fn checked(func: &mut Function, pass: fn(&mut Function) -> usize) -> Result<usize, TranslateError> {
+fn checked(
+    func: &mut Function,
+    pass: impl FnOnce(&mut Function) -> usize,
+) -> Result<usize, TranslateError> {
     let changed = pass(func);
     if cfg!(debug_assertions) {
         verifier::verify(func)?;

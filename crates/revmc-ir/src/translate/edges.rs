@@ -9,7 +9,7 @@
 
 use super::Translator;
 use crate::analysis::jumps::Shape;
-use crate::ir::{Block, InstData, Terminator};
+use crate::ir::{Block, DispatchGuard, Height, InstData, Terminator};
 
 impl Translator<'_> {
     /// The IR block an edge leaving with `shape` enters EVM block `b` at, if the analysis
@@ -77,7 +77,16 @@ impl Translator<'_> {
                     .collect();
                 self.switch_cases += cases.len();
                 let default = self.exit_block(crate::InstructionResult::InvalidJump);
-                self.func.terminate(d, Terminator::Switch { value, cases, default });
+                // Every base accepted until the stack-bounds pass moves the case blocks'
+                // first checks here.
+                let guard = target.is_dynamic().then(|| {
+                    let exit = self.func.create_block(None);
+                    let stack_len = Height::Rel(target.slots() as i32);
+                    self.func.terminate(exit, Terminator::InterpretJump { stack_len, cold: false });
+                    let bounds = vec![DispatchGuard::ANY; cases.len()];
+                    Box::new(DispatchGuard { bounds, exit })
+                });
+                self.func.terminate(d, Terminator::Switch { value, cases, default, guard });
                 self.dispatch.insert(target, d);
                 d
             }

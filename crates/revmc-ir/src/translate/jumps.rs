@@ -68,6 +68,6 @@ impl Translator<'_> {
         };
         self.switch_cases += cases.len();
         let invalid = self.exit_block(InstructionResult::InvalidJump);
-        Terminator::Switch { value: target, cases, default: invalid }
+        Terminator::Switch { value: target, cases, default: invalid, guard: None }
     }
 }

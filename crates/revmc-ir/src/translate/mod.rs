@@ -65,7 +65,7 @@ pub fn translate_profiled(
     if cfg!(debug_assertions) {
         crate::verifier::verify(&func)?;
     }
-    crate::passes::run(&mut func)?;
+    crate::passes::run(&mut func, ran.is_some())?;
     if crate::compile_cost(&func) > limits.max_compile_cost as u64 {
         let limit = limits.max_compile_cost;
         return Err(TranslateError::LimitExceeded { what: "estimated compile cost", limit });

@@ -10,12 +10,17 @@
 //! dense switch, which LLVM lowers as one jump table. The tables cost 10 bytes per 64
 //! pcs of the switch's span, and the jump table 4 bytes per case (docs/compile-cost.md,
 //! "Dispatch through a table").
+//!
+//! A dispatch's guard ([`DispatchGuard`]) is two more tables by the same index, the lowest
+//! base each case accepts and how many above it: one compare for every case. A switch
+//! without a table tests each guarded case in a block of its own.
 
 use super::Lowerer;
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::values::IntValue;
-use revmc_ir::ir::Block;
+use revmc_ir::abi::STACK_LIMIT;
+use revmc_ir::ir::{Block, DispatchGuard};
 
 /// The fewest cases a switch lowers through a table: below that the compare tree is small.
 const MIN_TABLE_CASES: usize = 32;
@@ -50,24 +55,52 @@ fn worth_a_table(cases: usize, max_pc: u32) -> bool {
     (MIN_TABLE_CASES..=usize::from(u16::MAX)).contains(&cases) && 25 * cases >= 10 * words
 }
 
+/// A case's guard bounds as `(lo, width)`, accepting the bases with `base - lo <= width`
+/// (unsigned), clamped to the stack: bounds that accept every base of a real stack are
+/// `(0, STACK_LIMIT)`, and bounds that accept none `(STACK_LIMIT + 1, 0)`.
+fn guard_entry((lo, hi): (i64, i64)) -> (u16, u16) {
+    let limit = STACK_LIMIT as i64;
+    let (lo, hi) = (lo.max(0), hi.min(limit));
+    if lo > hi {
+        return (STACK_LIMIT as u16 + 1, 0);
+    }
+    (lo as u16, (hi - lo) as u16)
+}
+
 impl<'ctx> Lowerer<'ctx, '_> {
     /// Ends the current block with a branch on `pc` (an `i32`) to the block of its case
     /// in `cases` (pc and block, sorted by pc and distinct, as the verifier requires), or
-    /// to `default`.
+    /// to `default`; with a `guard`, a case whose bounds the base is outside of goes to
+    /// the guard's exit.
     pub(super) fn switch_on_pc(
         &mut self,
         pc: IntValue<'ctx>,
         cases: &[(u32, Block)],
         default: Block,
+        guard: Option<&DispatchGuard>,
     ) -> Result<(), LlvmError> {
         debug_assert!(cases.windows(2).all(|w| w[0].0 < w[1].0), "verified switch cases");
         let i32t = self.cx.i32_type();
         let max_pc = cases.last().map_or(0, |&(pc, _)| pc);
+        let guard = guard.filter(|g| g.is_active());
         if !worth_a_table(cases.len(), max_pc) {
-            let cases: Vec<_> = (cases.iter())
-                .map(|&(pc, b)| (i32t.const_int(pc as u64, false), self.block(b)))
-                .collect();
-            self.b.build_switch(pc, self.block(default), &cases)?;
+            let here = self.b.get_insert_block().expect("positioned");
+            let mut targets = Vec::with_capacity(cases.len());
+            for (i, &(pc, b)) in cases.iter().enumerate() {
+                let entry = guard.map_or((0, STACK_LIMIT as u16), |g| guard_entry(g.bounds[i]));
+                let target = match (guard, entry) {
+                    (Some(g), (lo, width)) if (lo, width) != (0, STACK_LIMIT as u16) => {
+                        let bb = self.cx.append_basic_block(self.f, "case_guard");
+                        self.b.position_at_end(bb);
+                        self.branch_on_base(lo, width, self.block(b), self.block(g.exit))?;
+                        bb
+                    }
+                    _ => self.block(b),
+                };
+                targets.push((i32t.const_int(pc as u64, false), target));
+            }
+            self.b.position_at_end(here);
+            self.b.build_switch(pc, self.block(default), &targets)?;
             return Ok(());
         }
         let pcs: Vec<u32> = cases.iter().map(|&(pc, _)| pc).collect();
@@ -108,6 +141,28 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let count = self.b.build_int_truncate(count, i32t, "")?;
         let rank = self.b.build_int_z_extend(rank, i32t, "")?;
         let index = self.b.build_int_add(rank, count, "case_index")?;
+        if let Some(g) = guard {
+            let (los, widths): (Vec<u16>, Vec<u16>) =
+                g.bounds.iter().map(|&b| guard_entry(b)).unzip();
+            let i16_array = |v: &[u16]| {
+                let consts: Vec<_> = v.iter().map(|&x| i16t.const_int(x as u64, false)).collect();
+                i16t.const_array(&consts)
+            };
+            let los = self.private_constant(i16_array(&los), "case_lo").as_pointer_value();
+            let widths = self.private_constant(i16_array(&widths), "case_width").as_pointer_value();
+            let i = self.b.build_int_z_extend(index, self.i64, "")?;
+            // SAFETY: `index` is a case's position, and both tables have one entry per case.
+            let (lo, width) = unsafe {
+                let l = self.b.build_in_bounds_gep(i16t, los, &[i], "")?;
+                let w = self.b.build_in_bounds_gep(i16t, widths, &[i], "")?;
+                (self.b.build_load(i16t, l, "")?, self.b.build_load(i16t, w, "")?)
+            };
+            let lo = self.b.build_int_z_extend(lo.into_int_value(), self.i64, "")?;
+            let width = self.b.build_int_z_extend(width.into_int_value(), self.i64, "")?;
+            let accepted = self.continuation("case_accepted");
+            self.base_within(lo, width, accepted, self.block(g.exit))?;
+            self.b.position_at_end(accepted);
+        }
         // Every index is a case, so the dense switch needs no range check of its own.
         let none = self.continuation("no_case");
         let cases: Vec<_> = (cases.iter().enumerate())
@@ -116,6 +171,35 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.b.build_switch(index, none, &cases)?;
         self.b.position_at_end(none);
         self.b.build_unreachable()?;
+        Ok(())
+    }
+
+    /// Ends the current block with a branch to `then` if the base is one of `lo..=lo +
+    /// width`, else to `other`.
+    fn branch_on_base(
+        &mut self,
+        lo: u16,
+        width: u16,
+        then: inkwell::basic_block::BasicBlock<'ctx>,
+        other: inkwell::basic_block::BasicBlock<'ctx>,
+    ) -> Result<(), LlvmError> {
+        let lo = self.i64.const_int(lo as u64, false);
+        let width = self.i64.const_int(width as u64, false);
+        self.base_within(lo, width, then, other)
+    }
+
+    /// As [`Self::branch_on_base`], with the bounds as values.
+    fn base_within(
+        &mut self,
+        lo: IntValue<'ctx>,
+        width: IntValue<'ctx>,
+        then: inkwell::basic_block::BasicBlock<'ctx>,
+        other: inkwell::basic_block::BasicBlock<'ctx>,
+    ) -> Result<(), LlvmError> {
+        let base = self.b.build_load(self.i64, self.base, "base")?.into_int_value();
+        let above = self.b.build_int_sub(base, lo, "")?;
+        let accepted = self.b.build_int_compare(P::ULE, above, width, "")?;
+        self.b.build_conditional_branch(accepted, then, other)?;
         Ok(())
     }
 }

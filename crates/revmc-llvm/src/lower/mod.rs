@@ -733,7 +733,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let c = self.word_is_nonzero(self.word(*cond))?;
                 self.b.build_conditional_branch(c, self.block(*then), self.block(*else_))?;
             }
-            Terminator::Switch { value, cases, default } if self.memory_values => {
+            Terminator::Switch { value, cases, default, guard } if self.memory_values => {
                 // The switch has a block of its own: FastISel cannot select it, and a
                 // block it fails on goes wholly to SelectionDAG.
                 let (small, v64) = self.word_below(self.word(*value), 32)?;
@@ -741,7 +741,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let sw = self.continuation("switch");
                 self.b.build_conditional_branch(small, sw, self.block(*default))?;
                 self.b.position_at_end(sw);
-                self.switch_on_pc(v32, cases, *default)?;
+                self.switch_on_pc(v32, cases, *default, guard.as_deref())?;
             }
             Terminator::Branch { cond, then, else_ } => {
                 let zero = self.i256.const_zero();
@@ -753,14 +753,14 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 )?;
                 self.b.build_conditional_branch(c, self.block(*then), self.block(*else_))?;
             }
-            Terminator::Switch { value, cases, default } => {
+            Terminator::Switch { value, cases, default, guard } => {
                 // Jump targets are pcs below 2^32; anything wider goes to the default.
                 let (small, v64) = self.value_below(self.value(*value), 32)?;
                 let sw = self.cx.append_basic_block(self.f, "switch");
                 self.b.build_conditional_branch(small, sw, self.block(*default))?;
                 self.b.position_at_end(sw);
                 let v32 = self.b.build_int_truncate(v64, self.cx.i32_type(), "")?;
-                self.switch_on_pc(v32, cases, *default)?;
+                self.switch_on_pc(v32, cases, *default, guard.as_deref())?;
             }
             Terminator::Suspend { op, args, height, index, resume } => {
                 // Every live entry goes to the caller's stack: the frame returns to revm.

@@ -1,0 +1,256 @@
+//! Stack checks moved to the dispatch, and those that then cannot fail dropped.
+//!
+//! A dynamic-shape section checks, for each instruction stricter than the ones before it,
+//! that the run-time base leaves the instruction its operands and room for its results
+//! (`DynCharge`); a failing check branches, with the section's gas and base, to a scan
+//! shared by the function. Most dynamic-shape blocks start at a JUMPDEST and are cases
+//! of their shape's dispatch, which enters every JUMPDEST: in UniswapV3Pool's compiled
+//! profile, 281 of the 370 blocks with checks. Each paid for its check and for the
+//! values its failing edge carries.
+//!
+//! This pass first moves each case block's first check into the dispatch's guard
+//! ([`DispatchGuard`]): one lookup by the case's index tests every case's bounds, and a
+//! jump whose base its case does not accept leaves to the interpreter at its target,
+//! where revm halts exactly as the check would have (or, for a check that was
+//! conservative, runs on). Then it follows the base through the function: a forward
+//! data-flow of an interval per block holding every base the block is entered with, from
+//! the entry (base 0). A static-shape block hands over a known height; a section that
+//! passes its checks narrows the interval to the bases they allow; a guarded case is
+//! entered with the bases its bounds accept; `adjust_base`, and a dynamic-shape CALL or
+//! CREATE (whose result replaces its operands), move it. Every base lies in
+//! `0..=STACK_LIMIT`: a check that fails halts, so no frame continues with a base outside
+//! its stack. A check whose bounds hold for every base of the interval at its section
+//! is dropped, and a section left without checks is a plain `charge_gas`. The halt a
+//! dropped check would have chosen never happens, so nothing observable changes.
+//!
+//! Cycles through which the base keeps moving would grow an interval one step per turn;
+//! after [`WIDEN_AFTER`] changes a block's interval becomes the whole stack, so the pass
+//! visits each block a bounded number of times whatever the program.
+
+use std::collections::VecDeque;
+
+use crate::abi::STACK_LIMIT;
+use crate::ir::{Block, DispatchGuard, Function, Height, InstData, Terminator};
+
+/// Changes of a block's entry interval after which it is widened to the whole stack.
+pub const WIDEN_AFTER: u32 = 32;
+
+/// How far below the stack limit a guarded case's base must be, on top of what its block
+/// checks, in code compiled from a profile: room for the entries the case's code pushes
+/// before its next unresolved jump, whose checks this proves. A frame that deep at an
+/// unresolved jump (of 1,024 entries; Solidity code stays far below) continues in the
+/// interpreter, as at code that did not run when profiled. Without a profile the guards
+/// take only what their blocks check, so that the first tier, which records the profile,
+/// never leaves a frame that would not fail.
+pub const GUARD_HEADROOM: i64 = 128;
+
+/// Every base a frame can have.
+const WHOLE: Range = Range { lo: 0, hi: STACK_LIMIT as i64 };
+
+/// The bases a block can see: `lo..=hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Range {
+    lo: i64,
+    hi: i64,
+}
+
+impl Range {
+    /// The smallest range holding both.
+    fn join(self, other: Range) -> Range {
+        Range { lo: self.lo.min(other.lo), hi: self.hi.max(other.hi) }
+    }
+
+    /// The bases of `self` in `lo..=hi`; `None` when there are none.
+    fn meet(self, (lo, hi): (i64, i64)) -> Option<Range> {
+        let r = Range { lo: self.lo.max(lo), hi: self.hi.min(hi) };
+        (r.lo <= r.hi).then_some(r)
+    }
+
+    /// The range moved by `n`, kept within the stack.
+    fn shift(self, n: i64) -> Option<Range> {
+        let moved = Range { lo: self.lo.saturating_add(n), hi: self.hi.saturating_add(n) };
+        moved.meet((WHOLE.lo, WHOLE.hi))
+    }
+
+    /// Whether every base of the range is in `lo..=hi`.
+    fn within(self, (lo, hi): (i64, i64)) -> bool {
+        lo <= self.lo && self.hi <= hi
+    }
+}
+
+/// What a block does to the base: the bounds its sections allow (those before the base
+/// first moves, whose checks are on the base it was entered with), then the move.
+#[derive(Debug, Clone, Copy)]
+struct Transfer {
+    allows: (i64, i64),
+    shift: i64,
+}
+
+/// Moves the dispatch cases' first checks into their guards (asking for `headroom` more
+/// room above them), then drops every stack check that holds for all bases reaching it;
+/// returns how many checks it dropped.
+pub fn drop_proven_stack_checks(func: &mut Function, headroom: i64) -> usize {
+    guard_cases(func, headroom);
+    let transfers: Vec<Transfer> = func.block_ids().map(|b| transfer(func, b)).collect();
+    let entry = entry_ranges(func, &transfers);
+    let mut dropped = 0;
+    for (b, range) in entry.into_iter().enumerate() {
+        let Some(mut range) = range else { continue };
+        for i in 0..func.blocks[b].insts.len() {
+            let inst = func.blocks[b].insts[i];
+            match &mut func.insts[inst.index()] {
+                InstData::DynCharge { gas, checks } => {
+                    let before = checks.len();
+                    checks.retain(|c| !range.within((c.min_base, c.max_base)));
+                    dropped += before - checks.len();
+                    if checks.is_empty() {
+                        func.insts[inst.index()] = InstData::ChargeGas(*gas);
+                        continue;
+                    }
+                    match range.meet(allowed(checks)) {
+                        Some(r) => range = r,
+                        // Every base fails here: nothing after the section runs.
+                        None => break,
+                    }
+                }
+                // Later checks are on the moved base: none of the corpus has one.
+                InstData::AdjustBase(_) => break,
+                _ => {}
+            }
+        }
+    }
+    for blk in func.block_ids() {
+        if let Terminator::Switch { guard, .. } = &mut func.blocks[blk.index()].term
+            && guard.as_ref().is_some_and(|g| !g.is_active())
+        {
+            *guard = None;
+        }
+    }
+    dropped
+}
+
+/// The bases every check of a section allows.
+fn allowed(checks: &[crate::ir::StackCheck]) -> (i64, i64) {
+    let lo = checks.iter().map(|c| c.min_base).max().unwrap_or(i64::MIN);
+    let hi = checks.iter().map(|c| c.max_base).min().unwrap_or(i64::MAX);
+    (lo, hi)
+}
+
+/// Narrows each guard's bounds to what its case's block checks (and `headroom` below the
+/// stack limit). Bounds only narrow: a block whose checks an earlier run moved into the
+/// guard has none left, and its case keeps the bounds that made them redundant.
+fn guard_cases(func: &mut Function, headroom: i64) {
+    for blk in func.block_ids() {
+        let Terminator::Switch { cases, guard: Some(guard), .. } = &func.block(blk).term else {
+            continue;
+        };
+        let room = STACK_LIMIT as i64 - headroom;
+        let bounds: Vec<_> = (cases.iter().zip(&guard.bounds))
+            .map(|(&(_, b), &(lo, hi))| match first_check(func, b) {
+                Some((l, h)) => (lo.max(l), hi.min(h).min(room)),
+                None => (lo, hi),
+            })
+            .collect();
+        if let Terminator::Switch { guard: Some(guard), .. } = &mut func.blocks[blk.index()].term {
+            guard.bounds = bounds;
+        }
+    }
+}
+
+/// The bases the first section of case block `b` allows, on the base `b` is entered
+/// with: that of `b`'s first section, or, when `b` is a trampoline (which only moves
+/// entries to the array, and the base over them), of the block it jumps to, moved back.
+/// `None` when the block has no section with checks before its base moves.
+fn first_check(func: &Function, b: Block) -> Option<(i64, i64)> {
+    let data = func.block(b);
+    let trampoline = data.pc.is_none()
+        && data.insts.iter().all(|&i| {
+            let moves = matches!(func.inst(i), InstData::AdjustBase(_));
+            moves
+                || matches!(
+                    func.inst(i),
+                    InstData::SlotGet(_) | InstData::SlotSet(..) | InstData::StackStore(..)
+                )
+        });
+    let (target, shift) = match data.term {
+        Terminator::Jump(t) if trampoline => (t, transfer(func, b).shift),
+        _ => (b, 0),
+    };
+    let (lo, hi) = transfer(func, target).allows;
+    if (lo, hi) == DispatchGuard::ANY {
+        return None;
+    }
+    Some((lo.saturating_sub(shift), hi.saturating_sub(shift)))
+}
+
+/// Block `b`'s effect on the base.
+fn transfer(func: &Function, b: Block) -> Transfer {
+    let mut allows = (i64::MIN, i64::MAX);
+    let mut shift = 0i64;
+    for &inst in &func.block(b).insts {
+        match func.inst(inst) {
+            InstData::DynCharge { checks, .. } if shift == 0 => {
+                let (lo, hi) = allowed(checks);
+                allows = (allows.0.max(lo), allows.1.min(hi));
+            }
+            InstData::AdjustBase(n) => shift += i64::from(*n),
+            _ => {}
+        }
+    }
+    Transfer { allows, shift }
+}
+
+/// For each block, an interval holding every base it is entered with; `None` for blocks
+/// that no path reaches with a base the checks let through.
+fn entry_ranges(func: &Function, transfers: &[Transfer]) -> Vec<Option<Range>> {
+    let n = func.blocks.len();
+    let mut entry: Vec<Option<Range>> = vec![None; n];
+    let mut changes = vec![0u32; n];
+    let mut queued = vec![false; n];
+    let start = func.entry().index();
+    entry[start] = Some(Range { lo: 0, hi: 0 });
+    queued[start] = true;
+    let mut work = VecDeque::from([start]);
+    let mut edges = Vec::new();
+    while let Some(b) = work.pop_front() {
+        queued[b] = false;
+        let range = entry[b].expect("queued with a range");
+        edges.clear();
+        exits(func, b, range, transfers[b], &mut edges);
+        for &(s, range) in &edges {
+            let s = s.index();
+            let joined = entry[s].map_or(range, |r| r.join(range));
+            if entry[s] == Some(joined) {
+                continue;
+            }
+            changes[s] += 1;
+            entry[s] = Some(if changes[s] > WIDEN_AFTER { WHOLE } else { joined });
+            if !std::mem::replace(&mut queued[s], true) {
+                work.push_back(s);
+            }
+        }
+    }
+    entry
+}
+
+/// Pushes to `out` each successor of block `b` with the bases it is entered with, when
+/// `b` is entered with `range`.
+fn exits(func: &Function, b: usize, range: Range, t: Transfer, out: &mut Vec<(Block, Range)>) {
+    let Some(after) = range.meet(t.allows).and_then(|r| r.shift(t.shift)) else {
+        return;
+    };
+    match &func.blocks[b].term {
+        // A dynamic-shape CALL or CREATE: the runtime pops its operands and pushes its
+        // result, and the block after it is entered with that height as its base.
+        Terminator::Suspend { args, height: Height::Rel(h), resume, .. } => {
+            let moved = i64::from(*h) - args.len() as i64 + 1;
+            out.extend(after.shift(moved).map(|r| (*resume, r)));
+        }
+        Terminator::Switch { cases, default, guard: Some(guard), .. } => {
+            let accepted = cases.iter().zip(&guard.bounds);
+            out.extend(accepted.filter_map(|(&(_, c), &bounds)| Some((c, after.meet(bounds)?))));
+            out.extend([(*default, after), (guard.exit, after)]);
+        }
+        term => out.extend(term.successors().into_iter().map(|s| (s, after))),
+    }
+}
