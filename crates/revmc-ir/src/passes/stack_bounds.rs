@@ -24,8 +24,9 @@
 //! dropped check would have chosen never happens, so nothing observable changes.
 //!
 //! Cycles through which the base keeps moving would grow an interval one step per turn;
-//! after [`WIDEN_AFTER`] changes a block's interval becomes the whole stack, so the pass
-//! visits each block a bounded number of times whatever the program.
+//! after [`WIDEN_AFTER`] changes a block's interval becomes all its edges can carry (a
+//! guarded case keeps its bounds), after twice that the whole stack, so the pass visits
+//! each block a bounded number of times whatever the program.
 
 use std::collections::VecDeque;
 
@@ -146,7 +147,7 @@ fn guard_cases(func: &mut Function, headroom: i64) {
         };
         let room = STACK_LIMIT as i64 - headroom;
         let bounds: Vec<_> = (cases.iter().zip(&guard.bounds))
-            .map(|(&(_, b), &(lo, hi))| match first_check(func, b) {
+            .map(|(&(_, b), &(lo, hi))| match case_demand(func, b) {
                 Some((l, h)) => (lo.max(l), hi.min(h).min(room)),
                 None => (lo, hi),
             })
@@ -157,30 +158,49 @@ fn guard_cases(func: &mut Function, headroom: i64) {
     }
 }
 
-/// The bases the first section of case block `b` allows, on the base `b` is entered
-/// with: that of `b`'s first section, or, when `b` is a trampoline (which only moves
-/// entries to the array, and the base over them), of the block it jumps to, moved back.
-/// `None` when the block has no section with checks before its base moves.
-fn first_check(func: &Function, b: Block) -> Option<(i64, i64)> {
-    let data = func.block(b);
-    let trampoline = data.pc.is_none()
-        && data.insts.iter().all(|&i| {
-            let moves = matches!(func.inst(i), InstData::AdjustBase(_));
-            moves
-                || matches!(
-                    func.inst(i),
-                    InstData::SlotGet(_) | InstData::SlotSet(..) | InstData::StackStore(..)
-                )
-        });
-    let (target, shift) = match data.term {
-        Terminator::Jump(t) if trampoline => (t, transfer(func, b).shift),
-        _ => (b, 0),
-    };
-    let (lo, hi) = transfer(func, target).allows;
-    if (lo, hi) == DispatchGuard::ANY {
-        return None;
+/// The bases that the blocks within [`DEMAND_DEPTH`] jumps and branches of case block `b`
+/// (at most [`DEMAND_BLOCKS`] of them) allow on the base they are entered with, moved
+/// back to the base `b` is entered with; `None` when none checks anything. A branch
+/// whose bounds exclude every base the others allow keeps its own checks.
+///
+/// A guard asking for what the code after its case checks lets the data-flow prove
+/// those checks too. In a frame that takes that code it can only fail where the code
+/// would; in one that branches away it fails only if the stack is shallower than code a
+/// few branches on reads, which compiled Solidity, whose functions read only their own
+/// frame, never is: such a frame would continue correctly, in the interpreter.
+fn case_demand(func: &Function, b: Block) -> Option<(i64, i64)> {
+    let mut budget = DEMAND_BLOCKS;
+    let d = demand(func, b, DEMAND_DEPTH, &mut budget);
+    (d != DispatchGuard::ANY).then_some(d)
+}
+
+/// How many jumps and branches past a case block its guard looks.
+pub const DEMAND_DEPTH: u32 = 4;
+
+/// How many blocks a case's guard looks at, at most.
+const DEMAND_BLOCKS: u32 = 16;
+
+fn demand(func: &Function, b: Block, depth: u32, budget: &mut u32) -> (i64, i64) {
+    let t = transfer(func, b);
+    let mut d = t.allows;
+    if depth == 0 || *budget == 0 {
+        return d;
     }
-    Some((lo.saturating_sub(shift), hi.saturating_sub(shift)))
+    *budget -= 1;
+    let next = match func.block(b).term {
+        Terminator::Jump(s) => [Some(s), None],
+        Terminator::Branch { then, else_, .. } => [Some(then), Some(else_)],
+        _ => [None, None],
+    };
+    for s in next.into_iter().flatten() {
+        let (lo, hi) = demand(func, s, depth - 1, budget);
+        let (lo, hi) = (lo.saturating_sub(t.shift), hi.saturating_sub(t.shift));
+        let both = (d.0.max(lo), d.1.min(hi));
+        if both.0 <= both.1 {
+            d = both;
+        }
+    }
+    d
 }
 
 /// Block `b`'s effect on the base.
@@ -202,9 +222,16 @@ fn transfer(func: &Function, b: Block) -> Transfer {
 
 /// For each block, an interval holding every base it is entered with; `None` for blocks
 /// that no path reaches with a base the checks let through.
+///
+/// Widening is in two steps: after [`WIDEN_AFTER`] changes a block's interval becomes the
+/// join of what its incoming edges can carry at most (a guarded case's bounds, else the
+/// whole stack), which the cases of a dispatch in a cycle keep; after as many more, the
+/// whole stack. Each block changes at most `2 * WIDEN_AFTER + 1` times.
 fn entry_ranges(func: &Function, transfers: &[Transfer]) -> Vec<Option<Range>> {
     let n = func.blocks.len();
     let mut entry: Vec<Option<Range>> = vec![None; n];
+    // The join of the most each incoming edge seen so far can carry.
+    let mut cap: Vec<Option<Range>> = vec![None; n];
     let mut changes = vec![0u32; n];
     let mut queued = vec![false; n];
     let start = func.entry().index();
@@ -217,14 +244,20 @@ fn entry_ranges(func: &Function, transfers: &[Transfer]) -> Vec<Option<Range>> {
         let range = entry[b].expect("queued with a range");
         edges.clear();
         exits(func, b, range, transfers[b], &mut edges);
-        for &(s, range) in &edges {
+        for &(s, range, most) in &edges {
             let s = s.index();
+            let most = cap[s].map_or(most, |c| c.join(most));
+            cap[s] = Some(most);
             let joined = entry[s].map_or(range, |r| r.join(range));
             if entry[s] == Some(joined) {
                 continue;
             }
             changes[s] += 1;
-            entry[s] = Some(if changes[s] > WIDEN_AFTER { WHOLE } else { joined });
+            entry[s] = Some(match changes[s] {
+                c if c > 2 * WIDEN_AFTER => WHOLE,
+                c if c > WIDEN_AFTER => joined.join(most),
+                _ => joined,
+            });
             if !std::mem::replace(&mut queued[s], true) {
                 work.push_back(s);
             }
@@ -234,8 +267,14 @@ fn entry_ranges(func: &Function, transfers: &[Transfer]) -> Vec<Option<Range>> {
 }
 
 /// Pushes to `out` each successor of block `b` with the bases it is entered with, when
-/// `b` is entered with `range`.
-fn exits(func: &Function, b: usize, range: Range, t: Transfer, out: &mut Vec<(Block, Range)>) {
+/// `b` is entered with `range`, and the most its edge can carry whatever `range` is.
+fn exits(
+    func: &Function,
+    b: usize,
+    range: Range,
+    t: Transfer,
+    out: &mut Vec<(Block, Range, Range)>,
+) {
     let Some(after) = range.meet(t.allows).and_then(|r| r.shift(t.shift)) else {
         return;
     };
@@ -244,13 +283,101 @@ fn exits(func: &Function, b: usize, range: Range, t: Transfer, out: &mut Vec<(Bl
         // result, and the block after it is entered with that height as its base.
         Terminator::Suspend { args, height: Height::Rel(h), resume, .. } => {
             let moved = i64::from(*h) - args.len() as i64 + 1;
-            out.extend(after.shift(moved).map(|r| (*resume, r)));
+            out.extend(after.shift(moved).map(|r| (*resume, r, WHOLE)));
         }
         Terminator::Switch { cases, default, guard: Some(guard), .. } => {
-            let accepted = cases.iter().zip(&guard.bounds);
-            out.extend(accepted.filter_map(|(&(_, c), &bounds)| Some((c, after.meet(bounds)?))));
-            out.extend([(*default, after), (guard.exit, after)]);
+            for (&(_, c), &bounds) in cases.iter().zip(&guard.bounds) {
+                if let (Some(r), Some(most)) = (after.meet(bounds), WHOLE.meet(bounds)) {
+                    out.push((c, r, most));
+                }
+            }
+            out.extend([(*default, after, WHOLE), (guard.exit, after, WHOLE)]);
         }
-        term => out.extend(term.successors().into_iter().map(|s| (s, after))),
+        term => out.extend(term.successors().into_iter().map(|s| (s, after, WHOLE))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::RanBlocks;
+    use crate::{Limits, SpecId, translate, translate_profiled};
+
+    /// A loop that pushes one entry per turn (its head a dynamic shape), then a jump to
+    /// calldata[32] through that shape's dispatch, to a block that reads 2 entries deep
+    /// (pc 20) or one that reads 12 (pc 23).
+    #[rustfmt::skip]
+    const LOOP_THEN_JUMP: [u8; 26] = [
+        0x60, 0x00, 0x5b,                   // 0: i = 0; 2: head
+        0x80, 0x60, 0x01, 0x01,             // DUP1; i + 1
+        0x80, 0x60, 0x00, 0x35, 0x11,       // calldata[0] > i + 1
+        0x61, 0x00, 0x02, 0x57,             // JUMPI(head)
+        0x60, 0x20, 0x35, 0x56,             // JUMP(calldata[32])
+        0x5b, 0x81, 0x00,                   // 20: DUP2 STOP
+        0x5b, 0x8b, 0x00,                   // 23: DUP12 STOP
+    ];
+
+    /// The guard bounds of the dispatch's cases by pc, and whether each case's block
+    /// still has stack checks.
+    fn guarded_cases(func: &Function) -> Vec<(u32, (i64, i64), bool)> {
+        let guarded = func.block_ids().find_map(|b| match &func.block(b).term {
+            Terminator::Switch { cases, guard: Some(g), .. } => Some((cases.clone(), g.clone())),
+            _ => None,
+        });
+        let (cases, guard) = guarded.expect("a guarded dispatch");
+        let checks = |b: Block| {
+            let mut insts = func.block(b).insts.iter();
+            insts.any(|&i| matches!(func.inst(i), InstData::DynCharge { .. }))
+        };
+        (cases.iter().zip(&guard.bounds))
+            .map(|(&(pc, b), &bounds)| (pc, bounds, checks(b)))
+            .collect()
+    }
+
+    #[test]
+    fn each_case_s_first_check_moves_to_its_dispatch_guard() {
+        let func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
+        let cases = guarded_cases(&func);
+        let case = |pc| *cases.iter().find(|c| c.0 == pc).expect("a case");
+        let ((_, shallow, c1), (_, deep, c2)) = (case(20), case(23));
+        assert!(!c1 && !c2, "the blocks' checks are in the guard: {cases:?}");
+        // The deeper read asks for 10 more entries; both leave room for the dispatch
+        // shape's slot and DUP's push, and no more (no headroom without a profile).
+        assert_eq!(deep.0 - shallow.0, 10, "{cases:?}");
+        assert_eq!((shallow.1, deep.1), (1022, 1022), "{cases:?}");
+        // The loop's head is reached at ever greater bases: its own check stays.
+        assert!(func.to_string().contains("dyn_charge"), "{func}");
+    }
+
+    #[test]
+    fn code_compiled_from_a_profile_leaves_headroom_above_its_cases() {
+        let ran = RanBlocks::from_fn(LOOP_THEN_JUMP.len(), |_| true);
+        let limits = Limits::default();
+        let func = translate_profiled(&LOOP_THEN_JUMP, SpecId::CANCUN, &limits, Some(&ran));
+        for (pc, (_, hi), _) in guarded_cases(&func.unwrap()) {
+            assert!(pc != 20 && pc != 23 || hi == STACK_LIMIT as i64 - GUARD_HEADROOM, "{pc}");
+        }
+    }
+
+    #[test]
+    fn a_second_run_changes_nothing() {
+        let mut func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
+        let before = func.clone();
+        assert_eq!(drop_proven_stack_checks(&mut func, 0), 0);
+        assert_eq!(func, before, "the guards keep the bounds their cases' checks moved to");
+    }
+
+    #[test]
+    fn an_interval_that_keeps_growing_is_widened_to_the_whole_stack() {
+        let (grow, stay) = (Range { lo: 3, hi: 4 }, Range { lo: 3, hi: 4 });
+        assert_eq!(grow.join(Range { lo: 5, hi: 5 }), Range { lo: 3, hi: 5 });
+        assert_eq!(stay.shift(2000), None, "past the stack, no base");
+        assert_eq!(stay.shift(1021), Some(Range { lo: 1024, hi: 1024 }));
+        // The loop's head: entered at base 0, then one higher each turn; the pass visits it
+        // a bounded number of times and ends with an interval the head's checks narrow.
+        let func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
+        let transfers: Vec<Transfer> = func.block_ids().map(|b| transfer(&func, b)).collect();
+        let entry = entry_ranges(&func, &transfers);
+        assert!(entry.iter().flatten().any(|r| r.hi - r.lo > 1000), "{entry:?}");
     }
 }

@@ -249,3 +249,55 @@ fn sections_merged_across_a_covered_load_fail_where_the_interpreter_does() {
     // Overflow in the merged section, racing out-of-gas: exact status at every gas limit.
     check_around_threshold(&code, &words(&[U256::from(1100)]), InstructionResult::StackOverflow);
 }
+
+/// The growing loop (`arg0` turns), then a jump to the pc `arg1` names, through the
+/// dispatch of the loop's dynamic shape, to one of three blocks: one that reads two entries
+/// deep, one twelve, and one that stores to memory (a call that ends its first section)
+/// before it reads fifteen deep. Returns the code and the three blocks' pcs.
+fn loop_then_unresolved_jump() -> (Vec<u8>, [u16; 3]) {
+    let mut c = Code::default();
+    let (head, shallow, deep, later) = (c.label(), c.label(), c.label(), c.label());
+    c.push(0).place(head); // [.., i]
+    c.op(0x80).push(1).op(0x01); // DUP1; i + 1 on top
+    c.op(0x80).arg(0).op(0x11).push_label(head).op(0x57); // JUMPI head while n > i + 1
+    c.arg(1).op(0x56); // JUMP to calldata[32]
+    c.place(shallow).op(0x81).op(0x00); // DUP2 STOP
+    c.place(deep).op(0x8b).op(0x00); // DUP12 STOP
+    c.place(later).push(0x20).push(0).op(0x52).op(0x8e).op(0x00); // MSTORE; DUP15 STOP
+    let code = c.finish();
+    let pcs = [shallow, deep, later].map(|l| c.labels[l].expect("placed"));
+    (code, pcs)
+}
+
+#[test]
+fn a_dispatch_leaves_a_jump_its_target_would_fail_to_the_interpreter() {
+    let (code, pcs) = loop_then_unresolved_jump();
+    assert_dynamic(&code);
+    // The dispatch tests the targets' bounds, and their blocks check nothing themselves.
+    let ir = translate(&code, SpecId::CANCUN, &Limits::default()).expect("translates").to_string();
+    let switch = ir.lines().find(|l| l.trim_start().starts_with("switch")).expect("a dispatch");
+    assert!(switch.contains("..=") && switch.contains(", else "), "no guard: {switch}");
+    let deep = format!("{}: block", pcs[1]);
+    assert!(switch.contains(&deep), "no case for the deep block: {switch}");
+    let case = Case::new(&code, SpecId::CANCUN);
+    for pc in pcs {
+        // The jump is taken with n + 1 entries: each block fails below its depth.
+        for n in [1u64, 2, 3, 10, 11, 12, 13, 14, 15, 40] {
+            let calldata = words(&[U256::from(n), U256::from(pc)]);
+            let out = case.check(&calldata, 30_000_000);
+            let needs = match pc {
+                _ if pc == pcs[0] => 2,
+                _ if pc == pcs[1] => 12,
+                _ => 15,
+            };
+            // A DUP too deep fails as revm reports it, `StackOverflow`.
+            let stops = out.result == InstructionResult::Stop;
+            assert_eq!(stops, n + 1 >= needs, "target {pc}, n = {n}: {:?}", out.result);
+        }
+    }
+    // Out of gas racing the underflow the guard left to the interpreter.
+    let calldata = words(&[U256::from(3), U256::from(pcs[2])]);
+    check_around_threshold(&code, &calldata, InstructionResult::StackOverflow);
+    Case::new(&code, SpecId::CANCUN)
+        .check_gas_edges(&words(&[U256::from(30), U256::from(pcs[2])]), 40);
+}
