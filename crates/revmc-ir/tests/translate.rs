@@ -218,6 +218,21 @@ fn hostile_inputs_translate_in_bounded_time() {
             c
         }),
         ("deep PUSH stack", [0x60, 0x01].repeat(12 * 1024)),
+        // A loop of ever greater heights (a dynamic shape), then an unresolved jump into
+        // 2,000 JUMPDESTs that each jump to one 12 KiB block, which jumps back through the
+        // dispatch: the stack-bounds pass's guards and their data-flow over a cycle.
+        ("a dispatch of many cases into one large block", {
+            let mut c = vec![0x5f, 0x5b, 0x80, 0x60, 1, 0x01, 0x80, 0x5f, 0x35, 0x11];
+            c.extend([0x61, 0, 1, 0x57, 0x60, 0x20, 0x35, 0x56]);
+            let big = (c.len() + 2000 * 6) as u16;
+            for _ in 0..2000 {
+                c.extend([0x5b, 0x81, 0x61, (big >> 8) as u8, big as u8, 0x56]);
+            }
+            c.push(0x5b);
+            c.extend([0x80, 0x50].repeat(6 * 1024));
+            c.extend([0x60, 0x20, 0x35, 0x56]);
+            c
+        }),
     ];
     for (name, code) in cases {
         let start = Instant::now();

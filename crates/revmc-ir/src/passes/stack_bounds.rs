@@ -91,8 +91,9 @@ struct Transfer {
 /// room above them), then drops every stack check that holds for all bases reaching it;
 /// returns how many checks it dropped.
 pub fn drop_proven_stack_checks(func: &mut Function, headroom: i64) -> usize {
-    guard_cases(func, headroom);
+    // Guards change no block's transfer.
     let transfers: Vec<Transfer> = func.block_ids().map(|b| transfer(func, b)).collect();
+    guard_cases(func, &transfers, headroom);
     let entry = entry_ranges(func, &transfers);
     let mut dropped = 0;
     for (b, range) in entry.into_iter().enumerate() {
@@ -140,14 +141,14 @@ fn allowed(checks: &[crate::ir::StackCheck]) -> (i64, i64) {
 /// Narrows each guard's bounds to what its case's block checks (and `headroom` below the
 /// stack limit). Bounds only narrow: a block whose checks an earlier run moved into the
 /// guard has none left, and its case keeps the bounds that made them redundant.
-fn guard_cases(func: &mut Function, headroom: i64) {
+fn guard_cases(func: &mut Function, transfers: &[Transfer], headroom: i64) {
     for blk in func.block_ids() {
         let Terminator::Switch { cases, guard: Some(guard), .. } = &func.block(blk).term else {
             continue;
         };
         let room = STACK_LIMIT as i64 - headroom;
         let bounds: Vec<_> = (cases.iter().zip(&guard.bounds))
-            .map(|(&(_, b), &(lo, hi))| match case_demand(func, b) {
+            .map(|(&(_, b), &(lo, hi))| match case_demand(func, transfers, b) {
                 Some((l, h)) => (lo.max(l), hi.min(h).min(room)),
                 None => (lo, hi),
             })
@@ -168,9 +169,9 @@ fn guard_cases(func: &mut Function, headroom: i64) {
 /// would; in one that branches away it fails only if the stack is shallower than code a
 /// few branches on reads, which compiled Solidity, whose functions read only their own
 /// frame, never is: such a frame would continue correctly, in the interpreter.
-fn case_demand(func: &Function, b: Block) -> Option<(i64, i64)> {
+fn case_demand(func: &Function, transfers: &[Transfer], b: Block) -> Option<(i64, i64)> {
     let mut budget = DEMAND_BLOCKS;
-    let d = demand(func, b, DEMAND_DEPTH, &mut budget);
+    let d = demand(func, transfers, b, DEMAND_DEPTH, &mut budget);
     (d != DispatchGuard::ANY).then_some(d)
 }
 
@@ -180,8 +181,14 @@ pub const DEMAND_DEPTH: u32 = 4;
 /// How many blocks a case's guard looks at, at most.
 const DEMAND_BLOCKS: u32 = 16;
 
-fn demand(func: &Function, b: Block, depth: u32, budget: &mut u32) -> (i64, i64) {
-    let t = transfer(func, b);
+fn demand(
+    func: &Function,
+    transfers: &[Transfer],
+    b: Block,
+    depth: u32,
+    budget: &mut u32,
+) -> (i64, i64) {
+    let t = transfers[b.index()];
     let mut d = t.allows;
     if depth == 0 || *budget == 0 {
         return d;
@@ -193,7 +200,7 @@ fn demand(func: &Function, b: Block, depth: u32, budget: &mut u32) -> (i64, i64)
         _ => [None, None],
     };
     for s in next.into_iter().flatten() {
-        let (lo, hi) = demand(func, s, depth - 1, budget);
+        let (lo, hi) = demand(func, transfers, s, depth - 1, budget);
         let (lo, hi) = (lo.saturating_sub(t.shift), hi.saturating_sub(t.shift));
         let both = (d.0.max(lo), d.1.min(hi));
         if both.0 <= both.1 {
