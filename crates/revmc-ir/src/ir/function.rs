@@ -88,6 +88,18 @@ impl Function {
         self.blocks[block.index()].insts.insert(pos, inst);
     }
 
+    /// Inserts `data`, which has a result, at position `pos` of `block`; returns the result.
+    pub fn insert_value(&mut self, block: Block, pos: usize, data: InstData) -> Value {
+        debug_assert!(data.has_result());
+        let inst = Inst::new(self.insts.len());
+        self.values.push(inst);
+        let value = Value::new(self.values.len() - 1);
+        self.insts.push(data);
+        self.inst_results.push(Some(value));
+        self.blocks[block.index()].insts.insert(pos, inst);
+        value
+    }
+
     /// Sets the terminator of `block`.
     pub fn terminate(&mut self, block: Block, term: Terminator) {
         self.blocks[block.index()].term = term;

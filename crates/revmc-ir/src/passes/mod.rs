@@ -13,6 +13,7 @@ mod gas;
 mod jump_exits;
 mod memory;
 mod stack_bounds;
+mod strength;
 mod unreachable;
 
 pub use dead::remove_dead_values;
@@ -21,6 +22,7 @@ pub use gas::merge_gas_sections;
 pub use jump_exits::leave_jumps_to_interpreter;
 pub use memory::drop_covered_expansions;
 pub use stack_bounds::{GUARD_HEADROOM, drop_proven_stack_checks};
+pub use strength::reduce_power_of_two_division;
 pub use unreachable::remove_unreachable_blocks;
 
 use crate::ir::Function;
@@ -35,6 +37,8 @@ pub struct PassStats {
     pub unreachable: usize,
     /// Instructions replaced by their constant value.
     pub folded: usize,
+    /// Divisions and remainders by a power of two made a shift or a mask.
+    pub reduced_divisions: usize,
     /// Memory expansions removed because memory was already at least that large.
     pub covered_expansions: usize,
     /// Gas charges merged into the section before them.
@@ -49,7 +53,8 @@ pub struct PassStats {
 /// Runs every pass, in order: one exit for the jumps dispatch switches leave to the
 /// interpreter, the removal of unreachable blocks (the dropped cases' blocks that nothing
 /// else reaches among them), constant folding (which turns more expansion operands into
-/// constants), the removal of covered memory expansions, the merging of the gas sections
+/// constants), divisions by powers of two as shifts (after folding, which would have
+/// nothing left to fold in them), the removal of covered memory expansions, the merging of the gas sections
 /// those expansions separated, the stack checks moved to the dispatches and those then
 /// proven (after the merging, which gathers a block's checks into its first section),
 /// and dead-value removal (which drops the operands folding left unused). A `profiled`
@@ -58,6 +63,7 @@ pub fn run(func: &mut Function, profiled: bool) -> Result<PassStats, TranslateEr
     let interpreted_jump_cases = checked(func, leave_jumps_to_interpreter)?;
     let unreachable = checked(func, remove_unreachable_blocks)?;
     let folded = checked(func, fold_constants)?;
+    let reduced_divisions = checked(func, reduce_power_of_two_division)?;
     let covered_expansions = checked(func, drop_covered_expansions)?;
     let merged_charges = checked(func, merge_gas_sections)?;
     let headroom = if profiled { GUARD_HEADROOM } else { 0 };
@@ -69,6 +75,7 @@ pub fn run(func: &mut Function, profiled: bool) -> Result<PassStats, TranslateEr
         interpreted_jump_cases,
         unreachable,
         folded,
+        reduced_divisions,
         covered_expansions,
         merged_charges,
         proven_stack_checks,

@@ -1,7 +1,7 @@
 //! Arithmetic, comparison and bitwise opcodes at edge operands, constant and dynamic.
 
 use crate::harness::{Asm, Case, FORKS, edge_words, words};
-use revmc_runtime::SpecId;
+use revmc_runtime::{SpecId, U256};
 
 const BINARY: &[u8] = &[
     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0a, 0x0b, // ADD..EXP, SIGNEXTEND
@@ -109,5 +109,21 @@ fn every_compute_opcode_gas_is_exact_in_every_fork() {
                 case.check_gas_edges(&words(&[a, edges[3], edges[13]]), 3);
             }
         }
+    }
+}
+
+#[test]
+fn division_and_remainder_by_constant_powers_of_two() {
+    // calldata[0] by 2^k for DIV, MOD, SDIV and SMOD: the first two become a shift and a
+    // mask before lowering, the signed ones (rounding toward zero) stay builtin calls.
+    let mut asm = Asm::default();
+    for op in [0x04, 0x06, 0x05, 0x07] {
+        for k in [0usize, 1, 8, 63, 64, 65, 128, 160, 224, 232, 255] {
+            asm = asm.push(U256::from(1) << k).arg(0).op(op);
+        }
+    }
+    let case = Case::new(&asm.op(0x00).code(), SpecId::OSAKA);
+    for x in edge_words() {
+        case.check(&words(&[x]), 1_000_000);
     }
 }
