@@ -9,6 +9,10 @@ use revmc_ir::INLINE_WIDE_OPS;
 use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext, Word as U256, WordOp};
 use revmc_ir::ir::{BinaryOp, Height, InstData, StackCheck, UnaryOp, Value};
 
+/// The largest constant step above an expanded offset whose sum still fits in 64 bits
+/// (the offset being below 2^63), plus one.
+const SMALL_STEP: U256 = U256::from_limbs([1 << 32, 0, 0, 0]);
+
 impl<'ctx> Lowerer<'ctx, '_> {
     /// Lowers one instruction; returns its result, if it has one.
     pub(super) fn inst(&mut self, data: &InstData) -> Result<Option<IntValue<'ctx>>, LlvmError> {
@@ -350,8 +354,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     self.offset_truncate(v, self.i64)
                 };
                 let lo = limb(0)?;
-                let high = self.b.build_or(limb(1)?, limb(2)?, "")?;
-                let high = self.b.build_or(high, limb(3)?, "")?;
+                let high = match self.below_2_64(args[0]) {
+                    true => self.i64.const_zero(),
+                    false => {
+                        let high = self.b.build_or(limb(1)?, limb(2)?, "")?;
+                        self.b.build_or(high, limb(3)?, "")?
+                    }
+                };
                 let above_lo32 =
                     self.b.build_right_shift(lo, self.i64.const_int(32, false), false, "")?;
                 let above = self.b.build_or(above_lo32, high, "")?;
@@ -399,7 +408,25 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
+        if constant_width.is_some_and(|w| w > 0) {
+            self.expanded_offsets.push(args[0]);
+        }
         Ok(())
+    }
+
+    /// Whether `offset` is known to fit in 64 bits: an offset this block has expanded
+    /// memory over (below 2^63), or one plus a constant below 2^32, which cannot carry
+    /// into the upper limbs. Its check then tests the low limb only.
+    fn below_2_64(&self, offset: Value) -> bool {
+        let expanded = |v: &Value| self.expanded_offsets.contains(v);
+        let small = |v: &Value| self.func.constant(*v).is_some_and(|c| c < SMALL_STEP);
+        match self.func.inst(self.func.value_def(offset)) {
+            _ if expanded(&offset) => true,
+            InstData::Binary(BinaryOp::Add, a, b) => {
+                (expanded(a) && small(b)) || (small(a) && expanded(b))
+            }
+            _ => false,
+        }
     }
 
     /// Calls `builtin` through the context's table. `fallible` builtins may charge gas

@@ -199,3 +199,28 @@ fn constant_accesses_after_memory_has_grown() {
         }
     }
 }
+
+#[test]
+fn accesses_a_constant_above_an_expanded_offset() {
+    // MSTORE at p = calldata[0], then at p + c for constants c: below 2^32 the optimizing
+    // tier's check of p + c looks at its low limb only (p, once expanded, is below 2^63);
+    // a larger c, or one that wraps p below itself, must still take the exact path.
+    let one = U256::from(1);
+    let steps = [
+        U256::from(32),
+        U256::from(0xffff_ffffu64),
+        one << 32,
+        one << 64,
+        (one << 64) + U256::from(32),
+        U256::MAX - U256::from(31),
+    ];
+    for c in steps {
+        // p; MSTORE(p, 0xa5) keeping p; MSTORE(p + c, 0x5a): the same value p, plus c.
+        let asm = Asm::default().arg(0).op(0x80).push_u(0xa5).op(0x90).op(0x52);
+        let asm = asm.push(c).op(0x01).push_u(0x5a).op(0x90).op(0x52);
+        let case = Case::new(&asm.op(0x59).op(0x00).code(), SpecId::CANCUN);
+        for p in [U256::ZERO, U256::from(64), U256::from(4000), one << 40] {
+            case.check(&words(&[p]), 30_000_000);
+        }
+    }
+}
