@@ -116,7 +116,8 @@ impl<'a> Verifier<'a> {
     }
 
     /// A switch's guard: one bound per case, on a dispatch, leaving through a jump exit
-    /// that is not cold (a base out of bounds is no profile's miss).
+    /// that is not cold (a base out of bounds is no profile's miss) and that writes every
+    /// entry above the base to the stack array (the dispatch's slots are nowhere else).
     fn check_guard(&self, value: Value, cases: usize, guard: &DispatchGuard) -> Result<(), String> {
         if guard.bounds.len() != cases {
             return Err(format!("{} guard bounds for {cases} cases", guard.bounds.len()));
@@ -124,9 +125,22 @@ impl<'a> Verifier<'a> {
         if !self.is_dispatch(value) {
             return Err("a guard on a switch over no recorded jump target".into());
         }
-        match self.func.blocks.get(guard.exit.index()).map(|d| &d.term) {
-            Some(Terminator::InterpretJump { cold: false, .. }) => Ok(()),
-            _ => Err(format!("guard exit {} is no jump left to the interpreter", guard.exit)),
+        let exit = guard.exit;
+        let Some(data) = self.func.blocks.get(exit.index()) else {
+            return Err(format!("guard exit {exit} is not a block"));
+        };
+        let stack_len = match data.term {
+            Terminator::InterpretJump { stack_len: Height::Rel(k), cold: false } if k >= 0 => k,
+            _ => return Err(format!("guard exit {exit} is no jump left to the interpreter")),
+        };
+        let stored = |i: i32| {
+            data.insts.iter().any(
+                |&inst| matches!(self.func.inst(inst), InstData::StackStore(at, _) if *at == i),
+            )
+        };
+        match (0..stack_len).find(|&i| !stored(i)) {
+            Some(i) => Err(format!("guard exit {exit} does not write entry {i} above the base")),
+            None => Ok(()),
         }
     }
 
@@ -243,6 +257,32 @@ mod tests {
         );
         let err = verify(&f).unwrap_err().to_string();
         assert!(err.contains("no recorded jump target"), "{err}");
+    }
+
+    #[test]
+    fn a_guard_exit_writes_every_slot_of_its_height() {
+        let mut f = Function::new(SpecId::CANCUN);
+        let entry = f.create_block(Some(0));
+        let (d, case, exit) = (f.create_block(None), f.create_block(Some(7)), f.create_block(None));
+        let v = f.append(entry, InstData::Const(crate::U256::from(7))).expect("result");
+        f.append(entry, InstData::SetJumpTarget(v));
+        f.terminate(entry, Terminator::Jump(d));
+        let target = f.append(d, InstData::JumpTarget).expect("result");
+        f.terminate(
+            case,
+            Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Rel(0) },
+        );
+        let stack_len = Height::Rel(1);
+        f.terminate(exit, Terminator::InterpretJump { stack_len, cold: false });
+        let guard = Some(Box::new(DispatchGuard { bounds: vec![(3, 9)], exit }));
+        let cases = vec![(7, case)];
+        f.terminate(d, Terminator::Switch { value: target, cases, default: case, guard });
+        // The slot above the base is in no array the interpreter reads.
+        let err = verify(&f).unwrap_err().to_string();
+        assert!(err.contains("does not write entry 0"), "{err}");
+        let slot = f.append(exit, InstData::SlotGet(0)).expect("result");
+        f.append(exit, InstData::StackStore(0, slot));
+        verify(&f).unwrap();
     }
 
     #[test]

@@ -254,13 +254,16 @@ impl InstData {
 /// the jump's target, where revm's own checks halt exactly as the case's block would have.
 ///
 /// The translator gives every dispatch in a dynamic shape one, accepting every base; the
-/// stack-bounds pass (`passes/stack_bounds.rs`) moves each case block's first stack check
-/// here, where one lookup serves every case, and the block needs it no more.
+/// stack-bounds pass (`passes/stack_bounds.rs`) moves each case block's stack checks
+/// (those before the block moves the base) here, where one lookup serves every case, and
+/// the block needs them no more. Compiled from a profile, a case also asks for what the
+/// blocks a few branches past it check, and for headroom below the stack limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DispatchGuard {
     /// Per case, in the order of the switch's cases: the bases `lo..=hi` it accepts.
     pub bounds: Vec<(i64, i64)>,
-    /// An [`Terminator::InterpretJump`] that is not cold, in the dispatch's shape.
+    /// An [`Terminator::InterpretJump`] that is not cold, in the dispatch's shape, after
+    /// writing the shape's slots to the stack array.
     pub exit: Block,
 }
 

@@ -58,7 +58,8 @@ pub struct PassStats {
 /// those expansions separated, the stack checks moved to the dispatches and those then
 /// proven (after the merging, which gathers a block's checks into its first section),
 /// and dead-value removal (which drops the operands folding left unused). A `profiled`
-/// function (compiled from what ran) guards its dispatches with [`GUARD_HEADROOM`].
+/// function (compiled from what ran) guards its dispatches further
+/// ([`drop_proven_stack_checks`]).
 pub fn run(func: &mut Function, profiled: bool) -> Result<PassStats, TranslateError> {
     let interpreted_jump_cases = checked(func, leave_jumps_to_interpreter)?;
     let unreachable = checked(func, remove_unreachable_blocks)?;
@@ -66,9 +67,8 @@ pub fn run(func: &mut Function, profiled: bool) -> Result<PassStats, TranslateEr
     let reduced_divisions = checked(func, reduce_power_of_two_division)?;
     let covered_expansions = checked(func, drop_covered_expansions)?;
     let merged_charges = checked(func, merge_gas_sections)?;
-    let headroom = if profiled { GUARD_HEADROOM } else { 0 };
-    let proven_stack_checks = checked(func, |f| drop_proven_stack_checks(f, headroom))?;
-    // The exits of guards no case needed (blocks without instructions).
+    let proven_stack_checks = checked(func, |f| drop_proven_stack_checks(f, profiled))?;
+    // The exits of guards no case needed.
     checked(func, remove_unreachable_blocks)?;
     let dead = checked(func, remove_dead_values)?;
     Ok(PassStats {

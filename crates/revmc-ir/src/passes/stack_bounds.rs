@@ -8,11 +8,13 @@
 //! profile, 281 of the 370 blocks with checks. Each paid for its check and for the
 //! values its failing edge carries.
 //!
-//! This pass first moves each case block's first check into the dispatch's guard
-//! ([`DispatchGuard`]): one lookup by the case's index tests every case's bounds, and a
-//! jump whose base its case does not accept leaves to the interpreter at its target,
-//! where revm halts exactly as the check would have (or, for a check that was
-//! conservative, runs on). Then it follows the base through the function: a forward
+//! This pass first moves each case block's checks (those before it moves the base) into
+//! the dispatch's guard ([`DispatchGuard`]): one lookup by the case's index tests every
+//! case's bounds, and a jump whose base its case does not accept leaves to the
+//! interpreter at its target, with the dispatch's slots written to the stack array, where
+//! revm halts exactly as the check would have (or, for a check that was conservative,
+//! runs on). Compiled from a profile, a guard also asks for what the code a few branches
+//! past its case checks, and for headroom ([`GUARD_HEADROOM`]). Then it follows the base through the function: a forward
 //! data-flow of an interval per block holding every base the block is entered with, from
 //! the entry (base 0). A static-shape block hands over a known height; a section that
 //! passes its checks narrows the interval to the bases they allow; a guarded case is
@@ -87,13 +89,14 @@ struct Transfer {
     shift: i64,
 }
 
-/// Moves the dispatch cases' first checks into their guards (asking for `headroom` more
-/// room above them), then drops every stack check that holds for all bases reaching it;
-/// returns how many checks it dropped.
-pub fn drop_proven_stack_checks(func: &mut Function, headroom: i64) -> usize {
+/// Moves the dispatch cases' checks into their guards, then drops every stack check that
+/// holds for all bases reaching it; returns how many checks it dropped. A `profiled`
+/// function's guards also ask for what the code past their cases checks, and for
+/// [`GUARD_HEADROOM`] more room.
+pub fn drop_proven_stack_checks(func: &mut Function, profiled: bool) -> usize {
     // Guards change no block's transfer.
     let transfers: Vec<Transfer> = func.block_ids().map(|b| transfer(func, b)).collect();
-    guard_cases(func, &transfers, headroom);
+    guard_cases(func, &transfers, profiled);
     let entry = entry_ranges(func, &transfers);
     let mut dropped = 0;
     for (b, range) in entry.into_iter().enumerate() {
@@ -138,17 +141,18 @@ fn allowed(checks: &[crate::ir::StackCheck]) -> (i64, i64) {
     (lo, hi)
 }
 
-/// Narrows each guard's bounds to what its case's block checks (and `headroom` below the
-/// stack limit). Bounds only narrow: a block whose checks an earlier run moved into the
-/// guard has none left, and its case keeps the bounds that made them redundant.
-fn guard_cases(func: &mut Function, transfers: &[Transfer], headroom: i64) {
+/// Narrows each guard's bounds to what its case asks for ([`case_bounds`]; in a
+/// `profiled` function, [`GUARD_HEADROOM`] below the stack limit too). Bounds only
+/// narrow: a block whose checks an earlier run moved into the guard has none left, and
+/// its case keeps the bounds that made them redundant.
+fn guard_cases(func: &mut Function, transfers: &[Transfer], profiled: bool) {
+    let room = STACK_LIMIT as i64 - if profiled { GUARD_HEADROOM } else { 0 };
     for blk in func.block_ids() {
         let Terminator::Switch { cases, guard: Some(guard), .. } = &func.block(blk).term else {
             continue;
         };
-        let room = STACK_LIMIT as i64 - headroom;
         let bounds: Vec<_> = (cases.iter().zip(&guard.bounds))
-            .map(|(&(_, b), &(lo, hi))| match case_demand(func, transfers, b) {
+            .map(|(&(_, b), &(lo, hi))| match case_bounds(func, transfers, b, profiled) {
                 Some((l, h)) => (lo.max(l), hi.min(h).min(room)),
                 None => (lo, hi),
             })
@@ -159,20 +163,57 @@ fn guard_cases(func: &mut Function, transfers: &[Transfer], headroom: i64) {
     }
 }
 
-/// The bases that the blocks within [`DEMAND_DEPTH`] jumps and branches of case block `b`
-/// (at most [`DEMAND_BLOCKS`] of them) allow on the base they are entered with, moved
-/// back to the base `b` is entered with; `None` when none checks anything. A branch
-/// whose bounds exclude every base the others allow keeps its own checks.
+/// The bases case block `b` asks its guard for, on the base it is entered with; `None`
+/// when it checks nothing.
 ///
-/// A guard asking for what the code after its case checks lets the data-flow prove
-/// those checks too. In a frame that takes that code it can only fail where the code
-/// would; in one that branches away it fails only if the stack is shallower than code a
-/// few branches on reads, which compiled Solidity, whose functions read only their own
-/// frame, never is: such a frame would continue correctly, in the interpreter.
-fn case_demand(func: &Function, transfers: &[Transfer], b: Block) -> Option<(i64, i64)> {
-    let mut budget = DEMAND_BLOCKS;
-    let d = demand(func, transfers, b, DEMAND_DEPTH, &mut budget);
+/// Without a profile, what the case's own EVM block checks (past the trampoline that may
+/// lead to it): a frame the guard refuses would fail in that block, in the interpreter
+/// as in compiled code. The first tier, which records the profile, so never leaves a
+/// frame that runs on.
+///
+/// With a profile, what the blocks within [`DEMAND_DEPTH`] jumps and branches of `b`
+/// (at most [`DEMAND_BLOCKS`] of them) check, so that the data-flow proves their checks
+/// too; a branch whose bounds exclude every base the others allow keeps its own checks.
+/// In a frame that takes that code the guard can only fail where the code would; in one
+/// that branches away it fails only if the stack is shallower than code a few branches
+/// on reads, which compiled Solidity, whose functions read only their own frame, never
+/// is: such a frame would continue correctly, in the interpreter.
+fn case_bounds(
+    func: &Function,
+    transfers: &[Transfer],
+    b: Block,
+    profiled: bool,
+) -> Option<(i64, i64)> {
+    let d = if profiled {
+        let mut budget = DEMAND_BLOCKS;
+        demand(func, transfers, b, DEMAND_DEPTH, &mut budget)
+    } else {
+        own_checks(func, transfers, b)
+    };
     (d != DispatchGuard::ANY).then_some(d)
+}
+
+/// What case block `b` checks, or, when `b` is a trampoline (`translate/edges.rs`), what
+/// the block it leads to checks, moved back over the trampoline's base move.
+fn own_checks(func: &Function, transfers: &[Transfer], b: Block) -> (i64, i64) {
+    let t = transfers[b.index()];
+    let data = func.block(b);
+    let moves_slots = |&inst: &crate::ir::Inst| {
+        matches!(
+            func.inst(inst),
+            InstData::SlotGet(_)
+                | InstData::SlotSet(..)
+                | InstData::StackStore(..)
+                | InstData::AdjustBase(_)
+        )
+    };
+    match data.term {
+        Terminator::Jump(s) if data.pc.is_none() && data.insts.iter().all(moves_slots) => {
+            let (lo, hi) = transfers[s.index()].allows;
+            (lo.saturating_sub(t.shift), hi.saturating_sub(t.shift))
+        }
+        _ => t.allows,
+    }
 }
 
 /// How many jumps and branches past a case block its guard looks.
@@ -370,7 +411,7 @@ mod tests {
     fn a_second_run_changes_nothing() {
         let mut func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
         let before = func.clone();
-        assert_eq!(drop_proven_stack_checks(&mut func, 0), 0);
+        assert_eq!(drop_proven_stack_checks(&mut func, false), 0);
         assert_eq!(func, before, "the guards keep the bounds their cases' checks moved to");
     }
 

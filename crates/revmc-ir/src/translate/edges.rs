@@ -78,10 +78,17 @@ impl Translator<'_> {
                 self.switch_cases += cases.len();
                 let default = self.exit_block(crate::InstructionResult::InvalidJump);
                 // Every base accepted until the stack-bounds pass moves the case blocks'
-                // first checks here.
+                // checks here. A jump its guard refuses continues in the interpreter,
+                // with the entries the shape holds in slots written to the array first.
                 let guard = target.is_dynamic().then(|| {
                     let exit = self.func.create_block(None);
-                    let stack_len = Height::Rel(target.slots() as i32);
+                    let slots = target.slots();
+                    for i in 0..slots {
+                        let v =
+                            self.func.append(exit, InstData::SlotGet(i as u32)).expect("result");
+                        self.func.append(exit, InstData::StackStore(i as i32, v));
+                    }
+                    let stack_len = Height::Rel(slots as i32);
                     self.func.terminate(exit, Terminator::InterpretJump { stack_len, cold: false });
                     let bounds = vec![DispatchGuard::ANY; cases.len()];
                     Box::new(DispatchGuard { bounds, exit })

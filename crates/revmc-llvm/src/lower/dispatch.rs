@@ -57,7 +57,8 @@ fn worth_a_table(cases: usize, max_pc: u32) -> bool {
 
 /// A case's guard bounds as `(lo, width)`, accepting the bases with `base - lo <= width`
 /// (unsigned), clamped to the stack: bounds that accept every base of a real stack are
-/// `(0, STACK_LIMIT)`, and bounds that accept none `(STACK_LIMIT + 1, 0)`.
+/// `(0, STACK_LIMIT)`, and bounds that accept none `(STACK_LIMIT + 1, 0)`, which accepts
+/// only the base `STACK_LIMIT + 1` that no frame has (a check that fails halts first).
 fn guard_entry((lo, hi): (i64, i64)) -> (u16, u16) {
     let limit = STACK_LIMIT as i64;
     let (lo, hi) = (lo.max(0), hi.min(limit));

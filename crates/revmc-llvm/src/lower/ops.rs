@@ -9,8 +9,9 @@ use revmc_ir::INLINE_WIDE_OPS;
 use revmc_ir::abi::{Builtin, CONTINUE, EnvField, EvmContext, Word as U256, WordOp};
 use revmc_ir::ir::{BinaryOp, Height, InstData, StackCheck, UnaryOp, Value};
 
-/// The largest constant step above an expanded offset whose sum still fits in 64 bits
-/// (the offset being below 2^63), plus one.
+/// A bound on the constant steps above an expanded offset (which is below 2^63) whose sum
+/// is taken to fit in 64 bits. Any step below 2^63 would do; 2^32 is a conservative
+/// choice, far above the field offsets and strides compiled code adds.
 const SMALL_STEP: U256 = U256::from_limbs([1 << 32, 0, 0, 0]);
 
 impl<'ctx> Lowerer<'ctx, '_> {

@@ -301,3 +301,45 @@ fn a_dispatch_leaves_a_jump_its_target_would_fail_to_the_interpreter() {
     Case::new(&code, SpecId::CANCUN)
         .check_gas_edges(&words(&[U256::from(30), U256::from(pcs[2])]), 40);
 }
+
+/// As `loop_then_unresolved_jump`, counting from calldata[96] up to calldata[0], into one
+/// block that branches on calldata[64] either to a block reading sixteen entries deep or
+/// on to add 7 to the top and stop. Each input's numbers and each run's top differ from
+/// those the runs before left in a reused stack array.
+fn unresolved_jump_into_a_branch() -> (Vec<u8>, u16) {
+    let mut c = Code::default();
+    let (head, case, deep) = (c.label(), c.label(), c.label());
+    c.arg(3).place(head); // [.., i]
+    c.op(0x80).push(1).op(0x01); // DUP1; i + 1 on top
+    c.op(0x80).arg(0).op(0x11).push_label(head).op(0x57); // JUMPI head while n > i + 1
+    c.arg(1).op(0x56); // JUMP to calldata[32]
+    c.place(case).arg(2).push_label(deep).op(0x57); // JUMPI(deep, calldata[64])
+    c.push(7).op(0x01).op(0x00); // ADD 7 STOP
+    c.place(deep).op(0x8f).op(0x00); // DUP16 STOP
+    let code = c.finish();
+    let pc = c.labels[case].expect("placed");
+    (code, pc)
+}
+
+#[test]
+fn a_jump_its_guard_leaves_to_the_interpreter_keeps_the_whole_stack() {
+    // Compiled from a profile of a frame that took the deep way, the case's guard asks
+    // for what the deep block reads: a frame that takes the other way with fewer entries
+    // continues in the interpreter, with every entry the dispatch's shape held in slots.
+    // Profiled first on such a frame, the first tier's guard asks only for what the case
+    // block reads: the frame runs on in compiled code, which records the way it took.
+    let (code, pc) = unresolved_jump_into_a_branch();
+    assert_dynamic(&code);
+    let others = [(2, 0), (5, 0), (14, 0), (15, 0), (40, 0), (1, 1), (14, 1)];
+    for first in [(20u64, 1u64), (1, 0)] {
+        let case = Case::new(&code, SpecId::CANCUN);
+        let inputs = [first, (20, 1), (1, 0)].into_iter().chain(others);
+        for (i, (n, deep)) in inputs.enumerate() {
+            let from = 1000 * (i as u64 + 1);
+            let calldata = words(&[from + n, pc as u64, deep, from].map(U256::from));
+            let out = case.check(&calldata, 30_000_000);
+            let stops = out.result == InstructionResult::Stop;
+            assert_eq!(stops, deep == 0 || n + 1 >= 16, "n = {n}, deep = {deep}: {out:?}");
+        }
+    }
+}
