@@ -116,8 +116,9 @@ impl<'a> Verifier<'a> {
     }
 
     /// A switch's guard: one bound per case, on a dispatch, leaving through a jump exit
-    /// that is not cold (a base out of bounds is no profile's miss) and that writes every
-    /// entry above the base to the stack array (the dispatch's slots are nowhere else).
+    /// that is not cold (a base out of bounds is no profile's miss) and that writes each
+    /// entry above the base to the stack array from its slot (the dispatch's slots are
+    /// nowhere else).
     fn check_guard(&self, value: Value, cases: usize, guard: &DispatchGuard) -> Result<(), String> {
         if guard.bounds.len() != cases {
             return Err(format!("{} guard bounds for {cases} cases", guard.bounds.len()));
@@ -134,12 +135,16 @@ impl<'a> Verifier<'a> {
             _ => return Err(format!("guard exit {exit} is no jump left to the interpreter")),
         };
         let stored = |i: i32| {
-            data.insts.iter().any(
-                |&inst| matches!(self.func.inst(inst), InstData::StackStore(at, _) if *at == i),
-            )
+            data.insts.iter().any(|&inst| match self.func.inst(inst) {
+                InstData::StackStore(at, v) if *at == i => {
+                    let def = self.func.values.get(v.index()).map(|&d| self.func.inst(d));
+                    def == Some(&InstData::SlotGet(i as u32))
+                }
+                _ => false,
+            })
         };
         match (0..stack_len).find(|&i| !stored(i)) {
-            Some(i) => Err(format!("guard exit {exit} does not write entry {i} above the base")),
+            Some(i) => Err(format!("guard exit {exit} does not write slot {i} above the base")),
             None => Ok(()),
         }
     }
@@ -279,7 +284,13 @@ mod tests {
         f.terminate(d, Terminator::Switch { value: target, cases, default: case, guard });
         // The slot above the base is in no array the interpreter reads.
         let err = verify(&f).unwrap_err().to_string();
-        assert!(err.contains("does not write entry 0"), "{err}");
+        assert!(err.contains("does not write slot 0"), "{err}");
+        // Nor is it when the exit writes another value there.
+        let other = f.append(exit, InstData::Const(crate::U256::from(9))).expect("result");
+        f.append(exit, InstData::StackStore(0, other));
+        let err = verify(&f).unwrap_err().to_string();
+        assert!(err.contains("does not write slot 0"), "{err}");
+        f.blocks[exit.index()].insts.clear();
         let slot = f.append(exit, InstData::SlotGet(0)).expect("result");
         f.append(exit, InstData::StackStore(0, slot));
         verify(&f).unwrap();
