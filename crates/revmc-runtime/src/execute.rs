@@ -74,10 +74,6 @@ pub(crate) fn outcome(
     }
 }
 
-/// What [`execute_reporting`] fills the stack array's unused capacity with before it
-/// runs compiled code.
-pub const UNWRITTEN: Word = Word::from_limbs([0xdead_beef_0bad_f00d; 4]);
-
 /// Why a compiled frame left the rest of itself to the interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandOff {
@@ -106,11 +102,6 @@ pub unsafe fn execute(
 /// As [`execute`], with why the compiled code left the frame to the interpreter, if it
 /// did.
 ///
-/// The stack array's unused capacity is first filled with [`UNWRITTEN`]: an entry the
-/// compiled code should have written back but did not then differs from the
-/// interpreter's, instead of holding what an earlier run left in a reused allocation
-/// (which, for a run of the same input, is the right value).
-///
 /// # Safety
 /// As for [`execute`].
 pub unsafe fn execute_reporting(
@@ -126,9 +117,6 @@ pub unsafe fn execute_reporting(
         calldata,
         gas_limit,
     );
-    for entry in interp.stack.data_mut().spare_capacity_mut() {
-        entry.write(UNWRITTEN);
-    }
     let mut host = DummyHost::new(spec);
     let mut resume_at = 0;
     let mut env = crate::EnvWords::new(&host, spec);

@@ -21,8 +21,12 @@ use revm_interpreter::primitives::Bytes;
 use revm_interpreter::{CallInput, Host, InstructionResult, Interpreter, InterpreterAction};
 use revmc_ir::abi::{
     EvmContext, INTERPRET, INTERPRET_COLD, INTERPRET_JUMP, INTERPRET_JUMP_COLD, RawEvmFn,
-    STACK_LIMIT, exit_code_to_result,
+    STACK_LIMIT, Word, exit_code_to_result,
 };
+
+/// What [`run_compiled`] fills the stack array's unused capacity with before it runs
+/// compiled code, in debug builds.
+pub(crate) const UNWRITTEN: Word = Word::from_limbs([0xdead_beef_0bad_f00d; 4]);
 
 /// How a compiled run of a frame ended.
 #[derive(Debug)]
@@ -101,6 +105,15 @@ pub unsafe fn run_compiled<H: Host>(
         grow_memory: Some(builtins::grow_memory),
     };
     builtins::publish_memory(&mut ctx, interp);
+    if cfg!(debug_assertions) {
+        // Entries above the stack's length are dead. Overwritten with a marker, an entry
+        // the compiled code should have written back but did not differs from the
+        // interpreter's in tests, instead of holding what a reused allocation kept (for
+        // a rerun of the same input, the right value).
+        for entry in interp.stack.data_mut().spare_capacity_mut() {
+            entry.write(UNWRITTEN);
+        }
+    }
     let stack = interp.stack.data_mut().as_mut_ptr();
     let mut stack_len = interp.stack.len();
     // SAFETY: the context's pointers are valid for the call (interpreter, host, call data

@@ -27,7 +27,7 @@ mod service;
 /// the differential tests, the benchmarks and `revmc run` use to compare the two. A node
 /// does not need it: [`evm::JitEvm`] runs whole transactions.
 pub mod harness {
-    pub use crate::execute::{ExecutionOutcome, HandOff, UNWRITTEN, execute, execute_reporting};
+    pub use crate::execute::{ExecutionOutcome, HandOff, execute, execute_reporting};
     pub use crate::oracle::Oracle;
 }
 
