@@ -84,7 +84,9 @@ pub struct FrameStats {
     /// Frames that ran in the interpreter.
     pub interpreted: u64,
     /// Compiled frames whose code left the rest of the frame to the interpreter, on a
-    /// path that can only fail or at cold code (counted in `compiled` too).
+    /// path that can only fail, at an unresolved jump whose dispatch guard refused the
+    /// stack's height (a stack fault ahead or, in code compiled from a profile, less
+    /// room than the guard keeps), or at cold code (counted in `compiled` too).
     pub left_to_interpreter: u64,
     /// Of those, the frames that left at cold code: code not compiled because it had not
     /// run when profiled (`Tuning::compile_what_ran`). Such a frame records what it runs
