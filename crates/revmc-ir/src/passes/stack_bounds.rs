@@ -407,6 +407,43 @@ mod tests {
         }
     }
 
+    /// `LOOP_THEN_JUMP`'s loop and jump, to a block (pc 20) that branches on calldata[64]
+    /// either to one reading 16 entries deep (pc 30) or on to DUP1 STOP.
+    #[rustfmt::skip]
+    const LOOP_THEN_BRANCH: [u8; 33] = [
+        0x60, 0x00, 0x5b,                   // 0: i = 0; 2: head
+        0x80, 0x60, 0x01, 0x01,             // DUP1; i + 1
+        0x80, 0x60, 0x00, 0x35, 0x11,       // calldata[0] > i + 1
+        0x61, 0x00, 0x02, 0x57,             // JUMPI(head)
+        0x60, 0x20, 0x35, 0x56,             // JUMP(calldata[32])
+        0x5b, 0x60, 0x40, 0x35,             // 20: calldata[64]
+        0x61, 0x00, 0x1e, 0x57,             // JUMPI(30)
+        0x80, 0x00,                         // DUP1 STOP
+        0x5b, 0x8f, 0x00,                   // 30: DUP16 STOP
+    ];
+
+    #[test]
+    fn only_code_compiled_from_a_profile_guards_what_lies_past_a_case() {
+        let lowest = |func: &Function, pc: u32| {
+            let cases = guarded_cases(func);
+            cases.iter().find(|c| c.0 == pc).map(|c| c.1.0).expect("a case")
+        };
+        // Without a profile (the first tier, which records one), the case at pc 20 asks
+        // for what its own block checks: a frame too shallow for DUP16 that stops at pc 29
+        // runs on in compiled code.
+        let func = translate(&LOOP_THEN_BRANCH, SpecId::CANCUN, &Limits::default()).unwrap();
+        assert_eq!(lowest(&func, 30), 15, "DUP16 above the dispatch shape's slot");
+        assert!(lowest(&func, 20) < 15, "{:?}", guarded_cases(&func));
+        // The loop's head is a case through a trampoline that spills the slot: the guard
+        // asks for what the head checks (an entry below its base), moved back over it.
+        assert_eq!(lowest(&func, 2), 0, "{:?}", guarded_cases(&func));
+        // From a profile in which pc 30 ran, it asks for what pc 30 reads too.
+        let ran = RanBlocks::from_fn(LOOP_THEN_BRANCH.len(), |_| true);
+        let limits = Limits::default();
+        let func = translate_profiled(&LOOP_THEN_BRANCH, SpecId::CANCUN, &limits, Some(&ran));
+        assert_eq!(lowest(&func.unwrap(), 20), 15);
+    }
+
     #[test]
     fn a_second_run_changes_nothing() {
         let mut func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
