@@ -352,18 +352,22 @@ mod tests {
     use crate::{Limits, SpecId, translate, translate_profiled};
 
     /// A loop that pushes one entry per turn (its head a dynamic shape), then a jump to
-    /// calldata[32] through that shape's dispatch, to a block that reads 2 entries deep
-    /// (pc 20) or one that reads 12 (pc 23).
+    /// calldata[32] through that shape's dispatch; the cases follow from pc 20.
     #[rustfmt::skip]
-    const LOOP_THEN_JUMP: [u8; 26] = [
+    const LOOP_AND_JUMP: [u8; 20] = [
         0x60, 0x00, 0x5b,                   // 0: i = 0; 2: head
         0x80, 0x60, 0x01, 0x01,             // DUP1; i + 1
         0x80, 0x60, 0x00, 0x35, 0x11,       // calldata[0] > i + 1
         0x61, 0x00, 0x02, 0x57,             // JUMPI(head)
         0x60, 0x20, 0x35, 0x56,             // JUMP(calldata[32])
-        0x5b, 0x81, 0x00,                   // 20: DUP2 STOP
-        0x5b, 0x8b, 0x00,                   // 23: DUP12 STOP
     ];
+
+    /// `LOOP_AND_JUMP` to a block that reads 2 entries deep (pc 20) or one that reads 12
+    /// (pc 23).
+    fn loop_then_jump() -> Vec<u8> {
+        let cases = [0x5b, 0x81, 0x00, 0x5b, 0x8b, 0x00]; // DUP2 STOP; DUP12 STOP
+        [&LOOP_AND_JUMP[..], &cases].concat()
+    }
 
     /// The guard bounds of the dispatch's cases by pc, and whether each case's block
     /// still has stack checks.
@@ -384,7 +388,7 @@ mod tests {
 
     #[test]
     fn each_case_s_first_check_moves_to_its_dispatch_guard() {
-        let func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
+        let func = translate(&loop_then_jump(), SpecId::CANCUN, &Limits::default()).unwrap();
         let cases = guarded_cases(&func);
         let case = |pc| *cases.iter().find(|c| c.0 == pc).expect("a case");
         let ((_, shallow, c1), (_, deep, c2)) = (case(20), case(23));
@@ -399,28 +403,25 @@ mod tests {
 
     #[test]
     fn code_compiled_from_a_profile_leaves_headroom_above_its_cases() {
-        let ran = RanBlocks::from_fn(LOOP_THEN_JUMP.len(), |_| true);
+        let ran = RanBlocks::from_fn(loop_then_jump().len(), |_| true);
         let limits = Limits::default();
-        let func = translate_profiled(&LOOP_THEN_JUMP, SpecId::CANCUN, &limits, Some(&ran));
+        let func = translate_profiled(&loop_then_jump(), SpecId::CANCUN, &limits, Some(&ran));
         for (pc, (_, hi), _) in guarded_cases(&func.unwrap()) {
             assert!(pc != 20 && pc != 23 || hi == STACK_LIMIT as i64 - GUARD_HEADROOM, "{pc}");
         }
     }
 
-    /// `LOOP_THEN_JUMP`'s loop and jump, to a block (pc 20) that branches on calldata[64]
-    /// either to one reading 16 entries deep (pc 30) or on to DUP1 STOP.
-    #[rustfmt::skip]
-    const LOOP_THEN_BRANCH: [u8; 33] = [
-        0x60, 0x00, 0x5b,                   // 0: i = 0; 2: head
-        0x80, 0x60, 0x01, 0x01,             // DUP1; i + 1
-        0x80, 0x60, 0x00, 0x35, 0x11,       // calldata[0] > i + 1
-        0x61, 0x00, 0x02, 0x57,             // JUMPI(head)
-        0x60, 0x20, 0x35, 0x56,             // JUMP(calldata[32])
-        0x5b, 0x60, 0x40, 0x35,             // 20: calldata[64]
-        0x61, 0x00, 0x1e, 0x57,             // JUMPI(30)
-        0x80, 0x00,                         // DUP1 STOP
-        0x5b, 0x8f, 0x00,                   // 30: DUP16 STOP
-    ];
+    /// `LOOP_AND_JUMP` to a block (pc 20) that branches on calldata[64] either to one
+    /// reading 16 entries deep (pc 30) or on to DUP1 STOP.
+    fn loop_then_branch() -> Vec<u8> {
+        #[rustfmt::skip]
+        let cases = [
+            0x5b, 0x60, 0x40, 0x35, 0x61, 0x00, 0x1e, 0x57, // 20: JUMPI(30, calldata[64])
+            0x80, 0x00,                                     // DUP1 STOP
+            0x5b, 0x8f, 0x00,                               // 30: DUP16 STOP
+        ];
+        [&LOOP_AND_JUMP[..], &cases].concat()
+    }
 
     #[test]
     fn only_code_compiled_from_a_profile_guards_what_lies_past_a_case() {
@@ -431,22 +432,22 @@ mod tests {
         // Without a profile (the first tier, which records one), the case at pc 20 asks
         // for what its own block checks: a frame too shallow for DUP16 that stops at pc 29
         // runs on in compiled code.
-        let func = translate(&LOOP_THEN_BRANCH, SpecId::CANCUN, &Limits::default()).unwrap();
+        let func = translate(&loop_then_branch(), SpecId::CANCUN, &Limits::default()).unwrap();
         assert_eq!(lowest(&func, 30), 15, "DUP16 above the dispatch shape's slot");
         assert!(lowest(&func, 20) < 15, "{:?}", guarded_cases(&func));
         // The loop's head is a case through a trampoline that spills the slot: the guard
         // asks for what the head checks (an entry below its base), moved back over it.
         assert_eq!(lowest(&func, 2), 0, "{:?}", guarded_cases(&func));
         // From a profile in which pc 30 ran, it asks for what pc 30 reads too.
-        let ran = RanBlocks::from_fn(LOOP_THEN_BRANCH.len(), |_| true);
+        let ran = RanBlocks::from_fn(loop_then_branch().len(), |_| true);
         let limits = Limits::default();
-        let func = translate_profiled(&LOOP_THEN_BRANCH, SpecId::CANCUN, &limits, Some(&ran));
+        let func = translate_profiled(&loop_then_branch(), SpecId::CANCUN, &limits, Some(&ran));
         assert_eq!(lowest(&func.unwrap(), 20), 15);
     }
 
     #[test]
     fn a_second_run_changes_nothing() {
-        let mut func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
+        let mut func = translate(&loop_then_jump(), SpecId::CANCUN, &Limits::default()).unwrap();
         let before = func.clone();
         assert_eq!(drop_proven_stack_checks(&mut func, false), 0);
         assert_eq!(func, before, "the guards keep the bounds their cases' checks moved to");
@@ -460,7 +461,7 @@ mod tests {
         assert_eq!(stay.shift(1021), Some(Range { lo: 1024, hi: 1024 }));
         // The loop's head: entered at base 0, then one higher each turn; the pass visits it
         // a bounded number of times and ends with an interval the head's checks narrow.
-        let func = translate(&LOOP_THEN_JUMP, SpecId::CANCUN, &Limits::default()).unwrap();
+        let func = translate(&loop_then_jump(), SpecId::CANCUN, &Limits::default()).unwrap();
         let transfers: Vec<Transfer> = func.block_ids().map(|b| transfer(&func, b)).collect();
         let entry = entry_ranges(&func, &transfers);
         assert!(entry.iter().flatten().any(|r| r.hi - r.lo > 1000), "{entry:?}");
