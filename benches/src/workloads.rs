@@ -1,10 +1,10 @@
 //! Real workloads: whole transactions on real production contracts from the shared
 //! fixtures (`../shared/fixtures/contracts`): OpenZeppelin's ERC-20, ERC-721 and ERC-1155
-//! presets, WETH9, Uniswap v3 (its quoter included) and Aave v3's `WadRayMath`. Each [`Workload`] is a
-//! [`Scenario`] whose first [`Workload::setup_len`] steps prepare the state (deploy from
-//! creation code, mint, approve, add liquidity) and whose remaining steps are the
-//! transactions to time. Every step, setup or measured, succeeds in the interpreter, but
-//! for `erc20_transfer_reverted`'s, which reverts as its name says.
+//! presets, WETH9, Uniswap v3 (its quoter included) and Aave v3's `WadRayMath`. Each
+//! [`Workload`] is a [`Scenario`] whose first [`Workload::setup_len`] steps prepare the
+//! state (deploy from creation code, mint, approve, add liquidity) and whose remaining
+//! steps are the transactions to time. Every step, setup or measured, succeeds in the
+//! interpreter, but for `erc20_transfer_reverted`'s, which reverts as its name says.
 
 use revm::primitives::{Address, U256};
 use revmc_testkit::contracts::{

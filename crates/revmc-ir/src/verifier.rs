@@ -11,8 +11,10 @@
 //!   values, within their stack height;
 //! - switch cases are sorted by pc and unique; exits with a stack write-back use
 //!   STOP, RETURN or REVERT;
-//! - a jump left to the interpreter is only reached as the default of a switch over a
-//!   recorded jump target (it reads that target).
+//! - a jump left to the interpreter is only reached as the default or the guard's exit of
+//!   a switch over a recorded jump target (it reads that target);
+//! - a guard has one bound per case of a dispatch, and its exit, not cold, writes the
+//!   dispatch's slots to the stack array.
 
 use crate::abi::STACK_LIMIT;
 use crate::ir::{
@@ -109,10 +111,14 @@ impl<'a> Verifier<'a> {
         Ok(())
     }
 
+    /// The instruction that defines `value`, if it is a value of the function.
+    fn def_of(&self, value: Value) -> Option<&InstData> {
+        self.func.values.get(value.index()).map(|&i| self.func.inst(i))
+    }
+
     /// Whether a switch over `value` is a dispatch: over a recorded jump target.
     fn is_dispatch(&self, value: Value) -> bool {
-        let def = self.func.values.get(value.index()).map(|&i| self.func.inst(i));
-        matches!(def, Some(InstData::JumpTarget))
+        matches!(self.def_of(value), Some(InstData::JumpTarget))
     }
 
     /// A switch's guard: one bound per case, on a dispatch, leaving through a jump exit
@@ -137,8 +143,7 @@ impl<'a> Verifier<'a> {
         let stored = |i: i32| {
             data.insts.iter().any(|&inst| match self.func.inst(inst) {
                 InstData::StackStore(at, v) if *at == i => {
-                    let def = self.func.values.get(v.index()).map(|&d| self.func.inst(d));
-                    def == Some(&InstData::SlotGet(i as u32))
+                    self.def_of(*v) == Some(&InstData::SlotGet(i as u32))
                 }
                 _ => false,
             })

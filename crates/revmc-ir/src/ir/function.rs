@@ -65,6 +65,27 @@ impl Function {
 
     /// Appends `data` to `block` and returns its result, if it has one.
     pub fn append(&mut self, block: Block, data: InstData) -> Option<Value> {
+        let (inst, result) = self.new_inst(data);
+        self.blocks[block.index()].insts.push(inst);
+        result
+    }
+
+    /// Inserts `data`, which has no result, at position `pos` of `block`.
+    pub fn insert_effect(&mut self, block: Block, pos: usize, data: InstData) {
+        debug_assert!(!data.has_result());
+        let (inst, _) = self.new_inst(data);
+        self.blocks[block.index()].insts.insert(pos, inst);
+    }
+
+    /// Inserts `data`, which has a result, at position `pos` of `block`; returns the result.
+    pub fn insert_value(&mut self, block: Block, pos: usize, data: InstData) -> Value {
+        let (inst, result) = self.new_inst(data);
+        self.blocks[block.index()].insts.insert(pos, inst);
+        result.expect("an instruction with a result")
+    }
+
+    /// Records `data` as a new instruction, in no block yet, with its result if it has one.
+    fn new_inst(&mut self, data: InstData) -> (Inst, Option<Value>) {
         if let InstData::SlotGet(n) | InstData::SlotSet(n, _) = data {
             self.num_slots = self.num_slots.max(n + 1);
         }
@@ -75,29 +96,7 @@ impl Function {
         });
         self.insts.push(data);
         self.inst_results.push(result);
-        self.blocks[block.index()].insts.push(inst);
-        result
-    }
-
-    /// Inserts `data`, which has no result, at position `pos` of `block`.
-    pub fn insert_effect(&mut self, block: Block, pos: usize, data: InstData) {
-        debug_assert!(!data.has_result());
-        let inst = Inst::new(self.insts.len());
-        self.insts.push(data);
-        self.inst_results.push(None);
-        self.blocks[block.index()].insts.insert(pos, inst);
-    }
-
-    /// Inserts `data`, which has a result, at position `pos` of `block`; returns the result.
-    pub fn insert_value(&mut self, block: Block, pos: usize, data: InstData) -> Value {
-        debug_assert!(data.has_result());
-        let inst = Inst::new(self.insts.len());
-        self.values.push(inst);
-        let value = Value::new(self.values.len() - 1);
-        self.insts.push(data);
-        self.inst_results.push(Some(value));
-        self.blocks[block.index()].insts.insert(pos, inst);
-        value
+        (inst, result)
     }
 
     /// Sets the terminator of `block`.

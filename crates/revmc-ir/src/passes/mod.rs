@@ -44,7 +44,7 @@ pub struct PassStats {
     /// Gas charges merged into the section before them.
     pub merged_charges: usize,
     /// Stack checks that hold on every path reaching them, dropped, once the dispatches'
-    /// guards test the first check of each case.
+    /// guards test what each case checks.
     pub proven_stack_checks: usize,
     /// Unused side-effect-free instructions removed.
     pub dead: usize,
@@ -54,11 +54,11 @@ pub struct PassStats {
 /// interpreter, the removal of unreachable blocks (the dropped cases' blocks that nothing
 /// else reaches among them), constant folding (which turns more expansion operands into
 /// constants), divisions by powers of two as shifts (after folding, which would have
-/// nothing left to fold in them), the removal of covered memory expansions, the merging of the gas sections
-/// those expansions separated, the stack checks moved to the dispatches and those then
-/// proven (after the merging, which gathers a block's checks into its first section),
-/// and dead-value removal (which drops the operands folding left unused). A `profiled`
-/// function (compiled from what ran) guards its dispatches further
+/// nothing left to fold in them), the removal of covered memory expansions, the merging
+/// of the gas sections those expansions separated, the stack checks moved to the
+/// dispatches and those then proven (after the merging, which gathers a block's checks
+/// into its first section), and dead-value removal (which drops the operands folding left
+/// unused). A `profiled` function (compiled from what ran) guards its dispatches further
 /// ([`drop_proven_stack_checks`]).
 pub fn run(func: &mut Function, profiled: bool) -> Result<PassStats, TranslateError> {
     let interpreted_jump_cases = checked(func, leave_jumps_to_interpreter)?;

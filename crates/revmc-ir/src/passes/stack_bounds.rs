@@ -134,6 +134,17 @@ pub fn drop_proven_stack_checks(func: &mut Function, profiled: bool) -> usize {
     dropped
 }
 
+/// The bases both `a` and `b` allow (`lo > hi` when none).
+fn intersect(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
+    (a.0.max(b.0), a.1.min(b.1))
+}
+
+/// Bounds on the base a block is entered with, for bounds on the base after it moved the
+/// base by `shift`.
+fn moved_back((lo, hi): (i64, i64), shift: i64) -> (i64, i64) {
+    (lo.saturating_sub(shift), hi.saturating_sub(shift))
+}
+
 /// The bases every check of a section allows.
 fn allowed(checks: &[crate::ir::StackCheck]) -> (i64, i64) {
     let lo = checks.iter().map(|c| c.min_base).max().unwrap_or(i64::MIN);
@@ -153,7 +164,7 @@ fn guard_cases(func: &mut Function, transfers: &[Transfer], profiled: bool) {
         };
         let bounds: Vec<_> = (cases.iter().zip(&guard.bounds))
             .map(|(&(_, b), &(lo, hi))| match case_bounds(func, transfers, b, profiled) {
-                Some((l, h)) => (lo.max(l), hi.min(h).min(room)),
+                Some(asked) => intersect(intersect((lo, hi), asked), (i64::MIN, room)),
                 None => (lo, hi),
             })
             .collect();
@@ -209,8 +220,7 @@ fn own_checks(func: &Function, transfers: &[Transfer], b: Block) -> (i64, i64) {
     };
     match data.term {
         Terminator::Jump(s) if data.pc.is_none() && data.insts.iter().all(moves_slots) => {
-            let (lo, hi) = transfers[s.index()].allows;
-            (lo.saturating_sub(t.shift), hi.saturating_sub(t.shift))
+            moved_back(transfers[s.index()].allows, t.shift)
         }
         _ => t.allows,
     }
@@ -241,9 +251,8 @@ fn demand(
         _ => [None, None],
     };
     for s in next.into_iter().flatten() {
-        let (lo, hi) = demand(func, transfers, s, depth - 1, budget);
-        let (lo, hi) = (lo.saturating_sub(t.shift), hi.saturating_sub(t.shift));
-        let both = (d.0.max(lo), d.1.min(hi));
+        let next = moved_back(demand(func, transfers, s, depth - 1, budget), t.shift);
+        let both = intersect(d, next);
         if both.0 <= both.1 {
             d = both;
         }
@@ -258,8 +267,7 @@ fn transfer(func: &Function, b: Block) -> Transfer {
     for &inst in &func.block(b).insts {
         match func.inst(inst) {
             InstData::DynCharge { checks, .. } if shift == 0 => {
-                let (lo, hi) = allowed(checks);
-                allows = (allows.0.max(lo), allows.1.min(hi));
+                allows = intersect(allows, allowed(checks));
             }
             InstData::AdjustBase(n) => shift += i64::from(*n),
             _ => {}

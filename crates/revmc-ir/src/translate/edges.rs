@@ -40,10 +40,7 @@ impl Translator<'_> {
         // blocks move it). The bottom `spill` slots go to the array, the rest move down to
         // slot 0, and the base moves over the spilled ones.
         let (keep, spill) = (to.slots(), from.slots() - to.slots());
-        for i in 0..spill {
-            let v = self.func.append(t, InstData::SlotGet(i as u32)).expect("result");
-            self.func.append(t, InstData::StackStore(i as i32, v));
-        }
+        self.store_slots(t, spill);
         let moved: Vec<_> = (0..keep)
             .map(|i| self.func.append(t, InstData::SlotGet((spill + i) as u32)).expect("result"))
             .collect();
@@ -56,6 +53,15 @@ impl Translator<'_> {
         self.func.terminate(t, Terminator::Jump(target));
         self.trampolines.insert((target, from), t);
         t
+    }
+
+    /// Appends to `block` the stores of slots `0..n` to the stack array at the same
+    /// positions above the base.
+    fn store_slots(&mut self, block: Block, n: usize) {
+        for i in 0..n {
+            let v = self.func.append(block, InstData::SlotGet(i as u32)).expect("result");
+            self.func.append(block, InstData::StackStore(i as i32, v));
+        }
     }
 
     /// The block an unresolved jump leaving with `shape` goes to, after recording its
@@ -82,13 +88,8 @@ impl Translator<'_> {
                 // with the entries the shape holds in slots written to the array first.
                 let guard = target.is_dynamic().then(|| {
                     let exit = self.func.create_block(None);
-                    let slots = target.slots();
-                    for i in 0..slots {
-                        let v =
-                            self.func.append(exit, InstData::SlotGet(i as u32)).expect("result");
-                        self.func.append(exit, InstData::StackStore(i as i32, v));
-                    }
-                    let stack_len = Height::Rel(slots as i32);
+                    self.store_slots(exit, target.slots());
+                    let stack_len = Height::Rel(target.slots() as i32);
                     self.func.terminate(exit, Terminator::InterpretJump { stack_len, cold: false });
                     let bounds = vec![DispatchGuard::ANY; cases.len()];
                     Box::new(DispatchGuard { bounds, exit })

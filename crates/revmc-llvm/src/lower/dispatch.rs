@@ -88,12 +88,14 @@ impl<'ctx> Lowerer<'ctx, '_> {
             let here = self.b.get_insert_block().expect("positioned");
             let mut targets = Vec::with_capacity(cases.len());
             for (i, &(pc, b)) in cases.iter().enumerate() {
-                let entry = guard.map_or((0, STACK_LIMIT as u16), |g| guard_entry(g.bounds[i]));
-                let target = match (guard, entry) {
-                    (Some(g), (lo, width)) if (lo, width) != (0, STACK_LIMIT as u16) => {
+                let entry = guard.map(|g| (guard_entry(g.bounds[i]), g.exit));
+                let target = match entry {
+                    Some(((lo, width), exit)) if (lo, width) != (0, STACK_LIMIT as u16) => {
                         let bb = self.cx.append_basic_block(self.f, "case_guard");
                         self.b.position_at_end(bb);
-                        self.branch_on_base(lo, width, self.block(b), self.block(g.exit))?;
+                        let lo = self.i64.const_int(lo.into(), false);
+                        let width = self.i64.const_int(width.into(), false);
+                        self.base_within(lo, width, self.block(b), self.block(exit))?;
                         bb
                     }
                     _ => self.block(b),
@@ -176,20 +178,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Ends the current block with a branch to `then` if the base is one of `lo..=lo +
-    /// width`, else to `other`.
-    fn branch_on_base(
-        &mut self,
-        lo: u16,
-        width: u16,
-        then: inkwell::basic_block::BasicBlock<'ctx>,
-        other: inkwell::basic_block::BasicBlock<'ctx>,
-    ) -> Result<(), LlvmError> {
-        let lo = self.i64.const_int(lo as u64, false);
-        let width = self.i64.const_int(width as u64, false);
-        self.base_within(lo, width, then, other)
-    }
-
-    /// As [`Self::branch_on_base`], with the bounds as values.
+    /// width` (`i64`s), else to `other`.
     fn base_within(
         &mut self,
         lo: IntValue<'ctx>,

@@ -224,9 +224,13 @@ struct Lowerer<'ctx, 'a> {
     word_op_ty: FunctionType<'ctx>,
     /// A `MemoryExpand` left for the memory access after it (values in memory only).
     pending_expand: Option<revmc_ir::ir::Inst>,
-    /// Offsets the current block has expanded memory over, by a non-zero width: each is
-    /// below the memory's length, an allocation's, so below 2^63 (`ops::memory_expand`).
-    expanded_offsets: Vec<Value>,
+    /// The IR block being lowered.
+    lowering: Block,
+    /// Per value, the last block that expanded memory over it as an offset, by a non-zero
+    /// width: there it is below the memory's length, an allocation's, so below 2^63
+    /// (`ops::memory_expand`). A table by value, so that a block of many expansions
+    /// records and finds each in constant time.
+    expanded_in: Vec<Option<Block>>,
     /// `i8(ptr, ptr, ptr, ptr, ptr)`: [`revmc_ir::abi::BuiltinRefFn`].
     builtin_ref_ty: FunctionType<'ctx>,
     /// `i8(ptr, i64, i64, i64)`: [`revmc_ir::abi::GrowMemoryFn`].
@@ -357,7 +361,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             word_consts: Default::default(),
             word_op_ty: i8.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false),
             pending_expand: None,
-            expanded_offsets: Vec::new(),
+            lowering: func.entry(),
+            expanded_in: vec![None; func.values.len()],
             builtin_ref_ty: i8.fn_type(&[ptr.into(); 5], false),
             grow_memory_ty: i8.fn_type(&[ptr.into(), i64.into(), i64.into(), i64.into()], false),
             wide_ops: 0,
@@ -412,7 +417,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         for blk in range.map(Block::new) {
             self.b.position_at_end(self.block(blk));
             self.record_ran(blk)?;
-            self.expanded_offsets.clear();
+            self.lowering = blk;
             let insts = &self.func.block(blk).insts;
             for (i, &inst) in insts.iter().enumerate() {
                 if self.memory_values {

@@ -410,7 +410,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.b.build_unconditional_branch(done)?;
         self.b.position_at_end(done);
         if constant_width.is_some_and(|w| w > 0) {
-            self.expanded_offsets.push(args[0]);
+            self.expanded_in[args[0].index()] = Some(self.lowering);
         }
         Ok(())
     }
@@ -419,7 +419,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     /// memory over (below 2^63), or one plus a constant below 2^32, which cannot carry
     /// into the upper limbs. Its check then tests the low limb only.
     fn below_2_64(&self, offset: Value) -> bool {
-        let expanded = |v: &Value| self.expanded_offsets.contains(v);
+        let expanded = |v: &Value| self.expanded_in[v.index()] == Some(self.lowering);
         let small = |v: &Value| self.func.constant(*v).is_some_and(|c| c < SMALL_STEP);
         match self.func.inst(self.func.value_def(offset)) {
             _ if expanded(&offset) => true,

@@ -52,6 +52,17 @@ impl Code {
         self.push(i * 32).op(0x35)
     }
 
+    /// A loop head that pushes one entry per turn, `i + 1` on the `i` the stack's top
+    /// holds, and turns while `arg0 > i + 1`; `in_head` (stack-neutral) runs first in
+    /// every turn.
+    fn growing_loop(&mut self, in_head: &[u8]) -> &mut Self {
+        let head = self.label();
+        self.place(head).ops(in_head); // [.., i]
+        self.op(0x80).push(1).op(0x01); // DUP1; i + 1 on top: [.., i, i+1]
+        self.op(0x80).arg(0).op(0x11); // n > i+1
+        self.push_label(head).op(0x57) // JUMPI head
+    }
+
     fn finish(&mut self) -> Vec<u8> {
         for &(at, l) in &self.fixups {
             let pc = self.labels[l].expect("label placed");
@@ -99,12 +110,8 @@ fn check_around_threshold(code: &[u8], calldata: &[u8], want: InstructionResult)
 /// runs once first and `in_head` (stack-neutral) at the head of every turn.
 fn growing_loop_with(before: &[u8], in_head: &[u8]) -> Vec<u8> {
     let mut c = Code::default();
-    let (head, done) = (c.label(), c.label());
-    c.ops(before).push(0).place(head); // [.., i]
-    c.ops(in_head);
-    c.op(0x80).push(1).op(0x01); // DUP1; i + 1 on top: [.., i, i+1]
-    c.op(0x80).arg(0).op(0x11); // n > i+1
-    c.push_label(head).op(0x57); // JUMPI head
+    let done = c.label();
+    c.ops(before).push(0).growing_loop(in_head);
     c.place(done).op(0x80).op(0x80).op(0x01).op(0x00); // DUP1 DUP1 ADD STOP
     c.finish()
 }
@@ -256,10 +263,8 @@ fn sections_merged_across_a_covered_load_fail_where_the_interpreter_does() {
 /// before it reads fifteen deep. Returns the code and the three blocks' pcs.
 fn loop_then_unresolved_jump() -> (Vec<u8>, [u16; 3]) {
     let mut c = Code::default();
-    let (head, shallow, deep, later) = (c.label(), c.label(), c.label(), c.label());
-    c.push(0).place(head); // [.., i]
-    c.op(0x80).push(1).op(0x01); // DUP1; i + 1 on top
-    c.op(0x80).arg(0).op(0x11).push_label(head).op(0x57); // JUMPI head while n > i + 1
+    let (shallow, deep, later) = (c.label(), c.label(), c.label());
+    c.push(0).growing_loop(&[]);
     c.arg(1).op(0x56); // JUMP to calldata[32]
     c.place(shallow).op(0x81).op(0x00); // DUP2 STOP
     c.place(deep).op(0x8b).op(0x00); // DUP12 STOP
@@ -308,10 +313,8 @@ fn a_dispatch_leaves_a_jump_its_target_would_fail_to_the_interpreter() {
 /// those the runs before left in a reused stack array.
 fn unresolved_jump_into_a_branch() -> (Vec<u8>, u16) {
     let mut c = Code::default();
-    let (head, case, deep) = (c.label(), c.label(), c.label());
-    c.arg(3).place(head); // [.., i]
-    c.op(0x80).push(1).op(0x01); // DUP1; i + 1 on top
-    c.op(0x80).arg(0).op(0x11).push_label(head).op(0x57); // JUMPI head while n > i + 1
+    let (case, deep) = (c.label(), c.label());
+    c.arg(3).growing_loop(&[]);
     c.arg(1).op(0x56); // JUMP to calldata[32]
     c.place(case).arg(2).push_label(deep).op(0x57); // JUMPI(deep, calldata[64])
     c.push(7).op(0x01).op(0x00); // ADD 7 STOP
