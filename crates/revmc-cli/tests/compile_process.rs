@@ -105,7 +105,7 @@ const BRANCH: &[u8] = &[
 
 #[test]
 fn a_tier_up_in_a_child_process_compiles_what_the_first_tier_ran() {
-    use revmc_runtime::harness::{HandOff, execute_reporting};
+    use revmc_runtime::harness::{Leave, execute_reporting};
     let rt = runtime(revmc(), &["compile-job"], Duration::from_secs(60));
     let k = key(BRANCH);
     let program = || match rt.lookup(k) {
@@ -136,7 +136,7 @@ fn a_tier_up_in_a_child_process_compiles_what_the_first_tier_ran() {
     // Compiled in the child from the profile: the side that ran runs compiled, the other
     // leaves to the interpreter.
     assert_eq!(run(&optimized, &[]), None);
-    assert_eq!(run(&optimized, &[1]), Some(HandOff::Cold));
+    assert_eq!(run(&optimized, &[1]), Some(Leave::Cold));
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub use by_ref::BUILTINS_BY_REF;
 pub use words::{WORD_OPS, eval as eval_word_op};
 
 use crate::InstructionResult;
+use crate::ir::Leave;
 use core::ffi::c_void;
 use core::mem::{offset_of, size_of};
 
@@ -100,6 +101,33 @@ pub const INTERPRET_JUMP: u8 = 0xfd;
 /// As [`INTERPRET_JUMP`], where the code left to the interpreter is cold, as for
 /// [`INTERPRET_COLD`].
 pub const INTERPRET_JUMP_COLD: u8 = 0xfc;
+
+/// As [`INTERPRET_JUMP`], where a dispatch guard refused the frame's stack height
+/// ([`Leave::Guard`]).
+pub const INTERPRET_JUMP_GUARD: u8 = 0xfb;
+
+/// The exit code of a jump left to the interpreter because of `why`.
+pub const fn interpret_jump_code(why: Leave) -> u8 {
+    match why {
+        Leave::Failing => INTERPRET_JUMP,
+        Leave::Cold => INTERPRET_JUMP_COLD,
+        Leave::Guard => INTERPRET_JUMP_GUARD,
+    }
+}
+
+/// Why an exit `code` left the frame to the interpreter, and whether at a jump's target
+/// ([`EvmContext::resume_at`] to be checked as JUMP does) rather than at a pc; `None` for
+/// every other code.
+pub const fn interpret_exit(code: u8) -> Option<(Leave, bool)> {
+    match code {
+        INTERPRET => Some((Leave::Failing, false)),
+        INTERPRET_COLD => Some((Leave::Cold, false)),
+        INTERPRET_JUMP => Some((Leave::Failing, true)),
+        INTERPRET_JUMP_COLD => Some((Leave::Cold, true)),
+        INTERPRET_JUMP_GUARD => Some((Leave::Guard, true)),
+        _ => None,
+    }
+}
 
 /// Per-call state shared between compiled code and the runtime.
 #[repr(C)]
@@ -524,6 +552,17 @@ mod tests {
         assert_eq!(exit_code_to_result(INTERPRET_COLD), None);
         assert_eq!(exit_code_to_result(INTERPRET_JUMP), None);
         assert_eq!(exit_code_to_result(INTERPRET_JUMP_COLD), None);
+        assert_eq!(exit_code_to_result(INTERPRET_JUMP_GUARD), None);
+    }
+
+    #[test]
+    fn every_jump_left_to_the_interpreter_has_its_own_code() {
+        for why in [Leave::Failing, Leave::Cold, Leave::Guard] {
+            assert_eq!(interpret_exit(interpret_jump_code(why)), Some((why, true)));
+        }
+        assert_eq!(interpret_exit(INTERPRET), Some((Leave::Failing, false)));
+        assert_eq!(interpret_exit(INTERPRET_COLD), Some((Leave::Cold, false)));
+        assert_eq!(interpret_exit(InstructionResult::Stop as u8), None);
     }
 
     #[test]

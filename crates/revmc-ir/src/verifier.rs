@@ -13,12 +13,12 @@
 //!   STOP, RETURN or REVERT;
 //! - a jump left to the interpreter is only reached as the default or the guard's exit of
 //!   a switch over a recorded jump target (it reads that target);
-//! - a guard has one bound per case of a dispatch, and its exit, not cold, writes the
-//!   dispatch's slots to the stack array.
+//! - a guard has one bound per case of a dispatch, and its exit, a jump left for
+//!   `Leave::Guard`, writes the dispatch's slots to the stack array.
 
 use crate::abi::STACK_LIMIT;
 use crate::ir::{
-    Block, DispatchGuard, Function, Height, InstData, MAX_CHECK_GAS, Terminator, Value,
+    Block, DispatchGuard, Function, Height, InstData, Leave, MAX_CHECK_GAS, Terminator, Value,
 };
 use crate::{InstructionResult, TranslateError};
 
@@ -122,7 +122,7 @@ impl<'a> Verifier<'a> {
     }
 
     /// A switch's guard: one bound per case, on a dispatch, leaving through a jump exit
-    /// that is not cold (a base out of bounds is no profile's miss) and that writes each
+    /// for [`Leave::Guard`] (a base out of bounds is no profile's miss) that writes each
     /// entry above the base to the stack array from its slot (the dispatch's slots are
     /// nowhere else).
     fn check_guard(&self, value: Value, cases: usize, guard: &DispatchGuard) -> Result<(), String> {
@@ -137,7 +137,11 @@ impl<'a> Verifier<'a> {
             return Err(format!("guard exit {exit} is not a block"));
         };
         let stack_len = match data.term {
-            Terminator::InterpretJump { stack_len: Height::Rel(k), cold: false } if k >= 0 => k,
+            Terminator::InterpretJump { stack_len: Height::Rel(k), why: Leave::Guard }
+                if k >= 0 =>
+            {
+                k
+            }
             _ => return Err(format!("guard exit {exit} is no jump left to the interpreter")),
         };
         let stored = |i: i32| {
@@ -249,7 +253,7 @@ mod tests {
         f.append(entry, InstData::SetJumpTarget(v));
         f.terminate(entry, Terminator::Jump(d));
         let target = f.append(d, InstData::JumpTarget).expect("result");
-        let jump_exit = Terminator::InterpretJump { stack_len: Height::Abs(0), cold: true };
+        let jump_exit = Terminator::InterpretJump { stack_len: Height::Abs(0), why: Leave::Cold };
         f.terminate(exit, jump_exit);
         f.terminate(
             d,
@@ -283,7 +287,7 @@ mod tests {
             Terminator::Exit { result: InstructionResult::Stop, stack_len: Height::Rel(0) },
         );
         let stack_len = Height::Rel(1);
-        f.terminate(exit, Terminator::InterpretJump { stack_len, cold: false });
+        f.terminate(exit, Terminator::InterpretJump { stack_len, why: Leave::Guard });
         let guard = Some(Box::new(DispatchGuard { bounds: vec![(3, 9)], exit }));
         let cases = vec![(7, case)];
         f.terminate(d, Terminator::Switch { value: target, cases, default: case, guard });

@@ -11,6 +11,7 @@ use revm_interpreter::primitives::Bytes;
 use revm_interpreter::{CallInput, InstructionResult, Interpreter, InterpreterAction};
 use revmc_ir::SpecId;
 use revmc_ir::abi::{RawEvmFn, Word};
+use revmc_ir::ir::Leave;
 
 /// What a frame produced. Stack, memory and output are meaningful for STOP, RETURN and
 /// REVERT; after an exceptional halt a frame's gas is all spent and nothing else of it
@@ -74,15 +75,6 @@ pub(crate) fn outcome(
     }
 }
 
-/// Why a compiled frame left the rest of itself to the interpreter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandOff {
-    /// At code from which every path fails.
-    Failing,
-    /// At code that had not run when the program was profiled.
-    Cold,
-}
-
 /// Runs compiled `f` as one standalone frame over `calldata` with `gas_limit`, with a
 /// host that has no state. A frame that calls out ends with `FatalExternalError`.
 ///
@@ -110,7 +102,7 @@ pub unsafe fn execute_reporting(
     spec: SpecId,
     calldata: &[u8],
     gas_limit: u64,
-) -> (ExecutionOutcome, Option<HandOff>) {
+) -> (ExecutionOutcome, Option<Leave>) {
     let mut interp = new_interpreter(
         Bytecode::new_legacy(Bytes::copy_from_slice(code)),
         spec,
@@ -124,10 +116,10 @@ pub unsafe fn execute_reporting(
     let (action, hand_off) =
         match unsafe { run_compiled(f, &mut resume_at, &mut interp, &mut host, &mut env) } {
             CompiledRun::Action(action) => (action, None),
-            CompiledRun::Interpret { cold } => {
+            CompiledRun::Interpret { why } => {
                 let table = instruction_table::<EthInterpreter, DummyHost>();
                 let action = interp.run_plain(&table, &gas_table_spec(spec), &mut host);
-                (action, Some(if cold { HandOff::Cold } else { HandOff::Failing }))
+                (action, Some(why))
             }
         };
     (outcome(&interp, action), hand_off)

@@ -19,10 +19,8 @@ use revm_interpreter::interpreter::EthInterpreter;
 use revm_interpreter::interpreter_types::{Jumps, LoopControl};
 use revm_interpreter::primitives::Bytes;
 use revm_interpreter::{CallInput, Host, InstructionResult, Interpreter, InterpreterAction};
-use revmc_ir::abi::{
-    EvmContext, INTERPRET, INTERPRET_COLD, INTERPRET_JUMP, INTERPRET_JUMP_COLD, RawEvmFn,
-    STACK_LIMIT, Word, exit_code_to_result,
-};
+use revmc_ir::abi::{EvmContext, RawEvmFn, STACK_LIMIT, Word, exit_code_to_result, interpret_exit};
+use revmc_ir::ir::Leave;
 
 /// What [`run_compiled`] fills the stack array's unused capacity with before it runs
 /// compiled code, in debug builds.
@@ -35,11 +33,11 @@ pub enum CompiledRun {
     Action(InterpreterAction),
     /// The compiled code left the frame to the interpreter, whose stack, gas and pc are
     /// set: run the interpreter on it for the rest of the frame, including after any
-    /// child call. `cold`: the code left was not compiled because it did not run when
-    /// the program was profiled, not because it can only fail.
+    /// child call.
     Interpret {
-        /// Whether the code left was cold.
-        cold: bool,
+        /// Why: code that can only fail, code not compiled because it did not run when the
+        /// program was profiled, or a jump whose dispatch guard refused the stack's height.
+        why: Leave,
     },
 }
 
@@ -127,26 +125,19 @@ pub unsafe fn run_compiled<H: Host>(
     interp.gas.set_remaining(ctx.gas_remaining);
     let mut rc = rc;
     let pc = usize::try_from(ctx.resume_at).ok().filter(|&pc| pc < ctx.code_len);
-    if rc == INTERPRET_JUMP || rc == INTERPRET_JUMP_COLD {
-        // A jump left to the interpreter: checked as JUMP checks it, failing as the
-        // compiled code's own invalid jumps do.
-        match pc.is_some_and(|pc| is_jumpdest(interp, pc)) {
-            true => rc = if rc == INTERPRET_JUMP { INTERPRET } else { INTERPRET_COLD },
-            false => {
-                interp.gas.set_remaining(0);
-                rc = InstructionResult::InvalidJump as u8;
-            }
+    if let Some((why, jump)) = interpret_exit(rc) {
+        // A jump left to the interpreter is checked as JUMP checks it, failing as the
+        // compiled code's own invalid jumps do. A pc outside the code would be a bug of
+        // the compiled code: it ends the frame as an unknown exit code does, below.
+        if jump && !pc.is_some_and(|pc| is_jumpdest(interp, pc)) {
+            interp.gas.set_remaining(0);
+            rc = InstructionResult::InvalidJump as u8;
+        } else if let Some(pc) = pc {
+            // SAFETY: compiled code wrote every entry below `stack_len` before leaving.
+            unsafe { interp.stack.data_mut().set_len(stack_len.min(STACK_LIMIT)) };
+            interp.bytecode.absolute_jump(pc);
+            return CompiledRun::Interpret { why };
         }
-    }
-    // A pc outside the code would be a bug of the compiled code: it ends the frame as an
-    // unknown exit code does, below.
-    if (rc == INTERPRET || rc == INTERPRET_COLD)
-        && let Some(pc) = pc
-    {
-        // SAFETY: compiled code wrote every entry below `stack_len` before leaving.
-        unsafe { interp.stack.data_mut().set_len(stack_len.min(STACK_LIMIT)) };
-        interp.bytecode.absolute_jump(pc);
-        return CompiledRun::Interpret { cold: rc == INTERPRET_COLD };
     }
     *resume_at = ctx.resume_at;
     let result = exit_code_to_result(rc).unwrap_or(InstructionResult::FatalExternalError);

@@ -27,8 +27,9 @@ mod service;
 /// the differential tests, the benchmarks and `revmc run` use to compare the two. A node
 /// does not need it: [`evm::JitEvm`] runs whole transactions.
 pub mod harness {
-    pub use crate::execute::{ExecutionOutcome, HandOff, execute, execute_reporting};
+    pub use crate::execute::{ExecutionOutcome, execute, execute_reporting};
     pub use crate::oracle::Oracle;
+    pub use revmc_ir::ir::Leave;
 }
 
 pub use env::EnvWords;

@@ -1,7 +1,7 @@
 //! A JIT-compiled program: its native code and the bytecode it came from.
 
 use crate::RuntimeError;
-use crate::harness::{ExecutionOutcome, HandOff, execute, execute_reporting};
+use crate::harness::{ExecutionOutcome, Leave, execute, execute_reporting};
 use revmc_cache::CompiledProgram;
 use revmc_ir::SpecId;
 use revmc_worker::{CompilePhases, Profiling, SyncCompiler};
@@ -51,7 +51,7 @@ impl JitProgram {
         &self,
         calldata: &[u8],
         gas_limit: u64,
-    ) -> (ExecutionOutcome, Option<HandOff>) {
+    ) -> (ExecutionOutcome, Option<Leave>) {
         // SAFETY: as in `run`.
         unsafe {
             execute_reporting(self.program.entry(), &self.code, self.spec, calldata, gas_limit)

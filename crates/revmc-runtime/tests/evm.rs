@@ -217,3 +217,48 @@ fn frames_that_reach_code_the_first_tier_never_ran_continue_in_revm_calls_includ
     assert_eq!((&again.0, &again.1), (&profiled.0, &profiled.1));
     assert_eq!(again.2.left_to_interpreter, 0, "{:?}", again.2);
 }
+
+/// A: pushes calldata[0] - calldata[96] + 1 entries in a loop, jumps to calldata[32] (the
+/// `JUMPDEST` at 0x14, an unresolved jump of a dynamic shape), and there, on calldata[64],
+/// either stores its 16th entry (`DUP16`: it needs 16) or its top plus 7.
+fn deep_or_shallow_after_a_growing_loop() -> Vec<u8> {
+    vec![
+        0x60, 0x60, 0x35, // CALLDATALOAD(96): the counter
+        0x5b, 0x80, 0x60, 0x01, 0x01, // 0x03: JUMPDEST; DUP1; ADD 1: one entry more
+        0x80, 0x60, 0x00, 0x35, 0x11, 0x60, 0x03, 0x57, // while calldata[0] > counter
+        0x60, 0x20, 0x35, 0x56, // JUMP to calldata[32]
+        0x5b, 0x60, 0x40, 0x35, 0x60, 0x22, 0x57, // 0x14: JUMPI(0x22, calldata[64])
+        0x60, 0x07, 0x01, 0x60, 0x01, 0x55, 0x00, // SSTORE(1, top + 7); STOP
+        0x5b, 0x8f, 0x60, 0x02, 0x55, 0x00, // 0x22: SSTORE(2, DUP16); STOP
+    ]
+}
+
+#[test]
+fn frames_a_dispatch_guard_refuses_continue_in_revm_and_are_counted_apart() {
+    let a = deep_or_shallow_after_a_growing_loop();
+    let data = |n: u64, deep: u64| {
+        let from = 1000;
+        [from + n, 0x14, deep, from]
+            .iter()
+            .flat_map(|w| U256::from(*w).to_be_bytes::<32>())
+            .collect::<Vec<u8>>()
+    };
+    // Profiled on the deep way (21 entries), the optimized guard asks for the 16 entries
+    // the deep block reads, past the case.
+    let mut cache = JitCache::tiered(OptLevel::O0, OptLevel::O2).unwrap();
+    let profiled = run_with(&a, &[], &data(20, 1), Some(&mut cache));
+    assert_eq!(profiled.2.left_to_interpreter, 0, "{:?}", profiled.2);
+    assert_eq!(cache.optimize_what_ran().len(), 1, "A: {:?}", cache.failures);
+    let deep = run_with(&a, &[], &data(20, 1), Some(&mut cache));
+    assert_eq!(deep.2.left_to_interpreter, 0, "what ran is compiled: {:?}", deep.2);
+    let want = run_with(&a, &[], &data(20, 1), None);
+    assert_eq!((&deep.0, &deep.1), (&want.0, &want.1));
+    assert!(want.1.contains(&(A, U256::from(2), U256::from(1005))), "{want:?}");
+    // Two entries on the shallow way: the guard refuses the frame, which stores as revm.
+    let interpreted = run_with(&a, &[], &data(1, 0), None);
+    assert!(interpreted.1.contains(&(A, U256::from(1), U256::from(1008))), "{interpreted:?}");
+    let refused = run_with(&a, &[], &data(1, 0), Some(&mut cache));
+    assert_eq!((&refused.0, &refused.1), (&interpreted.0, &interpreted.1));
+    let stats = refused.2;
+    assert_eq!((stats.left_to_interpreter, stats.left_at_guard, stats.left_cold), (1, 1, 0));
+}

@@ -8,7 +8,7 @@
 //!     jump block1
 //! ```
 
-use super::{DispatchGuard, Function, Height, InstData, Terminator, Value};
+use super::{DispatchGuard, Function, Height, InstData, Leave, Terminator, Value};
 use core::fmt;
 
 impl fmt::Display for Function {
@@ -150,9 +150,13 @@ fn write_term(f: &mut fmt::Formatter<'_>, term: &Terminator) -> fmt::Result {
         Terminator::Interpret { pc, stack_len, cold: true } => {
             write!(f, "interpret cold @{pc}, stack {stack_len}")
         }
-        Terminator::InterpretJump { stack_len, cold } => {
-            let cold = if *cold { " cold" } else { "" };
-            write!(f, "interpret{cold} jump, stack {stack_len}")
+        Terminator::InterpretJump { stack_len, why } => {
+            let why = match why {
+                Leave::Failing => "",
+                Leave::Cold => " cold",
+                Leave::Guard => " guard",
+            };
+            write!(f, "interpret{why} jump, stack {stack_len}")
         }
     }
 }

@@ -262,8 +262,8 @@ impl InstData {
 pub struct DispatchGuard {
     /// Per case, in the order of the switch's cases: the bases `lo..=hi` it accepts.
     pub bounds: Vec<(i64, i64)>,
-    /// An [`Terminator::InterpretJump`] that is not cold, in the dispatch's shape, after
-    /// writing the shape's slots to the stack array.
+    /// An [`Terminator::InterpretJump`] for [`Leave::Guard`], in the dispatch's shape,
+    /// after writing the shape's slots to the stack array.
     pub exit: Block,
 }
 
@@ -358,11 +358,34 @@ pub enum Terminator {
     InterpretJump {
         /// Live stack height.
         stack_len: Height,
-        /// As for [`Self::Interpret`]: the function returns
-        /// [`INTERPRET_JUMP_COLD`](crate::abi::INTERPRET_JUMP_COLD) instead of
-        /// [`INTERPRET_JUMP`](crate::abi::INTERPRET_JUMP).
-        cold: bool,
+        /// Why: the function returns [`INTERPRET_JUMP`](crate::abi::INTERPRET_JUMP),
+        /// [`INTERPRET_JUMP_COLD`](crate::abi::INTERPRET_JUMP_COLD) or
+        /// [`INTERPRET_JUMP_GUARD`](crate::abi::INTERPRET_JUMP_GUARD), so that the
+        /// runtime can count each apart.
+        why: Leave,
     },
+}
+
+/// Why a jump is left to the interpreter ([`Terminator::InterpretJump`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Leave {
+    /// Its targets' code can only fail (`translate/failing.rs`).
+    Failing,
+    /// Its targets' code did not run when the program was profiled.
+    Cold,
+    /// A dispatch guard refused the frame's stack height (`passes/stack_bounds.rs`): a
+    /// stack fault lies ahead or, in code compiled from a profile, the frame has less
+    /// room than the guard keeps or more entries than a block past the case needs, on a
+    /// way the profile may not have seen.
+    Guard,
+}
+
+impl Leave {
+    /// [`Leave::Cold`] if `cold`, else [`Leave::Failing`]: the reason of an
+    /// [`Terminator::Interpret`].
+    pub fn failing_or_cold(cold: bool) -> Self {
+        if cold { Leave::Cold } else { Leave::Failing }
+    }
 }
 
 impl Terminator {

@@ -17,6 +17,6 @@ mod inst;
 pub use entities::{Block, Inst, Value};
 pub use function::{BlockData, Function};
 pub use inst::{
-    BinaryOp, DispatchGuard, Height, InstData, MAX_CHECK_GAS, StackCheck, Terminator, TernaryOp,
-    UnaryOp,
+    BinaryOp, DispatchGuard, Height, InstData, Leave, MAX_CHECK_GAS, StackCheck, Terminator,
+    TernaryOp, UnaryOp,
 };

@@ -14,7 +14,7 @@
 //! the old default, if nothing else reaches them, are left to
 //! [`super::remove_unreachable_blocks`].
 
-use crate::ir::{Block, Function, Height, InstData, Terminator};
+use crate::ir::{Block, Function, Height, InstData, Leave, Terminator};
 
 /// Drops, from each dispatch switch (one over a recorded jump target), the cases that
 /// only leave to the interpreter at their own pc, and makes the switch's default a jump
@@ -40,7 +40,8 @@ pub fn leave_jumps_to_interpreter(func: &mut Function) -> usize {
         };
         let (stack_len, cold) = group;
         let exit = func.create_block(None);
-        func.terminate(exit, Terminator::InterpretJump { stack_len, cold });
+        let why = Leave::failing_or_cold(cold);
+        func.terminate(exit, Terminator::InterpretJump { stack_len, why });
         let Terminator::Switch { cases, default, guard, .. } = &mut func.blocks[blk.index()].term
         else {
             unreachable!("matched above");
@@ -134,7 +135,7 @@ mod tests {
         assert_eq!(pcs, [10, 30, 50], "the compiled, misplaced and failing cases stay");
         assert_eq!(
             f.block(*default).term,
-            Terminator::InterpretJump { stack_len: Height::Rel(0), cold: true }
+            Terminator::InterpretJump { stack_len: Height::Rel(0), why: Leave::Cold }
         );
         crate::verifier::verify(&f).unwrap();
         assert_eq!(crate::passes::remove_unreachable_blocks(&mut f), 0, "no instructions");

@@ -9,7 +9,7 @@
 
 use super::Translator;
 use crate::analysis::jumps::Shape;
-use crate::ir::{Block, DispatchGuard, Height, InstData, Terminator};
+use crate::ir::{Block, DispatchGuard, Height, InstData, Leave, Terminator};
 
 impl Translator<'_> {
     /// The IR block an edge leaving with `shape` enters EVM block `b` at, if the analysis
@@ -90,7 +90,10 @@ impl Translator<'_> {
                     let exit = self.func.create_block(None);
                     self.store_slots(exit, target.slots());
                     let stack_len = Height::Rel(target.slots() as i32);
-                    self.func.terminate(exit, Terminator::InterpretJump { stack_len, cold: false });
+                    self.func.terminate(
+                        exit,
+                        Terminator::InterpretJump { stack_len, why: Leave::Guard },
+                    );
                     let bounds = vec![DispatchGuard::ANY; cases.len()];
                     Box::new(DispatchGuard { bounds, exit })
                 });

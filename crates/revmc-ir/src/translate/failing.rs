@@ -90,6 +90,9 @@ fn failing_blocks(func: &Function) -> Vec<bool> {
                     | InstructionResult::Return
                     | InstructionResult::SelfDestruct
             ),
+            // What the interpreter runs after leaving is not known here. A guard's exit
+            // (`Leave::Guard`) runs one of its switch's cases, whose blocks could decide,
+            // but ending well is the safe side: it only keeps a dispatch compiled.
             Terminator::Suspend { .. }
             | Terminator::Interpret { .. }
             | Terminator::InterpretJump { .. } => true,

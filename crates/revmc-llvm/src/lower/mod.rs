@@ -827,9 +827,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 let pc = self.i64.const_int(u64::from(*pc), false);
                 self.leave_to_interpreter(*stack_len, pc, code)?;
             }
-            Terminator::InterpretJump { stack_len, cold } => {
-                use revmc_ir::abi::{INTERPRET_JUMP, INTERPRET_JUMP_COLD};
-                let code = if *cold { INTERPRET_JUMP_COLD } else { INTERPRET_JUMP };
+            Terminator::InterpretJump { stack_len, why } => {
+                let code = revmc_ir::abi::interpret_jump_code(*why);
                 let pc = self.jump_target_pc()?;
                 self.leave_to_interpreter(*stack_len, pc, code)?;
             }

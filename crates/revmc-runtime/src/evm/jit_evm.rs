@@ -35,6 +35,7 @@ use revm::{
     ExecuteCommitEvm, ExecuteEvm, InspectCommitEvm, InspectEvm, SystemCallCommitEvm, SystemCallEvm,
 };
 use revmc_cache::{CompiledProgram, RuntimeCacheKey, Tier};
+use revmc_ir::ir::Leave;
 use std::sync::Arc;
 
 /// How a frame on the stack runs.
@@ -51,8 +52,8 @@ enum FrameMode {
     /// frame ends.
     Compiled { key: RuntimeCacheKey, program: Arc<CompiledProgram>, resume_at: u64 },
     /// Compiled until its code left the rest of the frame to the interpreter (a path
-    /// that can only fail, or `cold` code, which did not run when the program was
-    /// profiled); reported as compiled when it ends. A `cold` frame of a program with a
+    /// that can only fail, a jump its guard refused, or `cold` code, which did not run
+    /// when the program was profiled); reported as compiled when it ends. A `cold` frame of a program with a
     /// profile records what it runs there (`widen.rs`).
     LeftToInterpreter { key: RuntimeCacheKey, program: Arc<CompiledProgram>, cold: bool },
 }
@@ -84,14 +85,19 @@ pub struct FrameStats {
     /// Frames that ran in the interpreter.
     pub interpreted: u64,
     /// Compiled frames whose code left the rest of the frame to the interpreter, on a
-    /// path that can only fail, at an unresolved jump whose dispatch guard refused the
-    /// stack's height (a stack fault ahead or, in code compiled from a profile, less
-    /// room than the guard keeps), or at cold code (counted in `compiled` too).
+    /// path that can only fail, at cold code, or at an unresolved jump whose dispatch
+    /// guard refused the stack's height (counted in `compiled` too).
     pub left_to_interpreter: u64,
     /// Of those, the frames that left at cold code: code not compiled because it had not
     /// run when profiled (`Tuning::compile_what_ran`). Such a frame records what it runs
     /// in the interpreter in the program's profile.
     pub left_cold: u64,
+    /// Of those, the frames whose jump a dispatch guard refused (`Leave::Guard`): a stack
+    /// fault ahead or, in code compiled from a profile, less room below the stack limit
+    /// than the guard keeps (a frame over 896 entries deep) or too few entries for a
+    /// block a few branches past the target. Many of them show a workload that recurses
+    /// that deep, or takes ways the profile did not see, running interpreted.
+    pub left_at_guard: u64,
 }
 
 /// A [`JitEvm`] that owns its share of the compile service: what a node keeps per
@@ -248,12 +254,14 @@ where
         let tier = program.tier();
         let action = match run {
             CompiledRun::Action(action) => action,
-            CompiledRun::Interpret { cold } => {
+            CompiledRun::Interpret { why } => {
                 let program = program.clone();
+                let cold = why == Leave::Cold;
                 self.modes[depth] =
                     FrameMode::LeftToInterpreter { key, program: program.clone(), cold };
                 self.stats.left_to_interpreter += 1;
                 self.stats.left_cold += u64::from(cold);
+                self.stats.left_at_guard += u64::from(why == Leave::Guard);
                 return self.interpret_rest(key, &program, cold);
             }
         };

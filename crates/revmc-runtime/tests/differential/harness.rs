@@ -2,7 +2,7 @@
 
 use revmc_ir::Limits;
 use revmc_runtime::harness::Oracle;
-use revmc_runtime::harness::{ExecutionOutcome, HandOff};
+use revmc_runtime::harness::{ExecutionOutcome, Leave};
 use revmc_runtime::{
     InstructionResult, JitProgram, OptLevel, Profiling, RanBlocks, SpecId, SyncCompiler, U256,
 };
@@ -131,6 +131,12 @@ impl Case {
 
     /// Runs the case at every level and asserts agreement; returns the oracle's outcome.
     pub fn check(&self, calldata: &[u8], gas: u64) -> ExecutionOutcome {
+        self.check_reporting(calldata, gas).0
+    }
+
+    /// As [`Self::check`], with why the code compiled from what the first input ran left
+    /// the frame to the interpreter, if it did.
+    pub fn check_reporting(&self, calldata: &[u8], gas: u64) -> (ExecutionOutcome, Option<Leave>) {
         let want = self.oracle.run(calldata, gas);
         let agrees = |got: ExecutionOutcome, level: &str| {
             let ctx = || {
@@ -169,10 +175,10 @@ impl Case {
         if (profiled_on.0.as_slice(), profiled_on.1) == (calldata, gas) {
             // What the recording ran is all compiled: its input never leaves cold.
             let ctx = || format!("code {} calldata {}", hex(&self.code), hex(calldata));
-            assert_ne!(hand_off, Some(HandOff::Cold), "left cold where it ran: {}", ctx());
+            assert_ne!(hand_off, Some(Leave::Cold), "left cold where it ran: {}", ctx());
         }
         agrees(got, "O2 of what the first input ran");
-        want
+        (want, hand_off)
     }
 
     /// Checks with every gas limit from `gas_used - below` to `gas_used + 1`, where
