@@ -21,7 +21,7 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use revm::context::{Context, TxEnv};
 use revm::context_interface::result::{ExecutionResult, HaltReason};
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
-use revmc_runtime::evm::JitEvm;
+use revmc_runtime::evm::{FrameStats, JitEvm};
 use revmc_runtime::{Runtime, RuntimeConfig, Tuning};
 use revmc_testkit::contracts::{Fixtures, Scenario, Step};
 use std::process::ExitCode;
@@ -52,13 +52,19 @@ struct Run {
     ok: bool,
     /// Time over the last third of the blocks, in revm and in revmc, per workload.
     by_workload: Vec<(Duration, Duration)>,
+    /// How `JitEvm`'s frames ran, over every block.
+    frames: FrameStats,
 }
 
 /// Executes `blocks` blocks, each of every scenario's transactions over a fresh state,
 /// with revm and with `JitEvm` over `runtime`, checking that the results agree.
 fn run_blocks(runtime: &Arc<Runtime>, scenarios: &[(&str, Scenario)], blocks: usize) -> Run {
     let (cfg, block_env) = Scenario::environment();
-    let mut run = Run { ok: true, by_workload: vec![Default::default(); scenarios.len()] };
+    let mut run = Run {
+        ok: true,
+        by_workload: vec![Default::default(); scenarios.len()],
+        frames: FrameStats::default(),
+    };
     for block in 0..blocks {
         for (i, (name, scenario)) in scenarios.iter().enumerate() {
             let txs: Vec<TxEnv> = scenario.steps().iter().map(Step::tx_env).collect();
@@ -85,6 +91,7 @@ fn run_blocks(runtime: &Arc<Runtime>, scenarios: &[(&str, Scenario)], blocks: us
             if steady {
                 run.by_workload[i].1 += t.elapsed();
             }
+            run.frames += jit_evm.stats;
             if got != want {
                 println!("block {block}, {name}: results differ from revm's");
                 run.ok = false;
@@ -131,6 +138,12 @@ fn report(scenarios: &[(&str, Scenario)], blocks: usize, run: &Run) {
         let ratio = revm.as_secs_f64() / jit.as_secs_f64();
         println!("  {name:<28} revm {revm:>9.1?}  revmc {jit:>9.1?}  {ratio:.2}x");
     }
+    let f = &run.frames;
+    println!(
+        "frames over every block: {} compiled, {} interpreted; {} left to the interpreter \
+         ({} at cold code, {} at dispatch guards)",
+        f.compiled, f.interpreted, f.left_to_interpreter, f.left_cold, f.left_at_guard
+    );
 }
 
 fn main() -> ExitCode {

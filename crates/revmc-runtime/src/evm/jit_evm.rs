@@ -100,6 +100,16 @@ pub struct FrameStats {
     pub left_at_guard: u64,
 }
 
+impl std::ops::AddAssign for FrameStats {
+    fn add_assign(&mut self, other: Self) {
+        self.compiled += other.compiled;
+        self.interpreted += other.interpreted;
+        self.left_to_interpreter += other.left_to_interpreter;
+        self.left_cold += other.left_cold;
+        self.left_at_guard += other.left_at_guard;
+    }
+}
+
 /// A [`JitEvm`] that owns its share of the compile service: what a node keeps per
 /// executor thread.
 pub type RuntimeJitEvm<E> = JitEvm<E, RuntimeSource<Arc<Runtime>>>;
