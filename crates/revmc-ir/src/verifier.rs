@@ -142,7 +142,7 @@ impl<'a> Verifier<'a> {
             {
                 k
             }
-            _ => return Err(format!("guard exit {exit} is no jump left to the interpreter")),
+            _ => return Err(format!("guard exit {exit} is no jump left for a guard")),
         };
         let stored = |i: i32| {
             data.insts.iter().any(|&inst| match self.func.inst(inst) {
@@ -303,6 +303,12 @@ mod tests {
         let slot = f.append(exit, InstData::SlotGet(0)).expect("result");
         f.append(exit, InstData::StackStore(0, slot));
         verify(&f).unwrap();
+        assert!(f.to_string().contains("interpret guard jump, stack base+1"), "{f}");
+        // A guard's exit tells the runtime that a guard refused the frame.
+        let failing = Terminator::InterpretJump { stack_len, why: Leave::Failing };
+        f.blocks[exit.index()].term = failing;
+        let err = verify(&f).unwrap_err().to_string();
+        assert!(err.contains("is no jump left for a guard"), "{err}");
     }
 
     #[test]
