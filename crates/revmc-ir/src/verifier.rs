@@ -85,16 +85,16 @@ impl<'a> Verifier<'a> {
                     .map_err(|e| format!("{b}: terminator: {e}"))?;
             }
             self.check_term(&data.term).map_err(|e| format!("{b}: terminator: {e}"))?;
-            if let Terminator::InterpretJump { .. } = data.term {
-                self.check_jump_exit(b).map_err(|e| format!("{b}: terminator: {e}"))?;
+            if let Terminator::InterpretJump { why, .. } = data.term {
+                self.check_jump_exit(b, why).map_err(|e| format!("{b}: terminator: {e}"))?;
             }
         }
         Ok(())
     }
 
-    /// `b`, an `interpret jump`, is reached only as the default or the guard's exit of
-    /// dispatch switches.
-    fn check_jump_exit(&self, b: Block) -> Result<(), String> {
+    /// `b`, an `interpret jump` for `why`, is reached only as the default or (for
+    /// [`Leave::Guard`] only) the guard's exit of dispatch switches.
+    fn check_jump_exit(&self, b: Block, why: Leave) -> Result<(), String> {
         for &p in &self.preds[b.index()] {
             let Terminator::Switch { value, cases, default, guard } = &self.func.block(p).term
             else {
@@ -103,6 +103,9 @@ impl<'a> Verifier<'a> {
             let exit = guard.as_ref().map(|g| g.exit);
             if (*default != b && exit != Some(b)) || cases.iter().any(|&(_, c)| c == b) {
                 return Err(format!("a case of {p}'s switch, not its default"));
+            }
+            if (exit == Some(b)) != (why == Leave::Guard) {
+                return Err(format!("left for {why:?} from {p}, whose guard exit it is not"));
             }
             if !self.is_dispatch(*value) {
                 return Err(format!("the default of {p}'s switch over no recorded jump target"));
@@ -254,12 +257,18 @@ mod tests {
         f.terminate(entry, Terminator::Jump(d));
         let target = f.append(d, InstData::JumpTarget).expect("result");
         let jump_exit = Terminator::InterpretJump { stack_len: Height::Abs(0), why: Leave::Cold };
-        f.terminate(exit, jump_exit);
+        f.terminate(exit, jump_exit.clone());
         f.terminate(
             d,
             Terminator::Switch { value: target, cases: vec![], default: exit, guard: None },
         );
         verify(&f).unwrap();
+        // A default does not leave for a guard: only a guard's exit does.
+        let guard_exit = Terminator::InterpretJump { stack_len: Height::Abs(0), why: Leave::Guard };
+        f.terminate(exit, guard_exit);
+        let err = verify(&f).unwrap_err().to_string();
+        assert!(err.contains("whose guard exit it is not"), "{err}");
+        f.terminate(exit, jump_exit);
         // The same exit reached by a plain jump reads a target nothing recorded there.
         f.terminate(entry, Terminator::Jump(exit));
         let err = verify(&f).unwrap_err().to_string();
