@@ -28,7 +28,7 @@ use core::mem::{offset_of, size_of};
 pub type Word = revm_interpreter::primitives::U256;
 
 /// Version of this ABI. Part of every cache key; bump it on any change to this file.
-pub const ABI_VERSION: u32 = 9;
+pub const ABI_VERSION: u32 = 10;
 
 /// The EVM stack limit.
 pub const STACK_LIMIT: usize = 1024;
@@ -562,7 +562,11 @@ mod tests {
         }
         assert_eq!(interpret_exit(INTERPRET), Some((Leave::Failing, false)));
         assert_eq!(interpret_exit(INTERPRET_COLD), Some((Leave::Cold, false)));
-        assert_eq!(interpret_exit(InstructionResult::Stop as u8), None);
+        // No result of revm's shares a code with a leave.
+        for code in 0..=u8::MAX {
+            let result = exit_code_to_result(code);
+            assert!(result.is_none() || interpret_exit(code).is_none(), "{result:?}");
+        }
     }
 
     #[test]

@@ -104,8 +104,11 @@ impl<'a> Verifier<'a> {
             if (*default != b && exit != Some(b)) || cases.iter().any(|&(_, c)| c == b) {
                 return Err(format!("a case of {p}'s switch, not its default"));
             }
-            if (exit == Some(b)) != (why == Leave::Guard) {
-                return Err(format!("left for {why:?} from {p}, whose guard exit it is not"));
+            if exit == Some(b) && why != Leave::Guard {
+                return Err(format!("the guard exit of {p}'s switch left for {why:?}"));
+            }
+            if exit != Some(b) && why == Leave::Guard {
+                return Err(format!("left for a guard from {p}, whose guard exit it is not"));
             }
             if !self.is_dispatch(*value) {
                 return Err(format!("the default of {p}'s switch over no recorded jump target"));

@@ -354,7 +354,8 @@ pub enum Terminator {
     /// runtime checks the target as JUMP does, halting with `InvalidJump` unless it is a
     /// JUMPDEST, and runs the rest of the frame in revm's interpreter from there. It is
     /// the default of a dispatch switch whose cases for the JUMPDESTs left to the
-    /// interpreter were dropped (`passes/jump_exits.rs`): one exit for all of them.
+    /// interpreter were dropped (`passes/jump_exits.rs`): one exit for all of them; or
+    /// the exit of a dispatch's guard ([`DispatchGuard`], for [`Leave::Guard`]).
     InterpretJump {
         /// Live stack height.
         stack_len: Height,
@@ -375,7 +376,7 @@ pub enum Leave {
     Cold,
     /// A dispatch guard refused the frame's stack height (`passes/stack_bounds.rs`): a
     /// stack fault lies ahead or, in code compiled from a profile, the frame has less
-    /// room than the guard keeps or more entries than a block past the case needs, on a
+    /// room than the guard keeps or fewer entries than a block past the case reads, on a
     /// way the profile may not have seen.
     Guard,
 }

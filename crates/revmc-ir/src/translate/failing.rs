@@ -92,7 +92,8 @@ fn failing_blocks(func: &Function) -> Vec<bool> {
             ),
             // What the interpreter runs after leaving is not known here. A guard's exit
             // (`Leave::Guard`) runs one of its switch's cases, whose blocks could decide,
-            // but ending well is the safe side: it only keeps a dispatch compiled.
+            // but ending well is the safe side: it only keeps the blocks that make the
+            // unresolved jump compiled.
             Terminator::Suspend { .. }
             | Terminator::Interpret { .. }
             | Terminator::InterpretJump { .. } => true,
