@@ -14,15 +14,15 @@
 //! interpreter at its target, with the dispatch's slots written to the stack array, where
 //! revm halts exactly as the check would have (or, for a check that was conservative,
 //! runs on). Compiled from a profile, a guard also asks for what the code a few branches
-//! past its case checks, and for headroom ([`GUARD_HEADROOM`]). Then it follows the base through the function: a forward
-//! data-flow of an interval per block holding every base the block is entered with, from
-//! the entry (base 0). A static-shape block hands over a known height; a section that
-//! passes its checks narrows the interval to the bases they allow; a guarded case is
-//! entered with the bases its bounds accept; `adjust_base`, and a dynamic-shape CALL or
-//! CREATE (whose result replaces its operands), move it. Every base lies in
-//! `0..=STACK_LIMIT`: a check that fails halts, so no frame continues with a base outside
-//! its stack. A check whose bounds hold for every base of the interval at its section
-//! is dropped, and a section left without checks is a plain `charge_gas`. The halt a
+//! past its case checks, and for headroom ([`GUARD_HEADROOM`]). Then it follows the base
+//! through the function: a forward data-flow of an interval per block holding every base
+//! the block is entered with, from the entry (base 0). A static-shape block hands over a
+//! known height; a section that passes its checks narrows the interval to the bases they
+//! allow; a guarded case is entered with the bases its bounds accept; `adjust_base`, and
+//! a dynamic-shape CALL or CREATE (whose result replaces its operands), move it. Every
+//! base lies in `0..=STACK_LIMIT`: a check that fails halts, so no frame continues with a
+//! base outside its stack. A check whose bounds hold for every base of the interval at
+//! its section is dropped, and a section left without checks is a plain `charge_gas`. The halt a
 //! dropped check would have chosen never happens, so nothing observable changes.
 //!
 //! Cycles through which the base keeps moving would grow an interval one step per turn;

@@ -53,8 +53,8 @@ enum FrameMode {
     Compiled { key: RuntimeCacheKey, program: Arc<CompiledProgram>, resume_at: u64 },
     /// Compiled until its code left the rest of the frame to the interpreter (a path
     /// that can only fail, a jump its guard refused, or `cold` code, which did not run
-    /// when the program was profiled); reported as compiled when it ends. A `cold` frame of a program with a
-    /// profile records what it runs there (`widen.rs`).
+    /// when the program was profiled); reported as compiled when it ends. A `cold` frame
+    /// of a program with a profile records what it runs there (`widen.rs`).
     LeftToInterpreter { key: RuntimeCacheKey, program: Arc<CompiledProgram>, cold: bool },
 }
 
@@ -102,11 +102,13 @@ pub struct FrameStats {
 
 impl std::ops::AddAssign for FrameStats {
     fn add_assign(&mut self, other: Self) {
-        self.compiled += other.compiled;
-        self.interpreted += other.interpreted;
-        self.left_to_interpreter += other.left_to_interpreter;
-        self.left_cold += other.left_cold;
-        self.left_at_guard += other.left_at_guard;
+        // Destructured, so that a new count cannot be left out of the sum.
+        let Self { compiled, interpreted, left_to_interpreter, left_cold, left_at_guard } = other;
+        self.compiled += compiled;
+        self.interpreted += interpreted;
+        self.left_to_interpreter += left_to_interpreter;
+        self.left_cold += left_cold;
+        self.left_at_guard += left_at_guard;
     }
 }
 
