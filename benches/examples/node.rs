@@ -5,7 +5,7 @@
 //! from a configuration document and the runtime's metrics exported for Prometheus.
 //!
 //! `cargo run --release -p revmc-bench --example node [-- --blocks N] [--uniswap] [--only NAME]
-//! [--then NAME] [--profile-widenings N]`
+//! [--then NAME] [--profile-widenings N] [--compile-nice N]`
 //!
 //! With `--then NAME`, the same runtime then runs `N` blocks of workload `NAME`: a workload
 //! that moves on to other functions of code already optimized from what ran, and prints
@@ -52,6 +52,11 @@ struct Run {
     ok: bool,
     /// Time over the last third of the blocks, in revm and in revmc, per workload.
     by_workload: Vec<(Duration, Duration)>,
+    /// Time over every block, in revm and in revmc, including the first ones, which run
+    /// while the code compiles in the background: where compile threads compete for cores.
+    every_block: (Duration, Duration),
+    /// The longest block, in revm and in revmc.
+    slowest_block: (Duration, Duration),
     /// How `JitEvm`'s frames ran, over every block.
     frames: FrameStats,
 }
@@ -64,6 +69,7 @@ fn run_blocks(runtime: &Arc<Runtime>, scenarios: &[(&str, Scenario)], blocks: us
         ok: true,
         by_workload: vec![Default::default(); scenarios.len()],
         frames: FrameStats::default(),
+        ..Run::default()
     };
     for block in 0..blocks {
         for (i, (name, scenario)) in scenarios.iter().enumerate() {
@@ -77,20 +83,26 @@ fn run_blocks(runtime: &Arc<Runtime>, scenarios: &[(&str, Scenario)], blocks: us
             let mut revm_evm = context().build_mainnet();
             let t = Instant::now();
             let want = execute_block(&mut revm_evm, txs.clone());
+            let revm_time = t.elapsed();
             // Timed over the last third of the blocks: the steady state, once hot code is
             // compiled (the first blocks run interpreted while it compiles).
             let steady = block >= blocks - blocks / 3;
             if steady {
-                run.by_workload[i].0 += t.elapsed();
+                run.by_workload[i].0 += revm_time;
             }
 
             // The swap: the same EVM, wrapped, sharing the node's runtime.
             let mut jit_evm = JitEvm::with_runtime(context().build_mainnet(), runtime.clone());
             let t = Instant::now();
             let got = execute_block(&mut jit_evm, txs);
+            let jit_time = t.elapsed();
             if steady {
-                run.by_workload[i].1 += t.elapsed();
+                run.by_workload[i].1 += jit_time;
             }
+            run.every_block.0 += revm_time;
+            run.every_block.1 += jit_time;
+            run.slowest_block.0 = run.slowest_block.0.max(revm_time);
+            run.slowest_block.1 = run.slowest_block.1.max(jit_time);
             run.frames += jit_evm.stats;
             if got != want {
                 println!("block {block}, {name}: results differ from revm's");
@@ -138,6 +150,11 @@ fn report(scenarios: &[(&str, Scenario)], blocks: usize, run: &Run) {
         let ratio = revm.as_secs_f64() / jit.as_secs_f64();
         println!("  {name:<28} revm {revm:>9.1?}  revmc {jit:>9.1?}  {ratio:.2}x");
     }
+    let ((revm_all, jit_all), (revm_max, jit_max)) = (run.every_block, run.slowest_block);
+    println!(
+        "every block: revm {revm_all:.1?} (slowest {revm_max:.1?}), revmc {jit_all:.1?} \
+         (slowest {jit_max:.1?})"
+    );
     let f = &run.frames;
     println!(
         "frames over every block: {} compiled, {} interpreted; {} left to the interpreter \
@@ -157,6 +174,13 @@ fn main() -> ExitCode {
 
     let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
     let mut tuning: Tuning = serde_json::from_str(CONFIG).expect("a valid configuration");
+    if let Some(n) = value("--compile-nice") {
+        let Ok(n) = n.parse() else {
+            eprintln!("--compile-nice: not a number from 0 to 19: {n}");
+            return ExitCode::from(2);
+        };
+        tuning.compile_nice = n;
+    }
     if let Some(n) = value("--profile-widenings") {
         let Ok(n) = n.parse() else {
             eprintln!("--profile-widenings: not a number from 0 to 255: {n}");

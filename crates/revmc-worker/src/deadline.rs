@@ -1,11 +1,13 @@
 //! Compile deadlines: each worker compiles on a compile thread of its own and waits for it
-//! at most the job's deadline. A compilation past it is abandoned: its thread is left to
+//! until the thread has used the job's deadline in CPU time (wall time where threads have
+//! no CPU clock; `priority.rs` says why). A compilation past it is abandoned: its thread is left to
 //! finish (LLVM cannot be interrupted; the translator's limits bound the work) and exit,
 //! the job fails with [`CompileError::Timeout`], and the worker takes the next job on a
 //! fresh compile thread. At most as many abandoned threads as workers run at once, so a
 //! flood of hostile code can take at most twice the pool's threads; past that bound a
 //! worker waits for one to finish before it starts another compilation.
 
+use crate::priority::{ThreadClock, lower_current_thread};
 use crate::{CompileError, CompileJob, CompilePhases, Compiled, catch_compile_panic, compilers};
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded, unbounded};
 use revmc_ir::Limits;
@@ -26,6 +28,8 @@ pub(crate) struct CompileThreads {
     limits: Limits,
     recycle_threshold: usize,
     dump_dir: Option<std::path::PathBuf>,
+    /// Added to each compile thread's nice value (`priority.rs`).
+    nice: u8,
     /// Abandoned threads still running, and the bound on them.
     abandoned: Mutex<usize>,
     finished: Condvar,
@@ -34,10 +38,12 @@ pub(crate) struct CompileThreads {
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// A worker's compile thread: where its jobs go, and the flag set when it is abandoned.
+/// A worker's compile thread: where its jobs go, the flag set when it is abandoned, and
+/// its CPU clock.
 struct CompileThread {
     jobs: Sender<Request>,
     abandoned: Arc<AtomicBool>,
+    clock: Option<ThreadClock>,
 }
 
 thread_local! {
@@ -50,11 +56,13 @@ impl CompileThreads {
         recycle_threshold: usize,
         max_abandoned: usize,
         dump_dir: Option<std::path::PathBuf>,
+        nice: u8,
     ) -> Self {
         Self {
             limits,
             recycle_threshold,
             dump_dir,
+            nice,
             abandoned: Mutex::new(0),
             finished: Condvar::new(),
             max_abandoned: max_abandoned.max(1),
@@ -66,9 +74,12 @@ impl CompileThreads {
         let (jobs, requests) = unbounded::<Request>();
         let abandoned = Arc::new(AtomicBool::new(false));
         let (threads, flag) = (self.clone(), abandoned.clone());
+        let (clock_tx, clock_rx) = bounded(1);
         let handle = std::thread::Builder::new()
             .name("revmc-compile".into())
             .spawn(move || {
+                lower_current_thread(threads.nice);
+                let _ = clock_tx.send(ThreadClock::current());
                 for (job, reply) in requests {
                     let outcome = catch_compile_panic(|| {
                         let (result, recycled) = compilers::compile(
@@ -102,10 +113,12 @@ impl CompileThreads {
             })
             .ok()?;
         self.handles.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
-        Some(CompileThread { jobs, abandoned })
+        let clock = clock_rx.recv().ok().flatten();
+        Some(CompileThread { jobs, abandoned, clock })
     }
 
-    /// Compiles `job` on this worker's compile thread, waiting at most `deadline`.
+    /// Compiles `job` on this worker's compile thread, until the thread has used
+    /// `deadline` of CPU time for it.
     pub(crate) fn compile(self: &Arc<Self>, job: &CompileJob, deadline: Duration) -> Outcome {
         {
             let n = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
@@ -128,11 +141,25 @@ impl CompileThreads {
             let (reply, outcome) = bounded(1);
             // The compile thread needs the job, not its notifier (which stays here).
             let request = job.clone_for_compile();
+            let used = || thread.clock.and_then(|c| c.used());
+            let start = used();
             if thread.jobs.send((request, reply)).is_err() {
                 *slot = None;
                 return (Err(CompileError::Panicked("the compile thread exited".into())), false);
             }
-            match outcome.recv_timeout(deadline) {
+            let mut waited = outcome.recv_timeout(deadline);
+            // Until the thread has used the deadline in CPU time: time it spent waiting
+            // for a core is not the compilation's.
+            while let (Err(RecvTimeoutError::Timeout), Some(start), Some(now)) =
+                (&waited, start, used())
+            {
+                let left = deadline.saturating_sub(now.saturating_sub(start));
+                if left.is_zero() {
+                    break;
+                }
+                waited = outcome.recv_timeout(left);
+            }
+            match waited {
                 Ok(outcome) => outcome,
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(thread) = slot.take() {

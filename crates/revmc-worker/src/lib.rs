@@ -18,6 +18,7 @@ mod job;
 mod notifier;
 mod panic;
 mod pool;
+mod priority;
 mod process;
 mod sync;
 

@@ -42,6 +42,10 @@ pub struct WorkerConfig {
     /// at `optimizing_deadline` (`None`: on the worker's compile thread, abandoned at the
     /// deadline but run to its end). See the `process` module.
     pub optimizing_process: Option<crate::CompileProcess>,
+    /// Added to the nice value of the worker and compile threads (and so of the child
+    /// processes they start), so that they yield to execution when cores are short; their
+    /// deadlines count CPU time (the `priority` module). 0: the starting thread's priority.
+    pub nice: u8,
 }
 
 impl Default for WorkerConfig {
@@ -56,6 +60,7 @@ impl Default for WorkerConfig {
             max_pending: usize::MAX,
             optimizing_process: None,
             dump_dir: None,
+            nice: 0,
         }
     }
 }
@@ -144,7 +149,12 @@ impl WorkerPool {
                 .num_threads(config.threads)
                 .spawn_handler(|thread| {
                     let name = format!("revmc-worker-{}", thread.index());
-                    handles.push(std::thread::Builder::new().name(name).spawn(|| thread.run())?);
+                    let nice = config.nice;
+                    let run = move || {
+                        crate::priority::lower_current_thread(nice);
+                        thread.run()
+                    };
+                    handles.push(std::thread::Builder::new().name(name).spawn(run)?);
                     Ok(())
                 })
                 .build()?;
@@ -169,6 +179,7 @@ impl WorkerPool {
                 config.recycle_threshold,
                 config.threads,
                 config.dump_dir.clone(),
+                config.nice,
             )),
             dump_dir: config.dump_dir,
             optimizing_process: config.optimizing_process,

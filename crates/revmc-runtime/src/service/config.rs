@@ -118,12 +118,22 @@ pub struct Tuning {
     /// a whole compilation, and needs frames that left the code at blocks that had not
     /// run to use `tier_up_gas` first. 0 compiles whole at once.
     pub profile_widenings: u8,
-    /// Deadline of a first-tier compilation: past it the compilation is abandoned, the
-    /// key is refused as `Timeout` (for 10 minutes) and the worker moves on (0: none).
+    /// Added to the nice value of the compile threads (and of compile child processes),
+    /// 0 to 19: where cores are short they take what execution leaves, instead of half a
+    /// core from a block for as long as LLVM runs. Their deadlines count the compile
+    /// thread's CPU time, so waiting for a core never times a compilation out (Linux;
+    /// elsewhere threads keep the process's priority and deadlines are wall time). 0: the
+    /// priority of the thread that starts the runtime.
+    pub compile_nice: u8,
+    /// Deadline of a first-tier compilation, in the compile thread's CPU time: past it the
+    /// compilation is abandoned, the key is refused as `Timeout` (for 10 minutes) and the
+    /// worker moves on (0: none).
     #[serde(with = "humantime_serde")]
     pub compile_deadline: Duration,
     /// Deadline of optimizing and AOT compilations, which take longer (up to 15 s for the
-    /// largest real contracts here, `docs/compile-cost.md`) (0: none).
+    /// largest real contracts here, `docs/compile-cost.md`) (0: none). CPU time, as
+    /// `compile_deadline`, but for a compile child process (`optimizing_compile_process`),
+    /// killed at this much wall time.
     #[serde(with = "humantime_serde")]
     pub optimizing_compile_deadline: Duration,
     /// Optimization level of AOT compilations.
@@ -178,6 +188,7 @@ impl Default for Tuning {
             interpret_failing_paths: true,
             compile_what_ran: true,
             profile_widenings: 2,
+            compile_nice: 10,
             compile_deadline: Duration::from_secs(2),
             optimizing_compile_deadline: Duration::from_secs(60),
             aot_opt_level: OptLevel::O3,
@@ -218,6 +229,9 @@ pub enum ConfigError {
     /// `optimizing_compile_process` names a path with no file.
     #[error("tuning.optimizing_compile_process {0} is not a file")]
     CompileProcessMissing(PathBuf),
+    /// `compile_nice` past the largest nice value.
+    #[error("tuning.compile_nice {0} is above 19, the lowest priority")]
+    NiceOutOfRange(u8),
 }
 
 impl Tuning {
@@ -230,6 +244,9 @@ impl Tuning {
             && first > self.jit_opt_level
         {
             return Err(ConfigError::TiersInverted { first, optimizing: self.jit_opt_level });
+        }
+        if self.compile_nice > 19 {
+            return Err(ConfigError::NiceOutOfRange(self.compile_nice));
         }
         if let Some(dir) = &self.dump_dir
             && dir.exists()

@@ -69,6 +69,7 @@ impl Runtime {
             deadline: duration_unless_zero(tuning.compile_deadline),
             optimizing_deadline: duration_unless_zero(tuning.optimizing_compile_deadline),
             dump_dir: tuning.dump_dir.clone(),
+            nice: tuning.compile_nice,
             optimizing_process: tuning.optimizing_compile_process.clone(),
         };
         let build = artifact_build(&tuning, &worker.limits);

@@ -25,8 +25,13 @@ pub fn job(n: u8, code: Vec<u8>, level: OptLevel) -> CompileJob {
 
 /// A program of a few kilobytes of arithmetic: tens of milliseconds or more to compile.
 pub fn slow_code() -> Vec<u8> {
+    arithmetic(1500)
+}
+
+/// A program of `n` arithmetic instructions on constants.
+pub fn arithmetic(n: u32) -> Vec<u8> {
     let mut code = vec![0x60, 1];
-    for i in 0..1500u32 {
+    for i in 0..n {
         code.extend([0x60, i as u8, [0x01, 0x02, 0x04, 0x06, 0x0a][i as usize % 5]]);
     }
     code.push(0x00);
