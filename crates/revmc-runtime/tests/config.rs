@@ -41,6 +41,10 @@ fn invalid_tunings_are_refused_with_the_field_named() {
     let dump = Tuning { dump_dir: Some(file.path().to_path_buf()), ..tuning() };
     let err = start(dump).unwrap_err();
     assert!(err.to_string().contains("tuning.dump_dir"), "{err}");
+    let err = start(Tuning { compile_nice: 20, ..tuning() }).unwrap_err();
+    assert!(matches!(err, RuntimeError::Config(ConfigError::NiceOutOfRange(20))), "{err}");
+    assert!(err.to_string().contains("tuning.compile_nice"), "{err}");
+    assert!(Tuning { compile_nice: 19, ..tuning() }.validate().is_ok());
     let aot = RuntimeConfig { mode: revmc_runtime::CompileMode::Aot, ..Default::default() };
     assert!(matches!(Runtime::new(aot), Err(RuntimeError::Config(ConfigError::AotWithoutStore))));
     // A compile process given by a path that names no file; a bare name is found in

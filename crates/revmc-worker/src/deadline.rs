@@ -7,7 +7,7 @@
 //! flood of hostile code can take at most twice the pool's threads; past that bound a
 //! worker waits for one to finish before it starts another compilation.
 
-use crate::priority::{ThreadClock, lower_current_thread};
+use crate::priority::{ThreadClock, set_current_thread_nice};
 use crate::{CompileError, CompileJob, CompilePhases, Compiled, catch_compile_panic, compilers};
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded, unbounded};
 use revmc_ir::Limits;
@@ -28,8 +28,8 @@ pub(crate) struct CompileThreads {
     limits: Limits,
     recycle_threshold: usize,
     dump_dir: Option<std::path::PathBuf>,
-    /// Added to each compile thread's nice value (`priority.rs`).
-    nice: u8,
+    /// Each compile thread's nice value (`priority.rs`; `None`: its starter's).
+    nice: Option<i32>,
     /// Abandoned threads still running, and the bound on them.
     abandoned: Mutex<usize>,
     finished: Condvar,
@@ -56,7 +56,7 @@ impl CompileThreads {
         recycle_threshold: usize,
         max_abandoned: usize,
         dump_dir: Option<std::path::PathBuf>,
-        nice: u8,
+        nice: Option<i32>,
     ) -> Self {
         Self {
             limits,
@@ -78,7 +78,7 @@ impl CompileThreads {
         let handle = std::thread::Builder::new()
             .name("revmc-compile".into())
             .spawn(move || {
-                lower_current_thread(threads.nice);
+                set_current_thread_nice(threads.nice);
                 let _ = clock_tx.send(ThreadClock::current());
                 for (job, reply) in requests {
                     let outcome = catch_compile_panic(|| {

@@ -141,6 +141,9 @@ impl WorkerPool {
         results: Sender<WorkerResult>,
     ) -> Result<Self, rayon::ThreadPoolBuildError> {
         let mut handles = Vec::with_capacity(config.threads);
+        // Relative to this thread: a thread started by a worker is set to it, not lowered
+        // again from the worker's.
+        let nice = crate::priority::lowered_from_current(config.nice);
         let pool = if config.threads == 0 {
             None
         } else {
@@ -149,9 +152,8 @@ impl WorkerPool {
                 .num_threads(config.threads)
                 .spawn_handler(|thread| {
                     let name = format!("revmc-worker-{}", thread.index());
-                    let nice = config.nice;
                     let run = move || {
-                        crate::priority::lower_current_thread(nice);
+                        crate::priority::set_current_thread_nice(nice);
                         thread.run()
                     };
                     handles.push(std::thread::Builder::new().name(name).spawn(run)?);
@@ -179,7 +181,7 @@ impl WorkerPool {
                 config.recycle_threshold,
                 config.threads,
                 config.dump_dir.clone(),
-                config.nice,
+                nice,
             )),
             dump_dir: config.dump_dir,
             optimizing_process: config.optimizing_process,

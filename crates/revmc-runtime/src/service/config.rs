@@ -122,8 +122,9 @@ pub struct Tuning {
     /// 0 to 19: where cores are short they take what execution leaves, instead of half a
     /// core from a block for as long as LLVM runs. Their deadlines count the compile
     /// thread's CPU time, so waiting for a core never times a compilation out (Linux;
-    /// elsewhere threads keep the process's priority and deadlines are wall time). 0: the
-    /// priority of the thread that starts the runtime.
+    /// elsewhere threads keep the process's priority and deadlines are wall time). Relative
+    /// to the thread that starts the workers (the runtime's, or the one that enables a
+    /// disabled runtime). 0: that thread's priority.
     pub compile_nice: u8,
     /// Deadline of a first-tier compilation, in the compile thread's CPU time: past it the
     /// compilation is abandoned, the key is refused as `Timeout` (for 10 minutes) and the
