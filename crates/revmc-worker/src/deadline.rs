@@ -1,13 +1,14 @@
 //! Compile deadlines: each worker compiles on a compile thread of its own and waits for it
-//! until the thread has used the job's deadline in CPU time (wall time where threads have
-//! no CPU clock; `priority.rs` says why). A compilation past it is abandoned: its thread is left to
+//! until the thread has worked the job's deadline (time it waits for a core left out:
+//! `work_clock.rs`). A compilation past it is abandoned: its thread is left to
 //! finish (LLVM cannot be interrupted; the translator's limits bound the work) and exit,
 //! the job fails with [`CompileError::Timeout`], and the worker takes the next job on a
 //! fresh compile thread. At most as many abandoned threads as workers run at once, so a
 //! flood of hostile code can take at most twice the pool's threads; past that bound a
 //! worker waits for one to finish before it starts another compilation.
 
-use crate::priority::{ThreadClock, set_current_thread_nice};
+use crate::priority::set_current_thread_nice;
+use crate::work_clock::{WorkClock, recv_within};
 use crate::{CompileError, CompileJob, CompilePhases, Compiled, catch_compile_panic, compilers};
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded, unbounded};
 use revmc_ir::Limits;
@@ -39,11 +40,11 @@ pub(crate) struct CompileThreads {
 }
 
 /// A worker's compile thread: where its jobs go, the flag set when it is abandoned, and
-/// its CPU clock.
+/// what it has worked.
 struct CompileThread {
     jobs: Sender<Request>,
     abandoned: Arc<AtomicBool>,
-    clock: Option<ThreadClock>,
+    clock: Option<WorkClock>,
 }
 
 thread_local! {
@@ -79,7 +80,7 @@ impl CompileThreads {
             .name("revmc-compile".into())
             .spawn(move || {
                 set_current_thread_nice(threads.nice);
-                let _ = clock_tx.send(ThreadClock::current());
+                let _ = clock_tx.send(WorkClock::current_thread());
                 for (job, reply) in requests {
                     let outcome = catch_compile_panic(|| {
                         let (result, recycled) = compilers::compile(
@@ -117,8 +118,8 @@ impl CompileThreads {
         Some(CompileThread { jobs, abandoned, clock })
     }
 
-    /// Compiles `job` on this worker's compile thread, until the thread has used
-    /// `deadline` of CPU time for it.
+    /// Compiles `job` on this worker's compile thread, until the thread has worked
+    /// `deadline` on it.
     pub(crate) fn compile(self: &Arc<Self>, job: &CompileJob, deadline: Duration) -> Outcome {
         {
             let n = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
@@ -141,24 +142,11 @@ impl CompileThreads {
             let (reply, outcome) = bounded(1);
             // The compile thread needs the job, not its notifier (which stays here).
             let request = job.clone_for_compile();
-            let used = || thread.clock.and_then(|c| c.used());
-            let start = used();
             if thread.jobs.send((request, reply)).is_err() {
                 *slot = None;
                 return (Err(CompileError::Panicked("the compile thread exited".into())), false);
             }
-            let mut waited = outcome.recv_timeout(deadline);
-            // Until the thread has used the deadline in CPU time: time it spent waiting
-            // for a core is not the compilation's.
-            while let (Err(RecvTimeoutError::Timeout), Some(start), Some(now)) =
-                (&waited, start, used())
-            {
-                let left = deadline.saturating_sub(now.saturating_sub(start));
-                if left.is_zero() {
-                    break;
-                }
-                waited = outcome.recv_timeout(left);
-            }
+            let waited = recv_within(&outcome, deadline, thread.clock.as_ref());
             match waited {
                 Ok(outcome) => outcome,
                 Err(RecvTimeoutError::Timeout) => {

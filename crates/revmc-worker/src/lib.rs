@@ -21,6 +21,7 @@ mod pool;
 mod priority;
 mod process;
 mod sync;
+mod work_clock;
 
 pub use compile::{compile_aot, compile_jit};
 pub use error::CompileError;

@@ -44,7 +44,8 @@ pub struct WorkerConfig {
     pub optimizing_process: Option<crate::CompileProcess>,
     /// Added to the nice value of the worker and compile threads (and so of the child
     /// processes they start), so that they yield to execution when cores are short; their
-    /// deadlines count CPU time (the `priority` module). 0: the starting thread's priority.
+    /// deadlines leave out the time they wait for a core (the `priority` and `work_clock`
+    /// modules). 0: the starting thread's priority.
     pub nice: u8,
 }
 

@@ -74,8 +74,9 @@ const MAX_OBJECT: usize = 64 << 20;
 const STDERR_TAIL: usize = 2048;
 
 /// Compiles `code` for `spec` in a child process and links the object into `compiler` as
-/// a function named after `symbol_name`. Past the deadline the child and everything it
-/// started are killed: [`CompileError::Timeout`].
+/// a function named after `symbol_name`. Once the child has worked the deadline (time it
+/// waits for a core left out: `work_clock.rs`), it and everything it started are killed:
+/// [`CompileError::Timeout`].
 pub(crate) fn compile_in_child(
     child: InChild<'_>,
     compiler: &mut JitCompiler,
@@ -134,11 +135,15 @@ pub(crate) fn compile_in_child(
         .name("revmc-compile-stderr".into())
         .spawn(move || stderr_tail(stderr))
         .map_err(|e| failed("thread", &e))?;
+    // The child's work, as a compile thread's: waiting for a core does not count.
+    let clock = crate::work_clock::WorkClock::of_process(process.id());
     let reply = match child.deadline {
-        Some(after) => rx.recv_timeout(after).map_err(|e| match e {
-            crossbeam_channel::RecvTimeoutError::Timeout => CompileError::Timeout { after },
-            crossbeam_channel::RecvTimeoutError::Disconnected => failed("reply", &e),
-        }),
+        Some(after) => {
+            crate::work_clock::recv_within(&rx, after, clock.as_ref()).map_err(|e| match e {
+                crossbeam_channel::RecvTimeoutError::Timeout => CompileError::Timeout { after },
+                crossbeam_channel::RecvTimeoutError::Disconnected => failed("reply", &e),
+            })
+        }
         None => rx.recv().map_err(|e| failed("reply", &e)),
     };
     // Done with the child either way: a complete reply needs nothing more from it.

@@ -120,21 +120,22 @@ pub struct Tuning {
     pub profile_widenings: u8,
     /// Added to the nice value of the compile threads (and of compile child processes),
     /// 0 to 19: where cores are short they take what execution leaves, instead of half a
-    /// core from a block for as long as LLVM runs. Their deadlines count the compile
-    /// thread's CPU time, so waiting for a core never times a compilation out (Linux;
-    /// elsewhere threads keep the process's priority and deadlines are wall time). Relative
+    /// core from a block for as long as LLVM runs. Their deadlines leave out the time they
+    /// wait for a core, so that waiting never times a compilation out (Linux; elsewhere
+    /// threads keep the process's priority and deadlines are wall time). Relative
     /// to the thread that starts the workers (the runtime's, or the one that enables a
     /// disabled runtime). 0: that thread's priority.
     pub compile_nice: u8,
-    /// Deadline of a first-tier compilation, in the compile thread's CPU time: past it the
+    /// Deadline of a first-tier compilation, in the time the compile thread works on it
+    /// (its CPU time, and time it is blocked; not time it waits for a core): past it the
     /// compilation is abandoned, the key is refused as `Timeout` (for 10 minutes) and the
     /// worker moves on (0: none).
     #[serde(with = "humantime_serde")]
     pub compile_deadline: Duration,
     /// Deadline of optimizing and AOT compilations, which take longer (up to 15 s for the
-    /// largest real contracts here, `docs/compile-cost.md`) (0: none). CPU time, as
-    /// `compile_deadline`, but for a compile child process (`optimizing_compile_process`),
-    /// killed at this much wall time.
+    /// largest real contracts here, `docs/compile-cost.md`) (0: none). Counted as
+    /// `compile_deadline` is, for a compile child process (`optimizing_compile_process`)
+    /// too.
     #[serde(with = "humantime_serde")]
     pub optimizing_compile_deadline: Duration,
     /// Optimization level of AOT compilations.
