@@ -222,12 +222,15 @@ fn main() -> ExitCode {
         let after = runtime.stats();
         let optimizing =
             |s: &revmc_runtime::RuntimeStats| s.compile_time - s.first_tier_compile_time;
+        let optimizing_cpu =
+            |s: &revmc_runtime::RuntimeStats| s.compile_cpu_time - s.first_tier_compile_cpu_time;
         println!(
             "compiled again after the move: {} from widened profiles, {} whole; optimizing \
-             tier {:.2?} of compile time since",
+             tier {:.2?} of compile time since ({:.2?} of CPU)",
             after.recompiled_widened - before.recompiled_widened,
             after.recompiled_whole - before.recompiled_whole,
             optimizing(&after) - optimizing(&before),
+            optimizing_cpu(&after) - optimizing_cpu(&before),
         );
         ok &= run.ok;
     }

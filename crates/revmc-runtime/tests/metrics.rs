@@ -53,6 +53,11 @@ fn lookups_compilations_and_sizes_are_published() {
     assert_eq!(counter("revmc_compilations_total", &compiled), 1);
     assert_eq!(gauge("revmc_resident_entries"), 1.0);
     assert_eq!(gauge("revmc_resident_bytes"), rt.stats().jit_code_bytes as f64);
+    let cpu = |tier| counter("revmc_compile_cpu_microseconds_total", &[("tier", tier)]);
+    let s = rt.stats();
+    assert_eq!(cpu("optimized"), s.compile_cpu_time.as_micros() as u64);
+    assert_eq!(cpu("first"), 0);
+    assert!(cfg!(not(target_os = "linux")) || cpu("optimized") > 0, "{s:?}");
     match find(&values, "revmc_compile_seconds", &compiled) {
         DebugValue::Histogram(samples) => {
             assert_eq!(samples.len(), 1);

@@ -8,7 +8,7 @@
 //! worker waits for one to finish before it starts another compilation.
 
 use crate::priority::set_current_thread_nice;
-use crate::work_clock::{WorkClock, recv_within};
+use crate::work_clock::{WorkClock, cpu_of, recv_within};
 use crate::{CompileError, CompileJob, CompilePhases, Compiled, catch_compile_panic, compilers};
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded, unbounded};
 use revmc_ir::Limits;
@@ -18,8 +18,20 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// A compilation's outcome and whether the compiler was recycled for it.
-pub(crate) type Outcome = (Result<(Compiled, CompilePhases), CompileError>, bool);
+/// A compilation's outcome, whether the compiler was recycled for it, and the CPU time it
+/// used (`work_clock::cpu_of`; zero for a compilation abandoned or never run).
+pub(crate) struct Outcome {
+    pub result: Result<(Compiled, CompilePhases), CompileError>,
+    pub recycled: bool,
+    pub cpu: Duration,
+}
+
+impl Outcome {
+    /// A job that failed without compiling.
+    fn failed(error: CompileError) -> Self {
+        Self { result: Err(error), recycled: false, cpu: Duration::ZERO }
+    }
+}
 
 type Request = (CompileJob, Sender<Outcome>);
 
@@ -82,24 +94,26 @@ impl CompileThreads {
                 set_current_thread_nice(threads.nice);
                 let _ = clock_tx.send(WorkClock::current_thread());
                 for (job, reply) in requests {
-                    let outcome = catch_compile_panic(|| {
-                        let (result, recycled) = compilers::compile(
-                            &job,
-                            &threads.limits,
-                            threads.recycle_threshold,
-                            threads.dump_dir.as_deref(),
-                            None,
-                        );
-                        result.map(|r| (r, recycled))
+                    let (outcome, cpu) = cpu_of(|| {
+                        catch_compile_panic(|| {
+                            let (result, recycled) = compilers::compile(
+                                &job,
+                                &threads.limits,
+                                threads.recycle_threshold,
+                                threads.dump_dir.as_deref(),
+                                None,
+                            );
+                            result.map(|r| (r, recycled))
+                        })
                     });
                     let outcome = match outcome {
-                        Ok((r, recycled)) => (Ok(r), recycled),
+                        Ok((r, recycled)) => Outcome { result: Ok(r), recycled, cpu },
                         Err(e) => {
                             if matches!(e, CompileError::Panicked(_)) {
                                 // The compiler may be half-updated: start afresh.
                                 compilers::clear();
                             }
-                            (Err(e), false)
+                            Outcome { cpu, ..Outcome::failed(e) }
                         }
                     };
                     // Nobody listens if the job was abandoned.
@@ -134,17 +148,16 @@ impl CompileThreads {
                 *slot = self.spawn();
             }
             let Some(thread) = slot.as_ref() else {
-                return (
-                    Err(CompileError::Panicked("cannot start a compile thread".into())),
-                    false,
-                );
+                return Outcome::failed(CompileError::Panicked(
+                    "cannot start a compile thread".into(),
+                ));
             };
             let (reply, outcome) = bounded(1);
             // The compile thread needs the job, not its notifier (which stays here).
             let request = job.clone_for_compile();
             if thread.jobs.send((request, reply)).is_err() {
                 *slot = None;
-                return (Err(CompileError::Panicked("the compile thread exited".into())), false);
+                return Outcome::failed(CompileError::Panicked("the compile thread exited".into()));
             }
             let waited = recv_within(&outcome, deadline, thread.clock.as_ref());
             match waited {
@@ -155,11 +168,11 @@ impl CompileThreads {
                         thread.abandoned.store(true, Ordering::Release);
                         // Dropping `thread.jobs` lets it exit once its compilation ends.
                     }
-                    (Err(CompileError::Timeout { after: deadline }), false)
+                    Outcome::failed(CompileError::Timeout { after: deadline })
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     *slot = None;
-                    (Err(CompileError::Panicked("the compile thread died".into())), false)
+                    Outcome::failed(CompileError::Panicked("the compile thread died".into()))
                 }
             }
         })

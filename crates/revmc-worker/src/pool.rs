@@ -270,6 +270,7 @@ fn failed(job: CompileJob, error: CompileError) -> WorkerResult {
         notifier: job.notifier,
         generation: job.generation,
         duration: Default::default(),
+        cpu: Default::default(),
         phases: Default::default(),
     }
 }
@@ -326,27 +327,29 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
         }
         _ => None,
     };
-    let compiled = match deadline {
+    let (compiled, cpu) = match deadline {
         // A child process is killed at the deadline itself: no compile thread to abandon.
         Some(deadline) if in_child.is_none() => {
-            let (result, recycled) = shared.compile_threads.compile(&job, deadline);
-            if recycled {
+            let outcome = shared.compile_threads.compile(&job, deadline);
+            if outcome.recycled {
                 shared.recycled.fetch_add(1, Ordering::Relaxed);
             }
-            result
+            (outcome.result, outcome.cpu)
         }
-        _ => catch_compile_panic(|| {
-            let (result, recycled) = compilers::compile(
-                &job,
-                &shared.limits,
-                shared.recycle_threshold,
-                shared.dump_dir.as_deref(),
-                in_child,
-            );
-            if recycled {
-                shared.recycled.fetch_add(1, Ordering::Relaxed);
-            }
-            result
+        _ => crate::work_clock::cpu_of(|| {
+            catch_compile_panic(|| {
+                let (result, recycled) = compilers::compile(
+                    &job,
+                    &shared.limits,
+                    shared.recycle_threshold,
+                    shared.dump_dir.as_deref(),
+                    in_child,
+                );
+                if recycled {
+                    shared.recycled.fetch_add(1, Ordering::Relaxed);
+                }
+                result
+            })
         }),
     };
     let (outcome, phases) = match compiled {
@@ -373,6 +376,7 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
         notifier: job.notifier,
         generation: job.generation,
         duration,
+        cpu,
         phases,
     }
 }

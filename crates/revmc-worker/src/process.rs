@@ -146,7 +146,11 @@ pub(crate) fn compile_in_child(
         }
         None => rx.recv().map_err(|e| failed("reply", &e)),
     };
-    // Done with the child either way: a complete reply needs nothing more from it.
+    // Done with the child either way: a complete reply needs nothing more from it. Its CPU
+    // time counts in the compilation's (read before it is killed and reaped).
+    if let Some(cpu) = clock.as_ref().and_then(crate::work_clock::WorkClock::cpu) {
+        crate::work_clock::add_child_cpu(cpu);
+    }
     let status = running.end();
     let _ = io.join();
     let stderr = errors.join().unwrap_or_default();

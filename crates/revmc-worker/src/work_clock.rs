@@ -15,6 +15,7 @@
 //! elsewhere, or if either cannot be read, the deadline is wall time.
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -66,7 +67,7 @@ impl WorkClock {
     }
 
     /// CPU time used so far, or `None` once the target is gone.
-    fn cpu(&self) -> Option<Duration> {
+    pub(crate) fn cpu(&self) -> Option<Duration> {
         #[cfg(target_os = "linux")]
         {
             let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -88,6 +89,42 @@ impl WorkClock {
         let state = stat.get(stat.rfind(')')? + 2..)?.chars().next()?;
         Some(state == 'R')
     }
+}
+
+thread_local! {
+    /// CPU time of the compile child processes this thread waited for, since the last
+    /// [`cpu_of`] began.
+    static CHILD_CPU: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// Counts `cpu`, a compile child process's CPU time, in the [`cpu_of`] running on this
+/// thread.
+pub(crate) fn add_child_cpu(cpu: Duration) {
+    CHILD_CPU.with(|c| c.set(c.get() + cpu));
+}
+
+/// Runs `f`; with the CPU time it used: the calling thread's, and that of the compile child
+/// processes it waited for (zero where threads have no CPU clock).
+pub(crate) fn cpu_of<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    CHILD_CPU.with(|c| c.set(Duration::ZERO));
+    let before = current_thread_cpu();
+    let value = f();
+    let own = current_thread_cpu().zip(before).map_or(Duration::ZERO, |(a, b)| a - b);
+    (value, own + CHILD_CPU.with(|c| c.replace(Duration::ZERO)))
+}
+
+/// CPU time the calling thread has used, or `None` where threads have no clock.
+fn current_thread_cpu() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `t` is a valid place for the time.
+        let read = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        let (secs, nanos) = (u64::try_from(t.tv_sec).ok()?, u32::try_from(t.tv_nsec).ok()?);
+        (read == 0).then(|| Duration::new(secs, nanos))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// Waits for `rx` until the target of `clock` has worked `deadline` (see the module's
@@ -163,6 +200,19 @@ mod tests {
             watch(Duration::from_millis(150), || std::thread::sleep(Duration::from_secs(2)));
         assert!(timed_out);
         assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(1), "{took:?}");
+    }
+
+    #[test]
+    fn the_cpu_of_a_computation_is_measured_and_sleep_is_not() {
+        let ((), spun) = cpu_of(|| spin(Duration::from_millis(100)));
+        let ((), slept) = cpu_of(|| std::thread::sleep(Duration::from_millis(100)));
+        assert!(spun > Duration::from_millis(20) && spun <= Duration::from_millis(105), "{spun:?}");
+        assert!(slept < Duration::from_millis(20), "{slept:?}");
+        // A child's CPU time counts in the measurement it happened in, and only there.
+        let ((), with_child) = cpu_of(|| add_child_cpu(Duration::from_secs(3)));
+        assert!(with_child >= Duration::from_secs(3), "{with_child:?}");
+        let ((), after) = cpu_of(|| ());
+        assert!(after < Duration::from_millis(20), "{after:?}");
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub(crate) fn publish(s: &RuntimeStats) {
         metrics::counter!("revmc_compilations_total", "tier" => tier, "outcome" => outcome)
             .absolute(n);
     }
+    let optimized_cpu = s.compile_cpu_time.saturating_sub(s.first_tier_compile_cpu_time);
+    for (tier, cpu) in [("first", s.first_tier_compile_cpu_time), ("optimized", optimized_cpu)] {
+        let micros = u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX);
+        metrics::counter!("revmc_compile_cpu_microseconds_total", "tier" => tier).absolute(micros);
+    }
     metrics::counter!("revmc_compilations_dispatched_total").absolute(s.dispatched);
     metrics::counter!("revmc_promotions_deferred_total").absolute(s.deferred);
     metrics::counter!("revmc_tier_ups_total").absolute(s.tier_ups);

@@ -12,8 +12,9 @@ use std::sync::Arc;
 /// Stores a result of the current generation and wakes its waiters. An AOT library is
 /// written to the store and loaded back first: call this where disk I/O may block.
 pub(crate) fn record(shared: &Shared, result: WorkerResult) {
-    let WorkerResult { key, outcome, notifier, generation, duration, phases, kind, tier, .. } =
-        result;
+    let WorkerResult {
+        key, outcome, notifier, generation, duration, cpu, phases, kind, tier, ..
+    } = result;
     // Libraries are persisted and loaded outside the ledger's lock: disk and dlopen.
     let outcome = match outcome {
         Ok(Compiled::Program(program)) => Ok(program),
@@ -29,7 +30,7 @@ pub(crate) fn record(shared: &Shared, result: WorkerResult) {
         match &outcome {
             Ok(program) => {
                 Counters::bump(&shared.counters.succeeded);
-                shared.counters.add_compile(duration, phases, tier);
+                shared.counters.add_compile(duration, cpu, phases, tier);
                 if !shared.cache.insert(key, program.clone()).stored {
                     // Larger than the whole budget: never resident, so never recompile.
                     let max = shared.cache.budget();

@@ -6,7 +6,7 @@ use super::RuntimeStats;
 use super::ledger::{Begun, Finish, Ledger};
 use super::policy::Policy;
 use super::seen::SeenFilter;
-use super::stats::{Counters, MissesByReason};
+use super::stats::{CompileTotals, Counters, MissesByReason};
 use revmc_cache::store::{ArtifactBuild, ArtifactKey, ArtifactStore, Loaded};
 use revmc_cache::{CompiledProgram, ResidentCache, RuntimeCacheKey, Tier};
 use revmc_worker::{
@@ -145,8 +145,13 @@ impl Shared {
         let c = &s.counters;
         let misses_by_reason = MissesByReason::from_counters(&c.miss_reasons);
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let (compile_time, phases, first_tier_compile_time) =
-            *c.compile.lock().unwrap_or_else(|e| e.into_inner());
+        let CompileTotals {
+            compile_time,
+            first_tier_compile_time,
+            compile_cpu_time,
+            first_tier_compile_cpu_time,
+            phases,
+        } = *c.compile.lock().unwrap_or_else(|e| e.into_inner());
         RuntimeStats {
             hits: c.hits.load(),
             misses: misses_by_reason.enabled_total(),
@@ -172,6 +177,8 @@ impl Shared {
             live_jit_code_bytes: revmc_worker::live_code_bytes() as u64,
             compile_time,
             first_tier_compile_time,
+            compile_cpu_time,
+            first_tier_compile_cpu_time,
             phases,
             misses_by_reason,
         }

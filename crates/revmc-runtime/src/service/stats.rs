@@ -57,10 +57,16 @@ pub struct RuntimeStats {
     pub aot_stored: u64,
     /// Artifacts that failed verification and were moved aside.
     pub aot_discarded: u64,
-    /// Compile time, summed over successful compilations.
+    /// Compile time, summed over successful compilations: wall time from each job's start
+    /// to its end (the latency, including time its threads waited for a core).
     pub compile_time: Duration,
     /// Of `compile_time`, first-tier compilations'.
     pub first_tier_compile_time: Duration,
+    /// CPU time of the same compilations: what compiling took from execution (their
+    /// compile threads' and child processes'; zero off Linux).
+    pub compile_cpu_time: Duration,
+    /// Of `compile_cpu_time`, first-tier compilations'.
+    pub first_tier_compile_cpu_time: Duration,
     /// The same, by phase.
     pub phases: CompilePhases,
     /// Of `misses`, by the reason the lookup gave (and lookups while disabled).
@@ -180,8 +186,18 @@ pub(crate) struct Counters {
     pub aot_stored: AtomicU64,
     pub aot_discarded: AtomicU64,
     pub tracked_keys: AtomicU64,
-    /// Compile time, its phases, and the first tier's share of the time.
-    pub compile: Mutex<(Duration, CompilePhases, Duration)>,
+    /// Compile time and its phases, over successful compilations.
+    pub compile: Mutex<CompileTotals>,
+}
+
+/// Sums over successful compilations (`RuntimeStats`' fields of the same names).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct CompileTotals {
+    pub compile_time: Duration,
+    pub first_tier_compile_time: Duration,
+    pub compile_cpu_time: Duration,
+    pub first_tier_compile_cpu_time: Duration,
+    pub phases: CompilePhases,
 }
 
 impl Counters {
@@ -189,12 +205,15 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn add_compile(&self, time: Duration, phases: CompilePhases, tier: Tier) {
+    /// Counts a successful compilation of `tier` that took `time` (wall) and `cpu`.
+    pub fn add_compile(&self, time: Duration, cpu: Duration, phases: CompilePhases, tier: Tier) {
         let mut c = self.compile.lock().unwrap_or_else(|e| e.into_inner());
-        c.0 += time;
-        c.1 += phases;
+        c.compile_time += time;
+        c.compile_cpu_time += cpu;
+        c.phases += phases;
         if tier == Tier::First {
-            c.2 += time;
+            c.first_tier_compile_time += time;
+            c.first_tier_compile_cpu_time += cpu;
             Self::bump(&self.first_tier);
         }
     }
