@@ -27,6 +27,33 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// Compiles `job` on this thread (`compilers::compile`), measuring its CPU time; a
+    /// panic fails it and clears this thread's compilers, which may be half-updated.
+    pub(crate) fn compile_here(
+        job: &CompileJob,
+        limits: &Limits,
+        recycle_threshold: usize,
+        dump_dir: Option<&std::path::Path>,
+        child: Option<crate::process::InChild<'_>>,
+    ) -> Self {
+        let (outcome, cpu) = cpu_of(|| {
+            catch_compile_panic(|| {
+                let (result, recycled) =
+                    compilers::compile(job, limits, recycle_threshold, dump_dir, child);
+                result.map(|r| (r, recycled))
+            })
+        });
+        match outcome {
+            Ok((r, recycled)) => Self { result: Ok(r), recycled, cpu },
+            Err(e) => {
+                if matches!(e, CompileError::Panicked(_)) {
+                    compilers::clear();
+                }
+                Self { cpu, ..Self::failed(e) }
+            }
+        }
+    }
+
     /// A job that failed without compiling.
     fn failed(error: CompileError) -> Self {
         Self { result: Err(error), recycled: false, cpu: Duration::ZERO }
@@ -94,28 +121,13 @@ impl CompileThreads {
                 set_current_thread_nice(threads.nice);
                 let _ = clock_tx.send(WorkClock::current_thread());
                 for (job, reply) in requests {
-                    let (outcome, cpu) = cpu_of(|| {
-                        catch_compile_panic(|| {
-                            let (result, recycled) = compilers::compile(
-                                &job,
-                                &threads.limits,
-                                threads.recycle_threshold,
-                                threads.dump_dir.as_deref(),
-                                None,
-                            );
-                            result.map(|r| (r, recycled))
-                        })
-                    });
-                    let outcome = match outcome {
-                        Ok((r, recycled)) => Outcome { result: Ok(r), recycled, cpu },
-                        Err(e) => {
-                            if matches!(e, CompileError::Panicked(_)) {
-                                // The compiler may be half-updated: start afresh.
-                                compilers::clear();
-                            }
-                            Outcome { cpu, ..Outcome::failed(e) }
-                        }
-                    };
+                    let outcome = Outcome::compile_here(
+                        &job,
+                        &threads.limits,
+                        threads.recycle_threshold,
+                        threads.dump_dir.as_deref(),
+                        None,
+                    );
                     // Nobody listens if the job was abandoned.
                     let _ = reply.send(outcome);
                 }

@@ -6,10 +6,8 @@
 //! queued jobs finish at once as [`CompileError::ShutDown`], waits for the running ones,
 //! clears every thread's compilers, and returns only after every worker thread has exited.
 
-use crate::deadline::CompileThreads;
-use crate::{
-    CompileError, CompileJob, CompileKind, Compiled, WorkerResult, catch_compile_panic, compilers,
-};
+use crate::deadline::{CompileThreads, Outcome};
+use crate::{CompileError, CompileJob, CompileKind, Compiled, WorkerResult, compilers};
 use crossbeam_channel::Sender;
 use revmc_cache::Tier;
 use revmc_ir::Limits;
@@ -327,40 +325,24 @@ fn compile(shared: &Shared, job: CompileJob) -> WorkerResult {
         }
         _ => None,
     };
-    let (compiled, cpu) = match deadline {
+    let compiled = match deadline {
         // A child process is killed at the deadline itself: no compile thread to abandon.
-        Some(deadline) if in_child.is_none() => {
-            let outcome = shared.compile_threads.compile(&job, deadline);
-            if outcome.recycled {
-                shared.recycled.fetch_add(1, Ordering::Relaxed);
-            }
-            (outcome.result, outcome.cpu)
-        }
-        _ => crate::work_clock::cpu_of(|| {
-            catch_compile_panic(|| {
-                let (result, recycled) = compilers::compile(
-                    &job,
-                    &shared.limits,
-                    shared.recycle_threshold,
-                    shared.dump_dir.as_deref(),
-                    in_child,
-                );
-                if recycled {
-                    shared.recycled.fetch_add(1, Ordering::Relaxed);
-                }
-                result
-            })
-        }),
+        Some(deadline) if in_child.is_none() => shared.compile_threads.compile(&job, deadline),
+        _ => Outcome::compile_here(
+            &job,
+            &shared.limits,
+            shared.recycle_threshold,
+            shared.dump_dir.as_deref(),
+            in_child,
+        ),
     };
-    let (outcome, phases) = match compiled {
+    if compiled.recycled {
+        shared.recycled.fetch_add(1, Ordering::Relaxed);
+    }
+    let cpu = compiled.cpu;
+    let (outcome, phases) = match compiled.result {
         Ok((compiled, phases)) => (Ok(compiled), phases),
-        Err(e) => {
-            if matches!(e, CompileError::Panicked(_)) {
-                // The compiler's LLVM state may be half-updated: start this thread afresh.
-                compilers::clear();
-            }
-            (Err(e), Default::default())
-        }
+        Err(e) => (Err(e), Default::default()),
     };
     let duration = start.elapsed();
     match &outcome {
