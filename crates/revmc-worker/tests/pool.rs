@@ -80,6 +80,24 @@ fn aot_jobs_produce_shared_libraries() {
 }
 
 #[test]
+fn results_carry_the_cpu_time_of_their_compilation() {
+    // On the worker itself (no deadline), and on a compile thread (a deadline).
+    for deadline in [None, Some(std::time::Duration::from_secs(60))] {
+        let (tx, rx) = unbounded();
+        let config = WorkerConfig { deadline, optimizing_deadline: deadline, ..config(1, 4) };
+        let pool = WorkerPool::new(config, tx).unwrap();
+        pool.submit(job(1, slow_code(), OptLevel::O1)).unwrap();
+        let result = rx.recv().unwrap();
+        assert!(result.outcome.is_ok(), "{:?}", result.outcome);
+        // One thread compiled it: never more CPU than wall time; some, where threads
+        // have a clock.
+        assert!(result.cpu <= result.duration, "{:?} > {:?}", result.cpu, result.duration);
+        let measured = result.cpu > result.duration / 10;
+        assert!(measured || cfg!(not(target_os = "linux")), "{deadline:?}: {:?}", result.cpu);
+    }
+}
+
+#[test]
 fn failures_are_typed() {
     let (tx, rx) = unbounded();
     let limits = revmc_ir::Limits { max_code_len: 10, ..Default::default() };
