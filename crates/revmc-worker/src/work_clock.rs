@@ -109,7 +109,7 @@ pub(crate) fn cpu_of<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     CHILD_CPU.with(|c| c.set(Duration::ZERO));
     let before = current_thread_cpu();
     let value = f();
-    let own = current_thread_cpu().zip(before).map_or(Duration::ZERO, |(a, b)| a - b);
+    let own = current_thread_cpu().zip(before).map_or(Duration::ZERO, |(a, b)| a.saturating_sub(b));
     (value, own + CHILD_CPU.with(|c| c.replace(Duration::ZERO)))
 }
 
