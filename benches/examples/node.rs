@@ -175,7 +175,7 @@ fn main() -> ExitCode {
     let prometheus = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
     let mut tuning: Tuning = serde_json::from_str(CONFIG).expect("a valid configuration");
     if let Some(n) = value("--compile-nice") {
-        let Ok(n) = n.parse() else {
+        let Some(n) = n.parse().ok().filter(|n| *n <= 19) else {
             eprintln!("--compile-nice: not a number from 0 to 19: {n}");
             return ExitCode::from(2);
         };

@@ -24,6 +24,9 @@ fn runtime(program: &Path, args: &[&str], deadline: Duration) -> Runtime {
         min_loop_free_instructions: 0,
         optimizing_compile_deadline: deadline,
         optimizing_compile_process: Some(process),
+        // At the process's priority: these tests bound the wall time of a compilation
+        // killed at its deadline, which a lower priority stretches on a loaded machine.
+        compile_nice: 0,
         ..Tuning::default()
     };
     Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }).unwrap()

@@ -10,24 +10,25 @@ mod common;
 use common::*;
 use revmc_runtime::{Runtime, RuntimeConfig, Tuning};
 
-/// A thread's name and nice value, from its `stat` file in procfs.
-fn name_and_nice(stat: &std::path::Path) -> (String, i32) {
-    let stat = std::fs::read_to_string(stat).expect("a thread's stat");
+/// A thread's name and nice value, from its `stat` file in procfs (`None` once it has
+/// exited).
+fn name_and_nice(stat: &std::path::Path) -> Option<(String, i32)> {
+    let stat = std::fs::read_to_string(stat).ok()?;
     let (name, rest) = stat.split_once(" (").expect("a command").1.rsplit_once(") ").unwrap();
     // After the command: state is field 3, nice field 19.
     let nice = rest.split(' ').nth(16).expect("a nice value").parse().expect("a number");
-    (name.to_owned(), nice)
+    Some((name.to_owned(), nice))
 }
 
 /// Nice value of each of this process's threads, by name.
 fn nice_by_thread() -> Vec<(String, i32)> {
     let tasks = std::fs::read_dir("/proc/self/task").expect("procfs");
-    tasks.map(|t| name_and_nice(&t.expect("a task").path().join("stat"))).collect()
+    tasks.filter_map(|t| name_and_nice(&t.expect("a task").path().join("stat"))).collect()
 }
 
 #[test]
 fn compile_threads_run_at_the_configured_nice_value() {
-    let base = name_and_nice("/proc/thread-self/stat".as_ref()).1;
+    let base = name_and_nice("/proc/thread-self/stat".as_ref()).expect("this thread").1;
     let rt = Runtime::new(RuntimeConfig {
         tuning: Tuning { compile_nice: 7, ..tuning() },
         ..RuntimeConfig::default()

@@ -36,22 +36,20 @@ impl Outcome {
         dump_dir: Option<&std::path::Path>,
         child: Option<crate::process::InChild<'_>>,
     ) -> Self {
-        let (outcome, cpu) = cpu_of(|| {
+        // The compiler may be recycled before a compilation that then fails: counted too.
+        let mut recycled = false;
+        let (result, cpu) = cpu_of(|| {
             catch_compile_panic(|| {
-                let (result, recycled) =
+                let (result, fresh) =
                     compilers::compile(job, limits, recycle_threshold, dump_dir, child);
-                result.map(|r| (r, recycled))
+                recycled = fresh;
+                result
             })
         });
-        match outcome {
-            Ok((r, recycled)) => Self { result: Ok(r), recycled, cpu },
-            Err(e) => {
-                if matches!(e, CompileError::Panicked(_)) {
-                    compilers::clear();
-                }
-                Self { cpu, ..Self::failed(e) }
-            }
+        if matches!(result, Err(CompileError::Panicked(_))) {
+            compilers::clear();
         }
+        Self { result, recycled, cpu }
     }
 
     /// A job that failed without compiling.

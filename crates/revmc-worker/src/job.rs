@@ -158,10 +158,10 @@ pub struct WorkerResult {
     pub generation: u64,
     /// Wall time from the job's start to its end.
     pub duration: Duration,
+    /// The same, by phase.
+    pub phases: CompilePhases,
     /// CPU time the compilation used: its compile thread's (or the worker's), and a compile
     /// child process's. Zero where threads have no CPU clock (off Linux), and for a
     /// compilation abandoned at its deadline, whose thread runs on.
     pub cpu: Duration,
-    /// The same, by phase.
-    pub phases: CompilePhases,
 }

@@ -28,15 +28,16 @@ pub(crate) fn lowered_from_current(increment: u8) -> Option<i32> {
 /// Sets the calling thread's nice value (`None`: keeps it). Failing that (a sandbox may
 /// refuse it), the thread keeps its priority.
 pub(crate) fn set_current_thread_nice(nice: Option<i32>) {
-    let Some(nice) = nice else { return };
     #[cfg(target_os = "linux")]
-    {
+    if let Some(nice) = nice {
         // On Linux `PRIO_PROCESS` with id 0 is the calling thread, not the whole process.
         // SAFETY: `setpriority` takes integers and touches no memory.
         if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
             tracing::warn!(nice, "could not lower a compile thread's CPU priority");
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// The nice value of the calling thread.

@@ -62,13 +62,14 @@ pub struct RuntimeStats {
     pub compile_time: Duration,
     /// Of `compile_time`, first-tier compilations'.
     pub first_tier_compile_time: Duration,
-    /// CPU time of the same compilations: what compiling took from execution (their
-    /// compile threads' and child processes'; zero off Linux).
+    /// `compile_time` by phase (wall time too).
+    pub phases: CompilePhases,
+    /// CPU time of the same compilations: what compiling took from execution (the threads
+    /// that compiled them, worker or compile thread, and compile child processes; zero
+    /// off Linux).
     pub compile_cpu_time: Duration,
     /// Of `compile_cpu_time`, first-tier compilations'.
     pub first_tier_compile_cpu_time: Duration,
-    /// The same, by phase.
-    pub phases: CompilePhases,
     /// Of `misses`, by the reason the lookup gave (and lookups while disabled).
     pub misses_by_reason: MissesByReason,
 }

@@ -132,12 +132,13 @@ fn hot_code_runs_first_tier_then_is_recompiled_optimized_with_the_same_results()
     assert!(
         s.first_tier_compile_time > Duration::ZERO && s.first_tier_compile_time < s.compile_time
     );
-    // CPU time, where threads have a clock: some for each tier, never more than a
-    // compilation's wall time (one thread compiles each).
+    // CPU time, where threads have a clock: some for each tier, never more than the
+    // compilations' wall time (one thread compiles each).
     if cfg!(target_os = "linux") {
         let first = s.first_tier_compile_cpu_time;
         assert!(first > Duration::ZERO && first < s.compile_cpu_time, "{s:?}");
-        assert!(s.compile_cpu_time <= s.compile_time, "{s:?}");
+        // (The CPU and wall clocks run at slightly different rates: a millisecond of slack.)
+        assert!(s.compile_cpu_time <= s.compile_time + Duration::from_millis(1), "{s:?}");
     }
     let slot = |db: &CacheDB<EmptyDB>| db.cache.accounts[&A].storage[&U256::ZERO];
     assert_eq!(slot(&db), slot(&oracle_db));
