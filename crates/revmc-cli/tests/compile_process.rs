@@ -1,6 +1,7 @@
 //! Optimizing compilations in a child process (`revmc compile-job`, through
 //! `Tuning::optimizing_compile_process`): the same results as the interpreter, a deadline
-//! that kills the child, and a child that fails or crashes failing one compilation only.
+//! that kills the child, a child that fails or crashes failing one compilation only, and
+//! a child at the compile threads' lower priority.
 
 use revm::primitives::keccak256;
 use revmc_runtime::harness::{Oracle, execute};
@@ -176,6 +177,30 @@ fn a_child_that_fails_or_crashes_fails_one_compilation() {
         assert!(matches!(rt.lookup(key(SUM)), Lookup::Interpret(InterpretReason::Failed)));
         assert_eq!(rt.stats().failed, 1);
     }
+}
+
+#[test]
+fn a_child_runs_at_the_compile_threads_priority() {
+    // The child says its nice value on standard error, which the failure's message carries.
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("procfs");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("a command") + 2..].split(' ').collect();
+    let base: i32 = fields[16].parse().expect("this thread's nice value");
+    let process = CompileProcess {
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), "echo nice=$(nice) >&2; exit 1".into()],
+    };
+    let tuning = Tuning {
+        jit_worker_count: 1,
+        min_loop_free_instructions: 0,
+        optimizing_compile_process: Some(process),
+        compile_nice: 7,
+        ..Tuning::default()
+    };
+    let rt = Runtime::new(RuntimeConfig { tuning, ..RuntimeConfig::default() }).unwrap();
+    let err = rt.compile_sync(key(SUM), SUM).unwrap_err();
+    let CompileError::Backend(message) = &err else { panic!("{err}") };
+    let want = format!("nice={}", (base + 7).min(19));
+    assert!(message.contains(&want), "{want} not in: {message}");
 }
 
 #[test]
