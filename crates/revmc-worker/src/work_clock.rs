@@ -38,6 +38,7 @@ pub(crate) struct WorkClock {
 
 /// A target's state in procfs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code, reason = "read on Linux only"))]
 enum State {
     /// Running, or waiting for a core (`R`).
     Runnable,
