@@ -65,12 +65,8 @@ struct Run {
 /// with revm and with `JitEvm` over `runtime`, checking that the results agree.
 fn run_blocks(runtime: &Arc<Runtime>, scenarios: &[(&str, Scenario)], blocks: usize) -> Run {
     let (cfg, block_env) = Scenario::environment();
-    let mut run = Run {
-        ok: true,
-        by_workload: vec![Default::default(); scenarios.len()],
-        frames: FrameStats::default(),
-        ..Run::default()
-    };
+    let mut run =
+        Run { ok: true, by_workload: vec![Default::default(); scenarios.len()], ..Run::default() };
     for block in 0..blocks {
         for (i, (name, scenario)) in scenarios.iter().enumerate() {
             let txs: Vec<TxEnv> = scenario.steps().iter().map(Step::tx_env).collect();

@@ -169,8 +169,7 @@ impl CompileThreads {
                 *slot = None;
                 return Outcome::failed(CompileError::Panicked("the compile thread exited".into()));
             }
-            let waited = recv_within(&outcome, deadline, thread.clock.as_ref());
-            match waited {
+            match recv_within(&outcome, deadline, thread.clock.as_ref()) {
                 Ok(outcome) => outcome,
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(thread) = slot.take() {

@@ -122,11 +122,11 @@ pub struct Tuning {
     /// processes), 0 to 19: where cores are short they take what execution leaves, instead
     /// of half a core from a block for as long as LLVM runs. Callers that wait for a
     /// compilation (`compile_sync`, `prepare_aot`, `blocking`) wait for them at that
-    /// priority. Their deadlines leave out the time they
-    /// wait for a core, so that waiting never times a compilation out (Linux; elsewhere
-    /// threads keep the process's priority and deadlines are wall time). Relative
-    /// to the thread that starts the workers (the one that starts the runtime, or for a
-    /// disabled runtime the first call that needs them). 0: that thread's priority.
+    /// priority. Their deadlines leave out the time they wait for a core, so that waiting
+    /// never times a compilation out (Linux; elsewhere threads keep the process's priority
+    /// and deadlines are wall time). Relative to the thread that starts the workers (the
+    /// one that starts the runtime, or for a disabled runtime the first call that needs
+    /// them). 0: that thread's priority.
     pub compile_nice: u8,
     /// Deadline of a first-tier compilation, in the time the compile thread works on it
     /// (its CPU time, and time it is blocked; not time it waits for a core): past it the
