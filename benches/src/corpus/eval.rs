@@ -32,6 +32,9 @@ pub struct Outcome {
     pub code_bytes: Option<usize>,
     /// The object's bytes linking maps into memory (`revmc_llvm::loaded_size`).
     pub loaded_bytes: Option<usize>,
+    /// The tier's own estimate of this compilation, in ms of the reference VM:
+    /// `revmc_ir::optimizing_cost` at O2 and O3, `compile_cost` below.
+    pub estimate_ms: Option<f64>,
 }
 
 impl Outcome {
@@ -47,6 +50,7 @@ impl Outcome {
             compile_ms: ms(elapsed),
             code_bytes: None,
             loaded_bytes: None,
+            estimate_ms: None,
         }
     }
 }
@@ -94,6 +98,11 @@ fn run(
         _ => None,
     };
     let (Ok(func), Some((slot, opt))) = (func, jit) else { return out };
+    let estimate = match opt {
+        OptLevel::O0 | OptLevel::O1 => revmc_ir::compile_cost(&func),
+        OptLevel::O2 | OptLevel::O3 => revmc_ir::optimizing_cost(&func),
+    };
+    out.estimate_ms = Some(estimate as f64 / 1e3);
     if let Err(e) = limits.admit_optimizing(&func, opt) {
         out.reason = Some(e.to_string());
         return out;

@@ -25,6 +25,8 @@ pub struct Record {
     pub optimize_ms: Option<f64>,
     pub codegen_ms: Option<f64>,
     pub link_ms: Option<f64>,
+    /// The tier's estimate of the compilation (`Outcome::estimate_ms`).
+    pub estimate_ms: Option<f64>,
 }
 
 impl Record {
@@ -43,6 +45,7 @@ impl Record {
             optimize_ms: o.optimize_ms,
             codegen_ms: o.codegen_ms,
             link_ms: o.link_ms,
+            estimate_ms: o.estimate_ms,
         }
     }
 
@@ -165,6 +168,34 @@ fn code_and_phases(ok: &[&Record]) -> Vec<String> {
     ]
 }
 
+/// Estimates below this are left out of [`over_estimate`]: a small compilation's time is
+/// mostly the fixed cost of one, which the estimates leave out, and the bounds they are
+/// for are hundreds of times larger.
+const MIN_ESTIMATE_MS: f64 = 100.0;
+
+/// Measured time over the tier's estimate (the unit of `revmc_ir::compile_cost`, the
+/// reference VM's), for compiled records estimated at [`MIN_ESTIMATE_MS`] or more: how far
+/// the admission bounds (`Limits::max_compile_cost`, `max_optimizing_cost`) can be
+/// trusted on this machine.
+fn over_estimate(ok: &[&Record]) -> Option<String> {
+    let mut ratios: Vec<(f64, &str)> = ok
+        .iter()
+        .filter_map(|r| {
+            let estimate = r.estimate_ms.filter(|e| *e >= MIN_ESTIMATE_MS)?;
+            Some((r.compile_ms / estimate, &*r.name))
+        })
+        .collect();
+    ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (max, name) = *ratios.last()?;
+    let values: Vec<f64> = ratios.iter().map(|r| r.0).collect();
+    Some(format!(
+        "time over the tier's estimate, {} estimated at {MIN_ESTIMATE_MS} ms or more: median {:.2}, p90 {:.2}, max {max:.2} ({name})",
+        values.len(),
+        percentile(&values, 0.5),
+        percentile(&values, 0.9),
+    ))
+}
+
 /// The summary lines.
 pub fn summary(records: &[Record], verb: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -197,6 +228,7 @@ pub fn summary(records: &[Record], verb: &str) -> Vec<String> {
         }
     }
     out.extend(code_and_phases(&ok));
+    out.extend(over_estimate(&ok));
     let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for r in records {
         if let Some(reason) = &r.reason {
@@ -270,5 +302,18 @@ mod tests {
         assert_eq!(s[7], "     1  translation limit exceeded: blocks (limit N)");
         assert_eq!(s[8], "        e.g. d");
         assert_eq!(coverage(&records), 75.0);
+    }
+
+    #[test]
+    fn time_over_estimate() {
+        let mut records = [record("a", 1024, 10.0, None), record("b", 1024, 30.0, None)];
+        assert_eq!(over_estimate(&[&records[0], &records[1]]), None, "no estimates, no line");
+        records[0].estimate_ms = Some(50.0);
+        records[1].estimate_ms = Some(200.0);
+        let line = over_estimate(&[&records[0], &records[1]]).expect("a line");
+        assert!(line.contains(", 1 estimated at 100 ms"), "only b counts: {line}");
+        assert!(line.ends_with("max 0.15 (b)"), "{line}");
+        records[1].estimate_ms = Some(20.0);
+        assert_eq!(over_estimate(&[&records[0], &records[1]]), None, "none large enough");
     }
 }
