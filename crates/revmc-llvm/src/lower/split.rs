@@ -327,7 +327,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 }
             }
         }
-        (self.oog, self.halt, self.fail) = super::exit_blocks(self.cx, &self.b, f)?;
+        (self.oog, self.halt, self.fail) = super::exits::exit_blocks(self.cx, &self.b, f)?;
         self.stack_fault = None;
         self.check_tables.clear();
         // Static-shape suspensions of this chunk that complete without suspending
