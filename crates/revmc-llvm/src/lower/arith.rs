@@ -1,5 +1,6 @@
 //! Arithmetic, comparisons and bit operations on 256-bit values, inline or (past the
-//! function's budget of wide operations) as the first tier's word operations.
+//! function's budget of wide operations) as the first tier's word operations; DIV, MOD
+//! and their signed forms natively on 64-bit operands, else through their builtins.
 
 use super::Lowerer;
 use crate::LlvmError;
@@ -76,7 +77,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         })
     }
 
-    pub(super) fn bool_to_word(&self, c: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
+    fn bool_to_word(&self, c: IntValue<'ctx>) -> Result<IntValue<'ctx>, LlvmError> {
         Ok(self.b.build_int_z_extend(c, self.i256, "")?)
     }
 
@@ -96,7 +97,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// A shift amount from an EVM operand: `a` if `a < limit`, else `fallback`.
-    pub(super) fn clamp(
+    fn clamp(
         &self,
         a: IntValue<'ctx>,
         limit: u64,

@@ -87,7 +87,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// Stores `args` in the operand buffer and calls `builtin`; with `sync_gas` the gas
     /// local is written to the context before and read back after. Returns the result code.
-    pub(super) fn emit_builtin_call(
+    fn emit_builtin_call(
         &mut self,
         builtin: Builtin,
         args: &[Arg<'ctx>],
@@ -171,7 +171,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Calls the intrinsic `name`, overloaded on the type of `args[0]`.
-    pub(super) fn call_intrinsic(
+    fn call_intrinsic(
         &self,
         name: &str,
         args: &[IntValue<'ctx>],

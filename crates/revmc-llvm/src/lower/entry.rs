@@ -1,10 +1,9 @@
-//! The function's entry: the switch on `resume_at`, the blocks that reload the stack
-//! where a suspended frame resumes, and the base of dynamic-shape blocks.
+//! The function's entry: the switch on `resume_at`, and the blocks that reload the stack
+//! where a suspended frame resumes.
 
 use super::Lowerer;
 use crate::LlvmError;
 use inkwell::basic_block::BasicBlock;
-use inkwell::values::IntValue;
 use revmc_ir::abi::EvmContext;
 use revmc_ir::ir::{Block, Height, Terminator};
 
@@ -74,17 +73,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
         }
         self.b.build_unconditional_branch(self.block(resume))?;
-        Ok(())
-    }
-
-    /// Sets the base of dynamic-shape blocks to `index` (and, with values in memory, the
-    /// address of its entry).
-    pub(super) fn set_base(&self, index: IntValue<'ctx>) -> Result<(), LlvmError> {
-        self.b.build_store(self.base, index)?;
-        if self.memory_values {
-            let p = self.stack_ptr(index)?;
-            self.b.build_store(self.base_ptr, p)?;
-        }
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     /// the truncation from their pipeline (`opaque_trunc.rs`): InstCombine's evaluation of
     /// it is quadratic in the checks that share an operand. The first tier (values in
     /// memory, O0) runs no pipeline and truncates directly.
-    pub(super) fn offset_truncate(
+    fn offset_truncate(
         &self,
         v: IntValue<'ctx>,
         ty: inkwell::types::IntType<'ctx>,
@@ -129,7 +129,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     /// Whether `offset` is known to fit in 64 bits: an offset this block has expanded
     /// memory over (below 2^63), or one plus a constant below 2^32, which cannot carry
     /// into the upper limbs. Its check then tests the low limb only.
-    pub(super) fn below_2_64(&self, offset: Value) -> bool {
+    fn below_2_64(&self, offset: Value) -> bool {
         let expanded = |v: &Value| self.expanded_in[v.index()] == Some(self.lowering);
         let small = |v: &Value| self.func.constant(*v).is_some_and(|c| c < SMALL_STEP);
         match self.func.inst(self.func.value_def(offset)) {

@@ -93,7 +93,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Reads the context's gas back into the local.
-    pub(super) fn sync_gas_in(&self) -> Result<(), LlvmError> {
+    fn sync_gas_in(&self) -> Result<(), LlvmError> {
         let g = self.load_ctx_field(EvmContext::OFFSET_GAS_REMAINING, self.i64)?;
         self.b.build_store(self.gas, g)?;
         Ok(())

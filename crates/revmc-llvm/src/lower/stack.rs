@@ -1,5 +1,5 @@
-//! The caller's stack array: its entries, stack heights, and the checks of a
-//! dynamic-shape section.
+//! The caller's stack array: its entries, stack heights, the base of dynamic-shape
+//! blocks, and the checks of a dynamic-shape section.
 
 use super::Lowerer;
 use crate::LlvmError;
@@ -104,6 +104,17 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.b.position_at_end(charged);
         if let Some(left) = left {
             self.b.build_store(self.gas, left)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the base of dynamic-shape blocks to `index` (and, with values in memory, the
+    /// address of its entry).
+    pub(super) fn set_base(&self, index: IntValue<'ctx>) -> Result<(), LlvmError> {
+        self.b.build_store(self.base, index)?;
+        if self.memory_values {
+            let p = self.stack_ptr(index)?;
+            self.b.build_store(self.base_ptr, p)?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use revmc_ir::ir::{Height, Terminator};
 impl<'ctx> Lowerer<'ctx, '_> {
     /// Before the function returns: writes the gas back, the static slots of a stack
     /// `stack_len` high, and, `with_len`, that height.
-    pub(super) fn write_back(&self, stack_len: Height, with_len: bool) -> Result<(), LlvmError> {
+    fn write_back(&self, stack_len: Height, with_len: bool) -> Result<(), LlvmError> {
         self.sync_gas_out()?;
         if let Height::Abs(n) = stack_len {
             self.spill_slots(u64::from(n))?;
@@ -25,7 +25,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// The recorded jump target as an `i64` pc: itself below 2^64, else `u64::MAX`, which
     /// is no pc of any code ([`revmc_ir::abi::INTERPRET_JUMP`]).
-    pub(super) fn jump_target_pc(&self) -> Result<IntValue<'ctx>, LlvmError> {
+    fn jump_target_pc(&self) -> Result<IntValue<'ctx>, LlvmError> {
         let (fits, low) = if self.memory_values {
             self.word_below(self.jump_target, 64)?
         } else {
@@ -38,7 +38,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// Whether the `i256` value `v` is below `2^bits`, and its low 64 bits: the SSA form
     /// of `word_below`.
-    pub(super) fn value_below(
+    fn value_below(
         &self,
         v: IntValue<'ctx>,
         bits: u64,
@@ -50,7 +50,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Writes stack slots `0..n` to the caller's stack array.
-    pub(super) fn spill_slots(&self, n: u64) -> Result<(), LlvmError> {
+    fn spill_slots(&self, n: u64) -> Result<(), LlvmError> {
         for i in 0..n {
             if self.memory_values {
                 let dst = self.stack_ptr(self.i64.const_int(i, false))?;
@@ -168,7 +168,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// Returns `code` to leave the frame to the interpreter: the stack written back
     /// `stack_len` high, and `resume_at` set to `pc` (an `i64`).
-    pub(super) fn leave_to_interpreter(
+    fn leave_to_interpreter(
         &self,
         stack_len: Height,
         pc: IntValue<'ctx>,
