@@ -5,8 +5,8 @@ use super::{Arg, Lowerer};
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::intrinsics::Intrinsic;
-use inkwell::values::IntValue;
-use revmc_ir::abi::{Builtin, EvmContext};
+use inkwell::values::{IntValue, PointerValue};
+use revmc_ir::abi::{Builtin, EvmContext, WordOp};
 use revmc_ir::ir::{Height, Value};
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -213,5 +213,24 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(unsafe {
             self.b.build_in_bounds_gep(self.i256, self.args, &[self.i64.const_int(i, false)], "")?
         })
+    }
+
+    /// Calls word operation `op` on `dst`, `a` and `b` through the context's table: the
+    /// copy loaded once with values in memory, else the context's field (the register
+    /// form calls them only past its inline budget, `arith.rs`, `past_wide_budget`).
+    pub(super) fn call_word_op(
+        &self,
+        op: WordOp,
+        dst: PointerValue<'ctx>,
+        a: PointerValue<'ctx>,
+        b: PointerValue<'ctx>,
+    ) -> Result<IntValue<'ctx>, LlvmError> {
+        let table = match self.memory_values {
+            true => self.b.build_load(self.ptr, self.word_ops, "word_ops")?,
+            false => self.load_ctx_field(EvmContext::OFFSET_WORD_OPS, self.ptr)?,
+        }
+        .into_pointer_value();
+        let args = [dst.into(), a.into(), b.into()];
+        self.call_table_entry(table, op as u64, op.name(), self.word_op_ty, &args)
     }
 }

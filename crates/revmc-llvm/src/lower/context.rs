@@ -5,7 +5,7 @@ use super::Lowerer;
 use crate::LlvmError;
 use inkwell::types::FunctionType;
 use inkwell::values::{BasicValue, IntValue, PointerValue};
-use revmc_ir::abi::EnvField;
+use revmc_ir::abi::{EnvField, EvmContext};
 
 impl<'ctx> Lowerer<'ctx, '_> {
     pub(super) fn ctx_usize(&self, offset: usize) -> Result<IntValue<'ctx>, LlvmError> {
@@ -96,5 +96,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let f = self.b.build_load(self.ptr, slot, name)?.into_pointer_value();
         let call = self.b.build_indirect_call(ty, f, args, "")?;
         Ok(call.try_as_basic_value().basic().expect("table entries return a code").into_int_value())
+    }
+
+    /// Address of environment word `field`.
+    pub(super) fn env_ptr(&self, field: EnvField) -> Result<PointerValue<'ctx>, LlvmError> {
+        let env = self.load_ctx_field(EvmContext::OFFSET_ENV, self.ptr)?.into_pointer_value();
+        let index = self.i64.const_int(field as u64, false);
+        // SAFETY: the array has `EnvField::COUNT` words and `field` indexes one of them.
+        Ok(unsafe { self.b.build_in_bounds_gep(self.i256, env, &[index], field.name())? })
     }
 }

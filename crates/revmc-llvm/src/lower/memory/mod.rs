@@ -13,7 +13,7 @@ use super::Lowerer;
 use crate::LlvmError;
 use inkwell::IntPredicate as P;
 use inkwell::values::{IntValue, PointerValue};
-use revmc_ir::abi::{Builtin, EnvField, EvmContext, Word, WordOp};
+use revmc_ir::abi::{Builtin, EvmContext, Word, WordOp};
 use revmc_ir::ir::{Inst, InstData, Value};
 use temps::{Location, Storage};
 
@@ -364,25 +364,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.small_word(dst, v)
     }
 
-    /// Calls word operation `op` on `dst`, `a` and `b` through the context's table: the
-    /// copy loaded once with values in memory, else the context's field (the register
-    /// form calls them only past its inline budget, `ops::past_wide_budget`).
-    pub(super) fn call_word_op(
-        &self,
-        op: WordOp,
-        dst: PointerValue<'ctx>,
-        a: PointerValue<'ctx>,
-        b: PointerValue<'ctx>,
-    ) -> Result<IntValue<'ctx>, LlvmError> {
-        let table = match self.memory_values {
-            true => self.b.build_load(self.ptr, self.word_ops, "word_ops")?,
-            false => self.load_ctx_field(EvmContext::OFFSET_WORD_OPS, self.ptr)?,
-        }
-        .into_pointer_value();
-        let args = [dst.into(), a.into(), b.into()];
-        self.call_table_entry(table, op as u64, op.name(), self.word_op_ty, &args)
-    }
-
     /// Whether `inst` is the `MemoryExpand` of the access `next` (the translator emits
     /// them together): then it is lowered with the access, by `memory_access`.
     pub(super) fn expands_for(&self, inst: Inst, next: Inst) -> bool {
@@ -477,13 +458,5 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let bytes = self.b.build_int_add(bits, self.i64.const_int(7, false), "")?;
         let bytes = self.b.build_right_shift(bytes, self.i64.const_int(3, false), false, "")?;
         Ok(self.b.build_int_mul(bytes, self.i64.const_int(per_byte, false), "")?)
-    }
-
-    /// Address of environment word `field`.
-    pub(super) fn env_ptr(&self, field: EnvField) -> Result<PointerValue<'ctx>, LlvmError> {
-        let env = self.load_ctx_field(EvmContext::OFFSET_ENV, self.ptr)?.into_pointer_value();
-        let index = self.i64.const_int(field as u64, false);
-        // SAFETY: the array has `EnvField::COUNT` words and `field` indexes one of them.
-        Ok(unsafe { self.b.build_in_bounds_gep(self.i256, env, &[index], field.name())? })
     }
 }
