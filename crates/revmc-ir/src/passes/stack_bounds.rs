@@ -22,8 +22,9 @@
 //! a dynamic-shape CALL or CREATE (whose result replaces its operands), move it. Every
 //! base lies in `0..=STACK_LIMIT`: a check that fails halts, so no frame continues with a
 //! base outside its stack. A check whose bounds hold for every base of the interval at
-//! its section is dropped, and a section left without checks is a plain `charge_gas`. The halt a
-//! dropped check would have chosen never happens, so nothing observable changes.
+//! its section is dropped, and a section left without checks is a plain `charge_gas`.
+//! The halt a dropped check would have chosen never happens, so nothing observable
+//! changes.
 //!
 //! Cycles through which the base keeps moving would grow an interval one step per turn;
 //! after [`WIDEN_AFTER`] changes a block's interval becomes all its edges can carry (a

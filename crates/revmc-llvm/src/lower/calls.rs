@@ -1,5 +1,6 @@
 //! Calls out of compiled code: builtins through the context's table (with an inline
-//! path for common operands where one exists), host operations, and LLVM intrinsics.
+//! path for common operands where one exists), word operations through theirs, host
+//! operations, and LLVM intrinsics.
 
 use super::{Arg, Lowerer};
 use crate::LlvmError;
